@@ -1,0 +1,55 @@
+"""Human-readable meter text from a logged exchange row, shared by the CLI and the UI."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .pricing import Price, format_usd
+
+
+def _dec(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _ms(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.2f} s"
+
+
+def tokens_text(record: dict) -> str:
+    approx = "≈" if record.get("usage_source") == "estimate" else ""
+    return f"{approx}{record['input_tokens']:,} in · {approx}{record['output_tokens']:,} out"
+
+
+def meter_line(record: dict) -> str:
+    """One compact line: tokens (≈ when estimated), cost, TTFT, total time, tokens/s."""
+    tps = record.get("output_tokens_per_s")
+    parts = [
+        tokens_text(record),
+        format_usd(_dec(record.get("cost_usd"))),
+        f"TTFT {_ms(record.get('ttft_ms'))}",
+        f"total {_ms(record.get('latency_ms'))}",
+        f"{tps:.1f} tok/s" if tps else "– tok/s",
+    ]
+    if record.get("status") != "ok":
+        parts.append(record["status"])
+    return " · ".join(parts)
+
+
+def cost_breakdown(record: dict) -> str:
+    if record.get("cost_usd") is None:
+        return "unpriced: this model has no entry in pricing.yaml"
+    return (
+        f"input {format_usd(_dec(record['uncached_input_cost']))} · cached {format_usd(_dec(record['cached_input_cost']))}"
+        f" · cache write {format_usd(_dec(record['cache_write_cost']))} · output {format_usd(_dec(record['output_cost']))}"
+        f" = {format_usd(_dec(record['cost_usd']))}"
+    )
+
+
+def price_text(price: Price | None) -> str:
+    if price is None:
+        return "unpriced"
+    r = price.rates
+    if r.input == 0 and r.output == 0:
+        return "free (local)"
+    return f"${r.input:g} in / ${r.output:g} out per 1M"

@@ -1,0 +1,179 @@
+"""Named endpoints: where each model is served, how to reach it, and whether it can be used now."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass
+
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_MAX_RETRIES = 2
+AZURE_DEFAULT_API_VERSION = "2024-10-21"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def _float_env(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of seconds; set e.g. {name}=60") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be more than 0 seconds, got {raw!r}")
+    return value
+
+
+def timeouts() -> tuple[float, float, int]:
+    """(stall timeout, connect timeout, max retries) from CHAT_TIMEOUT, CHAT_CONNECT_TIMEOUT, CHAT_MAX_RETRIES."""
+    retries_raw = _env("CHAT_MAX_RETRIES") or str(DEFAULT_MAX_RETRIES)
+    if not retries_raw.isdigit():
+        raise ValueError(f"CHAT_MAX_RETRIES={retries_raw!r} must be a whole number, e.g. 2")
+    return _float_env("CHAT_TIMEOUT", DEFAULT_TIMEOUT_S), _float_env("CHAT_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_S), int(retries_raw)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    protocol: str  # openai | azure | anthropic | bedrock | local
+    base_url: str | None = None
+    key_var: str | None = None
+    key_required: bool = True
+    price_family: str | None = None  # whose bare-name prices apply to models served here
+
+    def status(self) -> tuple[bool, str]:
+        """(usable now, reason if not)."""
+        if self.protocol == "local":
+            if importlib.util.find_spec("llama_cpp") is None:
+                return False, "install llama-cpp-python (pip install -r requirements.txt)"
+            return True, ""
+        if self.protocol == "azure":
+            missing = [v for v in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT") if not _env(v)]
+            return (False, f"set {' and '.join(missing)} in .env") if missing else (True, "")
+        if self.protocol == "bedrock":
+            if importlib.util.find_spec("boto3") is None:
+                return False, "install the Bedrock extra: pip install 'anthropic[bedrock]'"
+            if not (_env("AWS_REGION") or _env("AWS_DEFAULT_REGION")):
+                return False, "set AWS_REGION in .env"
+            if not (_env("AWS_ACCESS_KEY_ID") or _env("AWS_PROFILE")):
+                return False, "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in .env"
+            return True, ""
+        if self.name == "openai" and _env("OPENAI_BASE_URL") and not _env("OPENAI_API_KEY"):
+            return True, ""  # a compatible server behind OPENAI_BASE_URL often needs no key
+        if self.key_required and self.key_var and not _env(self.key_var):
+            return False, f"set {self.key_var} in .env"
+        return True, ""
+
+    def resolved_base_url(self) -> str | None:
+        if self.name == "openai":
+            return _env("OPENAI_BASE_URL") or self.base_url
+        if self.name == "anthropic":
+            return _env("ANTHROPIC_BASE_URL") or self.base_url
+        override = _env(f"{self.name.upper().replace('-', '_')}_BASE_URL")
+        return override or self.base_url
+
+
+BUILTIN = [
+    Endpoint("local", "local", key_required=False, price_family="local"),
+    Endpoint("openai", "openai", key_var="OPENAI_API_KEY", price_family="openai"),
+    Endpoint("azure", "azure", key_var="AZURE_OPENAI_API_KEY", price_family="openai"),
+    Endpoint("anthropic", "anthropic", key_var="ANTHROPIC_API_KEY", price_family="anthropic"),
+    Endpoint("bedrock", "bedrock", price_family="bedrock"),
+    Endpoint("gemini", "openai", "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY", price_family="gemini"),
+    Endpoint("openrouter", "openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
+    Endpoint("ollama", "openai", "http://localhost:11434/v1", "OLLAMA_API_KEY", key_required=False, price_family="ollama"),
+]
+
+
+def parse_extra(spec: str | None) -> list[Endpoint]:
+    """CHAT_ENDPOINTS: 'name=base_url[|KEY_VAR]' entries separated by commas, semicolons or newlines."""
+    out = []
+    for item in (spec or "").replace(";", ",").replace("\n", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, rest = item.partition("=")
+        name = name.strip()
+        url, _, key_var = rest.partition("|")
+        url, key_var = url.strip(), key_var.strip() or None
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"CHAT_ENDPOINTS entry {item!r} is not 'name=http(s)://host/v1[|KEY_VAR]', "
+                "e.g. CHAT_ENDPOINTS=vllm=http://localhost:8000/v1"
+            )
+        if ":" in name:
+            raise ValueError(f"CHAT_ENDPOINTS name {name!r} may not contain ':'")
+        out.append(Endpoint(name, "openai", url, key_var, key_required=bool(key_var), price_family=name))
+    return out
+
+
+def all_endpoints() -> dict[str, Endpoint]:
+    endpoints = {e.name: e for e in BUILTIN}
+    for extra in parse_extra(_env("CHAT_ENDPOINTS")):
+        endpoints[extra.name] = extra  # a user entry may repoint a built-in one
+    return endpoints
+
+
+_clients: dict = {}
+_clients_lock = threading.Lock()
+
+
+def build_provider(endpoint: Endpoint):
+    """The provider for an endpoint, one per process and configuration (SDK clients are thread-safe)."""
+    stall, connect, retries = timeouts()
+    key = (endpoint, endpoint.resolved_base_url(), stall, connect, retries, _env(endpoint.key_var or "") or "")
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = _make(endpoint, stall, connect, retries)
+        return _clients[key]
+
+
+def _make(endpoint: Endpoint, stall: float, connect: float, retries: int):
+    # read= is the longest silence between bytes: a stalled stream ends as a timeout, a slow one doesn't.
+    if endpoint.protocol == "local":
+        from .providers.local_llama import LocalLlama
+
+        return LocalLlama()
+    if endpoint.protocol in ("openai", "azure"):
+        import openai
+
+        from .providers.openai_chat import OpenAIChat
+
+        timeout = openai.Timeout(stall, connect=connect)
+
+        if endpoint.protocol == "azure":
+            client = openai.AzureOpenAI(
+                azure_endpoint=_env("AZURE_OPENAI_ENDPOINT"),
+                api_key=_env("AZURE_OPENAI_API_KEY"),
+                api_version=_env("OPENAI_API_VERSION") or AZURE_DEFAULT_API_VERSION,
+                timeout=timeout,
+                max_retries=retries,
+            )
+        else:
+            client = openai.OpenAI(
+                api_key=_env(endpoint.key_var or "") or "not-needed",
+                base_url=endpoint.resolved_base_url(),
+                timeout=timeout,
+                max_retries=retries,
+            )
+        return OpenAIChat(client)
+    import anthropic
+
+    from .providers.anthropic_messages import AnthropicMessages
+
+    timeout = anthropic.Timeout(stall, connect=connect)
+
+    if endpoint.protocol == "bedrock":
+        # imported only when configured: boto3 is an optional extra
+        client = anthropic.AnthropicBedrock(timeout=timeout, max_retries=retries, base_url=_env("BEDROCK_BASE_URL"))
+    else:
+        client = anthropic.Anthropic(
+            api_key=_env("ANTHROPIC_API_KEY"), base_url=endpoint.resolved_base_url(), timeout=timeout, max_retries=retries
+        )
+    return AnthropicMessages(client)

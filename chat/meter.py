@@ -1,0 +1,66 @@
+"""Stream timing: first token, latency, decode speed and chunk gaps, O(1) work per chunk."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Timing:
+    ttft_ms: float | None  # first reply text
+    ttft_any_ms: float | None  # first token of any kind (reasoning included)
+    latency_ms: float
+    gap_p50_ms: float | None
+    gap_p95_ms: float | None
+    chunks: int
+
+    def tokens_per_s(self, output_tokens: int) -> float | None:
+        """Output tokens over the decode phase: time after the first token, so TTFT doesn't dilute it."""
+        start = self.ttft_any_ms
+        if start is None or output_tokens <= 0:
+            return None
+        decode_s = (self.latency_ms - start) / 1000
+        if decode_s <= 0:
+            return None
+        return output_tokens / decode_s
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    # nearest-rank on the sorted list; exact enough for gap reporting
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+class Meter:
+    """Call start(), then mark() per chunk; finish() once."""
+
+    def __init__(self, clock=time.perf_counter):
+        self._clock = clock
+        self._start = clock()
+        self._first_text: float | None = None
+        self._first_any: float | None = None
+        self._last: float | None = None
+        self._gaps: list[float] = []
+
+    def mark(self, is_text: bool) -> None:
+        now = self._clock()
+        if self._first_any is None:
+            self._first_any = now
+        if is_text and self._first_text is None:
+            self._first_text = now
+        if self._last is not None:
+            self._gaps.append(now - self._last)
+        self._last = now
+
+    def finish(self) -> Timing:
+        end = self._clock()
+        gaps = sorted(self._gaps)
+        ms = lambda t: None if t is None else (t - self._start) * 1000
+        return Timing(
+            ttft_ms=ms(self._first_text),
+            ttft_any_ms=ms(self._first_any),
+            latency_ms=(end - self._start) * 1000,
+            gap_p50_ms=_percentile(gaps, 0.5) * 1000 if gaps else None,
+            gap_p95_ms=_percentile(gaps, 0.95) * 1000 if gaps else None,
+            chunks=len(gaps) + (1 if self._first_any is not None else 0),
+        )

@@ -1,0 +1,74 @@
+"""Schema changes as an ordered list of functions, each recorded in the DB once applied."""
+from __future__ import annotations
+
+import sqlite_utils
+
+MIGRATIONS = []
+
+
+def migration(fn):
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_exchanges(db: sqlite_utils.Database):
+    db["exchanges"].create(
+        {
+            "id": str,
+            "session_id": str,
+            "created_at": str,  # UTC ISO 8601
+            "provider": str,
+            "model": str,
+            "system": str,
+            "prompt": str,
+            "messages_json": str,
+            "reply": str,
+            "status": str,  # ok | error | aborted | timeout
+            "error": str,
+            "input_tokens": int,
+            "output_tokens": int,
+            "cached_tokens": int,
+            "cache_write_tokens": int,
+            "reasoning_tokens": int,
+            "usage_source": str,  # provider | estimate
+            "estimate_method": str,
+            # Money as TEXT holding a Decimal string: exact, and SQLite's sum() still reads it as a number.
+            "uncached_input_cost": str,
+            "cached_input_cost": str,
+            "cache_write_cost": str,
+            "input_cost": str,
+            "output_cost": str,
+            "cost_usd": str,
+            "ttft_ms": float,
+            "ttft_any_ms": float,
+            "latency_ms": float,
+            "output_tokens_per_s": float,
+            "gap_p50_ms": float,
+            "gap_p95_ms": float,
+            "trimmed_turns": int,
+            "params_json": str,
+            "usage_json": str,
+            "pricing_hash": str,
+            "compare_id": str,
+            "run_id": str,
+        },
+        pk="id",
+    )
+    db["exchanges"].create_index(["created_at"])
+    db["exchanges"].create_index(["model", "created_at"])
+    db["exchanges"].create_index(["session_id", "created_at"])
+
+
+def apply(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations in order; returns the names applied. Caller holds the write lock."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+    applied = []
+    for fn in MIGRATIONS:
+        if fn.__name__ in done:
+            continue
+        fn(db)
+        db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))", [fn.__name__])
+        applied.append(fn.__name__)
+    return applied

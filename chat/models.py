@@ -1,0 +1,78 @@
+"""Model names to endpoints and prices: bare names from pricing.yaml, anything else 'endpoint:model'."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .endpoints import Endpoint, all_endpoints
+from .pricing import Price, PriceTable
+
+LOCAL_DEFAULT = "smollm2-135m-instruct"
+
+
+class UnknownModel(ValueError):
+    """The name matches no priced model and no endpoint."""
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str  # as the user wrote it and as logged
+    endpoint: Endpoint
+    api_model: str  # what the endpoint's API is sent
+    price: Price | None
+
+    @property
+    def context_window(self) -> int | None:
+        if self.price and self.price.context_window:
+            return self.price.context_window
+        if self.endpoint.protocol == "local":
+            from .providers.local_llama import context_size
+
+            return context_size()
+        return None
+
+    def status(self) -> tuple[bool, str]:
+        return self.endpoint.status()
+
+
+def resolve(name: str, prices: PriceTable) -> Model:
+    name = (name or "").strip()
+    if not name:
+        raise UnknownModel("no model given; pass a name such as gpt-4o-mini or ollama:llama3.2 (see: python -m chat models)")
+    endpoints = all_endpoints()
+    price = prices.get(name)
+    if price is not None:
+        prefix, sep, rest = name.partition(":")
+        # 'ollama:llama3.2' priced as such is sent as 'llama3.2'; Bedrock ids keep their own colons
+        api_model = rest if sep and prefix == price.provider else name
+        endpoint = endpoints.get(price.provider)
+        if endpoint is None:
+            raise UnknownModel(f"pricing.yaml gives model {name!r} the provider {price.provider!r}, which is no known endpoint")
+        return Model(name, endpoint, api_model, price)
+    endpoint_name, sep, api_model = name.partition(":")
+    if not sep or not api_model:
+        raise UnknownModel(
+            f"unknown model {name!r}: it is not in pricing.yaml, so name its endpoint as endpoint:model "
+            f"(e.g. openai:{name} or ollama:{name}); endpoints: {', '.join(endpoints)}"
+        )
+    endpoint = endpoints.get(endpoint_name)
+    if endpoint is None:
+        raise UnknownModel(
+            f"unknown endpoint {endpoint_name!r} in {name!r}; known: {', '.join(endpoints)} "
+            "(add your own with CHAT_ENDPOINTS=name=http://host/v1)"
+        )
+    price = None
+    family_price = prices.get(api_model)
+    if family_price is not None and family_price.provider in (endpoint.name, endpoint.price_family):
+        price = family_price
+    return Model(name, endpoint, api_model, price)
+
+
+def listed(prices: PriceTable) -> list[Model]:
+    """Every model worth offering: the priced ones, each on its endpoint."""
+    out = []
+    for price in prices:
+        try:
+            out.append(resolve(price.model, prices))
+        except UnknownModel:
+            continue
+    return out

@@ -1,0 +1,72 @@
+"""Anthropic Messages streaming: Anthropic itself and Bedrock through AnthropicBedrock."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import anthropic
+
+from ..usage import Usage
+from .base import TRANSPORT_ERRORS, Event, ReasoningDelta, Request, TextDelta, UsageReport, classify
+
+# Anthropic requires max_tokens; this is only used when the caller sets none.
+DEFAULT_MAX_TOKENS = 4096
+_USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+def usage_from_anthropic(raw: dict) -> Usage:
+    """Anthropic's input_tokens excludes both cache fields; ours counts all input."""
+    cached = int(raw.get("cache_read_input_tokens") or 0)
+    written = int(raw.get("cache_creation_input_tokens") or 0)
+    return Usage(
+        input_tokens=int(raw.get("input_tokens") or 0) + cached + written,
+        output_tokens=int(raw.get("output_tokens") or 0),
+        cached_tokens=cached,
+        cache_write_tokens=written,
+    )
+
+
+class AnthropicMessages:
+    """One adapter for the Messages wire protocol (Anthropic and AnthropicBedrock clients)."""
+
+    def __init__(self, client: anthropic.Anthropic):
+        self.client = client
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
+        messages = [{"role": m["role"], "content": m["content"]} for m in request.messages if m["role"] != "system"]
+        params: dict = {
+            "model": request.model,
+            "messages": messages,
+            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+            "stream": True,
+        }
+        if system:
+            params["system"] = system
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        try:
+            stream = self.client.messages.create(**params)
+        except anthropic.APIError as exc:
+            raise classify(exc, anthropic) from None
+        raw: dict = {}
+        try:
+            for event in stream:
+                kind = event.type
+                if kind == "message_start":
+                    raw = {k: v for k, v in event.message.usage.model_dump().items() if k in _USAGE_KEYS and v is not None}
+                    yield UsageReport(usage_from_anthropic(raw), dict(raw))
+                elif kind == "content_block_delta":
+                    delta = event.delta
+                    if delta.type == "text_delta" and delta.text:
+                        yield TextDelta(delta.text)
+                    elif delta.type == "thinking_delta":
+                        yield ReasoningDelta(delta.thinking)
+                elif kind == "message_delta" and event.usage is not None:
+                    # message_delta usage is cumulative: overwrite the fields it carries, never add
+                    update = {k: v for k, v in event.usage.model_dump().items() if k in _USAGE_KEYS and v is not None}
+                    raw = {**raw, **update}
+                    yield UsageReport(usage_from_anthropic(raw), dict(raw))
+        except (anthropic.APIError, *TRANSPORT_ERRORS) as exc:
+            raise classify(exc, anthropic, mid_stream=True) from None
+        finally:
+            stream.close()

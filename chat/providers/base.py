@@ -1,0 +1,94 @@
+"""The provider contract: stream(request) yields text deltas and usage events, nothing else."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..usage import Usage
+
+
+@dataclass(frozen=True)
+class Request:
+    model: str  # the id the provider's API expects
+    messages: list[dict]  # OpenAI-style [{role, content}], system first if any
+    max_tokens: int | None = None
+    temperature: float | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    """Thinking text; counts as 'first token of any kind' but is not the reply."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """Provider-reported usage. A later report replaces an earlier one (it is cumulative)."""
+
+    usage: Usage
+    raw: dict = field(default_factory=dict)
+
+
+Event = TextDelta | ReasoningDelta | UsageReport
+
+
+class ProviderError(Exception):
+    """A failure the user can act on. kind: auth, rate_limit, timeout, connection, server, bad_request, not_found."""
+
+    def __init__(self, kind: str, message: str, status_code: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.status_code = status_code
+
+
+class Provider(Protocol):
+    def stream(self, request: Request) -> Iterator[Event]: ...
+
+
+def _transport_errors():
+    # openai and anthropic moved from httpx to httpx2; catch whichever the installed SDK streams with
+    timeouts, errors = [], []
+    for name in ("httpx2", "httpx"):
+        try:
+            mod = __import__(name)
+        except ImportError:
+            continue
+        timeouts.append(mod.TimeoutException)
+        errors.append(mod.HTTPError)
+    return tuple(timeouts), tuple(errors)
+
+
+TRANSPORT_TIMEOUTS, TRANSPORT_ERRORS = _transport_errors()
+
+
+def classify(exc: Exception, sdk, mid_stream: bool = False) -> ProviderError:
+    """Map an openai/anthropic SDK or transport exception (same Stainless hierarchy) to a ProviderError."""
+    if isinstance(exc, (sdk.APITimeoutError, *TRANSPORT_TIMEOUTS)):
+        return ProviderError("timeout", "the server stopped answering (timed out)")
+    if isinstance(exc, (sdk.APIConnectionError, *TRANSPORT_ERRORS)):
+        if mid_stream:
+            return ProviderError("connection", "the connection broke mid-reply")
+        return ProviderError("connection", f"could not reach the server: {getattr(exc, 'message', None) or exc}")
+    # an error event inside a 200 stream carries the stream's status, which says nothing
+    status = getattr(exc, "status_code", None)
+    status = None if status == 200 else status
+    message = getattr(exc, "message", None) or str(exc)
+    kinds = [
+        ((sdk.AuthenticationError, sdk.PermissionDeniedError), "auth"),
+        ((sdk.RateLimitError,), "rate_limit"),
+        ((sdk.NotFoundError,), "not_found"),
+        ((sdk.BadRequestError, sdk.UnprocessableEntityError), "bad_request"),
+    ]
+    for types, kind in kinds:
+        if isinstance(exc, types):
+            return ProviderError(kind, message, status)
+    if "overloaded" in message.lower():
+        return ProviderError("rate_limit", message, status)
+    return ProviderError("server", message, status)

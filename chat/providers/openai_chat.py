@@ -1,0 +1,79 @@
+"""OpenAI Chat Completions streaming: OpenAI, Azure and every OpenAI-compatible server."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import openai
+
+from ..usage import Usage
+from .base import TRANSPORT_ERRORS, Event, ReasoningDelta, Request, TextDelta, UsageReport, classify
+
+
+def usage_from_openai(raw: dict) -> Usage:
+    """prompt_tokens already includes cached tokens; completion_tokens includes reasoning."""
+    prompt_details = raw.get("prompt_tokens_details") or {}
+    completion_details = raw.get("completion_tokens_details") or {}
+    return Usage(
+        input_tokens=int(raw.get("prompt_tokens") or 0),
+        output_tokens=int(raw.get("completion_tokens") or 0),
+        cached_tokens=int(prompt_details.get("cached_tokens") or 0),
+        # Not OpenAI's own field, but OpenRouter and some gateways report cache writes here.
+        cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
+        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+    )
+
+
+def _rejects_stream_options(exc: Exception) -> bool:
+    if not isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
+        return False
+    return "stream_options" in f"{getattr(exc, 'message', '')} {getattr(exc, 'body', '')}"
+
+
+class OpenAIChat:
+    """One adapter for the Chat Completions wire protocol."""
+
+    def __init__(self, client: openai.OpenAI):
+        self.client = client
+        # Flipped once a server rejects stream_options, so later calls skip the failing attempt.
+        self.send_stream_options = True
+
+    def _open(self, request: Request):
+        params: dict = {"model": request.model, "messages": request.messages, "stream": True}
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if self.send_stream_options:
+            try:
+                return self.client.chat.completions.create(**params, stream_options={"include_usage": True})
+            except openai.APIError as exc:
+                if not _rejects_stream_options(exc):
+                    raise
+                self.send_stream_options = False
+        return self.client.chat.completions.create(**params)
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        try:
+            stream = self._open(request)
+        except openai.APIError as exc:
+            raise classify(exc, openai) from None
+        try:
+            for chunk in stream:
+                if chunk.usage is not None:
+                    raw = chunk.usage.model_dump(exclude_none=True)
+                    yield UsageReport(usage_from_openai(raw), raw)
+                for choice in chunk.choices or ():
+                    delta = choice.delta
+                    if delta is None:
+                        continue
+                    extra = delta.model_extra or {}
+                    # vLLM, DeepSeek and Ollama stream thinking under one of these names
+                    thinking = extra.get("reasoning_content") or extra.get("reasoning")
+                    if thinking:
+                        yield ReasoningDelta(str(thinking))
+                    if delta.content:
+                        yield TextDelta(delta.content)
+        except (openai.APIError, *TRANSPORT_ERRORS) as exc:
+            raise classify(exc, openai, mid_stream=True) from None
+        finally:
+            stream.close()

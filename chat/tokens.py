@@ -1,0 +1,72 @@
+"""Token estimates for when a provider reports no usage: tiktoken, else a marked heuristic."""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+
+log = logging.getLogger(__name__)
+
+# Models on the o200k_base vocabulary; everything else is estimated with cl100k_base.
+_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o", "gpt-oss")
+
+_encodings: dict = {}
+_lock = threading.Lock()
+
+# Per-message framing tokens OpenAI documents for chat formats (role, separators).
+MESSAGE_OVERHEAD = 4
+REPLY_PRIMER = 3
+
+
+def encoding_name_for(model: str) -> str:
+    bare = model.split(":", 1)[-1].split("/")[-1].lower()
+    return "o200k_base" if bare.startswith(_O200K_PREFIXES) else "cl100k_base"
+
+
+def _encoding(name: str):
+    """The tiktoken encoding, or None when it cannot be loaded (e.g. offline with no cache)."""
+    with _lock:
+        if name not in _encodings:
+            try:
+                import tiktoken
+
+                _encodings[name] = tiktoken.get_encoding(name)
+            except Exception as exc:  # tiktoken raises network and file errors alike
+                log.warning("tiktoken encoding %s unavailable (%s); using the character heuristic", name, type(exc).__name__)
+                _encodings[name] = None
+        return _encodings[name]
+
+
+def heuristic_count(text: str) -> int:
+    """Documented fallback: ~4 ASCII characters per token, one token per non-ASCII character.
+
+    BPE vocabularies pack English into ~4 characters a token but CJK and other
+    scripts into about one a character, so counting them apart keeps Korean or
+    Japanese estimates from being 4x low.
+    """
+    if not text:
+        return 0
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    ascii_chars = len(text) - non_ascii
+    return non_ascii + math.ceil(ascii_chars / 4)
+
+
+def count_text(text: str, model: str) -> tuple[int, str]:
+    """Tokens in text for model, and the method used ('tiktoken:<enc>' or 'heuristic')."""
+    name = encoding_name_for(model)
+    enc = _encoding(name)
+    if enc is None:
+        return heuristic_count(text), "heuristic"
+    return len(enc.encode(text, disallowed_special=())), f"tiktoken:{name}"
+
+
+def count_messages(messages: list[dict], model: str) -> tuple[int, str]:
+    """Prompt tokens for a chat message list, with OpenAI's per-message framing."""
+    total = REPLY_PRIMER
+    method = "heuristic"
+    for message in messages:
+        n, method = count_text(str(message.get("content") or ""), model)
+        total += n + MESSAGE_OVERHEAD
+    if not messages:
+        method = count_text("", model)[1]
+    return total, method

@@ -1,0 +1,42 @@
+"""Token usage: a small dataclass that adds up, in one normalised meaning."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens of one or more exchanges.
+
+    input_tokens counts ALL input (cache reads and cache writes included);
+    output_tokens includes reasoning_tokens. Providers disagree on this, so
+    adapters normalise before building a Usage.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def __radd__(self, other):
+        # lets sum() start from 0
+        if other == 0:
+            return self
+        return NotImplemented
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        return max(0, self.input_tokens - self.cached_tokens - self.cache_write_tokens)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def as_dict(self) -> dict:
+        return asdict(self)

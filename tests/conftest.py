@@ -1,0 +1,67 @@
+"""Shared fixtures: an isolated environment, the loopback fake server, a fresh SQLite log."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.fake_servers import FakeLLMServer
+
+ROOT = Path(__file__).resolve().parent.parent
+_SHARED_CACHE = ROOT.parent / "shared" / "tiktoken-cache"
+if not os.environ.get("TIKTOKEN_CACHE_DIR") and _SHARED_CACHE.is_dir():
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(_SHARED_CACHE)
+
+# Variables a developer's shell or .env might carry; tests decide them explicitly.
+_CONFIG_VARS = [
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION", "GEMINI_API_KEY", "OPENROUTER_API_KEY", "AWS_REGION",
+    "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "CHAT_ENDPOINTS",
+    "CHAT_DEFAULT_MODEL", "CHAT_DB", "CHAT_TIMEOUT", "CHAT_CONNECT_TIMEOUT", "CHAT_MAX_RETRIES", "DEMO_AUTH",
+    "CHAT_SESSION_CAP_USD", "CHAT_DAILY_CAP_USD",
+]
+
+
+@pytest.fixture(scope="session")
+def fake_server():
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(fake_server, monkeypatch):
+    """The fake server with fresh scenarios, and the SDK variables pointing at it."""
+    fake_server.scenarios.clear()
+    fake_server.requests.clear()
+    from tests.fake_servers import Scenario
+
+    fake_server.default = Scenario()
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{fake_server.url}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-abcdef123456")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_server.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
+    monkeypatch.setenv("CHAT_MAX_RETRIES", "2")
+    return fake_server
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for var in _CONFIG_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CHAT_DB", str(tmp_path / "chat.db"))
+
+
+@pytest.fixture
+def store(tmp_path):
+    from chat.store import Store
+
+    return Store(tmp_path / "chat.db")
+
+
+@pytest.fixture
+def engine(store):
+    from chat.engine import Engine
+
+    return Engine(store)
+

@@ -1,0 +1,240 @@
+"""Loopback fake OpenAI-compatible and Anthropic servers that speak the real SSE wire formats."""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Scenario:
+    """How the fake answers one model. Delays are seconds."""
+
+    chunks: list[str] = field(default_factory=lambda: ["Hello", ",", " this", " is", " a", " fake", " reply", "."])
+    ttft: float = 0.0
+    gap: float = 0.0
+    usage: bool = True  # send usage at all
+    input_tokens: int = 21  # ALL input, cached and cache-write included (our meaning)
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    output_tokens: int | None = None  # default: number of chunks (+ reasoning)
+    thinking: list[str] = field(default_factory=list)
+    error_after: int | None = None  # an SSE error event after N chunks
+    drop_after: int | None = None  # connection cut after N chunks
+    stall_after: int | None = None  # silence after N chunks
+    stall_seconds: float = 30.0
+    fail_first: list[int] = field(default_factory=list)  # HTTP statuses for the first requests, then success
+    status: int | None = None  # every request fails with this HTTP status
+    reject_stream_options: bool = False
+
+    def out_tokens(self) -> int:
+        if self.output_tokens is not None:
+            return self.output_tokens
+        return len(self.chunks) + self.reasoning_tokens
+
+
+class FakeLLMServer:
+    """One loopback server answering /v1/chat/completions, Azure deployments and /v1/messages."""
+
+    def __init__(self):
+        self.scenarios: dict[str, Scenario] = {}
+        self.default = Scenario()
+        self.requests: list[dict] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_GET(self):
+                if self.path.rstrip("/").endswith("/models"):
+                    data = [{"id": m, "object": "model", "owned_by": "fake"} for m in server.scenarios]
+                    self._json(200, {"object": "list", "data": data})
+                else:
+                    self._json(404, {"error": {"message": "not found"}})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                path = self.path.split("?")[0]
+                azure = re.match(r"^/openai/deployments/([^/]+)/chat/completions$", path)
+                model = azure.group(1) if azure else body.get("model", "")
+                with server._lock:
+                    server.requests.append({"path": path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "model": model})
+                    sc = server.scenarios.get(model, server.default)
+                    status = sc.fail_first.pop(0) if sc.fail_first else sc.status
+                anthropic = path.endswith("/messages")
+                if status:
+                    return self._fail(status, anthropic)
+                if not anthropic and sc.reject_stream_options and "stream_options" in body:
+                    return self._json(400, {"error": {"message": "Unrecognized request argument supplied: stream_options",
+                                                      "type": "invalid_request_error", "param": "stream_options"}})
+                if anthropic:
+                    return self._anthropic(sc, body, model)
+                if path.endswith("/chat/completions"):
+                    return self._openai(sc, body, model)
+                self._json(404, {"error": {"message": f"no route {path}"}})
+
+            # ---- plumbing ------------------------------------------------
+            def _json(self, status, payload, headers=None):
+                raw = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _fail(self, status, anthropic):
+                kinds = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
+                         429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
+                message = {401: "Incorrect API key provided: sk-test-abcdef123456. You can find your key at the dashboard.",
+                           429: "Rate limit reached, slow down", 500: "The server had an error"}.get(status, f"status {status}")
+                payload = ({"type": "error", "error": {"type": kinds.get(status, "api_error"), "message": message}}
+                           if anthropic else {"error": {"message": message, "type": kinds.get(status, "api_error")}})
+                # retry-after 0 keeps the SDKs' retry backoff short in tests
+                self._json(status, payload, {"retry-after-ms": "10", "retry-after": "0"})
+
+            def _start_stream(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+
+            def _send(self, text: str):
+                raw = text.encode()
+                self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+                self.wfile.flush()
+
+            def _end(self):
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+            def _drop(self):
+                # no terminating chunk: the client sees an incomplete body, as when a proxy cuts the line
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+
+            def _pace(self, sc, i) -> str | None:
+                """Sleep before piece i; returns 'drop'/'error' when the scenario cuts in here."""
+                if sc.drop_after is not None and i == sc.drop_after:
+                    return "drop"
+                if sc.error_after is not None and i == sc.error_after:
+                    return "error"
+                if sc.stall_after is not None and i == sc.stall_after:
+                    server._stop.wait(sc.stall_seconds)
+                    return "drop"
+                delay = sc.ttft if i == 0 else sc.gap
+                if delay:
+                    time.sleep(delay)
+                return None
+
+            # ---- OpenAI Chat Completions -----------------------------------
+            def _openai(self, sc, body, model):
+                self._start_stream()
+                base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+
+                def chunk(delta, finish=None):
+                    return "data: " + json.dumps({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+
+                try:
+                    pieces = [("reasoning_content", t) for t in sc.thinking] + [("content", t) for t in sc.chunks]
+                    for i, (kind, text) in enumerate(pieces):
+                        cut = self._pace(sc, i)
+                        if cut == "drop":
+                            return self._drop()
+                        if cut == "error":
+                            self._send('data: {"error": {"message": "The model crashed mid-stream", "type": "server_error"}}\n\n')
+                            return self._end()
+                        self._send(chunk({"role": "assistant", kind: text} if i == 0 else {kind: text}))
+                    self._send(chunk({}, "stop"))
+                    if sc.usage and (body.get("stream_options") or {}).get("include_usage"):
+                        out = sc.out_tokens()
+                        usage = {"prompt_tokens": sc.input_tokens, "completion_tokens": out, "total_tokens": sc.input_tokens + out,
+                                 "prompt_tokens_details": {"cached_tokens": sc.cached_tokens},
+                                 "completion_tokens_details": {"reasoning_tokens": sc.reasoning_tokens}}
+                        self._send("data: " + json.dumps({**base, "choices": [], "usage": usage}) + "\n\n")
+                    self._send("data: [DONE]\n\n")
+                    self._end()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading (Stop button)
+
+            # ---- Anthropic Messages -----------------------------------------
+            def _anthropic(self, sc, body, model):
+                self._start_stream()
+
+                def event(name, payload):
+                    self._send(f"event: {name}\ndata: {json.dumps(payload)}\n\n")
+
+                uncached = sc.input_tokens - sc.cached_tokens - sc.cache_write_tokens
+                start_usage = {"input_tokens": uncached, "output_tokens": 1} if sc.usage else {"input_tokens": 0, "output_tokens": 0}
+                if sc.usage:
+                    start_usage.update(cache_read_input_tokens=sc.cached_tokens, cache_creation_input_tokens=sc.cache_write_tokens)
+                try:
+                    event("message_start", {"type": "message_start", "message": {
+                        "id": "msg_fake", "type": "message", "role": "assistant", "content": [], "model": model,
+                        "stop_reason": None, "stop_sequence": None, "usage": start_usage}})
+                    pieces = [("thinking", t) for t in sc.thinking] + [("text", t) for t in sc.chunks]
+                    block = None
+                    for i, (kind, text) in enumerate(pieces):
+                        cut = self._pace(sc, i)
+                        if cut == "drop":
+                            return self._drop()
+                        if cut == "error":
+                            event("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+                            return self._end()
+                        if kind != block:
+                            if block is not None:
+                                event("content_block_stop", {"type": "content_block_stop", "index": 0 if block == "thinking" else 1})
+                            index = 0 if kind == "thinking" or not sc.thinking else 1
+                            empty = {"type": "thinking", "thinking": ""} if kind == "thinking" else {"type": "text", "text": ""}
+                            event("content_block_start", {"type": "content_block_start", "index": index, "content_block": empty})
+                            block = kind
+                        delta = {"type": "thinking_delta", "thinking": text} if kind == "thinking" else {"type": "text_delta", "text": text}
+                        event("content_block_delta", {"type": "content_block_delta", "index": 0 if kind == "thinking" or not sc.thinking else 1, "delta": delta})
+                        if i == 0:
+                            event("ping", {"type": "ping"})
+                    if block is not None:
+                        event("content_block_stop", {"type": "content_block_stop", "index": 0})
+                    final = {"output_tokens": sc.out_tokens() if sc.usage else 0}
+                    event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": final})
+                    event("message_stop", {"type": "message_stop"})
+                    self._end()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="fake-llm-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeLLMServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,71 @@
+"""`python -m chat` as a user runs it: a subprocess against the loopback fake server."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.fake_servers import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(args, env, timeout=300):
+    return subprocess.run([sys.executable, "-m", "chat", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items()}
+    env.update(extra)
+    return env
+
+
+def test_ask_streams_prints_meter_and_logs(fake, tmp_path):
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=100, output_tokens=40)
+    db = tmp_path / "cli.db"
+    out = _cli(["ask", "-m", "gpt-4o-mini", "--system", "Be brief.", "--max-tokens", "50", "--db", str(db), "hello"], _env())
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "Hello, this is a fake reply.\n"
+    assert "100 in · 40 out" in out.stderr and "$0.000039" in out.stderr and "TTFT" in out.stderr
+    row = sqlite3.connect(db).execute("SELECT status, input_tokens, output_tokens, cost_usd, system FROM exchanges").fetchone()
+    assert row == ("ok", 100, 40, "0.000039", "Be brief.")
+    assert fake.requests[-1]["body"]["max_tokens"] == 50
+
+
+def test_ask_failure_exits_nonzero_with_one_clear_line(fake, tmp_path):
+    fake.scenarios["gpt-4o-mini"] = Scenario(status=401)
+    out = _cli(["ask", "-m", "gpt-4o-mini", "--db", str(tmp_path / "x.db"), "hello"], _env())
+    assert out.returncode == 1
+    assert "error: openai rejected the credentials (HTTP 401): check OPENAI_API_KEY in .env" in out.stderr
+    assert "Traceback" not in out.stderr and "sk-test" not in out.stderr
+
+
+def test_unknown_model_is_explained(fake, tmp_path):
+    out = _cli(["ask", "-m", "gtp-4o", "--db", str(tmp_path / "x.db"), "hello"], _env())
+    assert out.returncode == 1
+    assert "unknown model 'gtp-4o'" in out.stderr and "endpoint:model" in out.stderr
+    assert sqlite3.connect(tmp_path / "x.db").execute("SELECT status FROM exchanges").fetchone() == ("error",)
+
+
+def test_bad_arguments_and_config_are_one_line(fake, tmp_path):
+    out = _cli(["ask", "--temperature", "hot", "hi"], _env())
+    assert out.returncode == 2 and "'hot' is not a number" in out.stderr
+    out = _cli(["ask", "-m", "gpt-4o-mini", "--db", str(tmp_path / "x.db"), "hi"], _env(CHAT_TIMEOUT="soon"))
+    assert out.returncode == 2 and "CHAT_TIMEOUT='soon' is not a number of seconds" in out.stderr
+    bad = tmp_path / "p.yaml"
+    bad.write_text("models:\n  x: {provider: openai, input: 1}\n")
+    out = _cli(["--pricing", str(bad), "models"], _env())
+    assert out.returncode == 2 and f"{bad}: model 'x': missing price field 'output'" in out.stderr
+
+
+def test_models_lists_availability_and_prices(fake):
+    env = _env()
+    env.pop("ANTHROPIC_API_KEY")
+    out = _cli(["models"], env)
+    assert out.returncode == 0, out.stderr
+    lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
+    assert "yes" in lines["gpt-4o-mini"] and "$0.15 in / $0.6 out per 1M" in lines["gpt-4o-mini"]
+    assert "no: set ANTHROPIC_API_KEY in .env" in lines["claude-haiku-4-5"]
+    assert "free (local)" in lines["smollm2-135m-instruct"]

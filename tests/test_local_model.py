@@ -1,0 +1,68 @@
+"""The real embedded model (SmolLM2-135M-Instruct via llama.cpp), end to end."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run
+
+pytest.importorskip("llama_cpp")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_local_reply_with_llama_cpp_counts_and_zero_cost(engine):
+    text, result = run(engine, model="smollm2-135m-instruct", prompt="What is the capital of France?", max_tokens=24, temperature=0)
+    row = engine.store.exchange(result.record["id"])
+    assert row["status"] == "ok", row["error"]
+    assert text.strip() and row["reply"] == text
+    assert row["usage_source"] == "provider"
+    assert 10 < row["input_tokens"] < 100 and 0 < row["output_tokens"] <= 24
+    assert Decimal(row["cost_usd"]) == 0 and row["provider"] == "local"
+    assert row["ttft_ms"] > 0 and row["output_tokens_per_s"] > 0
+
+
+def test_concurrent_sessions_share_one_model_safely(engine):
+    results = {}
+
+    def ask(n):
+        results[n] = run(engine, model="smollm2-135m-instruct", prompt=f"Say a number bigger than {n}.", max_tokens=12,
+                         temperature=0, session_id=f"t{n}")
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r[1].ok and r[0] for r in results.values()), {n: r[1].error for n, r in results.items()}
+
+
+def test_stop_mid_reply_logs_aborted_with_partial_text(engine):
+    from chat.engine import ChatRequest
+
+    gen = engine.stream(ChatRequest(model="smollm2-135m-instruct", prompt="Write a long story about a cat.", max_tokens=200,
+                                    session_id="stop-local"))
+    next(gen), next(gen)
+    gen.close()
+    engine.store.flush()
+    row = engine.store.query("SELECT * FROM exchanges WHERE session_id='stop-local'")[0]
+    assert row["status"] == "aborted" and row["reply"] and row["output_tokens"] > 0
+
+
+def test_fresh_cli_with_no_keys_uses_the_embedded_model(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    db = tmp_path / "chat.db"
+    env["CHAT_DB"] = str(db)
+    out = subprocess.run([sys.executable, "-m", "chat", "ask", "--max-tokens", "16", "hello"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()
+    row = sqlite3.connect(db).execute("SELECT model, status, input_tokens, output_tokens, latency_ms, cost_usd FROM exchanges").fetchone()
+    assert row[0] == "smollm2-135m-instruct" and row[1] == "ok"
+    assert row[2] > 0 and row[3] > 0 and row[4] > 0 and row[5] == "0"

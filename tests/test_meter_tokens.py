@@ -1,0 +1,91 @@
+"""Meter arithmetic with a controlled clock, token estimates, history trimming and redaction."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from chat.history import build_messages
+from chat.meter import Meter
+from chat.redact import redact
+from chat.tokens import count_text, encoding_name_for, heuristic_count
+from chat.usage import Usage
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_meter_separates_ttft_from_decode_speed():
+    clock = Clock()
+    meter = Meter(clock)
+    clock.t = 0.5
+    meter.mark(is_text=False)  # a reasoning token first
+    clock.t = 1.0
+    meter.mark(is_text=True)
+    for _ in range(10):
+        clock.t += 0.1
+        meter.mark(is_text=True)
+    clock.t = 2.5
+    timing = meter.finish()
+    assert timing.ttft_any_ms == 500 and timing.ttft_ms == 1000 and timing.latency_ms == 2500
+    # ten 100 ms gaps and one 500 ms wait from thinking to text
+    assert round(timing.gap_p50_ms) == 100 and round(timing.gap_p95_ms) == 500
+    # 40 output tokens over the 2.0 s after the first token
+    assert timing.tokens_per_s(40) == 20.0
+    assert timing.chunks == 12
+
+
+def test_usage_adds_up():
+    total = sum([Usage(10, 5, 2, 1, 0), Usage(1, 1, 0, 0, 1)])
+    assert total == Usage(11, 6, 2, 1, 1)
+    assert total.uncached_input_tokens == 8
+
+
+def test_encoding_choice():
+    assert encoding_name_for("gpt-4o-mini") == "o200k_base"
+    assert encoding_name_for("openai:o3") == "o200k_base"
+    assert encoding_name_for("gpt-4") == "cl100k_base"
+    assert encoding_name_for("claude-haiku-4-5") == "cl100k_base"
+
+
+def test_heuristic_counts_korean_per_character():
+    assert heuristic_count("abcdefgh") == 2
+    assert heuristic_count("휴가 이틀") == 5  # 4 Hangul + a space
+    assert count_text("hello world", "gpt-4o")[1] == "tiktoken:o200k_base"
+
+
+def test_missing_encoding_falls_back_to_the_heuristic(tmp_path):
+    env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(tmp_path), "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    code = "from chat.tokens import count_text; print(count_text('hello there, friend', 'gpt-4o'))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(5, 'heuristic')"
+
+
+def test_history_trimmed_oldest_turn_first():
+    history = []
+    for i in range(10):
+        history += [{"role": "user", "content": f"question {i} " + "word " * 100},
+                    {"role": "assistant", "content": f"answer {i} " + "word " * 100}]
+    messages, trimmed = build_messages("sys", history, "last?", "gpt-4o", context_window=1500, max_tokens=500)
+    assert trimmed > 0
+    assert messages[0] == {"role": "system", "content": "sys"} and messages[-1]["content"] == "last?"
+    assert messages[1]["content"].startswith(f"question {trimmed} ")  # whole turns dropped, oldest first
+    kept, none = build_messages("sys", history, "last?", "gpt-4o", context_window=None, max_tokens=None)
+    assert none == 0 and len(kept) == 22
+
+
+def test_redaction_of_keys(monkeypatch):
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok_live_98765")
+    text = "Incorrect API key provided: sk-proj-****abcd; token tok_live_98765; AKIAABCDEFGHIJKLMNOP"
+    clean = redact(text)
+    assert "abcd" not in clean and "98765" not in clean and "AKIA" not in clean
+    assert clean.count("[redacted]") == 3
