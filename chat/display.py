@@ -52,4 +52,9 @@ def price_text(price: Price | None) -> str:
     r = price.rates
     if r.input == 0 and r.output == 0:
         return "free (local)"
-    return f"${r.input:g} in / ${r.output:g} out per 1M"
+    return f"{_rate(r.input)} in / {_rate(r.output)} out per 1M"
+
+
+def _rate(value: Decimal) -> str:
+    # $2.50 rather than $2.5; sub-cent rates such as $0.075 keep their digits
+    return f"${value:.2f}" if value == value.quantize(Decimal("0.01")) else f"${value.normalize()}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from .budget import Budget, CapExceeded
 from .endpoints import build_provider, timeouts
 from .history import build_messages
 from .meter import Meter
@@ -34,6 +35,7 @@ class ChatRequest:
     session_id: str = ""
     compare_id: str | None = None
     run_id: str | None = None
+    exchange_id: str | None = None  # lets a caller find the row later, e.g. after Stop
 
 
 @dataclass(frozen=True)
@@ -110,16 +112,17 @@ def explain(exc: ProviderError, model: Model, partial: bool) -> str:
 class Engine:
     """Knows providers, meter and store together; yields Chunk/Thinking values, then one Result."""
 
-    def __init__(self, store: Store | None = None, prices: PriceTable | None = None):
+    def __init__(self, store: Store | None = None, prices: PriceTable | None = None, budget: Budget | None = None):
         self.prices = prices or load_prices()
         self.store = store or Store()
+        self.budget = budget or Budget()
 
     def resolve(self, name: str) -> Model:
         return resolve(name, self.prices)
 
     def stream(self, req: ChatRequest) -> Iterator[Chunk | Thinking | Result]:
         ctx = {
-            "id": uuid.uuid4().hex,
+            "id": req.exchange_id or uuid.uuid4().hex,
             "created_at": _now(),
             "req": req,
             "model": None,
@@ -132,6 +135,7 @@ class Engine:
             "error": None,
             "meter": Meter(),
             "sent": False,
+            "reservation": None,
         }
         result: Result | None = None
         try:
@@ -165,6 +169,13 @@ class Engine:
             req.system, list(req.history), req.prompt, model.api_model, model.context_window, req.max_tokens
         )
         ctx["messages"], ctx["trimmed"] = messages, trimmed
+        try:
+            ctx["reservation"] = self.budget.reserve(
+                req.session_id, model, count_messages(messages, model.api_model)[0], req.max_tokens
+            )
+        except CapExceeded as exc:
+            ctx["status"], ctx["error"] = "error", str(exc)
+            return
         try:
             provider = build_provider(model.endpoint)
         except Exception as exc:
@@ -268,6 +279,7 @@ class Engine:
             "compare_id": req.compare_id,
             "run_id": req.run_id,
         }
+        self.budget.settle(ctx["reservation"], cost.total if cost else None)
         try:
             self.store.append("exchanges", record)
         except Exception:

@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 import weakref
+from decimal import Decimal
 from pathlib import Path
 
 import sqlite_utils
@@ -131,6 +132,11 @@ class Store:
     def exchange(self, exchange_id: str) -> dict | None:
         rows = self.query("SELECT * FROM exchanges WHERE id = ?", [exchange_id])
         return rows[0] if rows else None
+
+    def cost_since(self, since_iso: str) -> Decimal:
+        """Exact USD spent since a UTC ISO time (costs are Decimal strings, summed here, not as floats)."""
+        rows = self.query("SELECT cost_usd FROM exchanges WHERE created_at >= ? AND cost_usd IS NOT NULL", [since_iso])
+        return sum((Decimal(r["cost_usd"]) for r in rows), Decimal(0))
 
     def recent(self, limit: int = 20) -> list[dict]:
         return self.query("SELECT * FROM exchanges ORDER BY created_at DESC LIMIT ?", [limit])

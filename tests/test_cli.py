@@ -66,6 +66,6 @@ def test_models_lists_availability_and_prices(fake):
     out = _cli(["models"], env)
     assert out.returncode == 0, out.stderr
     lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
-    assert "yes" in lines["gpt-4o-mini"] and "$0.15 in / $0.6 out per 1M" in lines["gpt-4o-mini"]
+    assert "yes" in lines["gpt-4o-mini"] and "$0.15 in / $0.60 out per 1M" in lines["gpt-4o-mini"]
     assert "no: set ANTHROPIC_API_KEY in .env" in lines["claude-haiku-4-5"]
     assert "free (local)" in lines["smollm2-135m-instruct"]
