@@ -88,10 +88,11 @@ def format_usd(amount: Decimal | None) -> str:
         return "$0"
     if abs(amount) >= 1:
         return f"${amount:,.2f}"
-    # six significant places below a dollar keeps $0.000123 readable without noise
-    q = amount.quantize(Decimal("0.000001")) if abs(amount) >= Decimal("0.000001") else amount
-    text = format(q.normalize(), "f")
-    return f"${text}"
+    # three significant figures keep fractions of a cent visible ($0.000123, $0.0000093) without noise
+    q = amount.quantize(Decimal(1).scaleb(amount.adjusted() - 2)).normalize()
+    if q.as_tuple().exponent > -2:
+        q = q.quantize(Decimal("0.01"))  # $0.50, not $0.5
+    return f"${format(q, 'f')}"
 
 
 class PriceTable:

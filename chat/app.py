@@ -1,0 +1,194 @@
+"""The Gradio app: module-level handlers (testable without a browser) and the Blocks that wire them."""
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from functools import partial
+
+import gradio as gr
+
+from .config import default_model
+from .display import price_text
+from .engine import ChatRequest, Chunk, Engine, Result
+from .models import LOCAL_DEFAULT, UnknownModel, listed
+from .session import account, history, new_session, panel, render
+
+# A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that.
+UI_UPDATE_INTERVAL_S = 0.08
+PROVIDER_LABELS = {"local": "Local", "openai": "OpenAI", "azure": "Azure OpenAI", "anthropic": "Anthropic",
+                   "bedrock": "AWS Bedrock", "gemini": "Gemini", "ollama": "Ollama", "openrouter": "OpenRouter"}
+
+
+def model_choices(engine: Engine) -> tuple[list[tuple[str, str]], list[str]]:
+    """(usable models as (label, name), grouped by provider; one line per unusable provider saying why)."""
+    usable, blocked = [], {}
+    models = listed(engine.prices)
+    extra = default_model()
+    if extra not in engine.prices:
+        try:
+            models.append(engine.resolve(extra))
+        except UnknownModel:
+            pass
+    order = list(PROVIDER_LABELS)
+    models.sort(key=lambda m: (order.index(m.endpoint.name) if m.endpoint.name in order else len(order), m.name))
+    for model in models:
+        ok, why = model.status()
+        provider = PROVIDER_LABELS.get(model.endpoint.name, model.endpoint.name)
+        if ok:
+            usable.append((f"{provider} · {model.name} · {price_text(model.price)}", model.name))
+        else:
+            blocked.setdefault((provider, why), []).append(model.name)
+    unusable = [f"**{provider}** — {why}: {', '.join(names)}" for (provider, why), names in blocked.items()]
+    return usable, unusable
+
+
+def context_window(engine: Engine, model: str) -> int | None:
+    try:
+        return engine.resolve(model).context_window
+    except (UnknownModel, ValueError):
+        return None
+
+
+def _outputs(engine, state, model, textbox=gr.skip()):
+    return render(state), state, textbox, panel(state, context_window(engine, model))
+
+
+def respond(engine: Engine, message: str, state: dict, model: str, system: str, temperature, max_tokens):
+    """Stream one reply into the chat; yields (chatbot, state, textbox, session panel)."""
+    message = (message or "").strip()
+    state = copy.deepcopy(state) if state else new_session()
+    if not message:
+        yield _outputs(engine, state, model)
+        return
+    turn = {"id": uuid.uuid4().hex, "prompt": message, "reply": "", "status": "streaming", "record": None, "model": model}
+    prior = history(state)
+    state["turns"].append(turn)
+    yield _outputs(engine, state, model, "")
+    req = ChatRequest(
+        model=model or default_model(),
+        prompt=message,
+        system=(system or "").strip() or None,
+        history=tuple(prior),
+        max_tokens=int(max_tokens) if max_tokens else None,
+        temperature=float(temperature) if temperature is not None else None,
+        session_id=state["session_id"],
+        exchange_id=turn["id"],
+    )
+    last = time.monotonic()
+    for item in engine.stream(req):
+        if isinstance(item, Chunk):
+            turn["reply"] += item.text
+            if time.monotonic() - last >= UI_UPDATE_INTERVAL_S:
+                last = time.monotonic()
+                yield _outputs(engine, state, model)
+        elif isinstance(item, Result):
+            turn["record"], turn["status"], turn["reply"] = item.record, item.status, item.record["reply"]
+            account(state, item.record)
+    yield _outputs(engine, state, model)
+
+
+def after_stop(engine: Engine, state: dict, model: str, wait_s: float = 5.0):
+    """After Stop: show the stopped turn with the row the engine logged for it."""
+    state = copy.deepcopy(state) if state else new_session()
+    for turn in state["turns"]:
+        if turn["status"] != "streaming":
+            continue
+        deadline = time.monotonic() + wait_s
+        row = None
+        while row is None and time.monotonic() < deadline:
+            engine.store.flush(timeout=1)
+            row = engine.store.exchange(turn["id"])
+            if row is None:
+                time.sleep(0.05)  # the generator is closed a moment after the cancel
+        if row is None:
+            turn["status"] = "aborted"
+            continue
+        turn["record"], turn["status"], turn["reply"] = row, row["status"], row["reply"] or ""
+        account(state, row)
+    return _outputs(engine, state, model)
+
+
+def undo(engine: Engine, state: dict, model: str):
+    """Drop the last turn and put its question back in the box."""
+    state = copy.deepcopy(state) if state else new_session()
+    prompt = state["turns"].pop()["prompt"] if state["turns"] else ""
+    return _outputs(engine, state, model, prompt)
+
+
+def pop_for_retry(engine: Engine, state: dict, model: str):
+    """Drop the last turn and return its question, which the next step sends again."""
+    state = copy.deepcopy(state) if state else new_session()
+    prompt = state["turns"].pop()["prompt"] if state["turns"] else ""
+    return _outputs(engine, state, model, prompt)
+
+
+def clear(engine: Engine, state: dict, model: str):
+    """Forget the conversation; the session's totals stay (they are what was spent)."""
+    state = copy.deepcopy(state) if state else new_session()
+    state["turns"] = []
+    return _outputs(engine, state, model, "")
+
+
+def on_model_change(engine: Engine, state: dict, model: str):
+    return panel(state or new_session(), context_window(engine, model))
+
+
+CSS = """
+#meter-panel {font-size: 0.9em}
+#unavailable {opacity: 0.6; font-size: 0.85em}
+"""
+
+
+def build_app(engine: Engine, title: str = "LLM chat meter") -> gr.Blocks:
+    usable, unusable = model_choices(engine)
+    names = [value for _, value in usable]
+    wanted = default_model()
+    selected = wanted if wanted in names else (LOCAL_DEFAULT if LOCAL_DEFAULT in names else (names[0] if names else wanted))
+    with gr.Blocks(title=title) as demo:
+        state = gr.State(new_session)
+        gr.Markdown(f"## {title}\nEvery reply is metered — tokens, cost, time to first token, total time, tokens/s — "
+                    "and logged.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Chat", height=520, buttons=["copy", "copy_all"], elem_id="chatbot",
+                                     feedback_options=None)
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask something and press Enter", show_label=False, scale=5,
+                                     elem_id="prompt", submit_btn=False)
+                    send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                with gr.Row():
+                    stop = gr.Button("Stop", elem_id="stop")
+                    retry = gr.Button("Retry", elem_id="retry")
+                    undo_btn = gr.Button("Undo", elem_id="undo")
+                    clear_btn = gr.Button("Clear", elem_id="clear")
+                meter = gr.Markdown(panel(new_session(), context_window(engine, selected)), elem_id="meter-panel")
+            with gr.Column(scale=1):
+                model = gr.Dropdown(choices=usable, value=selected, label="Model", allow_custom_value=True,
+                                    info="Type endpoint:model for any other model, e.g. ollama:llama3.2", elem_id="model")
+                system = gr.Textbox(label="System prompt", lines=4, elem_id="system")
+                temperature = gr.Slider(0, 2, value=0.7, step=0.05, label="Temperature", elem_id="temperature")
+                max_tokens = gr.Number(value=512, minimum=1, maximum=200_000, precision=0, label="Max tokens",
+                                       elem_id="max-tokens")
+                if unusable:
+                    with gr.Accordion("Unavailable models", open=False):
+                        gr.Markdown("\n".join(f"- {line}" for line in unusable), elem_id="unavailable")
+
+        outputs = [chatbot, state, box, meter]
+        inputs = [box, state, model, system, temperature, max_tokens]
+        run = partial(respond, engine)
+        send_events = [
+            box.submit(run, inputs, outputs, concurrency_limit=None, api_name="chat"),
+            send.click(run, inputs, outputs, concurrency_limit=None, api_name=False),
+        ]
+        retry_event = retry.click(partial(pop_for_retry, engine), [state, model], outputs, api_name=False).then(
+            run, inputs, outputs, concurrency_limit=None, api_name=False
+        )
+        stop.click(None, None, None, cancels=[*send_events, retry_event], api_name=False).then(
+            partial(after_stop, engine), [state, model], outputs, api_name=False
+        )
+        undo_btn.click(partial(undo, engine), [state, model], outputs, api_name=False)
+        clear_btn.click(partial(clear, engine), [state, model], outputs, api_name=False)
+        chatbot.clear(partial(clear, engine), [state, model], outputs, api_name=False)
+        model.change(partial(on_model_change, engine), [state, model], meter, api_name=False)
+    return demo

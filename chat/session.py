@@ -1,0 +1,77 @@
+"""Per-browser-session chat state and how it is shown: turns, meter lines, session totals."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from .display import cost_breakdown, meter_line
+from .pricing import format_usd
+
+
+def new_session() -> dict:
+    return {"session_id": uuid.uuid4().hex, "turns": [], "requests": 0, "input": 0, "output": 0,
+            "cost": Decimal(0), "unpriced": 0}
+
+
+def history(state: dict) -> list[dict]:
+    """The conversation the model sees: finished turns with text (a stopped reply counts as said)."""
+    out = []
+    for turn in state["turns"]:
+        if turn["status"] == "streaming" or not turn["reply"]:
+            continue
+        out += [{"role": "user", "content": turn["prompt"]}, {"role": "assistant", "content": turn["reply"]}]
+    return out
+
+
+def account(state: dict, record: dict) -> None:
+    """Add a logged exchange to the session totals."""
+    state["requests"] += 1
+    state["input"] += record["input_tokens"] or 0
+    state["output"] += record["output_tokens"] or 0
+    if record.get("cost_usd") is None:
+        if record.get("input_tokens") or record.get("output_tokens"):
+            state["unpriced"] += 1
+    else:
+        state["cost"] += Decimal(record["cost_usd"])
+
+
+def render(state: dict) -> list[dict]:
+    """Chatbot messages: each reply, then its meter line (expand it for the cost breakdown)."""
+    messages = []
+    for turn in state["turns"]:
+        messages.append({"role": "user", "content": turn["prompt"]})
+        record = turn.get("record")
+        body = turn["reply"]
+        if turn["status"] == "streaming":
+            body = body or "…"
+        elif record and record["status"] != "ok":
+            note = "⏹ stopped" if record["status"] == "aborted" else f"⚠️ {record['error']}"
+            body = f"{body}\n\n{note}" if body else note
+        messages.append({"role": "assistant", "content": body})
+        if record:
+            details = (
+                f"{cost_breakdown(record)}\n\nmodel `{record['model']}` · status `{record['status']}`"
+                f" · tokens {'estimated' if record['usage_source'] == 'estimate' else 'reported by the provider'}"
+            )
+            messages.append({"role": "assistant", "content": details,
+                             "metadata": {"title": f"{record['model']} · {meter_line(record)}", "status": "done"}})
+    return messages
+
+
+def panel(state: dict, context_window: int | None) -> str:
+    """Session totals and a context-window gauge for the current conversation."""
+    cost = format_usd(state["cost"]) if state["requests"] else "$0"
+    if state["unpriced"]:
+        cost += f" + {state['unpriced']} unpriced"
+    lines = [f"**Session** · {state['requests']} requests · {state['input']:,} in / {state['output']:,} out tokens · {cost}"]
+    last = next((t["record"] for t in reversed(state["turns"]) if t.get("record")), None)
+    used = (last["input_tokens"] + last["output_tokens"]) if last else 0
+    if context_window:
+        share = used / context_window
+        filled = min(10, round(share * 10))
+        lines.append(f"**Context** {'▰' * filled}{'▱' * (10 - filled)} {used:,} / {context_window:,} tokens ({share:.1%})")
+    else:
+        lines.append(f"**Context** {used:,} tokens (window unknown for this model)")
+    if last and last.get("trimmed_turns"):
+        lines.append(f"{last['trimmed_turns']} oldest turns were left out to fit the window")
+    return "\n\n".join(lines)

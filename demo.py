@@ -1,0 +1,90 @@
+"""Entry point: `python demo.py` opens the chat app (see --help)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+# Gradio phones home for analytics and version checks; this machine may be offline and users may not want it.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def parse_auth(values: list[str]) -> list[tuple[str, str]]:
+    """'user:pass' entries, from --auth flags or DEMO_AUTH (comma-separated)."""
+    pairs = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            user, sep, password = item.partition(":")
+            if not sep or not user or not password:
+                raise ValueError(f"auth entry {user or item!r} must be user:password (e.g. --auth alice:s3cret)")
+            pairs.append((user, password))
+    return pairs
+
+
+def main(argv=None) -> int:
+    from chat.config import load_env
+
+    load_env()
+    p = argparse.ArgumentParser(description="Chat with any LLM; every reply metered and logged.")
+    p.add_argument("--host", default=os.environ.get("DEMO_HOST", "127.0.0.1"), help="interface to listen on (0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "7860")))
+    p.add_argument("--share", action="store_true", help="create a public gradio.live link (use with --auth)")
+    p.add_argument("--auth", action="append", default=[], metavar="USER:PASS", help="require login; repeat for more users")
+    p.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    p.add_argument("--session-cap", help="USD a browser session may spend on paid models (CHAT_SESSION_CAP_USD)")
+    p.add_argument("--daily-cap", help="USD all users together may spend per UTC day (CHAT_DAILY_CAP_USD)")
+    args = p.parse_args(argv)
+
+    from datetime import datetime, timezone
+
+    from chat.app import CSS, build_app
+    from chat.budget import Budget, parse_cap
+    from chat.endpoints import timeouts
+    from chat.engine import Engine
+    from chat.pricing import load_prices
+    from chat.store import Store
+
+    try:
+        timeouts()
+        auth = parse_auth(args.auth or ([os.environ["DEMO_AUTH"]] if os.environ.get("DEMO_AUTH") else []))
+        session_cap = parse_cap("CHAT_SESSION_CAP_USD", args.session_cap or os.environ.get("CHAT_SESSION_CAP_USD"))
+        daily_cap = parse_cap("CHAT_DAILY_CAP_USD", args.daily_cap or os.environ.get("CHAT_DAILY_CAP_USD"))
+        prices = load_prices()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    store = Store(args.db)
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    budget = Budget(session_cap, daily_cap, spent_today=store.cost_since(today))
+    engine = Engine(store, prices, budget)
+
+    if args.share and not auth:
+        bar = "!" * 78
+        print(f"\n{bar}\nWARNING: --share without --auth makes this app PUBLIC: anyone with the link can chat\n"
+              f"on your API keys. Add --auth USER:PASS (or DEMO_AUTH) and a spend cap (--daily-cap).\n{bar}\n",
+              file=sys.stderr)
+    if args.share and not (session_cap or daily_cap):
+        print("warning: sharing with no spend cap; set --daily-cap / CHAT_DAILY_CAP_USD to bound the bill", file=sys.stderr)
+
+    demo = build_app(engine)
+    demo.queue(default_concurrency_limit=None)
+    print(f"Logging every exchange to {store.path}", file=sys.stderr)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        auth=auth or None,
+        auth_message="Log in to use the chat." if auth else None,
+        # sync generators run in threads: enough for 50+ simultaneous streams
+        max_threads=256,
+        css=CSS,
+        show_error=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

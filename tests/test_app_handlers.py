@@ -1,0 +1,140 @@
+"""Gradio handlers called directly, without a browser, against the fake server and a real SQLite log."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from chat import app
+from chat.budget import Budget
+from chat.display import meter_line
+from chat.engine import Engine
+from chat.session import new_session
+from tests.fake_servers import Scenario
+
+
+def drain(gen):
+    outs = list(gen)
+    return outs, outs[-1]
+
+
+def test_reply_streams_and_meter_shows_the_logged_row(fake, engine):
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=30, output_tokens=8, gap=0.1)
+    outs, (chat, state, box, panel) = drain(app.respond(engine, "hi there", new_session(), "gpt-4o-mini", "", 0.5, 100))
+    assert outs[0][2] == "" and outs[0][0][-1]["content"] == "…"  # box cleared, placeholder shown at once
+    assert any(0 < len(o[0][-1]["content"]) < len("Hello, this is a fake reply.") for o in outs[1:-1])  # partial text seen
+    engine.store.flush()
+    row = engine.store.exchange(state["turns"][0]["id"])
+    assert chat[1]["content"] == row["reply"] == "Hello, this is a fake reply."
+    assert chat[2]["metadata"]["title"] == f"gpt-4o-mini · {meter_line(row)}"
+    assert "30 in · 8 out" in chat[2]["metadata"]["title"] and "$0.0000093" in chat[2]["metadata"]["title"]
+    assert "1 requests · 30 in / 8 out tokens · $0.0000093" in panel
+    assert row["session_id"] == state["session_id"]
+    assert json.loads(row["params_json"]) == {"max_tokens": 100, "temperature": 0.5}
+
+
+def test_fast_model_updates_are_batched(fake, engine):
+    fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["x"] * 3000)
+    outs, last = drain(app.respond(engine, "go", new_session(), "gpt-4o-mini", "", 0.7, 4000))
+    assert last[0][1]["content"] == "x" * 3000
+    assert len(outs) < 30  # 3000 chunks, a handful of repaints
+
+
+def test_second_turn_carries_history_and_estimates_are_marked(fake, engine):
+    fake.scenarios["openai:no-usage"] = Scenario(usage=False)
+    fake.scenarios["no-usage"] = fake.scenarios["openai:no-usage"]
+    _, (_, state, _, _) = drain(app.respond(engine, "first", new_session(), "openai:no-usage", "Be terse.", 0.7, 50))
+    _, (chat, state, _, panel) = drain(app.respond(engine, "second", state, "openai:no-usage", "Be terse.", 0.7, 50))
+    sent = fake.requests[-1]["body"]["messages"]
+    assert [m["content"] for m in sent] == ["Be terse.", "first", "Hello, this is a fake reply.", "second"]
+    assert "≈" in chat[-1]["metadata"]["title"] and "unpriced" in chat[-1]["metadata"]["title"]
+    assert "2 unpriced" in panel
+
+
+def test_errors_are_short_and_keyless(fake, engine, monkeypatch):
+    monkeypatch.setenv("CHAT_MAX_RETRIES", "0")
+    fake.scenarios["gpt-4o-mini"] = Scenario(status=401)
+    _, (chat, *_rest) = drain(app.respond(engine, "hi", new_session(), "gpt-4o-mini", "", 0.7, 50))
+    text = chat[1]["content"]
+    assert text.startswith("⚠️ openai rejected the credentials (HTTP 401): check OPENAI_API_KEY in .env")
+    assert "Traceback" not in json.dumps(chat) and "sk-test" not in json.dumps(chat)
+    fake.scenarios["gpt-4o-mini"] = Scenario(error_after=3)
+    _, (chat, *_rest) = drain(app.respond(engine, "again", new_session(), "gpt-4o-mini", "", 0.7, 50))
+    assert chat[1]["content"].startswith("Hello, this\n\n⚠️ ") and "partial text is kept" in chat[1]["content"]
+
+
+def test_stop_then_after_stop_shows_the_aborted_row(fake, engine):
+    fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["word "] * 40, gap=0.05)
+    gen = app.respond(engine, "long please", new_session(), "gpt-4o-mini", "", 0.7, 500)
+    last = None
+    for out in gen:
+        last = out
+        if len(out[0][-1]["content"]) > 20:
+            break
+    gen.close()  # what Gradio does on Stop or when the tab closes
+    chat, state, _, panel = app.after_stop(engine, last[1], "gpt-4o-mini")
+    turn = state["turns"][-1]
+    assert turn["status"] == "aborted" and turn["reply"].startswith("word word")
+    assert chat[1]["content"].endswith("⏹ stopped")
+    row = engine.store.exchange(turn["id"])
+    assert row["status"] == "aborted" and row["reply"] == turn["reply"]
+    assert "1 requests" in panel
+
+
+def test_undo_retry_clear(fake, engine):
+    _, (_, state, _, _) = drain(app.respond(engine, "q1", new_session(), "gpt-4o-mini", "", 0.7, 50))
+    _, (_, state, _, _) = drain(app.respond(engine, "q2", state, "gpt-4o-mini", "", 0.7, 50))
+    chat, undone, box, _ = app.undo(engine, state, "gpt-4o-mini")
+    assert box == "q2" and [t["prompt"] for t in undone["turns"]] == ["q1"] and len(chat) == 3
+    chat, popped, box, _ = app.pop_for_retry(engine, state, "gpt-4o-mini")
+    assert box == "q2"
+    _, (_, retried, _, _) = drain(app.respond(engine, box, popped, "gpt-4o-mini", "", 0.7, 50))
+    assert [t["prompt"] for t in retried["turns"]] == ["q1", "q2"] and retried["requests"] == 3
+    chat, cleared, _, panel = app.clear(engine, retried, "gpt-4o-mini")
+    assert chat == [] and cleared["turns"] == [] and "3 requests" in panel  # spend so far is kept
+
+
+def test_sessions_do_not_share_state(fake, engine):
+    a, b = new_session(), new_session()
+    _, (_, a2, _, _) = drain(app.respond(engine, "from a", a, "gpt-4o-mini", "", 0.7, 50))
+    assert b["turns"] == [] and a["turns"] == []  # handlers never mutate their input state
+    assert a2["session_id"] != b["session_id"]
+
+
+def test_session_cap_blocks_the_next_paid_call(fake, store):
+    # worst case of one call: ~15 input tokens + 100 output at gpt-4o prices, about $0.001
+    engine = Engine(store, budget=Budget(session_cap=Decimal("0.0015")))
+    fake.scenarios["gpt-4o"] = Scenario(input_tokens=15, output_tokens=100)
+    _, (chat, state, _, _) = drain(app.respond(engine, "one", new_session(), "gpt-4o", "", 0.7, 100))
+    assert chat[1]["content"] == "Hello, this is a fake reply."
+    calls = len(fake.requests)
+    _, (chat, state, _, _) = drain(app.respond(engine, "two", state, "gpt-4o", "", 0.7, 100))
+    assert chat[-2]["content"].startswith("⚠️ session spend cap reached")
+    assert len(fake.requests) == calls  # no paid call was made
+    _, (chat, state, _, _) = drain(app.respond(engine, "three", state, "smollm2-135m-instruct", "", 0.7, 8))
+    assert state["turns"][-1]["record"]["status"] == "ok"  # local models are never capped
+    engine.store.flush()
+    assert engine.store.exchange(state["turns"][1]["id"])["status"] == "error"
+
+
+def test_model_picker_lists_usable_models_with_prices_and_the_rest_with_reasons(fake, engine, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    usable, unusable = app.model_choices(engine)
+    labels = dict((v, k) for k, v in usable)
+    assert labels["gpt-4o-mini"] == "OpenAI · gpt-4o-mini · $0.15 in / $0.60 out per 1M"
+    assert labels["smollm2-135m-instruct"].startswith("Local · ")
+    assert "claude-haiku-4-5" not in labels
+    assert any(line.startswith("**Anthropic** — set ANTHROPIC_API_KEY in .env:") and "claude-haiku-4-5" in line
+               for line in unusable)
+
+
+@pytest.mark.parametrize("value, ok", [("alice:pw", True), ("alice:pw,bob:pw2", True), ("alice", False), (":pw", False)])
+def test_auth_parsing(value, ok):
+    from demo import parse_auth
+
+    if ok:
+        assert all(u and p for u, p in parse_auth([value]))
+    else:
+        with pytest.raises(ValueError, match="must be user:password"):
+            parse_auth([value])
