@@ -178,11 +178,12 @@ def build_app(engine: Engine, title: str = "LLM chat meter") -> gr.Blocks:
         inputs = [box, state, model, system, temperature, max_tokens]
         run = partial(respond, engine)
         send_events = [
-            box.submit(run, inputs, outputs, concurrency_limit=None, api_name="chat"),
-            send.click(run, inputs, outputs, concurrency_limit=None, api_name=False),
+            # the streaming text is the progress indicator; Gradio's own overlay would only flicker over it
+            box.submit(run, inputs, outputs, concurrency_limit=None, api_name="chat", show_progress="hidden"),
+            send.click(run, inputs, outputs, concurrency_limit=None, api_name=False, show_progress="hidden"),
         ]
         retry_event = retry.click(partial(pop_for_retry, engine), [state, model], outputs, api_name=False).then(
-            run, inputs, outputs, concurrency_limit=None, api_name=False
+            run, inputs, outputs, concurrency_limit=None, api_name=False, show_progress="hidden"
         )
         stop.click(None, None, None, cancels=[*send_events, retry_event], api_name=False).then(
             partial(after_stop, engine), [state, model], outputs, api_name=False

@@ -63,7 +63,8 @@ def panel(state: dict, context_window: int | None) -> str:
     cost = format_usd(state["cost"]) if state["requests"] else "$0"
     if state["unpriced"]:
         cost += f" + {state['unpriced']} unpriced"
-    lines = [f"**Session** · {state['requests']} requests · {state['input']:,} in / {state['output']:,} out tokens · {cost}"]
+    plural = "" if state["requests"] == 1 else "s"
+    lines = [f"**Session** · {state['requests']} request{plural} · {state['input']:,} in / {state['output']:,} out tokens · {cost}"]
     last = next((t["record"] for t in reversed(state["turns"]) if t.get("record")), None)
     used = (last["input_tokens"] + last["output_tokens"]) if last else 0
     if context_window:

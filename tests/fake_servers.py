@@ -68,8 +68,10 @@ class FakeLLMServer:
                 path = self.path.split("?")[0]
                 azure = re.match(r"^/openai/deployments/([^/]+)/chat/completions$", path)
                 model = azure.group(1) if azure else body.get("model", "")
+                record = {"path": path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
+                          "model": model, "started": time.monotonic(), "ended": None}
                 with server._lock:
-                    server.requests.append({"path": path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "model": model})
+                    server.requests.append(record)
                     sc = server.scenarios.get(model, server.default)
                     status = sc.fail_first.pop(0) if sc.fail_first else sc.status
                 anthropic = path.endswith("/messages")
@@ -78,11 +80,14 @@ class FakeLLMServer:
                 if not anthropic and sc.reject_stream_options and "stream_options" in body:
                     return self._json(400, {"error": {"message": "Unrecognized request argument supplied: stream_options",
                                                       "type": "invalid_request_error", "param": "stream_options"}})
-                if anthropic:
-                    return self._anthropic(sc, body, model)
-                if path.endswith("/chat/completions"):
-                    return self._openai(sc, body, model)
-                self._json(404, {"error": {"message": f"no route {path}"}})
+                try:
+                    if anthropic:
+                        return self._anthropic(sc, body, model)
+                    if path.endswith("/chat/completions"):
+                        return self._openai(sc, body, model)
+                    self._json(404, {"error": {"message": f"no route {path}"}})
+                finally:
+                    record["ended"] = time.monotonic()
 
             # ---- plumbing ------------------------------------------------
             def _json(self, status, payload, headers=None):

@@ -29,7 +29,7 @@ def test_reply_streams_and_meter_shows_the_logged_row(fake, engine):
     assert chat[1]["content"] == row["reply"] == "Hello, this is a fake reply."
     assert chat[2]["metadata"]["title"] == f"gpt-4o-mini · {meter_line(row)}"
     assert "30 in · 8 out" in chat[2]["metadata"]["title"] and "$0.0000093" in chat[2]["metadata"]["title"]
-    assert "1 requests · 30 in / 8 out tokens · $0.0000093" in panel
+    assert "1 request · 30 in / 8 out tokens · $0.0000093" in panel
     assert row["session_id"] == state["session_id"]
     assert json.loads(row["params_json"]) == {"max_tokens": 100, "temperature": 0.5}
 
@@ -79,7 +79,7 @@ def test_stop_then_after_stop_shows_the_aborted_row(fake, engine):
     assert chat[1]["content"].endswith("⏹ stopped")
     row = engine.store.exchange(turn["id"])
     assert row["status"] == "aborted" and row["reply"] == turn["reply"]
-    assert "1 requests" in panel
+    assert "1 request" in panel
 
 
 def test_undo_retry_clear(fake, engine):

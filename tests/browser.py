@@ -1,0 +1,77 @@
+"""Real headless Chromium (Debian's) driven by playwright, and the demo app run as a subprocess."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def require_chromium():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"chromium not found at {CHROMIUM}: apt-get install -y chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DemoProcess:
+    """`python demo.py ...` on a free port, with its own SQLite file."""
+
+    def __init__(self, env: dict, args: list[str], db: Path):
+        self.port = free_port()
+        self.db = db
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = db.with_suffix(".log")
+        self._fh = self.log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "demo.py", "--port", str(self.port), "--db", str(db), *args],
+            cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"demo.py exited early:\n{self.log.read_text()}")
+            try:
+                urllib.request.urlopen(self.url, timeout=2)
+                return
+            except urllib.error.HTTPError:
+                return  # up, but asking for a login
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"demo.py did not start:\n{self.log.read_text()}")
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._fh.close()
+
+
+def demo_env(fake_url: str, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL")) and k != "DEMO_AUTH"}
+    env.update(OPENAI_BASE_URL=f"{fake_url}/v1", OPENAI_API_KEY="sk-test-abcdef123456", CHAT_DEFAULT_MODEL="gpt-4o-mini",
+               CHAT_MAX_RETRIES="0", GRADIO_ANALYTICS_ENABLED="False")
+    env.update(extra)
+    return env

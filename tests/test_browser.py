@@ -1,0 +1,219 @@
+"""End to end in real headless Chromium: `python demo.py` as a subprocess against the fake OpenAI server."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from chat.display import meter_line
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, DemoProcess, demo_env, require_chromium
+from tests.fake_servers import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ_ANSWER = ("Yes — the training allowance is paid monthly to trainees with at least 80% attendance. "
+              "It is up to 316,000 KRW a month, and the course itself is free with the national learning card.").split(" ")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def demo(fake_server, tmp_path_factory):
+    proc = DemoProcess(demo_env(fake_server.url), [], tmp_path_factory.mktemp("demo") / "chat.db")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def scenarios(fake_server):
+    fake_server.scenarios.clear()
+    fake_server.requests.clear()
+    return fake_server
+
+
+def rows(db: Path, where: str = "1=1", params=()) -> list[dict]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(f"SELECT * FROM exchanges WHERE {where} ORDER BY created_at", params)]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+def wait_row(db: Path, prompt: str, timeout=30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = rows(db, "prompt = ?", [prompt])
+        if found:
+            return found[-1]
+        time.sleep(0.1)
+    raise AssertionError(f"no logged row for {prompt!r}")
+
+
+def open_chat(browser, url):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#prompt textarea", timeout=60_000)
+    return context, page
+
+
+def send(page, text):
+    page.fill("#prompt textarea", text)
+    page.keyboard.press("Enter")
+
+
+def chat_text(page) -> str:
+    return page.inner_text("#chatbot")
+
+
+def test_message_streams_and_meter_equals_logged_row(browser, demo, scenarios):
+    scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=[w + " " for w in FAQ_ANSWER], gap=0.08, input_tokens=412,
+                                                  cached_tokens=256, output_tokens=61)
+    context, page = open_chat(browser, demo.url)
+    page.fill("#system textarea", "You answer questions about the K-Digital training programme.")
+    send(page, "훈련장려금 얼마 받을 수 있나요?")
+    page.wait_for_function("document.querySelector('#chatbot').innerText.includes('training allowance')", timeout=20_000)
+    assert "TTFT" not in chat_text(page)  # the reply is visible while it is still streaming
+    row = wait_row(demo.db, "훈련장려금 얼마 받을 수 있나요?")
+    line = meter_line(row)
+    page.wait_for_function("t => document.querySelector('#chatbot').innerText.includes(t)", arg=line, timeout=20_000)
+    assert row["status"] == "ok" and row["reply"] == " ".join(FAQ_ANSWER) + " "
+    assert (row["input_tokens"], row["output_tokens"], row["cached_tokens"]) == (412, 61, 256)
+    assert Decimal(row["cost_usd"]) == (156 * Decimal("0.15") + 256 * Decimal("0.075") + 61 * Decimal("0.60")) / 1_000_000
+    assert row["system"] == "You answer questions about the K-Digital training programme."
+    panel = page.inner_text("#meter-panel")
+    assert "1 request · 412 in / 61 out tokens" in panel and "473 / 128,000 tokens" in panel
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=[w + " " for w in "No — finishing the course does not guarantee an internship, but graduates are matched with partner companies.".split(" ")] * 3, gap=0.12)
+        send(page, "교육을 수료하면 무조건 인턴 될 수 있나요?")
+        page.wait_for_function("document.querySelectorAll('#chatbot .message').length > 0", timeout=10_000)
+        time.sleep(1.5)  # mid-stream: the second reply is still arriving
+        out = ROOT / "docs" / "screenshots"
+        out.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out / "chat.png"), full_page=True)
+    context.close()
+
+
+def test_stop_mid_stream_logs_aborted_with_partial_text(browser, demo, scenarios):
+    words = [f"w{i} " for i in range(200)]
+    scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=words, gap=0.05)
+    context, page = open_chat(browser, demo.url)
+    send(page, "please stop me")
+    page.wait_for_function("document.querySelector('#chatbot').innerText.includes('w10 ')", timeout=20_000)
+    page.click("#stop")
+    page.wait_for_function("document.querySelector('#chatbot').innerText.includes('⏹ stopped')", timeout=20_000)
+    row = wait_row(demo.db, "please stop me")
+    assert row["status"] == "aborted"
+    assert row["reply"].startswith("w0 w1 w2") and len(row["reply"]) < len("".join(words))
+    assert row["usage_source"] == "estimate" and row["output_tokens"] > 0
+    page.wait_for_function("t => document.querySelector('#chatbot').innerText.includes(t)", arg=meter_line(row), timeout=10_000)
+    context.close()
+
+
+def test_two_browser_contexts_do_not_see_each_others_history(browser, demo, scenarios):
+    (ca, a), (cb, b) = open_chat(browser, demo.url), open_chat(browser, demo.url)
+    send(a, "alpha secret question")
+    send(b, "beta secret question")
+    for page in (a, b):
+        page.wait_for_function("document.querySelector('#chatbot').innerText.includes('TTFT')", timeout=20_000)
+    assert "beta secret" not in chat_text(a) and "alpha secret" not in chat_text(b)
+    ra, rb = wait_row(demo.db, "alpha secret question"), wait_row(demo.db, "beta secret question")
+    assert ra["session_id"] and rb["session_id"] and ra["session_id"] != rb["session_id"]
+    # the model saw only its own session's history
+    send(a, "alpha follow-up")
+    a.wait_for_function("document.querySelectorAll('#chatbot [data-testid=\"user\"]').length >= 2 || "
+                        "document.querySelector('#chatbot').innerText.split('TTFT').length > 2", timeout=20_000)
+    follow = [r for r in scenarios.requests if r["body"]["messages"][-1]["content"] == "alpha follow-up"][0]
+    assert "beta secret question" not in str(follow["body"]["messages"])
+    assert "alpha secret question" in str(follow["body"]["messages"])
+    ca.close(), cb.close()
+
+
+def test_five_sessions_stream_at_the_same_time(browser, demo, scenarios):
+    scenarios.scenarios["gpt-4o-mini"] = Scenario(ttft=0.5, chunks=["tick "] * 20, gap=0.1)
+    pages = [open_chat(browser, demo.url) for _ in range(5)]
+    for i, (_, page) in enumerate(pages):
+        send(page, f"parallel {i}")
+    for _, page in pages:
+        page.wait_for_function("document.querySelector('#chatbot').innerText.includes('TTFT')", timeout=60_000)
+    reqs = [r for r in scenarios.requests if r["body"]["messages"][-1]["content"].startswith("parallel ")]
+    assert len(reqs) == 5
+    # every stream was open while every other was: they ran side by side, not queued one after another
+    assert max(r["started"] for r in reqs) < min(r["ended"] for r in reqs)
+    assert all(row["status"] == "ok" for row in rows(demo.db, "prompt LIKE 'parallel %'"))
+    for context, _ in pages:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def guarded(fake_server, tmp_path_factory):
+    env = demo_env(fake_server.url, CHAT_DEFAULT_MODEL="gpt-4o")
+    proc = DemoProcess(env, ["--auth", "alice:wonder-1", "--session-cap", "0.002"], tmp_path_factory.mktemp("guarded") / "chat.db")
+    yield proc
+    proc.stop()
+
+
+def test_auth_refuses_browser_and_api_client_without_login(browser, guarded):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(guarded.url)
+    page.wait_for_selector("input[type=password]", timeout=30_000)
+    assert page.locator("#prompt").count() == 0
+    context.close()
+    from gradio_client import Client
+
+    with pytest.raises(Exception) as refused:
+        Client(guarded.url, verbose=False).predict("hello", api_name="/chat")
+    assert "401" in str(refused.value) or "auth" in str(refused.value).lower() or "login" in str(refused.value).lower()
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as http:
+        urllib.request.urlopen(guarded.url + "config")
+    assert http.value.code == 401
+    assert rows(guarded.db) == []  # nothing got through
+
+
+def login(browser, url):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("input[type=password]", timeout=30_000)
+    page.locator("input[type=text]").first.fill("alice")
+    page.fill("input[type=password]", "wonder-1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#prompt textarea", timeout=30_000)
+    return context, page
+
+
+def test_spend_cap_blocks_the_next_paid_call(browser, guarded, scenarios):
+    # with max 100 output tokens a gpt-4o call may cost ~$0.00104: the first fits the $0.002 cap, the second would not
+    scenarios.scenarios["gpt-4o"] = Scenario(input_tokens=20, output_tokens=100)
+    context, page = login(browser, guarded.url)
+    page.fill("#max-tokens input", "100")
+    page.locator("#max-tokens input").press("Tab")
+    send(page, "first paid question")
+    page.wait_for_function("document.querySelector('#chatbot').innerText.includes('TTFT')", timeout=20_000)
+    assert wait_row(guarded.db, "first paid question")["status"] == "ok"
+    calls = len(scenarios.requests)
+    send(page, "second paid question")
+    page.wait_for_function("document.querySelector('#chatbot').innerText.includes('spend cap reached')", timeout=20_000)
+    assert len(scenarios.requests) == calls  # no paid call went out
+    row = wait_row(guarded.db, "second paid question")
+    assert row["status"] == "error" and "session spend cap reached" in row["error"]
+    context.close()
