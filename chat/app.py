@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 import time
 import uuid
 from functools import partial
@@ -14,8 +15,18 @@ from .engine import ChatRequest, Chunk, Engine, Result
 from .models import LOCAL_DEFAULT, UnknownModel, listed
 from .session import account, history, new_session, panel, render
 
-# A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that.
+# A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that. With many
+# streams at once the interval stretches, so total repaints stay about constant and the CPU keeps up.
 UI_UPDATE_INTERVAL_S = 0.08
+UI_UPDATES_PER_S_BUDGET = 60
+_active = {"streams": 0}
+_active_lock = threading.Lock()
+
+
+def _update_interval() -> float:
+    with _active_lock:
+        streams = _active["streams"]
+    return max(UI_UPDATE_INTERVAL_S, streams / UI_UPDATES_PER_S_BUDGET)
 PROVIDER_LABELS = {"local": "Local", "openai": "OpenAI", "azure": "Azure OpenAI", "anthropic": "Anthropic",
                    "bedrock": "AWS Bedrock", "gemini": "Gemini", "ollama": "Ollama", "openrouter": "OpenRouter"}
 
@@ -76,15 +87,24 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
         exchange_id=turn["id"],
     )
     last = time.monotonic()
-    for item in engine.stream(req):
-        if isinstance(item, Chunk):
-            turn["reply"] += item.text
-            if time.monotonic() - last >= UI_UPDATE_INTERVAL_S:
-                last = time.monotonic()
-                yield _outputs(engine, state, model)
-        elif isinstance(item, Result):
-            turn["record"], turn["status"], turn["reply"] = item.record, item.status, item.record["reply"]
-            account(state, item.record)
+    with _active_lock:
+        _active["streams"] += 1
+    try:
+        for item in engine.stream(req):
+            if isinstance(item, Chunk):
+                first = not turn["reply"]
+                turn["reply"] += item.text
+                # the first text goes out at once: time to first token is what people feel most
+                if first or time.monotonic() - last >= _update_interval():
+                    last = time.monotonic()
+                    # mid-stream only the chat changes; skipping the rest spares Gradio a state copy per repaint
+                    yield render(state), gr.skip(), gr.skip(), gr.skip()
+            elif isinstance(item, Result):
+                turn["record"], turn["status"], turn["reply"] = item.record, item.status, item.record["reply"]
+                account(state, item.record)
+    finally:
+        with _active_lock:
+            _active["streams"] -= 1
     yield _outputs(engine, state, model)
 
 

@@ -170,9 +170,10 @@ class Engine:
         )
         ctx["messages"], ctx["trimmed"] = messages, trimmed
         try:
-            ctx["reservation"] = self.budget.reserve(
-                req.session_id, model, count_messages(messages, model.api_model)[0], req.max_tokens
-            )
+            if self.budget.active:
+                ctx["reservation"] = self.budget.reserve(
+                    req.session_id, model, count_messages(messages, model.api_model)[0], req.max_tokens
+                )
         except CapExceeded as exc:
             ctx["status"], ctx["error"] = "error", str(exc)
             return

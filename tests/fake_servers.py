@@ -69,11 +69,12 @@ class FakeLLMServer:
                 azure = re.match(r"^/openai/deployments/([^/]+)/chat/completions$", path)
                 model = azure.group(1) if azure else body.get("model", "")
                 record = {"path": path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
-                          "model": model, "started": time.monotonic(), "ended": None}
+                          "model": model, "started": time.monotonic(), "first": None, "ended": None}
                 with server._lock:
                     server.requests.append(record)
                     sc = server.scenarios.get(model, server.default)
                     status = sc.fail_first.pop(0) if sc.fail_first else sc.status
+                self._record = record
                 anthropic = path.endswith("/messages")
                 if status:
                     return self._fail(status, anthropic)
@@ -118,6 +119,8 @@ class FakeLLMServer:
                 self.end_headers()
 
             def _send(self, text: str):
+                if self._record["first"] is None and ("content" in text or "text_delta" in text):
+                    self._record["first"] = time.monotonic()
                 raw = text.encode()
                 self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
                 self.wfile.flush()
@@ -220,8 +223,13 @@ class FakeLLMServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass  # clients hanging up (Stop, shutdown) are part of the tests, not failures
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="fake-llm-server", daemon=True)
 
