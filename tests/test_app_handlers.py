@@ -67,13 +67,14 @@ def test_errors_are_short_and_keyless(fake, engine, monkeypatch):
 def test_stop_then_after_stop_shows_the_aborted_row(fake, engine):
     fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["word "] * 40, gap=0.05)
     gen = app.respond(engine, "long please", new_session(), "gpt-4o-mini", "", 0.7, 500)
-    last = None
+    kept = None  # the state Gradio holds: the last one yielded (mid-stream repaints skip it)
     for out in gen:
-        last = out
+        if isinstance(out[1], dict) and "turns" in out[1]:
+            kept = out[1]
         if len(out[0][-1]["content"]) > 20:
             break
     gen.close()  # what Gradio does on Stop or when the tab closes
-    chat, state, _, panel = app.after_stop(engine, last[1], "gpt-4o-mini")
+    chat, state, _, panel = app.after_stop(engine, kept, "gpt-4o-mini")
     turn = state["turns"][-1]
     assert turn["status"] == "aborted" and turn["reply"].startswith("word word")
     assert chat[1]["content"].endswith("⏹ stopped")
