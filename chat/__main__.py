@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from .config import default_model, load_env
 
@@ -72,6 +74,77 @@ def _ask(args) -> int:
     return 0
 
 
+def _eval(args) -> int:
+    from tqdm import tqdm
+
+    from .engine import Engine
+    from .pricing import load_prices
+    from .questionsets import load
+    from .ratings import load_rubric
+    from .report import model_table
+    from .runs import create, execute
+    from .store import Store
+    from .study import summarize
+
+    qs = load(args.set, system=args.system)
+    rubric = load_rubric(args.rubric)
+    engine = Engine(Store(args.db), load_prices(args.pricing))
+    run_id = create(engine, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature, args.resume)
+    print(f"run {run_id}: {len(qs.questions)} questions x {len(args.model)} models x {args.repeats} repeats "
+          f"-> {engine.store.path}", file=sys.stderr)
+    bar = None
+    try:
+        for p in execute(engine, run_id, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature):
+            if bar is None:
+                bar = tqdm(total=p.total, initial=p.done, unit="answer", file=sys.stderr, dynamic_ncols=True)
+            else:
+                bar.update(p.done - bar.n)
+            bar.set_postfix(failed=p.failed, refresh=False)
+    except KeyboardInterrupt:
+        if bar:
+            bar.close()
+        engine.store.flush()
+        print(f"\ncancelled; resume with: python -m chat eval {args.set} {' '.join('-m ' + m for m in args.model)} "
+              f"--repeats {args.repeats} --resume {run_id}", file=sys.stderr)
+        return 130
+    if bar:
+        bar.close()
+    summary = summarize(engine.store, run_id, rubric)
+    head, rows = model_table(summary.models)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    for row in [head, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    if args.out:
+        csv_path, html_path = summary.export(Path(args.out), engine.prices)
+        print(f"\nwrote {csv_path} and {html_path}", file=sys.stderr)
+    failed = sum(1 for r in summary.rows if r["status"] != "ok")
+    if failed:
+        print(f"{failed} answers failed; rerun with --resume {run_id} to retry them", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _runs(args) -> int:
+    from .store import Store
+    from .study import list_runs
+
+    for run in list_runs(Store(args.db)):
+        print(f"{run['id']}  {run['set_name']}  models={','.join(json.loads(run['models_json']))}  "
+              f"repeats={run['repeats']}  answers={run['answers']}")
+    return 0
+
+
+def _report(args) -> int:
+    from .pricing import load_prices
+    from .ratings import load_rubric
+    from .store import Store
+    from .study import summarize
+
+    summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
+    csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing))
+    print(f"wrote {csv_path} and {html_path}")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -104,6 +177,25 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-tokens", type=_positive_int)
     ask.add_argument("--temperature", type=_temperature)
     ask.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    ev = sub.add_parser("eval", help="run a question set across models, with repeats; prints results, writes a report")
+    ev.add_argument("set", help="question set: .yaml, .csv (question[,id,reference]) or .txt (one per line)")
+    ev.add_argument("-m", "--model", action="append", required=True, help="a model to ask (repeat for more)")
+    ev.add_argument("--repeats", type=_positive_int, default=1, help="times each question is asked per model")
+    ev.add_argument("--concurrency", type=_positive_int, default=4, help="answers in flight at once")
+    ev.add_argument("--system", help="system prompt (overrides the set's own)")
+    ev.add_argument("--max-tokens", type=_positive_int)
+    ev.add_argument("--temperature", type=_temperature)
+    ev.add_argument("--resume", metavar="RUN_ID", help="continue a run: finished answers are skipped")
+    ev.add_argument("--rubric", help="rubric YAML for the ratings summary (default: the three-criterion study rubric)")
+    ev.add_argument("--out", help="folder for the CSV and the self-contained HTML report")
+    ev.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    runs = sub.add_parser("runs", help="list question-set runs")
+    runs.add_argument("--db")
+    rep = sub.add_parser("report", help="write the CSV and HTML report of a run")
+    rep.add_argument("run_id")
+    rep.add_argument("--out", default="reports")
+    rep.add_argument("--rubric")
+    rep.add_argument("--db")
     return p
 
 
@@ -114,9 +206,7 @@ def main(argv=None) -> int:
         from .endpoints import timeouts
 
         timeouts()  # a malformed CHAT_TIMEOUT is a configuration error: say so before any call
-        if args.command == "models":
-            return _models(args)
-        return _ask(args)
+        return {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report}[args.command](args)
     except ValueError as exc:  # configuration errors (pricing.yaml, CHAT_* variables) carry their own fix
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -36,6 +36,8 @@ class ChatRequest:
     compare_id: str | None = None
     run_id: str | None = None
     exchange_id: str | None = None  # lets a caller find the row later, e.g. after Stop
+    question_id: str | None = None  # question-set runs: which question and which repeat
+    repeat_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,8 @@ class Engine:
             "pricing_hash": self.prices.hash,
             "compare_id": req.compare_id,
             "run_id": req.run_id,
+            "question_id": req.question_id,
+            "repeat_index": req.repeat_index,
         }
         self.budget.settle(ctx["reservation"], cost.total if cost else None)
         try:

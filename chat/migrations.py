@@ -60,6 +60,50 @@ def m001_exchanges(db: sqlite_utils.Database):
     db["exchanges"].create_index(["session_id", "created_at"])
 
 
+@migration
+def m002_runs_and_ratings(db: sqlite_utils.Database):
+    db["exchanges"].add_column("question_id", str)
+    db["exchanges"].add_column("repeat_index", int)
+    db["exchanges"].create_index(["run_id", "model", "question_id"])
+    db["exchanges"].create_index(["compare_id"])
+    db["runs"].create(
+        {
+            "id": str,
+            "created_at": str,
+            "set_name": str,
+            "set_digest": str,
+            "set_json": str,  # the questions, system prompt and references as run
+            "models_json": str,
+            "repeats": int,
+            "concurrency": int,
+            "params_json": str,
+        },
+        pk="id",
+    )
+    db["ratings"].create(
+        {
+            "id": str,
+            "exchange_id": str,
+            "created_at": str,
+            "rater": str,  # a person's name or login, or the judge model's name
+            "rater_kind": str,  # human | judge (never mixed in aggregates)
+            "criterion": str,
+            "score": float,
+            "scale": str,  # 1-5 | pass/fail
+            "rationale": str,
+            "blind": int,
+        },
+        pk="id",
+        foreign_keys=[("exchange_id", "exchanges", "id")],
+    )
+    db["ratings"].create_index(["exchange_id"])
+    db["votes"].create(
+        {"id": str, "compare_id": str, "exchange_id": str, "created_at": str, "rater": str, "vote": str, "blind": int},
+        pk="id",
+        foreign_keys=[("exchange_id", "exchanges", "id")],
+    )
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order; returns the names applied. Caller holds the write lock."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")

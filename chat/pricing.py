@@ -190,3 +190,12 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
         raise PricingError(f"{path}: expected a top-level 'models:' mapping of model name to prices")
     prices = {str(name): _price(str(name), entry, path) for name, entry in models.items()}
     return PriceTable(prices, hashlib.sha256(raw_bytes).hexdigest()[:16], path)
+
+
+def costs_elsewhere(usage: Usage, table: PriceTable) -> list[tuple[str, Cost]]:
+    """What the same token counts would cost on every priced model, cheapest first.
+
+    Approximate by nature: each vendor's tokenizer splits the same text differently.
+    """
+    priced = [(p.model, cost_of(usage, p)) for p in table if p.rates.input or p.rates.output]
+    return sorted(priced, key=lambda item: item[1].total)

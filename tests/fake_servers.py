@@ -6,7 +6,7 @@ import re
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -31,6 +31,8 @@ class Scenario:
     fail_first: list[int] = field(default_factory=list)  # HTTP statuses for the first requests, then success
     status: int | None = None  # every request fails with this HTTP status
     reject_stream_options: bool = False
+    variants: list[list[str]] = field(default_factory=list)  # replies taken in turn, one per request
+    served: int = 0
 
     def out_tokens(self) -> int:
         if self.output_tokens is not None:
@@ -74,6 +76,9 @@ class FakeLLMServer:
                     server.requests.append(record)
                     sc = server.scenarios.get(model, server.default)
                     status = sc.fail_first.pop(0) if sc.fail_first else sc.status
+                    if sc.variants:
+                        sc.served += 1
+                        sc = replace(sc, chunks=sc.variants[(sc.served - 1) % len(sc.variants)])
                 self._record = record
                 anthropic = path.endswith("/messages")
                 if status:

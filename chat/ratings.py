@@ -1,0 +1,133 @@
+"""Rubrics, human and judge ratings stored against exchanges, and their aggregates (never mixed)."""
+from __future__ import annotations
+
+import itertools
+import statistics
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from .store import Store
+
+SCALES = ("1-5", "pass/fail")
+
+
+class RubricError(ValueError):
+    """The rubric file is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Rubric:
+    criteria: tuple[Criterion, ...]
+    scale: str = "1-5"
+    acceptable: float = 4.0  # an answer is acceptable when its mean score reaches this (1-5), or all pass
+
+    def check(self, criterion: str, score: float) -> float:
+        if criterion not in {c.id for c in self.criteria}:
+            raise RubricError(f"unknown criterion {criterion!r}; the rubric has {', '.join(c.id for c in self.criteria)}")
+        allowed = (1, 2, 3, 4, 5) if self.scale == "1-5" else (0, 1)
+        if score not in allowed:
+            raise RubricError(f"score for {criterion!r} must be one of {allowed} on the {self.scale} scale, got {score!r}")
+        return float(score)
+
+
+DEFAULT_RUBRIC = Rubric((
+    Criterion("answers", "Contains the answer to the question"),
+    Criterion("concise", "Understood the intent and answered concisely"),
+    Criterion("natural", "Sounds natural, like a person"),
+))
+
+
+def load_rubric(path: str | Path | None) -> Rubric:
+    if not path:
+        return DEFAULT_RUBRIC
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise RubricError(f"{path}: cannot read the rubric ({exc})") from None
+    scale = str(data.get("scale", "1-5"))
+    if scale not in SCALES:
+        raise RubricError(f"{path}: field 'scale' must be one of {', '.join(SCALES)}, got {scale!r}")
+    rows = data.get("criteria")
+    if not isinstance(rows, list) or not rows:
+        raise RubricError(f"{path}: field 'criteria' must list at least one {{id, label}}")
+    criteria = []
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or not row.get("id") or not row.get("label"):
+            raise RubricError(f"{path}: criterion {n} needs an 'id' and a 'label'")
+        criteria.append(Criterion(str(row["id"]), str(row["label"])))
+    default_bar = 4.0 if scale == "1-5" else 1.0
+    return Rubric(tuple(criteria), scale, float(data.get("acceptable", default_bar)))
+
+
+def rate(store: Store, exchange_id: str, scores: dict[str, float], rubric: Rubric, rater: str,
+         kind: str = "human", rationale: str | None = None, blind: bool = False) -> None:
+    """Store one rater's scores for one exchange (one row per criterion)."""
+    if kind not in ("human", "judge"):
+        raise ValueError("rater kind is human or judge")
+    rater = (rater or "").strip()
+    if not rater:
+        raise RubricError("say who is rating: a name, or log in")
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    for criterion, score in scores.items():
+        store.append("ratings", {
+            "id": uuid.uuid4().hex, "exchange_id": exchange_id, "created_at": now, "rater": rater,
+            "rater_kind": kind, "criterion": criterion, "score": rubric.check(criterion, score),
+            "scale": rubric.scale, "rationale": rationale, "blind": int(blind),
+        })
+
+
+def vote(store: Store, compare_id: str, exchange_id: str, rater: str, verdict: str, blind: bool) -> None:
+    store.append("votes", {"id": uuid.uuid4().hex, "compare_id": compare_id, "exchange_id": exchange_id,
+                           "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                           "rater": rater, "vote": verdict, "blind": int(blind)})
+
+
+@dataclass(frozen=True)
+class RatingStats:
+    model: str
+    kind: str  # human | judge
+    rated: int  # answers with at least one rating of this kind
+    means: dict  # criterion -> mean score
+    acceptable: int
+    cost_per_acceptable: Decimal | None
+
+
+def rating_stats(store: Store, rows: list[dict], rubric: Rubric) -> list[RatingStats]:
+    """Per model and rater kind: mean score per criterion, acceptable answers and cost per acceptable one."""
+    if not rows:
+        return []
+    store.flush()
+    by_id = {r["id"]: r for r in rows}
+    marks = ",".join("?" * len(by_id))
+    ratings = store.query(f"SELECT * FROM ratings WHERE exchange_id IN ({marks})", list(by_id))
+    out = []
+    key = lambda r: (by_id[r["exchange_id"]]["model"], r["rater_kind"])  # noqa: E731
+    for (model, kind), group in itertools.groupby(sorted(ratings, key=key), key=key):
+        group = list(group)
+        per_answer: dict[str, dict[str, list[float]]] = {}
+        for r in group:
+            per_answer.setdefault(r["exchange_id"], {}).setdefault(r["criterion"], []).append(r["score"])
+        means = {c.id: statistics.fmean([s for a in per_answer.values() for s in a.get(c.id, [])] or [0])
+                 for c in rubric.criteria if any(c.id in a for a in per_answer.values())}
+        acceptable = 0
+        for scores in per_answer.values():
+            answer_mean = statistics.fmean(statistics.fmean(v) for v in scores.values())
+            acceptable += answer_mean >= rubric.acceptable
+        costs = [by_id[e]["cost_usd"] for e in per_answer]
+        cost = None
+        if acceptable and all(c is not None for c in costs):
+            cost = sum((Decimal(c) for c in costs), Decimal(0)) / acceptable
+        out.append(RatingStats(model, kind, len(per_answer), means, acceptable, cost))
+    return out

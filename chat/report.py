@@ -1,0 +1,171 @@
+"""Run report: a CSV of results and a self-contained HTML page (tables and inline SVG charts, no network)."""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from .pricing import PriceTable, costs_elsewhere, format_usd
+from .ratings import RatingStats
+from .results import ModelStats, QuestionStats
+from .usage import Usage
+
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
+MODEL_COLUMNS = [
+    ("model", "Model"), ("cells", "Answers"), ("error_rate", "Error rate"), ("ttft_mean_ms", "TTFT mean ms"),
+    ("ttft_p50_ms", "TTFT p50 ms"), ("ttft_p95_ms", "TTFT p95 ms"), ("latency_mean_ms", "Latency mean ms"),
+    ("latency_p50_ms", "Latency p50 ms"), ("latency_p95_ms", "Latency p95 ms"), ("tokens_per_s", "Tokens/s"),
+    ("mean_output_tokens", "Mean output tokens"), ("cost_per_question", "Cost / question"),
+    ("cost_per_1000", "Cost / 1,000 questions"), ("estimated_share", "Tokens estimated"),
+]
+
+
+def _cell(key, value) -> str:
+    if value is None:
+        return "unpriced" if key.startswith("cost") else "–"
+    if isinstance(value, Decimal):
+        return format_usd(value)
+    if key in ("error_rate", "estimated_share"):
+        return f"{value:.0%}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return str(value)
+
+
+def model_table(stats: list[ModelStats]) -> tuple[list[str], list[list[str]]]:
+    return [h for _, h in MODEL_COLUMNS], [[_cell(k, getattr(s, k)) for k, _ in MODEL_COLUMNS] for s in stats]
+
+
+def question_table(stats: list[QuestionStats]) -> tuple[list[str], list[list[str]]]:
+    head = ["Model", "Question", "Answers", "Mean length (chars)", "Length spread (CV)", "Latency stdev ms", "Similarity"]
+    rows = [[s.model, s.question_id, str(s.n), f"{s.mean_chars:,.0f}", _cell("cv", s.chars_cv),
+             _cell("lat", s.latency_stdev_ms), "–" if s.similarity is None else f"{s.similarity:.2f}"] for s in stats]
+    return head, rows
+
+
+def rating_table(stats: list[RatingStats], criteria: list[str]) -> tuple[list[str], list[list[str]]]:
+    head = ["Model", "Rated by", "Answers rated", *criteria, "Acceptable", "Cost / acceptable answer"]
+    rows = [[s.model, s.kind, str(s.rated), *[f"{s.means[c]:.2f}" if c in s.means else "–" for c in criteria],
+             str(s.acceptable), _cell("cost", s.cost_per_acceptable)] for s in stats]
+    return head, rows
+
+
+def elsewhere_table(rows: list[dict], prices: PriceTable) -> tuple[list[str], list[list[str]]]:
+    usage = sum((Usage(r["input_tokens"], r["output_tokens"], r["cached_tokens"] or 0, r["cache_write_tokens"] or 0,
+                       r["reasoning_tokens"] or 0) for r in rows if r["status"] == "ok"), Usage())
+    return ["Model", "Approx. cost of this run's tokens"], [[m, "≈" + format_usd(c.total)] for m, c in costs_elsewhere(usage, prices)]
+
+
+def to_csv(stats: list[ModelStats]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([k for k, _ in MODEL_COLUMNS])
+    for s in stats:
+        writer.writerow(["" if getattr(s, k) is None else str(getattr(s, k)) for k, _ in MODEL_COLUMNS])
+    return buf.getvalue()
+
+
+def _table(head, rows) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _axes(w, h, pad, xlabel, ylabel) -> str:
+    return (f'<line x1="{pad}" y1="{h - pad}" x2="{w - 10}" y2="{h - pad}" stroke="#333"/>'
+            f'<line x1="{pad}" y1="10" x2="{pad}" y2="{h - pad}" stroke="#333"/>'
+            f'<text x="{w / 2}" y="{h - 8}" text-anchor="middle">{html.escape(xlabel)}</text>'
+            f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" text-anchor="middle">{html.escape(ylabel)}</text>')
+
+
+def scatter_svg(stats: list[ModelStats]) -> str:
+    pts = [(s.model, s.latency_p50_ms, float(s.cost_per_question)) for s in stats
+           if s.latency_p50_ms is not None and s.cost_per_question is not None]
+    w, h, pad = 640, 360, 60
+    if not pts:
+        return "<p>No priced, successful answers to plot.</p>"
+    xmax = max(p[1] for p in pts) * 1.15 or 1
+    ymax = max(p[2] for p in pts) * 1.15 or 1
+    dots = "".join(
+        f'<circle cx="{pad + p[1] / xmax * (w - pad - 20):.1f}" cy="{h - pad - p[2] / ymax * (h - pad - 20):.1f}" r="7" '
+        f'fill="{PALETTE[i % len(PALETTE)]}"><title>{html.escape(p[0])}</title></circle>'
+        f'<text x="{pad + p[1] / xmax * (w - pad - 20) + 10:.1f}" y="{h - pad - p[2] / ymax * (h - pad - 20) + 4:.1f}">'
+        f'{html.escape(p[0])}</text>' for i, p in enumerate(pts))
+    return (f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="latency against cost">'
+            f'{_axes(w, h, pad, "median latency (ms) → up to " + f"{xmax:,.0f}", "cost per question (USD)")}{dots}</svg>')
+
+
+def bars_svg(stats: list[ModelStats]) -> str:
+    items = [(s.model, float(s.cost_per_question)) for s in stats if s.cost_per_question is not None]
+    if not items:
+        return "<p>No priced answers.</p>"
+    w, bar, pad = 640, 28, 200
+    top = max(v for _, v in items) or 1
+    rows = "".join(
+        f'<text x="{pad - 8}" y="{20 + i * (bar + 8) + bar * 0.65}" text-anchor="end">{html.escape(m)}</text>'
+        f'<rect x="{pad}" y="{20 + i * (bar + 8)}" width="{max(1, v / top * (w - pad - 120)):.1f}" height="{bar}" '
+        f'fill="{PALETTE[i % len(PALETTE)]}"/><text x="{pad + v / top * (w - pad - 120) + 6:.1f}" '
+        f'y="{20 + i * (bar + 8) + bar * 0.65}">{format_usd(Decimal(str(v)))}</text>' for i, (m, v) in enumerate(items))
+    h = 30 + len(items) * (bar + 8)
+    return f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="cost per question">{rows}</svg>'
+
+
+def latency_svg(rows: list[dict]) -> str:
+    models = sorted({r["model"] for r in rows if r["status"] == "ok"})
+    if not models:
+        return "<p>No successful answers.</p>"
+    w, lane, pad = 640, 34, 200
+    top = max(r["latency_ms"] for r in rows if r["status"] == "ok") * 1.05 or 1
+    parts = []
+    for i, m in enumerate(models):
+        y = 20 + i * lane
+        parts.append(f'<text x="{pad - 8}" y="{y + 5}" text-anchor="end">{html.escape(m)}</text>')
+        for r in rows:
+            if r["model"] == m and r["status"] == "ok":
+                parts.append(f'<circle cx="{pad + r["latency_ms"] / top * (w - pad - 20):.1f}" cy="{y}" r="4" '
+                             f'fill="{PALETTE[i % len(PALETTE)]}" fill-opacity="0.6"/>')
+    h = 40 + len(models) * lane
+    parts.append(f'<text x="{pad}" y="{h - 6}">0 ms</text><text x="{w - 20}" y="{h - 6}" text-anchor="end">{top:,.0f} ms</text>')
+    return f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="latency distribution">{"".join(parts)}</svg>'
+
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
+td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}svg text{font-size:12px}.note{color:#666;font-size:.85rem}"""
+
+
+def to_html(run: dict, rows: list[dict], stats: list[ModelStats], qstats: list[QuestionStats],
+            rstats: list[RatingStats], criteria: list[str], prices: PriceTable) -> str:
+    models = json.loads(run["models_json"])
+    sections = [
+        f"<h1>Run {html.escape(run['id'])}: {html.escape(run['set_name'])}</h1>",
+        f"<p class=note>{len(rows)} answers · models {html.escape(', '.join(models))} · {run['repeats']} repeats · "
+        f"created {html.escape(run['created_at'])} · costs from pricing.yaml</p>",
+        "<h2>Per model</h2>", _table(*model_table(stats)),
+        "<h2>Latency against cost</h2>", scatter_svg(stats),
+        "<h2>Cost per question</h2>", bars_svg(stats),
+        "<h2>Latency distribution</h2>", latency_svg(rows),
+        "<h2>Consistency across repeats</h2>",
+        "<p class=note>Length spread is the coefficient of variation of answer length; similarity is the mean pairwise "
+        "overlap of character trigrams between the repeated answers (1 = identical).</p>", _table(*question_table(qstats)),
+    ]
+    if rstats:
+        sections += ["<h2>Ratings</h2><p class=note>Human and judge ratings are kept apart.</p>",
+                     _table(*rating_table(rstats, criteria))]
+    sections += ["<h2>What these tokens would cost elsewhere</h2>",
+                 "<p class=note>Approximate: the same text is a different number of tokens on each vendor's tokenizer.</p>",
+                 _table(*elsewhere_table(rows, prices))]
+    return (f"<!doctype html><html><head><meta charset=utf-8><title>Run {html.escape(run['id'])}</title>"
+            f"<style>{CSS}</style></head><body>{''.join(sections)}</body></html>")
+
+
+def write(out_dir: Path, run: dict, rows, stats, qstats, rstats, criteria, prices) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / f"run-{run['id']}.csv"
+    html_path = out_dir / f"run-{run['id']}.html"
+    csv_path.write_text(to_csv(stats), encoding="utf-8")
+    html_path.write_text(to_html(run, rows, stats, qstats, rstats, criteria, prices), encoding="utf-8")
+    return csv_path, html_path

@@ -1,0 +1,122 @@
+"""Run results: per-model latency, speed, cost and errors; per-question consistency across repeats."""
+from __future__ import annotations
+
+import itertools
+import statistics
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .store import Store
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default), so small samples read sensibly."""
+    if not values:
+        return None
+    s = sorted(values)
+    pos = (len(s) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def _mean(values):
+    return statistics.fmean(values) if values else None
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard overlap of character trigrams: script-agnostic, so Korean and English answers compare alike."""
+    def grams(text):
+        text = " ".join(text.split())
+        return {text[i:i + 3] for i in range(max(1, len(text) - 2))}
+
+    ga, gb = grams(a), grams(b)
+    if not ga and not gb:
+        return 1.0
+    return len(ga & gb) / len(ga | gb)
+
+
+def latest_cells(rows: list[dict]) -> list[dict]:
+    """The last attempt of every (model, question, repeat): a resumed run's retry replaces its failure."""
+    latest: dict = {}
+    for row in sorted(rows, key=lambda r: r["created_at"]):
+        latest[(row["model"], row["question_id"], row["repeat_index"])] = row
+    return list(latest.values())
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    model: str
+    cells: int
+    ok: int
+    error_rate: float
+    ttft_mean_ms: float | None
+    ttft_p50_ms: float | None
+    ttft_p95_ms: float | None
+    latency_mean_ms: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    tokens_per_s: float | None
+    mean_output_tokens: float | None
+    cost_per_question: Decimal | None  # None: unpriced
+    cost_per_1000: Decimal | None
+    estimated_share: float  # fraction of answers whose tokens were estimated
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    model: str
+    question_id: str
+    n: int
+    mean_chars: float
+    chars_cv: float | None  # spread of length: stdev / mean
+    latency_stdev_ms: float | None
+    similarity: float | None  # mean pairwise similarity of the answers across repeats
+
+
+def model_stats(rows: list[dict]) -> list[ModelStats]:
+    out = []
+    for model, group in itertools.groupby(sorted(rows, key=lambda r: r["model"]), key=lambda r: r["model"]):
+        group = list(group)
+        ok = [r for r in group if r["status"] == "ok"]
+        ttft = [r["ttft_ms"] for r in ok if r["ttft_ms"] is not None]
+        lat = [r["latency_ms"] for r in ok if r["latency_ms"] is not None]
+        tps = [r["output_tokens_per_s"] for r in ok if r["output_tokens_per_s"]]
+        costs = [r["cost_usd"] for r in ok]
+        cost = None
+        if ok and all(c is not None for c in costs):
+            cost = sum((Decimal(c) for c in costs), Decimal(0)) / len(ok)
+        out.append(ModelStats(
+            model=model, cells=len(group), ok=len(ok), error_rate=1 - len(ok) / len(group),
+            ttft_mean_ms=_mean(ttft), ttft_p50_ms=percentile(ttft, 0.5), ttft_p95_ms=percentile(ttft, 0.95),
+            latency_mean_ms=_mean(lat), latency_p50_ms=percentile(lat, 0.5), latency_p95_ms=percentile(lat, 0.95),
+            tokens_per_s=_mean(tps), mean_output_tokens=_mean([r["output_tokens"] for r in ok]),
+            cost_per_question=cost, cost_per_1000=None if cost is None else cost * 1000,
+            estimated_share=sum(r["usage_source"] == "estimate" for r in ok) / len(ok) if ok else 0.0,
+        ))
+    return out
+
+
+def question_stats(rows: list[dict]) -> list[QuestionStats]:
+    out = []
+    key = lambda r: (r["model"], r["question_id"])  # noqa: E731
+    for (model, qid), group in itertools.groupby(sorted(rows, key=key), key=key):
+        ok = [r for r in group if r["status"] == "ok"]
+        if not ok:
+            continue
+        lengths = [len(r["reply"] or "") for r in ok]
+        mean_len = statistics.fmean(lengths)
+        lat = [r["latency_ms"] for r in ok]
+        pairs = list(itertools.combinations([r["reply"] or "" for r in ok], 2))
+        out.append(QuestionStats(
+            model=model, question_id=qid, n=len(ok), mean_chars=mean_len,
+            chars_cv=(statistics.pstdev(lengths) / mean_len) if len(ok) > 1 and mean_len else None,
+            latency_stdev_ms=statistics.pstdev(lat) if len(ok) > 1 else None,
+            similarity=_mean([similarity(a, b) for a, b in pairs]) if pairs else None,
+        ))
+    return out
+
+
+def run_rows(store: Store, run_id: str) -> list[dict]:
+    store.flush()
+    return latest_cells(store.query("SELECT * FROM exchanges WHERE run_id = ? ORDER BY created_at", [run_id]))

@@ -1,0 +1,152 @@
+"""Question-set runs: every model x question x repeat, concurrently, cancellable and resumable."""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from typing import Iterator
+
+from .engine import ChatRequest, Engine, Result
+from .questionsets import Question, QuestionSet
+
+
+class RunError(ValueError):
+    """A run cannot start or resume as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: str
+    question: Question
+    repeat: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return self.model, self.question.id, self.repeat
+
+
+@dataclass(frozen=True)
+class Progress:
+    run_id: str
+    done: int  # finished cells, including those skipped because an earlier attempt finished them
+    total: int
+    skipped: int
+    failed: int
+    cell: Cell | None = None
+    record: dict | None = None
+    cancelled: bool = False
+
+
+def plan(qs: QuestionSet, models: list[str], repeats: int) -> list[Cell]:
+    # repeat-major, models interleaved: a run cut short still covers every model evenly
+    return [Cell(m, q, r) for r in range(repeats) for q in qs.questions for m in models]
+
+
+def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, concurrency: int,
+           max_tokens: int | None = None, temperature: float | None = None, run_id: str | None = None) -> str:
+    """Record a new run (or check a resumed one matches) and return its id."""
+    if not models:
+        raise RunError("choose at least one model (-m MODEL)")
+    if repeats < 1 or concurrency < 1:
+        raise RunError("repeats and concurrency must be at least 1")
+    for name in models:
+        model = engine.resolve(name)  # raises UnknownModel with a clear message
+        ok, why = model.status()
+        if not ok:
+            raise RunError(f"{name} is unavailable: {why}")
+    if run_id:
+        existing = engine.store.query("SELECT * FROM runs WHERE id = ?", [run_id])
+        if not existing:
+            raise RunError(f"no run {run_id!r} in {engine.store.path}; list runs with: python -m chat runs")
+        if existing[0]["set_digest"] != qs.digest:
+            raise RunError(f"run {run_id} was made with a different question set; start a new run instead")
+        return run_id
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    engine.store.append("runs", {
+        "id": run_id,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "set_name": qs.name,
+        "set_digest": qs.digest,
+        "set_json": json.dumps({"name": qs.name, "system": qs.system, "questions": [asdict(q) for q in qs.questions]},
+                               ensure_ascii=False),
+        "models_json": json.dumps(models),
+        "repeats": repeats,
+        "concurrency": concurrency,
+        "params_json": json.dumps({"max_tokens": max_tokens, "temperature": temperature}),
+    })
+    engine.store.flush()
+    return run_id
+
+
+def finished_keys(engine: Engine, run_id: str) -> set[tuple[str, str, int]]:
+    engine.store.flush()
+    rows = engine.store.query(
+        "SELECT model, question_id, repeat_index FROM exchanges WHERE run_id = ? AND status = 'ok'", [run_id]
+    )
+    return {(r["model"], r["question_id"], r["repeat_index"]) for r in rows}
+
+
+def _ask(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event) -> dict | None:
+    req = ChatRequest(model=cell.model, prompt=cell.question.text, system=qs.system, session_id=f"run:{run_id}",
+                      run_id=run_id, question_id=cell.question.id, repeat_index=cell.repeat, **params)
+    stream = engine.stream(req)
+    try:
+        for item in stream:
+            if cancel.is_set():
+                return None  # closing the stream logs this cell as aborted
+            if isinstance(item, Result):
+                return item.record
+    finally:
+        stream.close()
+    return None
+
+
+def execute(engine: Engine, run_id: str, qs: QuestionSet, models: list[str], repeats: int, concurrency: int,
+            max_tokens: int | None = None, temperature: float | None = None,
+            cancel: threading.Event | None = None) -> Iterator[Progress]:
+    """Run every unfinished cell, at most `concurrency` at once; yields after each one."""
+    cancel = cancel or threading.Event()
+    cells = plan(qs, models, repeats)
+    finished = finished_keys(engine, run_id)
+    todo = [c for c in cells if c.key not in finished]
+    skipped = len(cells) - len(todo)
+    last = Progress(run_id, skipped, len(cells), skipped, 0)
+    yield last
+    params = {"max_tokens": max_tokens, "temperature": temperature}
+    try:
+        for last in _pump(engine, run_id, qs, params, cancel, iter(todo), concurrency, len(cells), skipped):
+            yield last
+    except GeneratorExit:
+        cancel.set()  # the caller went away (Cancel button, closed tab): stop the cells in flight
+        raise
+    engine.store.flush()
+    if cancel.is_set():
+        yield replace(last, cell=None, record=None, cancelled=True)
+
+
+def _pump(engine, run_id, qs, params, cancel, pending_cells, concurrency, total, skipped) -> Iterator[Progress]:
+    done, failed = skipped, 0
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run") as pool:
+        running = {}
+        # feed the pool lazily so a cancel stops new cells at once
+        for cell in pending_cells:
+            running[pool.submit(_ask, engine, run_id, qs, cell, params, cancel)] = cell
+            if len(running) >= concurrency:
+                break
+        while running:
+            finished_now, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished_now:
+                cell = running.pop(future)
+                record = future.result()
+                if record is None:
+                    continue
+                done += 1
+                failed += record["status"] != "ok"
+                yield Progress(run_id, done, total, skipped, failed, cell, record)
+                if not cancel.is_set():
+                    nxt = next(pending_cells, None)
+                    if nxt is not None:
+                        running[pool.submit(_ask, engine, run_id, qs, nxt, params, cancel)] = nxt

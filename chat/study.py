@@ -1,0 +1,47 @@
+"""A run's full results in one place, for the CLI, the UI and the exported report alike."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import report
+from .pricing import PriceTable
+from .ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
+from .results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
+from .runs import RunError
+from .store import Store
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: dict
+    rows: list[dict]
+    models: list[ModelStats]
+    questions: list[QuestionStats]
+    ratings: list[RatingStats]
+    rubric: Rubric
+
+    @property
+    def question_set(self) -> dict:
+        return json.loads(self.run["set_json"])
+
+    def export(self, out_dir: Path, prices: PriceTable) -> tuple[Path, Path]:
+        return report.write(out_dir, self.run, self.rows, self.models, self.questions, self.ratings,
+                            [c.id for c in self.rubric.criteria], prices)
+
+
+def list_runs(store: Store) -> list[dict]:
+    store.flush()
+    return store.query(
+        "SELECT r.*, (SELECT count(*) FROM exchanges e WHERE e.run_id = r.id) AS answers FROM runs r ORDER BY created_at DESC"
+    )
+
+
+def summarize(store: Store, run_id: str, rubric: Rubric = DEFAULT_RUBRIC) -> RunSummary:
+    store.flush()
+    found = store.query("SELECT * FROM runs WHERE id = ?", [run_id])
+    if not found:
+        raise RunError(f"no run {run_id!r} in {store.path}")
+    rows = run_rows(store, run_id)
+    return RunSummary(found[0], rows, model_stats(rows), question_stats(rows), rating_stats(store, rows, rubric), rubric)
