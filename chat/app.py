@@ -9,6 +9,7 @@ from functools import partial
 
 import gradio as gr
 
+from . import compare_tab, runs_tab
 from .config import default_model
 from .display import price_text
 from .engine import ChatRequest, Chunk, Engine, Result
@@ -169,30 +170,31 @@ def build_app(engine: Engine, title: str = "LLM chat meter") -> gr.Blocks:
         state = gr.State(new_session)
         gr.Markdown(f"## {title}\nEvery reply is metered — tokens, cost, time to first token, total time, tokens/s — "
                     "and logged.")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=520, buttons=["copy", "copy_all"], elem_id="chatbot",
-                                     feedback_options=None)
-                with gr.Row():
-                    box = gr.Textbox(placeholder="Ask something and press Enter", show_label=False, scale=5,
-                                     elem_id="prompt", submit_btn=False)
-                    send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-                with gr.Row():
-                    stop = gr.Button("Stop", elem_id="stop")
-                    retry = gr.Button("Retry", elem_id="retry")
-                    undo_btn = gr.Button("Undo", elem_id="undo")
-                    clear_btn = gr.Button("Clear", elem_id="clear")
-                meter = gr.Markdown(panel(new_session(), context_window(engine, selected)), elem_id="meter-panel")
-            with gr.Column(scale=1):
-                model = gr.Dropdown(choices=usable, value=selected, label="Model", allow_custom_value=True,
-                                    info="Type endpoint:model for any other model, e.g. ollama:llama3.2", elem_id="model")
-                system = gr.Textbox(label="System prompt", lines=4, elem_id="system")
-                temperature = gr.Slider(0, 2, value=0.7, step=0.05, label="Temperature", elem_id="temperature")
-                max_tokens = gr.Number(value=512, minimum=1, maximum=200_000, precision=0, label="Max tokens",
-                                       elem_id="max-tokens")
-                if unusable:
-                    with gr.Accordion("Unavailable models", open=False):
-                        gr.Markdown("\n".join(f"- {line}" for line in unusable), elem_id="unavailable")
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Chat", height=520, buttons=["copy", "copy_all"], elem_id="chatbot",
+                                         feedback_options=None)
+                    with gr.Row():
+                        box = gr.Textbox(placeholder="Ask something and press Enter", show_label=False, scale=5,
+                                         elem_id="prompt", submit_btn=False)
+                        send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                    with gr.Row():
+                        stop = gr.Button("Stop", elem_id="stop")
+                        retry = gr.Button("Retry", elem_id="retry")
+                        undo_btn = gr.Button("Undo", elem_id="undo")
+                        clear_btn = gr.Button("Clear", elem_id="clear")
+                    meter = gr.Markdown(panel(new_session(), context_window(engine, selected)), elem_id="meter-panel")
+                with gr.Column(scale=1):
+                    model = gr.Dropdown(choices=usable, value=selected, label="Model", allow_custom_value=True,
+                                        info="Type endpoint:model for any other model, e.g. ollama:llama3.2", elem_id="model")
+                    system = gr.Textbox(label="System prompt", lines=4, elem_id="system")
+                    temperature = gr.Slider(0, 2, value=0.7, step=0.05, label="Temperature", elem_id="temperature")
+                    max_tokens = gr.Number(value=512, minimum=1, maximum=200_000, precision=0, label="Max tokens",
+                                           elem_id="max-tokens")
+                    if unusable:
+                        with gr.Accordion("Unavailable models", open=False):
+                            gr.Markdown("\n".join(f"- {line}" for line in unusable), elem_id="unavailable")
 
         outputs = [chatbot, state, box, meter]
         inputs = [box, state, model, system, temperature, max_tokens]
@@ -212,4 +214,8 @@ def build_app(engine: Engine, title: str = "LLM chat meter") -> gr.Blocks:
         clear_btn.click(partial(clear, engine), [state, model], outputs, api_name=False)
         chatbot.clear(partial(clear, engine), [state, model], outputs, api_name=False)
         model.change(partial(on_model_change, engine), [state, model], meter, api_name=False)
+        with gr.Tab("Compare"):
+            compare_tab.build(engine, usable)
+        with gr.Tab("Runs") as runs:
+            runs_tab.build(engine, usable, runs)
     return demo

@@ -89,11 +89,15 @@ def scatter_svg(stats: list[ModelStats]) -> str:
         return "<p>No priced, successful answers to plot.</p>"
     xmax = max(p[1] for p in pts) * 1.15 or 1
     ymax = max(p[2] for p in pts) * 1.15 or 1
-    dots = "".join(
-        f'<circle cx="{pad + p[1] / xmax * (w - pad - 20):.1f}" cy="{h - pad - p[2] / ymax * (h - pad - 20):.1f}" r="7" '
-        f'fill="{PALETTE[i % len(PALETTE)]}"><title>{html.escape(p[0])}</title></circle>'
-        f'<text x="{pad + p[1] / xmax * (w - pad - 20) + 10:.1f}" y="{h - pad - p[2] / ymax * (h - pad - 20) + 4:.1f}">'
-        f'{html.escape(p[0])}</text>' for i, p in enumerate(pts))
+    parts = []
+    for i, (name, x_val, y_val) in enumerate(pts):
+        x = pad + x_val / xmax * (w - pad - 20)
+        y = h - pad - y_val / ymax * (h - pad - 20)
+        # labels near the right edge go on the left of their dot so they stay inside the chart
+        anchor, dx = ("end", -10) if x > w * 0.65 else ("start", 10)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{PALETTE[i % len(PALETTE)]}"><title>{html.escape(name)}'
+                     f'</title></circle><text x="{x + dx:.1f}" y="{y + 4:.1f}" text-anchor="{anchor}">{html.escape(name)}</text>')
+    dots = "".join(parts)
     return (f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="latency against cost">'
             f'{_axes(w, h, pad, "median latency (ms) → up to " + f"{xmax:,.0f}", "cost per question (USD)")}{dots}</svg>')
 

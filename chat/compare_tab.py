@@ -1,0 +1,193 @@
+"""Compare tab: one prompt to 2-4 models at once, each streaming in its own column; blind voting and rating."""
+
+import copy
+import queue
+import random
+import threading
+import time
+import uuid
+
+import gradio as gr
+
+from .display import cost_breakdown, meter_line
+from .engine import ChatRequest, Chunk, Engine, Result
+from .ratings import DEFAULT_RUBRIC, RubricError, rate, vote
+
+MAX_COLUMNS = 4
+UPDATE_INTERVAL_S = 0.1
+LETTERS = "ABCD"
+
+
+def new_compare() -> dict:
+    return {"compare_id": None, "models": [], "ids": [], "records": [], "revealed": False, "blind": False}
+
+
+def _label(state: dict, i: int) -> str:
+    if i >= len(state["models"]):
+        return ""
+    if state["blind"] and not state["revealed"]:
+        return f"### Model {LETTERS[i]}"
+    return f"### {LETTERS[i]}: {state['models'][i]}"
+
+
+def _meter(state: dict, i: int) -> str:
+    record = state["records"][i] if i < len(state["records"]) else None
+    if not record:
+        return ""
+    line = meter_line(record)
+    if state["blind"] and not state["revealed"]:
+        return line  # numbers only; the model's name stays hidden
+    return f"{line}\n\n<small>{cost_breakdown(record)}</small>"
+
+
+def view(state: dict, texts: list[str]) -> list:
+    """Column visibility, header, answer and meter for each of the four columns, then the state."""
+    out = []
+    for i in range(MAX_COLUMNS):
+        used = i < len(state["models"])
+        out += [gr.update(visible=used), _label(state, i), texts[i] if used else "", _meter(state, i)]
+    return [*out, state]
+
+
+def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tokens, blind: bool, state: dict,
+            request: gr.Request | None = None):
+    """Stream every chosen model at once; yields the 4 columns and the compare state."""
+    models = [m for m in (models or []) if m]
+    prompt = (prompt or "").strip()
+    if not 2 <= len(models) <= MAX_COLUMNS:
+        raise gr.Error(f"choose 2 to {MAX_COLUMNS} models to compare (you chose {len(models)})")
+    if not prompt:
+        raise gr.Error("type a prompt to send to every model")
+    order = list(models)
+    if blind:
+        random.shuffle(order)  # position must not give the model away
+    state = {"compare_id": uuid.uuid4().hex, "models": order, "ids": [uuid.uuid4().hex for _ in order],
+             "records": [None] * len(order), "revealed": False, "blind": bool(blind), "prompt": prompt}
+    texts = [""] * len(order) + [""] * (MAX_COLUMNS - len(order))
+    yield view(state, texts)
+    events: queue.Queue = queue.Queue()
+    cancel = threading.Event()
+    session = getattr(request, "session_hash", None) or "compare"
+
+    def worker(i: int, model: str) -> None:
+        req = ChatRequest(model=model, prompt=prompt, system=(system or "").strip() or None,
+                          max_tokens=int(max_tokens) if max_tokens else None, session_id=session,
+                          compare_id=state["compare_id"], exchange_id=state["ids"][i])
+        stream = engine.stream(req)
+        try:
+            for item in stream:
+                if cancel.is_set():
+                    break
+                events.put((i, item))
+        finally:
+            stream.close()  # logs the column as aborted if we stopped early
+            events.put((i, None))
+
+    threads = [threading.Thread(target=worker, args=(i, m), daemon=True) for i, m in enumerate(order)]
+    for t in threads:
+        t.start()
+    running, last = len(order), 0.0
+    try:
+        while running:
+            i, item = events.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, Chunk):
+                texts[i] += item.text
+            elif isinstance(item, Result):
+                state["records"][i] = item.record
+                texts[i] = item.record["reply"] + (f"\n\n⚠️ {item.record['error']}" if item.record["status"] != "ok" else "")
+            if time.monotonic() - last >= UPDATE_INTERVAL_S or item is None or isinstance(item, Result):
+                last = time.monotonic()
+                yield view(state, texts)
+    finally:
+        cancel.set()
+    yield view(state, texts)
+
+
+def reveal(state: dict):
+    state = copy.deepcopy(state)
+    state["revealed"] = True
+    return view(state, [r["reply"] if r else "" for r in state["records"]] + [""] * (MAX_COLUMNS - len(state["records"])))
+
+
+def _rater(name: str, request: gr.Request | None) -> str:
+    return (getattr(request, "username", None) or name or "").strip()
+
+
+def cast_vote(engine: Engine, column: int, request: gr.Request, state: dict, rater_name: str):
+    """Record 'best' for one column; in blind mode this reveals the names."""
+    if not state or column >= len(state.get("records", [])) or not state["records"][column]:
+        raise gr.Error("nothing to vote on yet: send a prompt first")
+    rater = _rater(rater_name, request)
+    if not rater:
+        raise gr.Error("type your name in 'Rater' (or log in) so the vote can be attributed")
+    vote(engine.store, state["compare_id"], state["ids"][column], rater, "best", state["blind"] and not state["revealed"])
+    gr.Info(f"Vote recorded for Model {LETTERS[column]}")
+    return reveal(state)
+
+
+def save_rating(engine: Engine, column: int, request: gr.Request, state: dict, rater_name: str, *scores):
+    """Store this column's rubric scores; in blind mode this reveals the names."""
+    if not state or column >= len(state.get("records", [])) or not state["records"][column]:
+        raise gr.Error("nothing to rate yet: send a prompt first")
+    rater = _rater(rater_name, request)
+    if not rater:
+        raise gr.Error("type your name in 'Rater' (or log in) so the rating can be attributed")
+    chosen = {c.id: s for c, s in zip(DEFAULT_RUBRIC.criteria, scores) if s is not None}
+    if not chosen:
+        raise gr.Error("pick a score for at least one criterion")
+    try:
+        rate(engine.store, state["ids"][column], {k: int(v) for k, v in chosen.items()}, DEFAULT_RUBRIC, rater,
+             blind=state["blind"] and not state["revealed"])
+    except RubricError as exc:
+        raise gr.Error(str(exc)) from None
+    gr.Info(f"Rating saved for Model {LETTERS[column]}")
+    return reveal(state)
+
+
+def build(engine: Engine, choices: list[tuple[str, str]]) -> None:
+    """The Compare tab's components and wiring (called inside a gr.Blocks/gr.Tab context)."""
+    from functools import partial
+
+    state = gr.State(new_compare)
+    with gr.Row():
+        models = gr.Dropdown(choices=choices, multiselect=True, max_choices=MAX_COLUMNS, label="Models (2–4)",
+                             allow_custom_value=True, scale=3, elem_id="compare-models")
+        blind = gr.Checkbox(label="Blind: hide names until you vote, rate or reveal", value=False, elem_id="compare-blind")
+        rater = gr.Textbox(label="Rater", placeholder="your name (or log in)", scale=1, elem_id="compare-rater")
+    with gr.Row():
+        prompt = gr.Textbox(placeholder="One prompt, sent to every model at once; Enter sends", show_label=False,
+                            scale=5, elem_id="compare-prompt")
+        send = gr.Button("Send to all", variant="primary", scale=1, elem_id="compare-send")
+        stop = gr.Button("Stop", scale=1, elem_id="compare-stop")
+        reveal_btn = gr.Button("Reveal", scale=1, elem_id="compare-reveal")
+    with gr.Accordion("System prompt and max tokens", open=False):
+        system = gr.Textbox(label="System prompt", lines=2)
+        max_tokens = gr.Number(value=512, minimum=1, precision=0, label="Max tokens")
+    columns, column_outputs = [], []
+    with gr.Row():
+        for i in range(MAX_COLUMNS):
+            with gr.Column(visible=False, elem_id=f"compare-col-{i}") as col:
+                head = gr.Markdown(elem_id=f"compare-head-{i}")
+                answer = gr.Markdown(elem_id=f"compare-answer-{i}", min_height=120)
+                meter = gr.Markdown(elem_id=f"compare-meter-{i}")
+                best = gr.Button("Best answer", size="sm", elem_id=f"compare-vote-{i}")
+                with gr.Accordion("Rate", open=False):
+                    radios = [gr.Radio([1, 2, 3, 4, 5], label=c.label, elem_id=f"compare-rate-{i}-{c.id}")
+                              for c in DEFAULT_RUBRIC.criteria]
+                    save = gr.Button("Save rating", size="sm", elem_id=f"compare-save-{i}")
+            columns.append((best, radios, save, i))
+            column_outputs += [col, head, answer, meter]
+    outputs = [*column_outputs, state]
+    run = partial(compare, engine)
+    ev = [send.click(run, [prompt, models, system, max_tokens, blind, state], outputs, concurrency_limit=None,
+                     show_progress="hidden", api_name="compare"),
+          prompt.submit(run, [prompt, models, system, max_tokens, blind, state], outputs, concurrency_limit=None,
+                        show_progress="hidden", api_name=False)]
+    stop.click(None, None, None, cancels=ev, api_name=False)
+    reveal_btn.click(reveal, [state], outputs, api_name=False)
+    for best, radios, save, i in columns:
+        best.click(partial(cast_vote, engine, i), [state, rater], outputs, api_name=False)
+        save.click(partial(save_rating, engine, i), [state, rater, *radios], outputs, api_name=False)
+

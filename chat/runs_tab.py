@@ -1,0 +1,233 @@
+"""Runs tab: question sets across models with repeats, results tables and plots, blind rating, judge, export."""
+
+import json
+import random
+import tempfile
+from functools import partial
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from .engine import Engine
+from .judge import judge
+from .models import UnknownModel
+from .questionsets import QuestionSetError, load
+from .ratings import DEFAULT_RUBRIC, RubricError, rate
+from .report import elsewhere_table, model_table, question_table, rating_table
+from .runs import RunError, create, execute
+from .study import list_runs, summarize
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def example_sets() -> list[str]:
+    return sorted(str(p.relative_to(EXAMPLES.parent)) for p in EXAMPLES.glob("*") if p.suffix in (".yaml", ".yml", ".csv", ".txt"))
+
+
+def run_choices(engine: Engine) -> list[tuple[str, str]]:
+    return [(f"{r['id']} · {r['set_name']} · {', '.join(json.loads(r['models_json']))}", r["id"]) for r in list_runs(engine.store)]
+
+
+def _question_set(upload, example: str, system: str):
+    path = upload if isinstance(upload, str) else getattr(upload, "name", None)
+    path = path or (str(EXAMPLES.parent / example) if example else None)
+    if not path:
+        raise gr.Error("upload a question set (YAML, CSV or one question per line) or pick an example")
+    try:
+        return load(path, system=(system or "").strip() or None)
+    except QuestionSetError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def start_run(engine: Engine, upload, example, system, models, repeats, concurrency, max_tokens, resume,
+              progress=gr.Progress()):
+    """Run (or resume) a question set; yields a status line, then the run picker pointing at the run."""
+    qs = _question_set(upload, example, system)
+    models = [m for m in (models or []) if m]
+    try:
+        run_id = create(engine, qs, models, int(repeats or 1), int(concurrency or 1),
+                        int(max_tokens) if max_tokens else None, None, (resume or "").strip() or None)
+    except (RunError, UnknownModel) as exc:
+        raise gr.Error(str(exc)) from None
+    status = ""
+    for p in execute(engine, run_id, qs, models, int(repeats or 1), int(concurrency or 1),
+                     int(max_tokens) if max_tokens else None):
+        progress((p.done, p.total), desc=f"run {run_id}", unit="answers")
+        state = "cancelled — resume with this run id" if p.cancelled else ("running" if p.done < p.total else "done")
+        status = (f"**Run `{run_id}`** · {p.done}/{p.total} answers · {p.failed} failed · "
+                  f"{p.skipped} skipped (already done) · {state}")
+        yield status, gr.update()
+    yield status, gr.update(choices=run_choices(engine), value=run_id)
+
+
+def _df(head, rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=head)
+
+
+def show_results(engine: Engine, run_id: str):
+    """Tables and plot data for a run: per model, latency vs cost, cost bars, latency spread, consistency, ratings."""
+    if not run_id:
+        empty = pd.DataFrame()
+        return "Pick a run.", empty, empty, empty, empty, empty, empty, empty
+    try:
+        s = summarize(engine.store, run_id, DEFAULT_RUBRIC)
+    except RunError as exc:
+        raise gr.Error(str(exc)) from None
+    priced = [m for m in s.models if m.cost_per_question is not None and m.latency_p50_ms is not None]
+    scatter = pd.DataFrame({"model": [m.model for m in priced],
+                            "median latency (ms)": [m.latency_p50_ms for m in priced],
+                            "cost per question (USD)": [float(m.cost_per_question) for m in priced]})
+    bars = pd.DataFrame({"model": [m.model for m in priced],
+                         "cost per question (USD)": [float(m.cost_per_question) for m in priced]})
+    latency = pd.DataFrame({"model": [r["model"] for r in s.rows if r["status"] == "ok"],
+                            "latency (ms)": [r["latency_ms"] for r in s.rows if r["status"] == "ok"]})
+    criteria = [c.id for c in s.rubric.criteria]
+    unpriced = [m.model for m in s.models if m.cost_per_question is None]
+    note = f" · unpriced (not plotted): {', '.join(unpriced)}" if unpriced else ""
+    header = (f"**Run `{run_id}`** · {s.run['set_name']} · {len(s.rows)} answers · {s.run['repeats']} repeats{note}")
+    return (header, _df(*model_table(s.models)), scatter, bars, latency, _df(*question_table(s.questions)),
+            _df(*rating_table(s.ratings, criteria)), _df(*elsewhere_table(s.rows, engine.prices)))
+
+
+def next_unrated(engine: Engine, run_id: str, rater: str, blind: bool, request: gr.Request = None):
+    """An answer of the run this rater has not rated yet, with the model hidden in blind mode."""
+    rater = (getattr(request, "username", None) or rater or "").strip()
+    if not run_id:
+        raise gr.Error("pick a run first")
+    if not rater:
+        raise gr.Error("type your name in 'Rater' (or log in) so ratings can be attributed")
+    engine.store.flush()
+    rows = engine.store.query(
+        "SELECT * FROM exchanges e WHERE run_id = ? AND status = 'ok' AND NOT EXISTS (SELECT 1 FROM ratings r WHERE "
+        "r.exchange_id = e.id AND r.rater = ? AND r.rater_kind = 'human')", [run_id, rater])
+    if not rows:
+        return None, "All answers of this run are rated by you.", "", ""
+    row = random.choice(rows)
+    who = "hidden (blind)" if blind else row["model"]
+    return ({"id": row["id"], "blind": bool(blind), "model": row["model"]}, f"**Question** ({row['question_id']}): {row['prompt']}",
+            row["reply"], f"Model: {who} · {len(rows)} left to rate")
+
+
+def save_answer_rating(engine: Engine, request: gr.Request, current: dict, rater: str, *scores):
+    rater = (getattr(request, "username", None) or rater or "").strip()
+    if not current:
+        raise gr.Error("press 'Next answer' first")
+    chosen = {c.id: int(s) for c, s in zip(DEFAULT_RUBRIC.criteria, scores) if s is not None}
+    if not chosen:
+        raise gr.Error("pick a score for at least one criterion")
+    try:
+        rate(engine.store, current["id"], chosen, DEFAULT_RUBRIC, rater, blind=current["blind"])
+    except RubricError as exc:
+        raise gr.Error(str(exc)) from None
+    return f"Saved. That answer was from **{current['model']}**."
+
+
+def judge_run(engine: Engine, run_id: str, judge_model: str, progress=gr.Progress()):
+    """Pre-fill judge ratings for every answer of the run the judge has not rated yet."""
+    if not run_id or not judge_model:
+        raise gr.Error("pick a run and a judge model")
+    engine.store.flush()
+    rows = engine.store.query(
+        "SELECT * FROM exchanges e WHERE run_id = ? AND status = 'ok' AND NOT EXISTS (SELECT 1 FROM ratings r WHERE "
+        "r.exchange_id = e.id AND r.rater = ? AND r.rater_kind = 'judge')", [run_id, judge_model])
+    refs = {q["id"]: q.get("reference") for q in json.loads(summarize(engine.store, run_id).run["set_json"])["questions"]}
+    done, failed = 0, []
+    for row in progress.tqdm(rows, desc=f"judging with {judge_model}"):
+        try:
+            judge(engine, judge_model, row, refs.get(row["question_id"]), DEFAULT_RUBRIC)
+            done += 1
+        except (ValueError, UnknownModel) as exc:
+            failed.append(str(exc))
+    engine.store.flush()
+    text = f"Judge {judge_model} rated {done} answers."
+    if failed:
+        text += f" {len(failed)} could not be rated (first reason: {failed[0]})."
+    return text
+
+
+def export(engine: Engine, run_id: str):
+    if not run_id:
+        raise gr.Error("pick a run first")
+    out = Path(tempfile.mkdtemp(prefix="chat-report-"))
+    csv_path, html_path = summarize(engine.store, run_id).export(out, engine.prices)
+    return [str(csv_path), str(html_path)]
+
+
+def refresh_runs(engine: Engine, current: str | None):
+    """The run picker brought up to date, keeping the chosen run (else the newest)."""
+    choices = run_choices(engine)
+    ids = [value for _, value in choices]
+    return gr.update(choices=choices, value=current if current in ids else (ids[0] if ids else None))
+
+
+def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab) -> None:
+    """The Runs tab's components and wiring (called inside the gr.Tab it is given)."""
+    with gr.Row():
+        with gr.Column():
+            upload = gr.File(label="Question set (YAML, CSV or .txt)", file_types=[".yaml", ".yml", ".csv", ".txt"])
+            example = gr.Dropdown(example_sets(), label="…or an example", value=None, elem_id="run-example")
+            system = gr.Textbox(label="System prompt (overrides the set's own)", lines=2)
+        with gr.Column():
+            models = gr.Dropdown(choices=choices, multiselect=True, label="Models", allow_custom_value=True,
+                                 elem_id="run-models")
+            with gr.Row():
+                repeats = gr.Number(value=3, minimum=1, precision=0, label="Repeats", elem_id="run-repeats")
+                concurrency = gr.Number(value=4, minimum=1, maximum=64, precision=0, label="Concurrency")
+                max_tokens = gr.Number(value=512, minimum=1, precision=0, label="Max tokens")
+            resume = gr.Textbox(label="Resume run id (optional: finished answers are skipped)")
+            with gr.Row():
+                go = gr.Button("Run", variant="primary", elem_id="run-go")
+                cancel = gr.Button("Cancel", elem_id="run-cancel")
+    status = gr.Markdown(elem_id="run-status")
+    with gr.Row():
+        picker = gr.Dropdown([], value=None, label="Results of run", elem_id="run-picker", scale=4)
+        refresh = gr.Button("Refresh", scale=1)
+        export_btn = gr.Button("Export CSV + HTML report", scale=1, elem_id="run-export")
+    files = gr.File(label="Report files", file_count="multiple", elem_id="run-files", height=90)
+    header = gr.Markdown(elem_id="run-header")
+    per_model = gr.Dataframe(label="Per model", elem_id="run-per-model", interactive=False)
+    with gr.Row():
+        scatter = gr.ScatterPlot(x="median latency (ms)", y="cost per question (USD)", color="model",
+                                 label="Latency against cost", elem_id="run-scatter")
+        bars = gr.BarPlot(x="model", y="cost per question (USD)", label="Cost per question", elem_id="run-bars")
+    latency = gr.ScatterPlot(x="latency (ms)", y="model", color="model", label="Latency distribution",
+                             elem_id="run-latency")
+    per_question = gr.Dataframe(label="Consistency across repeats (per question × model)", interactive=False)
+    ratings = gr.Dataframe(label="Ratings (human and judge apart)", interactive=False, elem_id="run-ratings")
+    elsewhere = gr.Dataframe(label="What this run's tokens would cost on other models (approximate: tokenizers differ)",
+                             interactive=False)
+    with gr.Accordion("Rate answers", open=False):
+        current = gr.State(None)
+        with gr.Row():
+            rater = gr.Textbox(label="Rater", placeholder="your name (or log in)", elem_id="run-rater")
+            blind = gr.Checkbox(label="Blind (hide the model)", value=True)
+            nxt = gr.Button("Next answer", elem_id="run-next")
+        question = gr.Markdown(elem_id="run-question")
+        answer = gr.Markdown(elem_id="run-answer")
+        who = gr.Markdown(elem_id="run-who")
+        radios = [gr.Radio([1, 2, 3, 4, 5], label=c.label, elem_id=f"run-rate-{c.id}") for c in DEFAULT_RUBRIC.criteria]
+        save = gr.Button("Save rating", elem_id="run-save")
+        saved = gr.Markdown(elem_id="run-saved")
+    with gr.Accordion("Judge model (pre-fills ratings, shown apart from human ones)", open=False):
+        with gr.Row():
+            judge_model = gr.Dropdown(choices=choices, label="Judge model", allow_custom_value=True)
+            judge_btn = gr.Button("Judge every answer of the run")
+        judged = gr.Markdown()
+
+    results = [header, per_model, scatter, bars, latency, per_question, ratings, elsewhere]
+    run_event = go.click(partial(start_run, engine), [upload, example, system, models, repeats, concurrency, max_tokens,
+                                                      resume], [status, picker], concurrency_limit=None, api_name="run")
+    run_event.then(partial(show_results, engine), [picker], results, api_name=False)
+    cancel.click(None, None, None, cancels=[run_event], api_name=False)
+    picker.change(partial(show_results, engine), [picker], results, api_name=False)
+    # opening the tab lists the runs made since the page loaded (other sessions and the CLI included)
+    for trigger in (refresh.click, tab.select):
+        trigger(partial(refresh_runs, engine), [picker], picker, api_name=False).then(
+            partial(show_results, engine), [picker], results, api_name=False)
+    export_btn.click(partial(export, engine), [picker], files, api_name=False)
+    nxt.click(partial(next_unrated, engine), [picker, rater, blind], [current, question, answer, who], api_name=False)
+    save.click(partial(save_answer_rating, engine), [current, rater, *radios], saved, api_name=False).then(
+        partial(show_results, engine), [picker], results, api_name=False)
+    judge_btn.click(partial(judge_run, engine), [picker, judge_model], judged, api_name=False).then(
+        partial(show_results, engine), [picker], results, api_name=False)
