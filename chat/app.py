@@ -215,7 +215,14 @@ def build_app(engine: Engine, title: str = "LLM chat meter") -> gr.Blocks:
         chatbot.clear(partial(clear, engine), [state, model], outputs, api_name=False)
         model.change(partial(on_model_change, engine), [state, model], meter, api_name=False)
         with gr.Tab("Compare"):
-            compare_tab.build(engine, usable)
+            compare_rater = compare_tab.build(engine, usable)
         with gr.Tab("Runs") as runs:
-            runs_tab.build(engine, usable, runs)
+            runs_rater = runs_tab.build(engine, usable, runs)
+        demo.load(logged_in_user, None, [compare_rater, runs_rater], api_name=False)
     return demo
+
+
+def logged_in_user(request: gr.Request):
+    """With --auth on, ratings and votes are attributed to the login, filled in for the user."""
+    name = getattr(request, "username", None)
+    return (name, name) if name else (gr.skip(), gr.skip())

@@ -49,8 +49,7 @@ def view(state: dict, texts: list[str]) -> list:
     return [*out, state]
 
 
-def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tokens, blind: bool, state: dict,
-            request: gr.Request | None = None):
+def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tokens, blind: bool, state: dict):
     """Stream every chosen model at once; yields the 4 columns and the compare state."""
     models = [m for m in (models or []) if m]
     prompt = (prompt or "").strip()
@@ -67,7 +66,7 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
     yield view(state, texts)
     events: queue.Queue = queue.Queue()
     cancel = threading.Event()
-    session = getattr(request, "session_hash", None) or "compare"
+    session = f"compare:{state['compare_id']}"
 
     def worker(i: int, model: str) -> None:
         req = ChatRequest(model=model, prompt=prompt, system=(system or "").strip() or None,
@@ -111,29 +110,25 @@ def reveal(state: dict):
     return view(state, [r["reply"] if r else "" for r in state["records"]] + [""] * (MAX_COLUMNS - len(state["records"])))
 
 
-def _rater(name: str, request: gr.Request | None) -> str:
-    return (getattr(request, "username", None) or name or "").strip()
-
-
-def cast_vote(engine: Engine, column: int, request: gr.Request, state: dict, rater_name: str):
+def cast_vote(engine: Engine, column: int, state: dict, rater_name: str):
     """Record 'best' for one column; in blind mode this reveals the names."""
     if not state or column >= len(state.get("records", [])) or not state["records"][column]:
         raise gr.Error("nothing to vote on yet: send a prompt first")
-    rater = _rater(rater_name, request)
+    rater = (rater_name or "").strip()
     if not rater:
-        raise gr.Error("type your name in 'Rater' (or log in) so the vote can be attributed")
+        raise gr.Error("type your name in 'Rater' so the vote can be attributed")
     vote(engine.store, state["compare_id"], state["ids"][column], rater, "best", state["blind"] and not state["revealed"])
     gr.Info(f"Vote recorded for Model {LETTERS[column]}")
     return reveal(state)
 
 
-def save_rating(engine: Engine, column: int, request: gr.Request, state: dict, rater_name: str, *scores):
+def save_rating(engine: Engine, column: int, state: dict, rater_name: str, *scores):
     """Store this column's rubric scores; in blind mode this reveals the names."""
     if not state or column >= len(state.get("records", [])) or not state["records"][column]:
         raise gr.Error("nothing to rate yet: send a prompt first")
-    rater = _rater(rater_name, request)
+    rater = (rater_name or "").strip()
     if not rater:
-        raise gr.Error("type your name in 'Rater' (or log in) so the rating can be attributed")
+        raise gr.Error("type your name in 'Rater' so the rating can be attributed")
     chosen = {c.id: s for c, s in zip(DEFAULT_RUBRIC.criteria, scores) if s is not None}
     if not chosen:
         raise gr.Error("pick a score for at least one criterion")
@@ -146,8 +141,8 @@ def save_rating(engine: Engine, column: int, request: gr.Request, state: dict, r
     return reveal(state)
 
 
-def build(engine: Engine, choices: list[tuple[str, str]]) -> None:
-    """The Compare tab's components and wiring (called inside a gr.Blocks/gr.Tab context)."""
+def build(engine: Engine, choices: list[tuple[str, str]]) -> gr.Textbox:
+    """The Compare tab's components and wiring (called inside a gr.Tab); returns the rater box."""
     from functools import partial
 
     state = gr.State(new_compare)
@@ -190,4 +185,5 @@ def build(engine: Engine, choices: list[tuple[str, str]]) -> None:
     for best, radios, save, i in columns:
         best.click(partial(cast_vote, engine, i), [state, rater], outputs, api_name=False)
         save.click(partial(save_rating, engine, i), [state, rater, *radios], outputs, api_name=False)
+    return rater
 

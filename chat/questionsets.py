@@ -60,9 +60,9 @@ def _from_rows(rows: list[dict], where: str) -> list[Question]:
     return out
 
 
-def parse(text: str, name: str, kind: str, system: str | None = None) -> QuestionSet:
-    """kind: yaml, csv or txt."""
-    where = name
+def parse(text: str, name: str, kind: str, system: str | None = None, where: str | None = None) -> QuestionSet:
+    """kind: yaml, csv or txt; `where` names the source in error messages."""
+    where = where or name
     meta: dict = {}
     if kind == "yaml":
         try:
@@ -101,5 +101,5 @@ def load(path: str | Path, system: str | None = None) -> QuestionSet:
         raise QuestionSetError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     suffix = path.suffix.lower()
     kind = "yaml" if suffix in (".yaml", ".yml") else "csv" if suffix == ".csv" else "txt"
-    qs = parse(text, path.stem, kind, system)
+    qs = parse(text, path.stem, kind, system, where=str(path))
     return QuestionSet(qs.name, qs.questions, qs.system, str(path), qs.meta)

@@ -90,13 +90,13 @@ def show_results(engine: Engine, run_id: str):
             _df(*rating_table(s.ratings, criteria)), _df(*elsewhere_table(s.rows, engine.prices)))
 
 
-def next_unrated(engine: Engine, run_id: str, rater: str, blind: bool, request: gr.Request = None):
+def next_unrated(engine: Engine, run_id: str, rater: str, blind: bool):
     """An answer of the run this rater has not rated yet, with the model hidden in blind mode."""
-    rater = (getattr(request, "username", None) or rater or "").strip()
+    rater = (rater or "").strip()
     if not run_id:
         raise gr.Error("pick a run first")
     if not rater:
-        raise gr.Error("type your name in 'Rater' (or log in) so ratings can be attributed")
+        raise gr.Error("type your name in 'Rater' so ratings can be attributed")
     engine.store.flush()
     rows = engine.store.query(
         "SELECT * FROM exchanges e WHERE run_id = ? AND status = 'ok' AND NOT EXISTS (SELECT 1 FROM ratings r WHERE "
@@ -109,8 +109,8 @@ def next_unrated(engine: Engine, run_id: str, rater: str, blind: bool, request: 
             row["reply"], f"Model: {who} · {len(rows)} left to rate")
 
 
-def save_answer_rating(engine: Engine, request: gr.Request, current: dict, rater: str, *scores):
-    rater = (getattr(request, "username", None) or rater or "").strip()
+def save_answer_rating(engine: Engine, current: dict, rater: str, *scores):
+    rater = (rater or "").strip()
     if not current:
         raise gr.Error("press 'Next answer' first")
     chosen = {c.id: int(s) for c, s in zip(DEFAULT_RUBRIC.criteria, scores) if s is not None}
@@ -161,8 +161,8 @@ def refresh_runs(engine: Engine, current: str | None):
     return gr.update(choices=choices, value=current if current in ids else (ids[0] if ids else None))
 
 
-def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab) -> None:
-    """The Runs tab's components and wiring (called inside the gr.Tab it is given)."""
+def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab) -> gr.Textbox:
+    """The Runs tab's components and wiring (called inside the gr.Tab it is given); returns the rater box."""
     with gr.Row():
         with gr.Column():
             upload = gr.File(label="Question set (YAML, CSV or .txt)", file_types=[".yaml", ".yml", ".csv", ".txt"])
@@ -200,7 +200,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab) -> None:
     with gr.Accordion("Rate answers", open=False):
         current = gr.State(None)
         with gr.Row():
-            rater = gr.Textbox(label="Rater", placeholder="your name (or log in)", elem_id="run-rater")
+            rater = gr.Textbox(label="Rater", placeholder="your name", elem_id="run-rater")
             blind = gr.Checkbox(label="Blind (hide the model)", value=True)
             nxt = gr.Button("Next answer", elem_id="run-next")
         question = gr.Markdown(elem_id="run-question")
@@ -231,3 +231,4 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab) -> None:
         partial(show_results, engine), [picker], results, api_name=False)
     judge_btn.click(partial(judge_run, engine), [picker, judge_model], judged, api_name=False).then(
         partial(show_results, engine), [picker], results, api_name=False)
+    return rater

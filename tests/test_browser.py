@@ -217,3 +217,42 @@ def test_spend_cap_blocks_the_next_paid_call(browser, guarded, scenarios):
     row = wait_row(guarded.db, "second paid question")
     assert row["status"] == "error" and "session spend cap reached" in row["error"]
     context.close()
+
+
+def test_compare_tab_streams_two_models_at_once_and_votes_blind(browser, demo, scenarios):
+    scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=["mini "] * 20, gap=0.05, input_tokens=30, output_tokens=20)
+    scenarios.scenarios["gpt-4.1"] = Scenario(chunks=["big "] * 20, gap=0.05, input_tokens=30, output_tokens=20)
+    context, page = open_chat(browser, demo.url)
+    page.get_by_role("tab", name="Compare").click()
+    page.click("#compare-models input")
+    for name in ("gpt-4o-mini", "gpt-4.1"):
+        page.keyboard.type(name)
+        page.keyboard.press("Enter")
+    page.click("#compare-blind input")
+    page.fill("#compare-rater textarea, #compare-rater input", "tester")
+    page.fill("#compare-prompt textarea, #compare-prompt input", "which is better?")
+    page.click("#compare-send")
+    # both columns show text while both are still streaming
+    text = "const t = id => (document.querySelector(id) || {innerText: ''}).innerText;"
+    page.wait_for_function(f"() => {{ {text} return ['0','1'].every(i => t('#compare-answer-' + i).trim().length > 0)"
+                           " && !t('#compare-meter-0').includes('TTFT') && !t('#compare-meter-1').includes('TTFT') }",
+                           timeout=20_000)
+    page.wait_for_function(f"() => {{ {text} return ['0','1'].every(i => t('#compare-meter-' + i).includes('TTFT')) }}",
+                           timeout=20_000)
+    heads = [page.inner_text(f"#compare-head-{i}") for i in range(2)]
+    assert heads == ["Model A", "Model B"]  # blind: names hidden
+    found = rows(demo.db, "prompt = 'which is better?'")
+    assert len(found) == 2 and found[0]["compare_id"] and found[0]["compare_id"] == found[1]["compare_id"]
+    reqs = [r for r in scenarios.requests if r["body"]["messages"][-1]["content"] == "which is better?"]
+    assert max(r["started"] for r in reqs) < min(r["ended"] for r in reqs)  # streamed side by side
+    page.click("#compare-vote-0")
+    page.wait_for_function("document.querySelector('#compare-head-0').innerText.includes(':')", timeout=10_000)
+    revealed = page.inner_text("#compare-head-0")
+    conn = sqlite3.connect(demo.db)
+    deadline = time.monotonic() + 10
+    vote = None
+    while vote is None and time.monotonic() < deadline:
+        vote = conn.execute("SELECT v.rater, v.blind, e.model FROM votes v JOIN exchanges e ON e.id = v.exchange_id").fetchone()
+        time.sleep(0.1)
+    assert vote[0] == "tester" and vote[1] == 1 and vote[2] in revealed
+    context.close()
