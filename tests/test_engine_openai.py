@@ -58,6 +58,10 @@ def test_server_rejecting_stream_options_is_retried_once_without(fake, engine):
     bodies = [r["body"] for r in fake.requests]
     assert ["stream_options" in b for b in bodies] == [True, False]
     assert result.record["usage_source"] == "estimate" and result.record["output_tokens"] > 0
+    run(engine, model="gpt-4.1", prompt="again")  # remembered: no failing attempt the second time
+    assert ["stream_options" in r["body"] for r in fake.requests] == [True, False, False]
+    run(engine, model="gpt-4o", prompt="other model")  # other models on the endpoint still get usage
+    assert fake.requests[-1]["body"].get("stream_options") == {"include_usage": True}
 
 
 def test_error_event_mid_stream_keeps_partial_text(fake, engine):

@@ -34,8 +34,9 @@ class OpenAIChat:
 
     def __init__(self, client: openai.OpenAI):
         self.client = client
-        # Flipped once a server rejects stream_options, so later calls skip the failing attempt.
-        self.send_stream_options = True
+        # Models whose server rejected stream_options: later calls skip the failing attempt.
+        # Per model, since one gateway may route models to servers that differ.
+        self.no_stream_options: set[str] = set()
 
     def _open(self, request: Request):
         params: dict = {"model": request.model, "messages": request.messages, "stream": True}
@@ -43,13 +44,13 @@ class OpenAIChat:
             params["max_tokens"] = request.max_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature
-        if self.send_stream_options:
+        if request.model not in self.no_stream_options:
             try:
                 return self.client.chat.completions.create(**params, stream_options={"include_usage": True})
             except openai.APIError as exc:
                 if not _rejects_stream_options(exc):
                     raise
-                self.send_stream_options = False
+                self.no_stream_options.add(request.model)
         return self.client.chat.completions.create(**params)
 
     def stream(self, request: Request) -> Iterator[Event]:
