@@ -69,19 +69,23 @@ def show_results(engine: Engine, run_id: str):
     """Tables and plot data for a run: per model, latency vs cost, cost bars, latency spread, consistency, ratings."""
     if not run_id:
         empty = pd.DataFrame()
-        return "Pick a run.", empty, empty, empty, empty, empty, empty, empty
+        # typed, empty frames: the browser fixes a plot's axis types from the first data it gets
+        scatter = pd.DataFrame({"model": pd.Series(dtype=str), "latency_ms": pd.Series(dtype=float),
+                                "cost_usd": pd.Series(dtype=float)})
+        latency = scatter[["model", "latency_ms"]]
+        return "Pick a run.", empty, scatter, scatter[["model", "cost_usd"]], latency, empty, empty, empty
     try:
         s = summarize(engine.store, run_id, DEFAULT_RUBRIC)
     except RunError as exc:
         raise gr.Error(str(exc)) from None
     priced = [m for m in s.models if m.cost_per_question is not None and m.latency_p50_ms is not None]
+    # plain column names: Vega-Lite reads spaces and brackets in field names as paths
     scatter = pd.DataFrame({"model": [m.model for m in priced],
-                            "median latency (ms)": [m.latency_p50_ms for m in priced],
-                            "cost per question (USD)": [float(m.cost_per_question) for m in priced]})
-    bars = pd.DataFrame({"model": [m.model for m in priced],
-                         "cost per question (USD)": [float(m.cost_per_question) for m in priced]})
-    latency = pd.DataFrame({"model": [r["model"] for r in s.rows if r["status"] == "ok"],
-                            "latency (ms)": [r["latency_ms"] for r in s.rows if r["status"] == "ok"]})
+                            "latency_ms": [m.latency_p50_ms for m in priced],
+                            "cost_usd": [float(m.cost_per_question) for m in priced]})
+    bars = scatter[["model", "cost_usd"]]
+    ok = [r for r in s.rows if r["status"] == "ok"]
+    latency = pd.DataFrame({"model": [r["model"] for r in ok], "latency_ms": [r["latency_ms"] for r in ok]})
     criteria = [c.id for c in s.rubric.criteria]
     unpriced = [m.model for m in s.models if m.cost_per_question is None]
     note = f" · unpriced (not plotted): {', '.join(unpriced)}" if unpriced else ""
@@ -188,11 +192,13 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab) -> gr.Tex
     header = gr.Markdown(elem_id="run-header")
     per_model = gr.Dataframe(label="Per model", elem_id="run-per-model", interactive=False)
     with gr.Row():
-        scatter = gr.ScatterPlot(x="median latency (ms)", y="cost per question (USD)", color="model",
-                                 label="Latency against cost", elem_id="run-scatter")
-        bars = gr.BarPlot(x="model", y="cost per question (USD)", label="Cost per question", elem_id="run-bars")
-    latency = gr.ScatterPlot(x="latency (ms)", y="model", color="model", label="Latency distribution",
-                             elem_id="run-latency")
+        scatter = gr.ScatterPlot(x="latency_ms", y="cost_usd", color="model", x_title="median latency (ms)",
+                                 y_title="cost per question (USD)", label="Latency against cost", elem_id="run-scatter",
+                                 height=300, x_lim=[0, None], y_lim=[0, None])
+        bars = gr.BarPlot(x="model", y="cost_usd", y_title="cost per question (USD)", label="Cost per question",
+                          elem_id="run-bars", height=300)
+    latency = gr.ScatterPlot(x="latency_ms", y="model", color="model", x_title="latency (ms)", label="Latency distribution",
+                             elem_id="run-latency", height=220)
     per_question = gr.Dataframe(label="Consistency across repeats (per question × model)", interactive=False)
     ratings = gr.Dataframe(label="Ratings (human and judge apart)", interactive=False, elem_id="run-ratings")
     elsewhere = gr.Dataframe(label="What this run's tokens would cost on other models (approximate: tokenizers differ)",

@@ -255,4 +255,33 @@ def test_compare_tab_streams_two_models_at_once_and_votes_blind(browser, demo, s
         vote = conn.execute("SELECT v.rater, v.blind, e.model FROM votes v JOIN exchanges e ON e.id = v.exchange_id").fetchone()
         time.sleep(0.1)
     assert vote[0] == "tester" and vote[1] == 1 and vote[2] in revealed
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        page.screenshot(path=str(ROOT / "docs" / "screenshots" / "compare.png"), full_page=True)
+    context.close()
+
+
+def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, demo, scenarios):
+    scenarios.scenarios["gpt-4o-mini"] = Scenario(ttft=0.05, gap=0.02, input_tokens=420, output_tokens=60,
+                                                  variants=[["네, ", "연속으로 쓸 수 있어요."], ["네, 가능합니다. ", "다만 출석률 80%를 지켜야 해요."]])
+    scenarios.scenarios["gpt-4.1"] = Scenario(ttft=0.2, gap=0.03, input_tokens=420, output_tokens=90)
+    context, page = open_chat(browser, demo.url)
+    page.get_by_role("tab", name="Runs").click()
+    page.click("#run-example input")
+    page.keyboard.type("training_faq")
+    page.keyboard.press("Enter")
+    page.click("#run-models input")
+    for name in ("gpt-4o-mini", "gpt-4.1"):
+        page.keyboard.type(name)
+        page.keyboard.press("Enter")
+    page.fill("#run-repeats input", "2")
+    page.click("#run-go")
+    page.wait_for_function("document.querySelector('#run-status').innerText.includes('40/40 answers')", timeout=60_000)
+    page.wait_for_function("document.querySelector('#run-per-model').innerText.includes('gpt-4.1')", timeout=20_000)
+    status = page.inner_text("#run-status")
+    run_id = status.split("`")[1] if "`" in status else status.split()[1]
+    assert len(rows(demo.db, "run_id = ?", [run_id])) == 40
+    table = page.inner_text("#run-per-model")
+    assert "gpt-4o-mini" in table and "$0.000099" in table  # (420*0.15 + 60*0.60) / 1M per question
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        page.screenshot(path=str(ROOT / "docs" / "screenshots" / "runs.png"), full_page=True)
     context.close()

@@ -1,0 +1,86 @@
+"""Compare and Runs tab handlers called directly, without a browser."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from chat import compare_tab, runs_tab
+from tests.fake_servers import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_compare_needs_two_to_four_models_and_a_prompt(fake, engine):
+    with pytest.raises(gr.Error, match="choose 2 to 4 models"):
+        list(compare_tab.compare(engine, "hi", ["gpt-4o-mini"], "", 50, False, compare_tab.new_compare()))
+    with pytest.raises(gr.Error, match="type a prompt"):
+        list(compare_tab.compare(engine, " ", ["gpt-4o-mini", "gpt-4o"], "", 50, False, compare_tab.new_compare()))
+
+
+def test_compare_streams_each_model_into_its_column_and_blind_hides_names(fake, engine):
+    fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["small "] * 5, gap=0.02)
+    fake.scenarios["gpt-4o"] = Scenario(chunks=["large "] * 5, gap=0.02)
+    outs = list(compare_tab.compare(engine, "hi", ["gpt-4o-mini", "gpt-4o"], "Be brief.", 50, True,
+                                    compare_tab.new_compare()))
+    last = outs[-1]
+    state = last[-1]
+    heads, answers, meters = last[1:8:4], last[2:8:4], last[3:8:4]
+    assert heads == ["### Model A", "### Model B"]
+    by_model = dict(zip(state["models"], answers))
+    assert by_model == {"gpt-4o-mini": "small " * 5, "gpt-4o": "large " * 5}
+    assert all("TTFT" in m and "gpt-4o" not in m for m in meters)  # numbers shown, names not
+    assert last[8]["visible"] is False and last[12]["visible"] is False  # columns C and D stay hidden
+    engine.store.flush()
+    rows = engine.store.query("SELECT model, compare_id, system FROM exchanges WHERE compare_id = ?", [state["compare_id"]])
+    assert {r["model"] for r in rows} == {"gpt-4o-mini", "gpt-4o"} and {r["system"] for r in rows} == {"Be brief."}
+    revealed = compare_tab.reveal(state)
+    assert revealed[1] == f"### A: {state['models'][0]}"
+
+
+def test_vote_and_rating_need_a_rater_and_reveal(fake, engine):
+    state = list(compare_tab.compare(engine, "hi", ["gpt-4o-mini", "gpt-4o"], "", 50, True, compare_tab.new_compare()))[-1][-1]
+    with pytest.raises(gr.Error, match="type your name"):
+        compare_tab.cast_vote(engine, 0, state, "  ")
+    out = compare_tab.cast_vote(engine, 1, state, "park")
+    assert out[-1]["revealed"] and out[5].startswith("### B: ")
+    with pytest.raises(gr.Error, match="pick a score"):
+        compare_tab.save_rating(engine, 0, state, "park", None, None, None)
+    compare_tab.save_rating(engine, 0, state, "park", 5, 4, None)
+    engine.store.flush()
+    votes = engine.store.query("SELECT exchange_id, rater, blind FROM votes")
+    assert votes == [{"exchange_id": state["ids"][1], "rater": "park", "blind": 1}]
+    ratings = engine.store.query("SELECT criterion, score FROM ratings WHERE exchange_id = ? ORDER BY criterion", [state["ids"][0]])
+    assert [(r["criterion"], r["score"]) for r in ratings] == [("answers", 5.0), ("concise", 4.0)]
+
+
+def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=50, output_tokens=10)
+    fake.scenarios["gpt-4o"] = Scenario(input_tokens=50, output_tokens=12)
+    updates = list(runs_tab.start_run(engine, None, "examples/support_questions.csv", "", ["gpt-4o-mini", "gpt-4o"],
+                                      2, 2, 100, "", progress=lambda *a, **k: None))
+    status, picker = updates[-1]
+    run_id = picker["value"]
+    assert f"**Run `{run_id}`** · 8/8 answers · 0 failed" in status and "done" in status
+    header, per_model, scatter, bars, latency, per_question, ratings, elsewhere = runs_tab.show_results(engine, run_id)
+    assert "8 answers" in header
+    assert list(per_model["Model"]) == ["gpt-4o", "gpt-4o-mini"] and list(per_model["Answers"]) == ["4", "4"]
+    assert len(scatter) == 2 and len(latency) == 8 and len(per_question) == 4
+    assert elsewhere["Approx. cost of this run's tokens"].str.startswith("≈$").all()
+    current, question, answer, who = runs_tab.next_unrated(engine, run_id, "kim", True)
+    assert "hidden (blind)" in who and answer == "Hello, this is a fake reply." and "8 left" in who
+    saved = runs_tab.save_answer_rating(engine, current, "kim", 4, 4, 5)
+    assert current["model"] in saved
+    ratings = runs_tab.show_results(engine, run_id)[6]
+    assert list(ratings["Rated by"]) == ["human"] and list(ratings["Answers rated"]) == ["1"]
+    files = runs_tab.export(engine, run_id)
+    assert [Path(f).suffix for f in files] == [".csv", ".html"] and all(Path(f).stat().st_size > 0 for f in files)
+
+
+def test_runs_tab_explains_missing_input(engine):
+    with pytest.raises(gr.Error, match="upload a question set"):
+        list(runs_tab.start_run(engine, None, None, "", ["gpt-4o-mini"], 1, 1, 10, "", progress=lambda *a, **k: None))
+    with pytest.raises(gr.Error, match="choose at least one model"):
+        list(runs_tab.start_run(engine, None, "examples/quick_questions.txt", "", [], 1, 1, 10, "",
+                                progress=lambda *a, **k: None))
