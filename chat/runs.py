@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from contextlib import nullcontext
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -89,7 +90,16 @@ def finished_keys(engine: Engine, run_id: str) -> set[tuple[str, str, int]]:
     return {(r["model"], r["question_id"], r["repeat_index"]) for r in rows}
 
 
-def _ask(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event) -> dict | None:
+def _ask(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event,
+         gate: threading.Semaphore | None = None) -> dict | None:
+    # an embedded model answers one request at a time: waiting for it must not count as its latency
+    with gate or nullcontext():
+        if cancel.is_set():
+            return None
+        return _ask_now(engine, run_id, qs, cell, params, cancel)
+
+
+def _ask_now(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event) -> dict | None:
     req = ChatRequest(model=cell.model, prompt=cell.question.text, system=qs.system, session_id=f"run:{run_id}",
                       run_id=run_id, question_id=cell.question.id, repeat_index=cell.repeat, **params)
     stream = engine.stream(req)
@@ -129,11 +139,19 @@ def execute(engine: Engine, run_id: str, qs: QuestionSet, models: list[str], rep
 
 def _pump(engine, run_id, qs, params, cancel, pending_cells, concurrency, total, skipped) -> Iterator[Progress]:
     done, failed = skipped, 0
+    gates = {}
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run") as pool:
         running = {}
+
+        def submit(cell: Cell):
+            if cell.model not in gates:
+                local = engine.resolve(cell.model).endpoint.protocol == "local"
+                gates[cell.model] = threading.Semaphore(1) if local else None
+            running[pool.submit(_ask, engine, run_id, qs, cell, params, cancel, gates[cell.model])] = cell
+
         # feed the pool lazily so a cancel stops new cells at once
         for cell in pending_cells:
-            running[pool.submit(_ask, engine, run_id, qs, cell, params, cancel)] = cell
+            submit(cell)
             if len(running) >= concurrency:
                 break
         while running:
@@ -149,4 +167,4 @@ def _pump(engine, run_id, qs, params, cancel, pending_cells, concurrency, total,
                 if not cancel.is_set():
                     nxt = next(pending_cells, None)
                     if nxt is not None:
-                        running[pool.submit(_ask, engine, run_id, qs, nxt, params, cancel)] = nxt
+                        submit(nxt)
