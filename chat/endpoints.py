@@ -171,7 +171,8 @@ def _make(endpoint: Endpoint, stall: float, connect: float, retries: int):
 
     if endpoint.protocol == "bedrock":
         # imported only when configured: boto3 is an optional extra
-        client = anthropic.AnthropicBedrock(timeout=timeout, max_retries=retries, base_url=_env("BEDROCK_BASE_URL"))
+        # region, credentials and ANTHROPIC_BEDROCK_BASE_URL come from the SDK's own environment variables
+        client = anthropic.AnthropicBedrock(timeout=timeout, max_retries=retries)
     else:
         client = anthropic.Anthropic(
             api_key=_env("ANTHROPIC_API_KEY"), base_url=endpoint.resolved_base_url(), timeout=timeout, max_retries=retries

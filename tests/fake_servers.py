@@ -1,13 +1,17 @@
 """Loopback fake OpenAI-compatible and Anthropic servers that speak the real SSE wire formats."""
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
+import struct
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 
 @dataclass
@@ -40,6 +44,18 @@ class Scenario:
         return len(self.chunks) + self.reasoning_tokens
 
 
+def aws_event(headers: dict[str, str], payload: bytes) -> bytes:
+    """One AWS event-stream frame (the binary framing Bedrock streams in): prelude, headers, payload, CRCs."""
+    head = b"".join(
+        bytes([len(k)]) + k.encode() + b"\x07" + struct.pack(">H", len(v.encode())) + v.encode() for k, v in headers.items()
+    )
+    total = 12 + len(head) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(head))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    body = prelude + head + payload
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
 class FakeLLMServer:
     """One loopback server answering /v1/chat/completions, Azure deployments and /v1/messages."""
 
@@ -69,7 +85,8 @@ class FakeLLMServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 path = self.path.split("?")[0]
                 azure = re.match(r"^/openai/deployments/([^/]+)/chat/completions$", path)
-                model = azure.group(1) if azure else body.get("model", "")
+                bedrock = re.match(r"^/model/([^/]+)/invoke-with-response-stream$", path)
+                model = unquote(azure.group(1)) if azure else unquote(bedrock.group(1)) if bedrock else body.get("model", "")
                 record = {"path": path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
                           "model": model, "started": time.monotonic(), "first": None, "ended": None}
                 with server._lock:
@@ -80,13 +97,15 @@ class FakeLLMServer:
                         sc.served += 1
                         sc = replace(sc, chunks=sc.variants[(sc.served - 1) % len(sc.variants)])
                 self._record = record
-                anthropic = path.endswith("/messages")
+                anthropic = path.endswith("/messages") or bool(bedrock)
                 if status:
                     return self._fail(status, anthropic)
                 if not anthropic and sc.reject_stream_options and "stream_options" in body:
                     return self._json(400, {"error": {"message": "Unrecognized request argument supplied: stream_options",
                                                       "type": "invalid_request_error", "param": "stream_options"}})
                 try:
+                    if bedrock:
+                        return self._anthropic(sc, body, model, bedrock=True)
                     if anthropic:
                         return self._anthropic(sc, body, model)
                     if path.endswith("/chat/completions"):
@@ -116,17 +135,19 @@ class FakeLLMServer:
                 # retry-after 0 keeps the SDKs' retry backoff short in tests
                 self._json(status, payload, {"retry-after-ms": "10", "retry-after": "0"})
 
-            def _start_stream(self):
+            def _start_stream(self, content_type="text/event-stream"):
                 self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
 
             def _send(self, text: str):
-                if self._record["first"] is None and ("content" in text or "text_delta" in text):
+                self._send_raw(text.encode(), "content" in text or "text_delta" in text)
+
+            def _send_raw(self, raw: bytes, is_text: bool = False):
+                if self._record["first"] is None and is_text:
                     self._record["first"] = time.monotonic()
-                raw = text.encode()
                 self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
                 self.wfile.flush()
 
@@ -185,10 +206,19 @@ class FakeLLMServer:
                     pass  # the client stopped reading (Stop button)
 
             # ---- Anthropic Messages -----------------------------------------
-            def _anthropic(self, sc, body, model):
-                self._start_stream()
+            def _anthropic(self, sc, body, model, bedrock=False):
+                self._start_stream("application/vnd.amazon.eventstream" if bedrock else "text/event-stream")
 
                 def event(name, payload):
+                    if bedrock:
+                        if name == "error":
+                            return self._send_raw(aws_event({":message-type": "exception", ":exception-type": "throttlingException",
+                                                             ":content-type": "application/json"},
+                                                            json.dumps({"message": payload["error"]["message"]}).encode()))
+                        raw = base64.b64encode(json.dumps(payload).encode()).decode()
+                        return self._send_raw(aws_event({":event-type": "chunk", ":content-type": "application/json",
+                                                         ":message-type": "event"}, json.dumps({"bytes": raw}).encode()),
+                                              "text_delta" in json.dumps(payload))
                     self._send(f"event: {name}\ndata: {json.dumps(payload)}\n\n")
 
                 uncached = sc.input_tokens - sc.cached_tokens - sc.cache_write_tokens
