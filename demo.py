@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     p.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
     p.add_argument("--session-cap", help="USD a browser session may spend on paid models (CHAT_SESSION_CAP_USD)")
     p.add_argument("--daily-cap", help="USD all users together may spend per UTC day (CHAT_DAILY_CAP_USD)")
+    p.add_argument("--rubric", help="rubric YAML for ratings (CHAT_RUBRIC); default: the three-criterion study rubric")
     args = p.parse_args(argv)
 
     from datetime import datetime, timezone
@@ -45,6 +46,7 @@ def main(argv=None) -> int:
     from chat.endpoints import timeouts
     from chat.engine import Engine
     from chat.pricing import load_prices
+    from chat.ratings import load_rubric
     from chat.store import Store
 
     try:
@@ -53,6 +55,7 @@ def main(argv=None) -> int:
         session_cap = parse_cap("CHAT_SESSION_CAP_USD", args.session_cap or os.environ.get("CHAT_SESSION_CAP_USD"))
         daily_cap = parse_cap("CHAT_DAILY_CAP_USD", args.daily_cap or os.environ.get("CHAT_DAILY_CAP_USD"))
         prices = load_prices()
+        rubric = load_rubric(args.rubric or os.environ.get("CHAT_RUBRIC"))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -69,7 +72,7 @@ def main(argv=None) -> int:
     if args.share and not (session_cap or daily_cap):
         print("warning: sharing with no spend cap; set --daily-cap / CHAT_DAILY_CAP_USD to bound the bill", file=sys.stderr)
 
-    demo = build_app(engine)
+    demo = build_app(engine, rubric=rubric)
     demo.queue(default_concurrency_limit=None)
     print(f"Logging every exchange to {store.path}", file=sys.stderr)
     demo.launch(

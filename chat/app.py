@@ -14,6 +14,7 @@ from .config import default_model
 from .display import price_text
 from .engine import ChatRequest, Chunk, Engine, Result
 from .models import LOCAL_DEFAULT, UnknownModel, listed
+from .ratings import DEFAULT_RUBRIC, Rubric
 from .session import account, history, new_session, panel, render
 
 # A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that. With many
@@ -63,7 +64,7 @@ def context_window(engine: Engine, model: str) -> int | None:
 
 
 def _outputs(engine, state, model, textbox=gr.skip()):
-    return render(state), state, textbox, panel(state, context_window(engine, model))
+    return render(state, engine.prices), state, textbox, panel(state, context_window(engine, model))
 
 
 def respond(engine: Engine, message: str, state: dict, model: str, system: str, temperature, max_tokens):
@@ -99,7 +100,7 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
                 if first or time.monotonic() - last >= _update_interval():
                     last = time.monotonic()
                     # mid-stream only the chat changes; skipping the rest spares Gradio a state copy per repaint
-                    yield render(state), gr.skip(), gr.skip(), gr.skip()
+                    yield render(state, engine.prices), gr.skip(), gr.skip(), gr.skip()
             elif isinstance(item, Result):
                 turn["record"], turn["status"], turn["reply"] = item.record, item.status, item.record["reply"]
                 account(state, item.record)
@@ -161,7 +162,7 @@ CSS = """
 """
 
 
-def build_app(engine: Engine, title: str = "LLM chat meter") -> gr.Blocks:
+def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DEFAULT_RUBRIC) -> gr.Blocks:
     usable, unusable = model_choices(engine)
     names = [value for _, value in usable]
     wanted = default_model()
@@ -215,9 +216,9 @@ def build_app(engine: Engine, title: str = "LLM chat meter") -> gr.Blocks:
         chatbot.clear(partial(clear, engine), [state, model], outputs, api_name=False)
         model.change(partial(on_model_change, engine), [state, model], meter, api_name=False)
         with gr.Tab("Compare"):
-            compare_rater = compare_tab.build(engine, usable)
+            compare_rater = compare_tab.build(engine, usable, rubric)
         with gr.Tab("Runs") as runs:
-            runs_rater = runs_tab.build(engine, usable, runs)
+            runs_rater = runs_tab.build(engine, usable, runs, rubric)
         demo.load(logged_in_user, None, [compare_rater, runs_rater], api_name=False)
     return demo
 

@@ -11,7 +11,7 @@ import gradio as gr
 
 from .display import cost_breakdown, meter_line
 from .engine import ChatRequest, Chunk, Engine, Result
-from .ratings import DEFAULT_RUBRIC, RubricError, rate, vote
+from .ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, vote
 
 MAX_COLUMNS = 4
 UPDATE_INTERVAL_S = 0.1
@@ -122,18 +122,18 @@ def cast_vote(engine: Engine, column: int, state: dict, rater_name: str):
     return reveal(state)
 
 
-def save_rating(engine: Engine, column: int, state: dict, rater_name: str, *scores):
+def save_rating(engine: Engine, column: int, state: dict, rater_name: str, *scores, rubric: Rubric = DEFAULT_RUBRIC):
     """Store this column's rubric scores; in blind mode this reveals the names."""
     if not state or column >= len(state.get("records", [])) or not state["records"][column]:
         raise gr.Error("nothing to rate yet: send a prompt first")
     rater = (rater_name or "").strip()
     if not rater:
         raise gr.Error("type your name in 'Rater' so the rating can be attributed")
-    chosen = {c.id: s for c, s in zip(DEFAULT_RUBRIC.criteria, scores) if s is not None}
+    chosen = {c.id: s for c, s in zip(rubric.criteria, scores) if s is not None}
     if not chosen:
         raise gr.Error("pick a score for at least one criterion")
     try:
-        rate(engine.store, state["ids"][column], {k: int(v) for k, v in chosen.items()}, DEFAULT_RUBRIC, rater,
+        rate(engine.store, state["ids"][column], {k: int(v) for k, v in chosen.items()}, rubric, rater,
              blind=state["blind"] and not state["revealed"])
     except RubricError as exc:
         raise gr.Error(str(exc)) from None
@@ -141,7 +141,11 @@ def save_rating(engine: Engine, column: int, state: dict, rater_name: str, *scor
     return reveal(state)
 
 
-def build(engine: Engine, choices: list[tuple[str, str]]) -> gr.Textbox:
+def score_choices(rubric: Rubric) -> list:
+    return [1, 2, 3, 4, 5] if rubric.scale == "1-5" else [("pass", 1), ("fail", 0)]
+
+
+def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAULT_RUBRIC) -> gr.Textbox:
     """The Compare tab's components and wiring (called inside a gr.Tab); returns the rater box."""
     from functools import partial
 
@@ -169,8 +173,8 @@ def build(engine: Engine, choices: list[tuple[str, str]]) -> gr.Textbox:
                 meter = gr.Markdown(elem_id=f"compare-meter-{i}")
                 best = gr.Button("Best answer", size="sm", elem_id=f"compare-vote-{i}")
                 with gr.Accordion("Rate", open=False):
-                    radios = [gr.Radio([1, 2, 3, 4, 5], label=c.label, elem_id=f"compare-rate-{i}-{c.id}")
-                              for c in DEFAULT_RUBRIC.criteria]
+                    radios = [gr.Radio(score_choices(rubric), label=c.label, elem_id=f"compare-rate-{i}-{c.id}")
+                              for c in rubric.criteria]
                     save = gr.Button("Save rating", size="sm", elem_id=f"compare-save-{i}")
             columns.append((best, radios, save, i))
             column_outputs += [col, head, answer, meter]
@@ -184,6 +188,6 @@ def build(engine: Engine, choices: list[tuple[str, str]]) -> gr.Textbox:
     reveal_btn.click(reveal, [state], outputs, api_name=False)
     for best, radios, save, i in columns:
         best.click(partial(cast_vote, engine, i), [state, rater], outputs, api_name=False)
-        save.click(partial(save_rating, engine, i), [state, rater, *radios], outputs, api_name=False)
+        save.click(partial(save_rating, engine, i, rubric=rubric), [state, rater, *radios], outputs, api_name=False)
     return rater
 

@@ -13,7 +13,8 @@ from .engine import Engine
 from .judge import judge
 from .models import UnknownModel
 from .questionsets import QuestionSetError, load
-from .ratings import DEFAULT_RUBRIC, RubricError, rate
+from .compare_tab import score_choices
+from .ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from .report import elsewhere_table, model_table, question_table, rating_table
 from .runs import RunError, create, execute
 from .study import list_runs, summarize
@@ -65,7 +66,7 @@ def _df(head, rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=head)
 
 
-def show_results(engine: Engine, run_id: str):
+def show_results(engine: Engine, run_id: str, rubric: Rubric = DEFAULT_RUBRIC):
     """Tables and plot data for a run: per model, latency vs cost, cost bars, latency spread, consistency, ratings."""
     if not run_id:
         empty = pd.DataFrame()
@@ -75,7 +76,7 @@ def show_results(engine: Engine, run_id: str):
         latency = scatter[["model", "latency_ms"]]
         return "Pick a run.", empty, scatter, scatter[["model", "cost_usd"]], latency, empty, empty, empty
     try:
-        s = summarize(engine.store, run_id, DEFAULT_RUBRIC)
+        s = summarize(engine.store, run_id, rubric)
     except RunError as exc:
         raise gr.Error(str(exc)) from None
     priced = [m for m in s.models if m.cost_per_question is not None and m.latency_p50_ms is not None]
@@ -113,21 +114,21 @@ def next_unrated(engine: Engine, run_id: str, rater: str, blind: bool):
             row["reply"], f"Model: {who} · {len(rows)} left to rate")
 
 
-def save_answer_rating(engine: Engine, current: dict, rater: str, *scores):
+def save_answer_rating(engine: Engine, current: dict, rater: str, *scores, rubric: Rubric = DEFAULT_RUBRIC):
     rater = (rater or "").strip()
     if not current:
         raise gr.Error("press 'Next answer' first")
-    chosen = {c.id: int(s) for c, s in zip(DEFAULT_RUBRIC.criteria, scores) if s is not None}
+    chosen = {c.id: int(s) for c, s in zip(rubric.criteria, scores) if s is not None}
     if not chosen:
         raise gr.Error("pick a score for at least one criterion")
     try:
-        rate(engine.store, current["id"], chosen, DEFAULT_RUBRIC, rater, blind=current["blind"])
+        rate(engine.store, current["id"], chosen, rubric, rater, blind=current["blind"])
     except RubricError as exc:
         raise gr.Error(str(exc)) from None
     return f"Saved. That answer was from **{current['model']}**."
 
 
-def judge_run(engine: Engine, run_id: str, judge_model: str, progress=gr.Progress()):
+def judge_run(engine: Engine, run_id: str, judge_model: str, progress=gr.Progress(), rubric: Rubric = DEFAULT_RUBRIC):
     """Pre-fill judge ratings for every answer of the run the judge has not rated yet."""
     if not run_id or not judge_model:
         raise gr.Error("pick a run and a judge model")
@@ -139,7 +140,7 @@ def judge_run(engine: Engine, run_id: str, judge_model: str, progress=gr.Progres
     done, failed = 0, []
     for row in progress.tqdm(rows, desc=f"judging with {judge_model}"):
         try:
-            judge(engine, judge_model, row, refs.get(row["question_id"]), DEFAULT_RUBRIC)
+            judge(engine, judge_model, row, refs.get(row["question_id"]), rubric)
             done += 1
         except (ValueError, UnknownModel) as exc:
             failed.append(str(exc))
@@ -165,7 +166,7 @@ def refresh_runs(engine: Engine, current: str | None):
     return gr.update(choices=choices, value=current if current in ids else (ids[0] if ids else None))
 
 
-def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab) -> gr.Textbox:
+def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, rubric: Rubric = DEFAULT_RUBRIC) -> gr.Textbox:
     """The Runs tab's components and wiring (called inside the gr.Tab it is given); returns the rater box."""
     with gr.Row():
         with gr.Column():
@@ -212,7 +213,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab) -> gr.Tex
         question = gr.Markdown(elem_id="run-question")
         answer = gr.Markdown(elem_id="run-answer")
         who = gr.Markdown(elem_id="run-who")
-        radios = [gr.Radio([1, 2, 3, 4, 5], label=c.label, elem_id=f"run-rate-{c.id}") for c in DEFAULT_RUBRIC.criteria]
+        radios = [gr.Radio(score_choices(rubric), label=c.label, elem_id=f"run-rate-{c.id}") for c in rubric.criteria]
         save = gr.Button("Save rating", elem_id="run-save")
         saved = gr.Markdown(elem_id="run-saved")
     with gr.Accordion("Judge model (pre-fills ratings, shown apart from human ones)", open=False):
@@ -224,17 +225,17 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab) -> gr.Tex
     results = [header, per_model, scatter, bars, latency, per_question, ratings, elsewhere]
     run_event = go.click(partial(start_run, engine), [upload, example, system, models, repeats, concurrency, max_tokens,
                                                       resume], [status, picker], concurrency_limit=None, api_name="run")
-    run_event.then(partial(show_results, engine), [picker], results, api_name=False)
+    run_event.then(partial(show_results, engine, rubric=rubric), [picker], results, api_name=False)
     cancel.click(None, None, None, cancels=[run_event], api_name=False)
-    picker.change(partial(show_results, engine), [picker], results, api_name=False)
+    picker.change(partial(show_results, engine, rubric=rubric), [picker], results, api_name=False)
     # opening the tab lists the runs made since the page loaded (other sessions and the CLI included)
     for trigger in (refresh.click, tab.select):
         trigger(partial(refresh_runs, engine), [picker], picker, api_name=False).then(
-            partial(show_results, engine), [picker], results, api_name=False)
+            partial(show_results, engine, rubric=rubric), [picker], results, api_name=False)
     export_btn.click(partial(export, engine), [picker], files, api_name=False)
     nxt.click(partial(next_unrated, engine), [picker, rater, blind], [current, question, answer, who], api_name=False)
-    save.click(partial(save_answer_rating, engine), [current, rater, *radios], saved, api_name=False).then(
-        partial(show_results, engine), [picker], results, api_name=False)
-    judge_btn.click(partial(judge_run, engine), [picker, judge_model], judged, api_name=False).then(
-        partial(show_results, engine), [picker], results, api_name=False)
+    save.click(partial(save_answer_rating, engine, rubric=rubric), [current, rater, *radios], saved, api_name=False).then(
+        partial(show_results, engine, rubric=rubric), [picker], results, api_name=False)
+    judge_btn.click(partial(judge_run, engine, rubric=rubric), [picker, judge_model], judged, api_name=False).then(
+        partial(show_results, engine, rubric=rubric), [picker], results, api_name=False)
     return rater

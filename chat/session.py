@@ -5,7 +5,8 @@ import uuid
 from decimal import Decimal
 
 from .display import cost_breakdown, meter_line
-from .pricing import format_usd
+from .pricing import PriceTable, costs_elsewhere, format_usd
+from .usage import Usage
 
 
 def new_session() -> dict:
@@ -35,7 +36,15 @@ def account(state: dict, record: dict) -> None:
         state["cost"] += Decimal(record["cost_usd"])
 
 
-def render(state: dict) -> list[dict]:
+def elsewhere(record: dict, prices: PriceTable) -> str:
+    """The same token counts priced on every other priced model (approximate: tokenizers differ)."""
+    usage = Usage(record["input_tokens"], record["output_tokens"], record["cached_tokens"] or 0,
+                  record["cache_write_tokens"] or 0, record["reasoning_tokens"] or 0)
+    others = [f"{name} ≈{format_usd(cost.total)}" for name, cost in costs_elsewhere(usage, prices) if name != record["model"]]
+    return "Same tokens elsewhere (approximate — tokenizers differ): " + " · ".join(others)
+
+
+def render(state: dict, prices: PriceTable | None = None) -> list[dict]:
     """Chatbot messages: each reply, then its meter line (expand it for the cost breakdown)."""
     messages = []
     for turn in state["turns"]:
@@ -53,6 +62,8 @@ def render(state: dict) -> list[dict]:
                 f"{cost_breakdown(record)}\n\nmodel `{record['model']}` · status `{record['status']}`"
                 f" · tokens {'estimated' if record['usage_source'] == 'estimate' else 'reported by the provider'}"
             )
+            if prices is not None and (record["input_tokens"] or record["output_tokens"]):
+                details += f"\n\n<small>{elsewhere(record, prices)}</small>"
             messages.append({"role": "assistant", "content": details,
                              "metadata": {"title": f"{record['model']} · {meter_line(record)}", "status": "done"}})
     return messages

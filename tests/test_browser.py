@@ -125,6 +125,25 @@ def test_stop_mid_stream_logs_aborted_with_partial_text(browser, demo, scenarios
     context.close()
 
 
+def test_closing_the_tab_mid_stream_logs_aborted_with_partial_text(browser, demo, scenarios):
+    scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=[f"t{i} " for i in range(300)], gap=0.05)
+    context, page = open_chat(browser, demo.url)
+    send(page, "closing the tab")
+    page.wait_for_function("document.querySelector('#chatbot').innerText.includes('t5 ')", timeout=20_000)
+    context.close()  # the user closes the tab while the reply streams
+    deadline = time.monotonic() + 40
+    row = None
+    while time.monotonic() < deadline:
+        found = rows(demo.db, "prompt = 'closing the tab'")
+        if found and found[0]["status"] != "ok":
+            row = found[0]
+            break
+        time.sleep(0.2)
+    assert row is not None, "no aborted row after the tab closed"
+    assert row["status"] == "aborted" and row["reply"].startswith("t0 t1 t2 t3 t4 t5")
+    assert len(row["reply"]) < len("".join(f"t{i} " for i in range(300)))
+
+
 def test_two_browser_contexts_do_not_see_each_others_history(browser, demo, scenarios):
     (ca, a), (cb, b) = open_chat(browser, demo.url), open_chat(browser, demo.url)
     send(a, "alpha secret question")

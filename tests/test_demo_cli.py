@@ -1,0 +1,47 @@
+"""`python demo.py` flags: the loud warning for an unprotected share link, and clear errors for bad settings."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.browser import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    # no network here: the share tunnel fails fast, the app keeps serving locally
+    env.update(GRADIO_ANALYTICS_ENABLED="False", HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9", **extra)
+    return env
+
+
+def test_share_without_auth_prints_a_loud_warning(tmp_path):
+    log = tmp_path / "out.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen([sys.executable, "demo.py", "--share", "--port", str(free_port()), "--db", str(tmp_path / "c.db")],
+                                cwd=ROOT, env=_env(), stdout=fh, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and "WARNING" not in log.read_text():
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.3)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    text = log.read_text()
+    assert "WARNING: --share without --auth makes this app PUBLIC" in text
+    assert "--daily-cap" in text
+
+
+def test_bad_settings_stop_with_one_clear_line(tmp_path):
+    out = subprocess.run([sys.executable, "demo.py", "--auth", "alice", "--db", str(tmp_path / "c.db")], cwd=ROOT, env=_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "auth entry 'alice' must be user:password" in out.stderr and "Traceback" not in out.stderr
+    out = subprocess.run([sys.executable, "demo.py", "--db", str(tmp_path / "c.db")], cwd=ROOT,
+                         env=_env(CHAT_DAILY_CAP_USD="lots"), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "CHAT_DAILY_CAP_USD='lots' is not an amount in USD" in out.stderr
