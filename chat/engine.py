@@ -61,7 +61,6 @@ class Result:
     record: dict
     usage: Usage
     cost: Cost | None
-    meta: dict = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -100,6 +99,8 @@ def explain(exc: ProviderError, model: Model, partial: bool) -> str:
     elif exc.kind == "connection":
         url = ep.resolved_base_url() or "its default address"
         text = f"{detail} — is {ep.name} running at {url}?" if not partial else f"{detail}"
+    elif exc.kind == "not_found" and ep.protocol == "local":
+        text = detail  # the embedded runner says exactly which file or package is missing
     elif exc.kind == "not_found":
         text = f"{ep.name} does not serve model {model.api_model!r}{code}: check the name (python -m chat models)"
     elif exc.kind == "bad_request":
@@ -109,6 +110,26 @@ def explain(exc: ProviderError, model: Model, partial: bool) -> str:
     if partial:
         text += " — the reply was cut off; the partial text is kept"
     return redact(text)
+
+
+@dataclass
+class _Attempt:
+    """What one exchange has gathered so far; becomes the logged row at the end, whatever happened."""
+
+    id: str
+    created_at: str
+    req: ChatRequest
+    model: Model | None = None
+    messages: list = field(default_factory=list)
+    trimmed: int = 0
+    reply: list = field(default_factory=list)
+    reasoning: list = field(default_factory=list)
+    report: UsageReport | None = None
+    status: str = "ok"
+    error: str | None = None
+    meter: Meter = field(default_factory=Meter)
+    sent: bool = False
+    reservation: object = None
 
 
 class Engine:
@@ -123,103 +144,87 @@ class Engine:
         return resolve(name, self.prices)
 
     def stream(self, req: ChatRequest) -> Iterator[Chunk | Thinking | Result]:
-        ctx = {
-            "id": req.exchange_id or uuid.uuid4().hex,
-            "created_at": _now(),
-            "req": req,
-            "model": None,
-            "messages": [{"role": "user", "content": req.prompt}],
-            "trimmed": 0,
-            "reply": [],
-            "reasoning": [],
-            "report": None,
-            "status": "ok",
-            "error": None,
-            "meter": Meter(),
-            "sent": False,
-            "reservation": None,
-        }
-        result: Result | None = None
+        att = _Attempt(req.exchange_id or uuid.uuid4().hex, _now(), req, messages=[{"role": "user", "content": req.prompt}])
         try:
-            yield from self._run(ctx)
+            yield from self._run(att)
         except GeneratorExit:
-            ctx["status"], ctx["error"] = "aborted", "stopped before the reply finished"
+            att.status, att.error = "aborted", "stopped before the reply finished"
             raise
         except Exception as exc:  # a bug must still leave a row and a readable message
             log.exception("engine failure")
-            ctx["status"], ctx["error"] = "error", redact(f"internal error ({type(exc).__name__}): {exc}")
+            att.status, att.error = "error", redact(f"internal error ({type(exc).__name__}): {exc}")
         finally:
-            result = self._finish(ctx)
+            result = self._finish(att)
         yield result
 
-    def _run(self, ctx: dict) -> Iterator[Chunk | Thinking]:
-        req: ChatRequest = ctx["req"]
+    def _run(self, att: _Attempt) -> Iterator[Chunk | Thinking]:
+        req: ChatRequest = att.req
         try:
             model = self.resolve(req.model)
         except UnknownModel as exc:
-            ctx["status"], ctx["error"] = "error", str(exc)
+            att.status, att.error = "error", str(exc)
             return
-        ctx["model"] = model
+        att.model = model
         usable, why = model.status()
         if not usable:
-            ctx["status"], ctx["error"] = "error", f"{model.name} is unavailable: {why}"
+            att.status, att.error = "error", f"{model.name} is unavailable: {why}"
             return
         if not req.prompt or not req.prompt.strip():
-            ctx["status"], ctx["error"] = "error", "the message is empty: type a question first"
+            att.status, att.error = "error", "the message is empty: type a question first"
             return
         messages, trimmed = build_messages(
             req.system, list(req.history), req.prompt, model.api_model, model.context_window, req.max_tokens
         )
-        ctx["messages"], ctx["trimmed"] = messages, trimmed
+        att.messages, att.trimmed = messages, trimmed
         try:
             if self.budget.active:
-                ctx["reservation"] = self.budget.reserve(
+                att.reservation = self.budget.reserve(
                     req.session_id, model, count_messages(messages, model.api_model)[0], req.max_tokens
                 )
         except CapExceeded as exc:
-            ctx["status"], ctx["error"] = "error", str(exc)
+            att.status, att.error = "error", str(exc)
             return
         try:
             provider = build_provider(model.endpoint)
         except Exception as exc:
-            ctx["status"], ctx["error"] = "error", redact(f"cannot set up {model.endpoint.name}: {exc}")
+            att.status, att.error = "error", redact(f"cannot set up {model.endpoint.name}: {exc}")
             return
-        meter = ctx["meter"] = Meter()
+        meter = att.meter = Meter()
         request = Request(model.api_model, messages, req.max_tokens, req.temperature)
-        ctx["sent"] = True
+        att.sent = True
         events = provider.stream(request)
         try:
             for event in events:
                 if isinstance(event, TextDelta):
                     meter.mark(True)
-                    ctx["reply"].append(event.text)
+                    att.reply.append(event.text)
                     yield Chunk(event.text)
                 elif isinstance(event, ReasoningDelta):
                     meter.mark(False)
-                    ctx["reasoning"].append(event.text)
+                    att.reasoning.append(event.text)
                     yield Thinking(event.text)
                 elif isinstance(event, UsageReport):
-                    ctx["report"] = event
+                    att.report = event
         except ProviderError as exc:
-            ctx["status"] = "timeout" if exc.kind == "timeout" else "error"
-            ctx["error"] = explain(exc, model, partial=bool(ctx["reply"]))
+            att.status = "timeout" if exc.kind == "timeout" else "error"
+            att.error = explain(exc, model, partial=bool(att.reply))
         finally:
             events.close()  # on Stop this closes the HTTP stream now, not at garbage collection
 
-    def _usage(self, ctx: dict, reply: str) -> tuple[Usage, str, str | None]:
+    def _usage(self, att: _Attempt, reply: str) -> tuple[Usage, str, str | None]:
         """(usage, 'provider' | 'estimate', estimate method)."""
-        report: UsageReport | None = ctx["report"]
-        model: Model | None = ctx["model"]
-        name = model.api_model if model else ctx["req"].model
+        report: UsageReport | None = att.report
+        model: Model | None = att.model
+        name = model.api_model if model else att.req.model
         reported = report.usage if report else None
-        complete = reported is not None and ctx["status"] == "ok" and (reported.output_tokens > 0 or not reply)
+        complete = reported is not None and att.status == "ok" and (reported.output_tokens > 0 or not reply)
         if complete:
             return reported, "provider", None
-        if not ctx["sent"] or (ctx["status"] == "error" and not reply and not ctx["reasoning"] and reported is None):
+        if not att.sent or (att.status == "error" and not reply and not att.reasoning and reported is None):
             # nothing reached a model, or it refused the request outright: nothing was consumed
             return Usage(), "estimate", None
-        est_in, method = count_messages(ctx["messages"], name)
-        est_out, _ = count_text(reply + "".join(ctx["reasoning"]), name)
+        est_in, method = count_messages(att.messages, name)
+        est_out, _ = count_text(reply + "".join(att.reasoning), name)
         if reported is not None:
             # the cut-off stream still told us its input exactly; only the output is estimated
             return (
@@ -235,27 +240,27 @@ class Engine:
             )
         return Usage(input_tokens=est_in, output_tokens=est_out), "estimate", method
 
-    def _finish(self, ctx: dict) -> Result:
-        req: ChatRequest = ctx["req"]
-        model: Model | None = ctx["model"]
-        timing = ctx["meter"].finish()
-        reply = "".join(ctx["reply"])
-        usage, source, method = self._usage(ctx, reply)
+    def _finish(self, att: _Attempt) -> Result:
+        req: ChatRequest = att.req
+        model: Model | None = att.model
+        timing = att.meter.finish()
+        reply = "".join(att.reply)
+        usage, source, method = self._usage(att, reply)
         cost = cost_of(usage, model.price) if model else None
         tps = timing.tokens_per_s(usage.output_tokens)
-        report: UsageReport | None = ctx["report"]
+        report: UsageReport | None = att.report
         record = {
-            "id": ctx["id"],
+            "id": att.id,
             "session_id": req.session_id,
-            "created_at": ctx["created_at"],
+            "created_at": att.created_at,
             "provider": model.endpoint.name if model else None,
             "model": model.name if model else req.model,
             "system": req.system,
             "prompt": req.prompt,
-            "messages_json": json.dumps(ctx["messages"], ensure_ascii=False),
+            "messages_json": json.dumps(att.messages, ensure_ascii=False),
             "reply": reply,
-            "status": ctx["status"],
-            "error": redact(ctx["error"]),
+            "status": att.status,
+            "error": redact(att.error),
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
             "cached_tokens": usage.cached_tokens,
@@ -275,7 +280,7 @@ class Engine:
             "output_tokens_per_s": tps,
             "gap_p50_ms": timing.gap_p50_ms,
             "gap_p95_ms": timing.gap_p95_ms,
-            "trimmed_turns": ctx["trimmed"],
+            "trimmed_turns": att.trimmed,
             "params_json": json.dumps({"max_tokens": req.max_tokens, "temperature": req.temperature}),
             "usage_json": json.dumps(report.raw) if report else None,
             "pricing_hash": self.prices.hash,
@@ -284,9 +289,9 @@ class Engine:
             "question_id": req.question_id,
             "repeat_index": req.repeat_index,
         }
-        self.budget.settle(ctx["reservation"], cost.total if cost else None)
+        self.budget.settle(att.reservation, cost.total if cost else None)
         try:
             self.store.append("exchanges", record)
         except Exception:
             log.exception("could not queue exchange %s for the log", record["id"])
-        return Result(record, usage, cost, {"context_window": model.context_window if model else None})
+        return Result(record, usage, cost)

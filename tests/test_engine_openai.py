@@ -170,3 +170,9 @@ def test_openai_base_url_alone_makes_priced_models_usable(fake, engine, monkeypa
     monkeypatch.delenv("OPENAI_API_KEY")
     _, result = run(engine, model="gpt-4o-mini", prompt="hi")
     assert result.ok and result.record["cost_usd"] is not None
+
+
+def test_unknown_model_on_the_server_says_check_the_name(fake, engine):
+    fake.scenarios["ghost"] = Scenario(status=404)
+    _, result = run(engine, model="openai:ghost", prompt="hi")
+    assert result.error == "openai does not serve model 'ghost' (HTTP 404): check the name (python -m chat models)"

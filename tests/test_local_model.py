@@ -66,3 +66,13 @@ def test_fresh_cli_with_no_keys_uses_the_embedded_model(tmp_path):
     row = sqlite3.connect(db).execute("SELECT model, status, input_tokens, output_tokens, latency_ms, cost_usd FROM exchanges").fetchone()
     assert row[0] == "smollm2-135m-instruct" and row[1] == "ok"
     assert row[2] > 0 and row[3] > 0 and row[4] > 0 and row[5] == "0"
+
+
+def test_any_gguf_by_path(engine):
+    from chat.providers.local_llama import bundled_model_path
+
+    text, result = run(engine, model=f"local:{bundled_model_path()}", prompt="Say hi.", max_tokens=8, temperature=0)
+    assert result.ok and text.strip() and result.record["provider"] == "local"
+    assert result.record["cost_usd"] is None  # a GGUF of your own has no price entry: shown as unpriced, not $0
+    _, missing = run(engine, model="local:/nowhere/model.gguf", prompt="hi")
+    assert missing.status == "error" and "no GGUF file at /nowhere/model.gguf" in missing.error
