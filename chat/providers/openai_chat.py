@@ -1,12 +1,13 @@
 """OpenAI Chat Completions streaming: OpenAI, Azure and every OpenAI-compatible server."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import openai
 
 from ..usage import Usage
-from .base import TRANSPORT_ERRORS, Event, ReasoningDelta, Request, TextDelta, UsageReport, classify
+from .base import TRANSPORT_ERRORS, Event, ProviderError, ReasoningDelta, Request, TextDelta, UsageReport, classify
 
 
 def usage_from_openai(raw: dict) -> Usage:
@@ -39,42 +40,57 @@ class OpenAIChat:
         self.no_stream_options: set[str] = set()
 
     def _open(self, request: Request):
+        """Send the request; returns the SDK's streaming-response context, already entered (status checked, retried)."""
         params: dict = {"model": request.model, "messages": request.messages, "stream": True}
         if request.max_tokens is not None:
             params["max_tokens"] = request.max_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature
+        create = self.client.chat.completions.with_streaming_response.create
         if request.model not in self.no_stream_options:
+            manager = create(**params, stream_options={"include_usage": True})
             try:
-                return self.client.chat.completions.create(**params, stream_options={"include_usage": True})
+                return manager, manager.__enter__()
             except openai.APIError as exc:
                 if not _rejects_stream_options(exc):
                     raise
                 self.no_stream_options.add(request.model)
-        return self.client.chat.completions.create(**params)
+        manager = create(**params)
+        return manager, manager.__enter__()
 
     def stream(self, request: Request) -> Iterator[Event]:
         try:
-            stream = self._open(request)
+            manager, response = self._open(request)
         except openai.APIError as exc:
             raise classify(exc, openai) from None
         try:
-            for chunk in stream:
-                if chunk.usage is not None:
-                    raw = chunk.usage.model_dump(exclude_none=True)
-                    yield UsageReport(usage_from_openai(raw), raw)
-                for choice in chunk.choices or ():
-                    delta = choice.delta
-                    if delta is None:
-                        continue
-                    extra = delta.model_extra or {}
+            # The SDK sends, authenticates and retries; the chunks are read here as plain JSON, because
+            # building a pydantic model per chunk was the largest CPU cost with many streams at once.
+            for line in response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                chunk = json.loads(data)
+                if chunk.get("error"):
+                    error = chunk["error"]
+                    message = error.get("message") if isinstance(error, dict) else str(error)
+                    raise ProviderError("server", message or "the server reported an error mid-stream")
+                usage = chunk.get("usage")
+                if usage:
+                    yield UsageReport(usage_from_openai(usage), usage)
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
                     # vLLM, DeepSeek and Ollama stream thinking under one of these names
-                    thinking = extra.get("reasoning_content") or extra.get("reasoning")
+                    thinking = delta.get("reasoning_content") or delta.get("reasoning")
                     if thinking:
                         yield ReasoningDelta(str(thinking))
-                    if delta.content:
-                        yield TextDelta(delta.content)
+                    if delta.get("content"):
+                        yield TextDelta(delta["content"])
         except (openai.APIError, *TRANSPORT_ERRORS) as exc:
             raise classify(exc, openai, mid_stream=True) from None
+        except json.JSONDecodeError:
+            raise ProviderError("server", "the server sent a malformed stream chunk") from None
         finally:
-            stream.close()
+            manager.__exit__(None, None, None)
