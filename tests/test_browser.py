@@ -1,6 +1,7 @@
 """End to end in real headless Chromium: `python demo.py` as a subprocess against the fake OpenAI server."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -304,3 +305,25 @@ def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, d
     if os.environ.get("UPDATE_SCREENSHOTS"):
         page.screenshot(path=str(ROOT / "docs" / "screenshots" / "runs.png"), full_page=True)
     context.close()
+
+
+def test_new_user_with_no_keys_chats_with_the_embedded_model(browser, tmp_path):
+    pytest.importorskip("llama_cpp")
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith(("_API_KEY", "_BASE_URL")) and k not in ("CHAT_DEFAULT_MODEL", "DEMO_AUTH")}
+    env["GRADIO_ANALYTICS_ENABLED"] = "False"
+    proc = DemoProcess(env, [], tmp_path / "chat.db")
+    try:
+        context, page = open_chat(browser, proc.url)
+        assert "smollm2-135m-instruct" in page.input_value("#model input")
+        page.fill("#max-tokens input", "24")
+        send(page, "What is the capital of France?")
+        row = wait_row(proc.db, "What is the capital of France?", timeout=120)
+        assert row["status"] == "ok" and row["model"] == "smollm2-135m-instruct" and row["reply"].strip()
+        assert row["usage_source"] == "provider" and row["cost_usd"] == "0"
+        assert json.loads(row["params_json"])["max_tokens"] == 24 and 0 < row["output_tokens"] <= 24
+        page.wait_for_function("t => document.querySelector('#chatbot').innerText.includes(t)", arg=meter_line(row),
+                               timeout=30_000)
+        context.close()
+    finally:
+        proc.stop()
