@@ -72,6 +72,11 @@ def main(argv=None) -> int:
     if args.share and not (session_cap or daily_cap):
         print("warning: sharing with no spend cap; set --daily-cap / CHAT_DAILY_CAP_USD to bound the bill", file=sys.stderr)
 
+    import threading
+
+    from chat.tokens import preload
+
+    threading.Thread(target=preload, name="tiktoken-preload", daemon=True).start()
     demo = build_app(engine, rubric=rubric)
     demo.queue(default_concurrency_limit=None)
     print(f"Logging every exchange to {store.path}", file=sys.stderr)

@@ -63,7 +63,8 @@ def context_window(engine: Engine, model: str) -> int | None:
         return None
 
 
-def _outputs(engine, state, model, textbox=gr.skip()):
+def _outputs(engine, state, model, textbox=None):
+    textbox = gr.skip() if textbox is None else textbox
     return render(state, engine.prices), state, textbox, panel(state, context_window(engine, model))
 
 

@@ -6,10 +6,10 @@ import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from .budget import Budget, CapExceeded
+from .clock import now_iso
 from .endpoints import build_provider, timeouts
 from .history import build_messages
 from .meter import Meter
@@ -73,10 +73,6 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.record["status"] == "ok"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -144,7 +140,7 @@ class Engine:
         return resolve(name, self.prices)
 
     def stream(self, req: ChatRequest) -> Iterator[Chunk | Thinking | Result]:
-        att = _Attempt(req.exchange_id or uuid.uuid4().hex, _now(), req, messages=[{"role": "user", "content": req.prompt}])
+        att = _Attempt(req.exchange_id or uuid.uuid4().hex, now_iso(), req, messages=[{"role": "user", "content": req.prompt}])
         try:
             yield from self._run(att)
         except GeneratorExit:

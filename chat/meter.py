@@ -55,7 +55,10 @@ class Meter:
     def finish(self) -> Timing:
         end = self._clock()
         gaps = sorted(self._gaps)
-        ms = lambda t: None if t is None else (t - self._start) * 1000
+
+        def ms(t):
+            return None if t is None else (t - self._start) * 1000
+
         return Timing(
             ttft_ms=ms(self._first_text),
             ttft_any_ms=ms(self._first_any),

@@ -5,12 +5,12 @@ import itertools
 import statistics
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import yaml
 
+from .clock import now_iso
 from .store import Store
 
 SCALES = ("1-5", "pass/fail")
@@ -79,7 +79,7 @@ def rate(store: Store, exchange_id: str, scores: dict[str, float], rubric: Rubri
     rater = (rater or "").strip()
     if not rater:
         raise RubricError("say who is rating: a name, or log in")
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = now_iso("seconds")
     for criterion, score in scores.items():
         store.append("ratings", {
             "id": uuid.uuid4().hex, "exchange_id": exchange_id, "created_at": now, "rater": rater,
@@ -90,7 +90,7 @@ def rate(store: Store, exchange_id: str, scores: dict[str, float], rubric: Rubri
 
 def vote(store: Store, compare_id: str, exchange_id: str, rater: str, verdict: str, blind: bool) -> None:
     store.append("votes", {"id": uuid.uuid4().hex, "compare_id": compare_id, "exchange_id": exchange_id,
-                           "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                           "created_at": now_iso("seconds"),
                            "rater": rater, "vote": verdict, "blind": int(blind)})
 
 

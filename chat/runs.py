@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from contextlib import nullcontext
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
-from typing import Iterator
 
+from .clock import now_iso
 from .engine import ChatRequest, Engine, Result
 from .questionsets import Question, QuestionSet
 
@@ -68,7 +69,7 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
     run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     engine.store.append("runs", {
         "id": run_id,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created_at": now_iso("seconds"),
         "set_name": qs.name,
         "set_digest": qs.digest,
         "set_json": json.dumps({"name": qs.name, "system": qs.system, "questions": [asdict(q) for q in qs.questions]},

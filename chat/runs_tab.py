@@ -9,11 +9,11 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from .compare_tab import score_choices
 from .engine import Engine
 from .judge import judge
 from .models import UnknownModel
 from .questionsets import QuestionSetError, load
-from .compare_tab import score_choices
 from .ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from .report import elsewhere_table, model_table, question_table, rating_table
 from .runs import RunError, create, execute

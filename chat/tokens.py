@@ -18,6 +18,12 @@ MESSAGE_OVERHEAD = 4
 REPLY_PRIMER = 3
 
 
+def preload() -> None:
+    """Load both encodings now (about a second each) so the first reply's TTFT doesn't pay for it."""
+    for name in ("o200k_base", "cl100k_base"):
+        _encoding(name)
+
+
 def encoding_name_for(model: str) -> str:
     bare = model.split(":", 1)[-1].split("/")[-1].lower()
     return "o200k_base" if bare.startswith(_O200K_PREFIXES) else "cl100k_base"

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from chat.display import meter_line
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, DemoProcess, demo_env, require_chromium
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DemoProcess,
+    demo_env,
+    require_chromium,
+)
 from tests.fake_servers import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,13 +1,13 @@
 """Question sets, runs, results, ratings, judge and reports against the fake servers and a real SQLite log."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -102,18 +102,23 @@ def test_failed_cells_count_as_errors_and_resume_reruns_only_them(fake, engine):
 
 
 def test_cancel_stops_the_run_and_logs_cells_in_flight(fake, engine):
-    fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["x "] * 50, gap=0.02)
+    fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["x "] * 50, gap=0.02)  # about a second per answer
     qs = _small_set()
     cancel = threading.Event()
     run_id = create(engine, qs, ["gpt-4o-mini"], repeats=5, concurrency=2)
-    seen = []
-    for p in execute(engine, run_id, qs, ["gpt-4o-mini"], 5, 2, cancel=cancel):
-        seen.append(p)
-        if p.done >= 2:
-            cancel.set()
+
+    def press_cancel():  # the user presses Cancel while the first two answers stream
+        while len([r for r in fake.requests if r["first"]]) < 2:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        cancel.set()
+
+    threading.Thread(target=press_cancel, daemon=True).start()
+    seen = list(execute(engine, run_id, qs, ["gpt-4o-mini"], 5, 2, cancel=cancel))
     assert seen[-1].cancelled and seen[-1].done < 10
-    statuses = [r["status"] for r in engine.store.query("SELECT status FROM exchanges WHERE run_id = ?", [run_id])]
-    assert "aborted" in statuses and len(statuses) < 10
+    rows = engine.store.query("SELECT status, reply FROM exchanges WHERE run_id = ?", [run_id])
+    assert len(rows) == 2 and {r["status"] for r in rows} == {"aborted"}
+    assert all(r["reply"].startswith("x x") for r in rows), rows  # the partial answers are kept
 
 
 def test_resume_refuses_a_different_set(fake, engine):

@@ -1,4 +1,12 @@
 """Provider adapters, one per wire protocol."""
-from .base import Event, Provider, ProviderError, ReasoningDelta, Request, TextDelta, UsageReport
+from .base import (
+    Event,
+    Provider,
+    ProviderError,
+    ReasoningDelta,
+    Request,
+    TextDelta,
+    UsageReport,
+)
 
 __all__ = ["Event", "Provider", "ProviderError", "ReasoningDelta", "Request", "TextDelta", "UsageReport"]

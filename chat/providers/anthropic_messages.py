@@ -6,7 +6,15 @@ from collections.abc import Iterator
 import anthropic
 
 from ..usage import Usage
-from .base import TRANSPORT_ERRORS, Event, ReasoningDelta, Request, TextDelta, UsageReport, classify
+from .base import (
+    TRANSPORT_ERRORS,
+    Event,
+    ReasoningDelta,
+    Request,
+    TextDelta,
+    UsageReport,
+    classify,
+)
 
 # Anthropic requires max_tokens; this is only used when the caller sets none.
 DEFAULT_MAX_TOKENS = 4096

@@ -7,7 +7,16 @@ from collections.abc import Iterator
 import openai
 
 from ..usage import Usage
-from .base import TRANSPORT_ERRORS, Event, ProviderError, ReasoningDelta, Request, TextDelta, UsageReport, classify
+from .base import (
+    TRANSPORT_ERRORS,
+    Event,
+    ProviderError,
+    ReasoningDelta,
+    Request,
+    TextDelta,
+    UsageReport,
+    classify,
+)
 
 
 def usage_from_openai(raw: dict) -> Usage:
