@@ -77,6 +77,16 @@ def main(argv=None) -> int:
     from chat.tokens import preload
 
     threading.Thread(target=preload, name="tiktoken-preload", daemon=True).start()
+    from chat.config import default_model
+
+    try:
+        first = engine.resolve(default_model())
+        if first.endpoint.protocol == "local" and first.status()[0]:
+            from chat.providers.local_llama import preload as preload_local
+
+            threading.Thread(target=preload_local, args=(first.api_model,), name="model-preload", daemon=True).start()
+    except ValueError:
+        pass  # an unknown default model is reported when it is used
     demo = build_app(engine, rubric=rubric)
     demo.queue(default_concurrency_limit=None)
     print(f"Logging every exchange to {store.path}", file=sys.stderr)

@@ -75,6 +75,14 @@ def _is_end(llm, token: int) -> bool:
     return token == llm.token_eos() or bool(llm._model.token_is_eog(token)) if hasattr(llm._model, "token_is_eog") else token == llm.token_eos()
 
 
+def preload(name: str = BUNDLED_NAME) -> None:
+    """Load a model ahead of its first request, so that request's TTFT is not the load time."""
+    try:
+        _load(_model_path(name))
+    except ProviderError:
+        pass  # the first request will report what is missing
+
+
 class LocalLlama:
     """Generates token by token so that input and output counts are llama.cpp's own, exactly."""
 
