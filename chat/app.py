@@ -139,11 +139,8 @@ def undo(engine: Engine, state: dict, model: str):
     return _outputs(engine, state, model, prompt)
 
 
-def pop_for_retry(engine: Engine, state: dict, model: str):
-    """Drop the last turn and return its question, which the next step sends again."""
-    state = copy.deepcopy(state) if state else new_session()
-    prompt = state["turns"].pop()["prompt"] if state["turns"] else ""
-    return _outputs(engine, state, model, prompt)
+# Retry is Undo followed by sending the restored question again (the next step in the event chain).
+pop_for_retry = undo
 
 
 def clear(engine: Engine, state: dict, model: str):

@@ -44,6 +44,17 @@ def elsewhere(record: dict, prices: PriceTable) -> str:
     return "Same tokens elsewhere (approximate — tokenizers differ): " + " · ".join(others)
 
 
+def _meter_message(record: dict, prices: PriceTable | None) -> dict:
+    details = (
+        f"{cost_breakdown(record)}\n\nmodel `{record['model']}` · status `{record['status']}`"
+        f" · tokens {'estimated' if record['usage_source'] == 'estimate' else 'reported by the provider'}"
+    )
+    if prices is not None and (record["input_tokens"] or record["output_tokens"]):
+        details += f"\n\n<small>{elsewhere(record, prices)}</small>"
+    return {"role": "assistant", "content": details,
+            "metadata": {"title": f"{record['model']} · {meter_line(record)}", "status": "done"}}
+
+
 def render(state: dict, prices: PriceTable | None = None) -> list[dict]:
     """Chatbot messages: each reply, then its meter line (expand it for the cost breakdown)."""
     messages = []
@@ -58,14 +69,10 @@ def render(state: dict, prices: PriceTable | None = None) -> list[dict]:
             body = f"{body}\n\n{note}" if body else note
         messages.append({"role": "assistant", "content": body})
         if record:
-            details = (
-                f"{cost_breakdown(record)}\n\nmodel `{record['model']}` · status `{record['status']}`"
-                f" · tokens {'estimated' if record['usage_source'] == 'estimate' else 'reported by the provider'}"
-            )
-            if prices is not None and (record["input_tokens"] or record["output_tokens"]):
-                details += f"\n\n<small>{elsewhere(record, prices)}</small>"
-            messages.append({"role": "assistant", "content": details,
-                             "metadata": {"title": f"{record['model']} · {meter_line(record)}", "status": "done"}})
+            # built once per finished turn: repaints during the next reply reuse it
+            if "meter_message" not in turn:
+                turn["meter_message"] = _meter_message(record, prices)
+            messages.append(turn["meter_message"])
     return messages
 
 
