@@ -90,16 +90,17 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
         exchange_id=turn["id"],
     )
     last = time.monotonic()
+    parts: list[str] = []  # joined only when repainting, so each chunk costs O(1)
     with _active_lock:
         _active["streams"] += 1
     try:
         for item in engine.stream(req):
             if isinstance(item, Chunk):
-                first = not turn["reply"]
-                turn["reply"] += item.text
+                parts.append(item.text)
                 # the first text goes out at once: time to first token is what people feel most
-                if first or time.monotonic() - last >= _update_interval():
+                if len(parts) == 1 or time.monotonic() - last >= _update_interval():
                     last = time.monotonic()
+                    turn["reply"] = "".join(parts)
                     # mid-stream only the chat changes; skipping the rest spares Gradio a state copy per repaint
                     yield render(state, engine.prices), gr.skip(), gr.skip(), gr.skip()
             elif isinstance(item, Result):

@@ -62,7 +62,8 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
         random.shuffle(order)  # position must not give the model away
     state = {"compare_id": uuid.uuid4().hex, "models": order, "ids": [uuid.uuid4().hex for _ in order],
              "records": [None] * len(order), "revealed": False, "blind": bool(blind), "prompt": prompt}
-    texts = [""] * len(order) + [""] * (MAX_COLUMNS - len(order))
+    texts = [""] * MAX_COLUMNS
+    parts: list[list[str]] = [[] for _ in range(MAX_COLUMNS)]  # joined only when repainting
     yield view(state, texts)
     events: queue.Queue = queue.Queue()
     cancel = threading.Event()
@@ -86,22 +87,29 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
     for t in threads:
         t.start()
     running, last = len(order), 0.0
+
+    def current() -> list:
+        for n, record in enumerate(state["records"]):
+            if record is None:  # finished columns keep their final text (with any error note)
+                texts[n] = "".join(parts[n])
+        return view(state, texts)
+
     try:
         while running:
             i, item = events.get()
             if item is None:
                 running -= 1
             elif isinstance(item, Chunk):
-                texts[i] += item.text
+                parts[i].append(item.text)
             elif isinstance(item, Result):
                 state["records"][i] = item.record
                 texts[i] = item.record["reply"] + (f"\n\n⚠️ {item.record['error']}" if item.record["status"] != "ok" else "")
             if time.monotonic() - last >= UPDATE_INTERVAL_S or item is None or isinstance(item, Result):
                 last = time.monotonic()
-                yield view(state, texts)
+                yield current()
     finally:
         cancel.set()
-    yield view(state, texts)
+    yield current()
 
 
 def reveal(state: dict):
