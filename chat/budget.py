@@ -114,7 +114,3 @@ class Budget:
             if reservation.day == self._day:
                 self._reserved_day -= reservation.amount
                 self._day_spent += actual
-
-    def spent(self, session_id: str) -> Decimal:
-        with self._lock:
-            return self._session_spent.get(session_id, Decimal(0))

@@ -138,9 +138,6 @@ class Store:
         rows = self.query("SELECT cost_usd FROM exchanges WHERE created_at >= ? AND cost_usd IS NOT NULL", [since_iso])
         return sum((Decimal(r["cost_usd"]) for r in rows), Decimal(0))
 
-    def recent(self, limit: int = 20) -> list[dict]:
-        return self.query("SELECT * FROM exchanges ORDER BY created_at DESC LIMIT ?", [limit])
-
 
 @atexit.register
 def _flush_all() -> None:
