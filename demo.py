@@ -5,6 +5,8 @@ import argparse
 import os
 import sys
 
+MAX_UPLOAD = "5mb"  # question sets and rubrics are text: anything bigger is a mistake or an attack
+
 # Gradio phones home for analytics and version checks; this machine may be offline and users may not want it.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -35,34 +37,44 @@ def main(argv=None) -> int:
     p.add_argument("--auth", action="append", default=[], metavar="USER:PASS", help="require login; repeat for more users")
     p.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
     p.add_argument("--session-cap", help="USD a browser session may spend on paid models (CHAT_SESSION_CAP_USD)")
-    p.add_argument("--daily-cap", help="USD all users together may spend per UTC day (CHAT_DAILY_CAP_USD)")
+    p.add_argument("--daily-cap", help="USD all users and processes together may spend per UTC day (CHAT_DAILY_CAP_USD)")
+    p.add_argument("--user-cap", help="USD each login may spend per UTC day, with --auth (CHAT_USER_CAP_USD)")
+    p.add_argument("--rate-limit", help="requests a minute per browser session or login (CHAT_RATE_LIMIT)")
     p.add_argument("--rubric", help="rubric YAML for ratings (CHAT_RUBRIC); default: the three-criterion study rubric")
     args = p.parse_args(argv)
 
-    from datetime import datetime, timezone
-
     from chat.app import CSS, build_app
-    from chat.budget import Budget, parse_cap
+    from chat.budget import Budget, parse_cap, parse_rate
     from chat.endpoints import timeouts
     from chat.engine import Engine
     from chat.pricing import load_prices
     from chat.ratings import load_rubric
+    from chat.redact import install as install_redaction
+    from chat.redact import redact, register
+    from chat.shutdown import Shutdown
     from chat.store import Store
 
+    install_redaction()
     try:
         timeouts()
         auth = parse_auth(args.auth or ([os.environ["DEMO_AUTH"]] if os.environ.get("DEMO_AUTH") else []))
+        for _, password in auth:
+            register(password)
         session_cap = parse_cap("CHAT_SESSION_CAP_USD", args.session_cap or os.environ.get("CHAT_SESSION_CAP_USD"))
         daily_cap = parse_cap("CHAT_DAILY_CAP_USD", args.daily_cap or os.environ.get("CHAT_DAILY_CAP_USD"))
+        user_cap = parse_cap("CHAT_USER_CAP_USD", args.user_cap or os.environ.get("CHAT_USER_CAP_USD"))
+        rate_limit = parse_rate("CHAT_RATE_LIMIT", args.rate_limit or os.environ.get("CHAT_RATE_LIMIT"))
+        if user_cap and not auth:
+            raise ValueError("--user-cap (CHAT_USER_CAP_USD) needs logins: add --auth USER:PASS")
         prices = load_prices()
         rubric = load_rubric(args.rubric or os.environ.get("CHAT_RUBRIC"))
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
     store = Store(args.db)
-    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    budget = Budget(session_cap, daily_cap, spent_today=store.cost_since(today))
+    budget = Budget(session_cap, daily_cap, user_cap, rate_limit, store)
     engine = Engine(store, prices, budget)
+    stop = Shutdown(engine).install()
 
     if args.share and not auth:
         bar = "!" * 78
@@ -90,18 +102,27 @@ def main(argv=None) -> int:
     demo = build_app(engine, rubric=rubric)
     demo.queue(default_concurrency_limit=None)
     print(f"Logging every exchange to {store.path}", file=sys.stderr)
-    demo.launch(
-        server_name=args.host,
-        server_port=args.port,
-        share=args.share,
-        auth=auth or None,
-        auth_message="Log in to use the chat." if auth else None,
-        # sync generators run in threads: enough for 50+ simultaneous streams
-        max_threads=256,
-        css=CSS,
-        show_error=False,
-    )
-    return 0
+    try:
+        demo.launch(
+            server_name=args.host,
+            server_port=args.port,
+            share=args.share,
+            auth=auth or None,
+            auth_message="Log in to use the chat." if auth else None,
+            # sync generators run in threads: enough for 50+ simultaneous streams
+            max_threads=256,
+            css=CSS,
+            show_error=False,
+            max_file_size=MAX_UPLOAD,
+            # FastAPI's schema pages would describe every route to anyone, logged in or not
+            app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None},
+        )
+    except KeyboardInterrupt:
+        pass  # a stop signal: fall through to the orderly close
+    # launch() returns once the server stops (a signal, or Ctrl-C): log what is in flight, flush, leave
+    engine.close()
+    stop.done()
+    return stop.exit_code
 
 
 if __name__ == "__main__":

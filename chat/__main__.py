@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from .config import default_model, load_env
+from .redact import install as install_redaction
+from .redact import redact
 
 
 def _models(args) -> int:
@@ -37,13 +39,34 @@ def _models(args) -> int:
     return 0
 
 
-def _ask(args) -> int:
-    from .display import meter_line
-    from .engine import ChatRequest, Chunk, Engine, Result
+def _engine(args):
+    """The engine for a command, with the spend caps the app would apply (flags win over the environment)."""
+    import os
+
+    from .budget import Budget, parse_cap
+    from .engine import Engine
     from .pricing import load_prices
     from .store import Store
 
-    engine = Engine(Store(args.db), load_prices(args.pricing))
+    budget = Budget(
+        session_cap=parse_cap("--session-cap", getattr(args, "session_cap", None))
+        or parse_cap("CHAT_SESSION_CAP_USD", os.environ.get("CHAT_SESSION_CAP_USD")),
+        daily_cap=parse_cap("--daily-cap", getattr(args, "daily_cap", None))
+        or parse_cap("CHAT_DAILY_CAP_USD", os.environ.get("CHAT_DAILY_CAP_USD")),
+    )
+    prices = load_prices(args.pricing)
+    return Engine(Store(args.db), prices, budget)
+
+
+def _ask(args) -> int:
+    import os
+
+    from .display import meter_line
+    from .engine import ChatRequest, Chunk, Result
+    from .shutdown import Shutdown
+
+    engine = _engine(args)
+    stop = Shutdown(engine).install()
     req = ChatRequest(
         model=args.model or default_model(),
         prompt=args.prompt,
@@ -51,50 +74,57 @@ def _ask(args) -> int:
         max_tokens=args.max_tokens,
         temperature=args.temperature,
         session_id="cli",
+        spend_key=f"cli:{os.getpid()}",
     )
     result = None
+    stream = engine.stream(req)
     try:
-        for item in engine.stream(req):
+        for item in stream:
             if isinstance(item, Chunk):
                 sys.stdout.write(item.text)
                 sys.stdout.flush()
             elif isinstance(item, Result):
                 result = item
     except KeyboardInterrupt:
+        stream.close()  # if the interrupt landed outside the stream, this logs it as aborted
+        engine.close()
         print("\n[stopped]", file=sys.stderr)
-        engine.store.flush()
-        return 130
-    engine.store.flush()
+        stop.done()
+        return stop.exit_code or 130
+    engine.close()
+    stop.done()
     if result.record["reply"]:
         sys.stdout.write("\n")
     print(f"[{result.record['model']}] {meter_line(result.record)}", file=sys.stderr)
     if not result.ok:
-        print(f"error: {result.error}", file=sys.stderr)
+        print(f"error: {redact(result.error)}", file=sys.stderr)
         return 1
     return 0
 
 
 def _eval(args) -> int:
+    import os
+
     from tqdm import tqdm
 
-    from .engine import Engine
-    from .pricing import load_prices
     from .questionsets import load
     from .ratings import load_rubric
     from .report import model_table
     from .runs import create, execute
-    from .store import Store
+    from .shutdown import Shutdown
     from .study import summarize
 
     qs = load(args.set, system=args.system)
     rubric = load_rubric(args.rubric)
-    engine = Engine(Store(args.db), load_prices(args.pricing))
+    engine = _engine(args)
+    stop = Shutdown(engine).install()
     run_id = create(engine, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature, args.resume)
     print(f"run {run_id}: {len(qs.questions)} questions x {len(args.model)} models x {args.repeats} repeats "
           f"-> {engine.store.path}", file=sys.stderr)
     bar = None
     try:
-        for p in execute(engine, run_id, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature):
+        for p in execute(engine, run_id, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature,
+                         spend_key=f"cli:{os.getpid()}"):
             if bar is None:
                 bar = tqdm(total=p.total, initial=p.done, unit="answer", file=sys.stderr, dynamic_ncols=True)
             else:
@@ -103,12 +133,14 @@ def _eval(args) -> int:
     except KeyboardInterrupt:
         if bar:
             bar.close()
-        engine.store.flush()
+        engine.close()
         print(f"\ncancelled; resume with: python -m chat eval {args.set} {' '.join('-m ' + m for m in args.model)} "
               f"--repeats {args.repeats} --resume {run_id}", file=sys.stderr)
-        return 130
+        stop.done()
+        return stop.exit_code or 130
     if bar:
         bar.close()
+    engine.store.flush()
     summary = summarize(engine.store, run_id, rubric)
     head, rows = model_table(summary.models)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
@@ -119,7 +151,11 @@ def _eval(args) -> int:
         print(f"\nwrote {csv_path} and {html_path}", file=sys.stderr)
     failed = sum(1 for r in summary.rows if r["status"] != "ok")
     if failed:
-        print(f"{failed} answers failed; rerun with --resume {run_id} to retry them", file=sys.stderr)
+        first = next(r["error"] for r in summary.rows if r["status"] != "ok")
+        print(f"{failed} answers failed (first: {redact(first)}); rerun with --resume {run_id} to retry them",
+              file=sys.stderr)
+    engine.close()
+    stop.done()
     return 1 if failed else 0
 
 
@@ -165,6 +201,12 @@ def _temperature(text: str) -> float:
     return value
 
 
+def _cap_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--daily-cap", metavar="USD", help="spend cap per UTC day shared with the app and every other "
+                                                      "process on this log (CHAT_DAILY_CAP_USD)")
+    p.add_argument("--session-cap", metavar="USD", help="spend cap for this command (CHAT_SESSION_CAP_USD)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m chat", description="Chat with any LLM; every reply metered and logged.")
     p.add_argument("--pricing", help="pricing file (default: pricing.yaml beside the code)")
@@ -177,6 +219,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-tokens", type=_positive_int)
     ask.add_argument("--temperature", type=_temperature)
     ask.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    _cap_flags(ask)
     ev = sub.add_parser("eval", help="run a question set across models, with repeats; prints results, writes a report")
     ev.add_argument("set", help="question set: .yaml, .csv (question[,id,reference]) or .txt (one per line)")
     ev.add_argument("-m", "--model", action="append", required=True, help="a model to ask (repeat for more)")
@@ -189,6 +232,7 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--rubric", help="rubric YAML for the ratings summary (default: the three-criterion study rubric)")
     ev.add_argument("--out", help="folder for the CSV and the self-contained HTML report")
     ev.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    _cap_flags(ev)
     runs = sub.add_parser("runs", help="list question-set runs")
     runs.add_argument("--db")
     rep = sub.add_parser("report", help="write the CSV and HTML report of a run")
@@ -201,6 +245,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     load_env()
+    install_redaction()
     args = parser().parse_args(argv)
     try:
         from .endpoints import timeouts
@@ -208,7 +253,7 @@ def main(argv=None) -> int:
         timeouts()  # a malformed CHAT_TIMEOUT is a configuration error: say so before any call
         return {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report}[args.command](args)
     except ValueError as exc:  # configuration errors (pricing.yaml, CHAT_* variables) carry their own fix
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
 
 

@@ -12,7 +12,9 @@ import gradio as gr
 from . import compare_tab, runs_tab
 from .config import default_model
 from .display import price_text
-from .engine import ChatRequest, Chunk, Engine, Result
+from .identity import check_rate
+from .components import CheckedNumber, CheckedSlider
+from .engine import MAX_OUTPUT_TOKENS, MAX_PROMPT_CHARS, ChatRequest, Chunk, Engine, Result
 from .models import LOCAL_DEFAULT, UnknownModel, listed
 from .ratings import DEFAULT_RUBRIC, Rubric
 from .session import account, history, new_session, panel, render
@@ -68,13 +70,15 @@ def _outputs(engine, state, model, textbox=None):
     return render(state, engine.prices), state, textbox, panel(state, context_window(engine, model))
 
 
-def respond(engine: Engine, message: str, state: dict, model: str, system: str, temperature, max_tokens):
+def respond(engine: Engine, message: str, state: dict, model: str, system: str, temperature, max_tokens,
+            request: gr.Request = None):
     """Stream one reply into the chat; yields (chatbot, state, textbox, session panel)."""
-    message = (message or "").strip()
-    state = copy.deepcopy(state) if state else new_session()
+    message = (message or "").strip() if isinstance(message, str) else ""
+    state = copy.deepcopy(state) if isinstance(state, dict) and "turns" in state else new_session()
     if not message:
         yield _outputs(engine, state, model)
         return
+    spend_key, user = check_rate(engine, request, state["session_id"])
     turn = {"id": uuid.uuid4().hex, "prompt": message, "reply": "", "status": "streaming", "record": None, "model": model}
     prior = history(state)
     state["turns"].append(turn)
@@ -82,12 +86,15 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
     req = ChatRequest(
         model=model or default_model(),
         prompt=message,
-        system=(system or "").strip() or None,
+        system=(system or "").strip() or None if isinstance(system, str) else None,
         history=tuple(prior),
-        max_tokens=int(max_tokens) if max_tokens else None,
-        temperature=float(temperature) if temperature is not None else None,
+        # checked by the engine, which logs a bad value as an error naming the field
+        max_tokens=max_tokens if max_tokens not in (None, "") else None,
+        temperature=temperature if temperature not in (None, "") else None,
         session_id=state["session_id"],
         exchange_id=turn["id"],
+        user=user,
+        spend_key=spend_key,
     )
     last = time.monotonic()
     parts: list[str] = []  # joined only when repainting, so each chunk costs O(1)
@@ -151,8 +158,18 @@ def clear(engine: Engine, state: dict, model: str):
     return _outputs(engine, state, model, "")
 
 
+def takes_temperature(engine: Engine, model: str) -> bool:
+    try:
+        return engine.resolve(model).takes_temperature
+    except (UnknownModel, ValueError):
+        return True
+
+
 def on_model_change(engine: Engine, state: dict, model: str):
-    return panel(state or new_session(), context_window(engine, model))
+    """The context gauge for the new model, and the temperature slider greyed out where the model takes none."""
+    sampling = takes_temperature(engine, model)
+    info = None if sampling else f"{model} takes no temperature; none is sent"
+    return panel(state or new_session(), context_window(engine, model)), gr.update(interactive=sampling, info=info)
 
 
 CSS = """
@@ -177,7 +194,7 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
                                          feedback_options=None)
                     with gr.Row():
                         box = gr.Textbox(placeholder="Ask something and press Enter", show_label=False, scale=5,
-                                         elem_id="prompt", submit_btn=False)
+                                         elem_id="prompt", submit_btn=False, max_length=MAX_PROMPT_CHARS)
                         send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                     with gr.Row():
                         stop = gr.Button("Stop", elem_id="stop")
@@ -189,9 +206,12 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
                     model = gr.Dropdown(choices=usable, value=selected, label="Model", allow_custom_value=True,
                                         info="Type endpoint:model for any other model, e.g. ollama:llama3.2", elem_id="model")
                     system = gr.Textbox(label="System prompt", lines=4, elem_id="system")
-                    temperature = gr.Slider(0, 2, value=0.7, step=0.05, label="Temperature", elem_id="temperature")
-                    max_tokens = gr.Number(value=512, minimum=1, maximum=200_000, precision=0, label="Max tokens",
-                                           elem_id="max-tokens")
+                    sampling = takes_temperature(engine, selected)
+                    temperature = CheckedSlider(0, 2, value=0.7, step=0.05, label="Temperature", elem_id="temperature",
+                                            interactive=sampling,
+                                            info=None if sampling else f"{selected} takes no temperature; none is sent")
+                    max_tokens = CheckedNumber(value=512, minimum=1, maximum=MAX_OUTPUT_TOKENS, precision=0,
+                                               label="Max tokens", elem_id="max-tokens")
                     if unusable:
                         with gr.Accordion("Unavailable models", open=False):
                             gr.Markdown("\n".join(f"- {line}" for line in unusable), elem_id="unavailable")
@@ -213,7 +233,7 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
         undo_btn.click(partial(undo, engine), [state, model], outputs, api_name=False)
         clear_btn.click(partial(clear, engine), [state, model], outputs, api_name=False)
         chatbot.clear(partial(clear, engine), [state, model], outputs, api_name=False)
-        model.change(partial(on_model_change, engine), [state, model], meter, api_name=False)
+        model.change(partial(on_model_change, engine), [state, model], [meter, temperature], api_name=False)
         with gr.Tab("Compare"):
             compare_rater = compare_tab.build(engine, usable, rubric)
         with gr.Tab("Runs") as runs:
@@ -222,7 +242,7 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
     return demo
 
 
-def logged_in_user(request: gr.Request):
+def logged_in_user(request: gr.Request = None):
     """With --auth on, ratings and votes are attributed to the login, filled in for the user."""
     name = getattr(request, "username", None)
     return (name, name) if name else (gr.skip(), gr.skip())

@@ -1,38 +1,58 @@
-"""Spend caps in USD per session and per day: reserve before a paid call, settle after."""
+"""Spend caps in USD per browser session, per login and per day, held in the shared log; and a request rate limit."""
 from __future__ import annotations
 
+import collections
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
-from urllib.parse import urlparse
+from decimal import ROUND_CEILING, Decimal
 
 from .models import Model
 from .pricing import MILLION, format_usd
 
-# Without max_tokens the reply length is unknown; reserve this many output tokens for it.
+# Without max_tokens the reply length is unknown; while a cap is on this many are reserved and sent as max_tokens.
 DEFAULT_RESERVED_OUTPUT = 4096
+# Our token count is tiktoken's; other vendors' tokenizers split the same text into more tokens.
+INPUT_MARGIN_OPENAI = Decimal("1.10")
+INPUT_MARGIN_OTHER = Decimal("1.50")
+PICO = Decimal(10) ** 12
 
 
 class CapExceeded(Exception):
-    """The call would pass a spend cap; the message says which cap and what to do."""
+    """The call would pass a spend cap or the rate limit; the message says which and what to do."""
 
 
-def is_free(model: Model) -> bool:
-    """Local models are never capped: the embedded one and servers on this machine."""
+def to_pusd(amount: Decimal) -> int:
+    """USD to whole pico-USD, rounded up so a reservation is never short."""
+    return int((amount * PICO).to_integral_value(ROUND_CEILING))
+
+
+def from_pusd(amount: int) -> Decimal:
+    return Decimal(amount) / PICO
+
+
+def is_uncapped(model: Model) -> bool:
+    """Only the embedded model, and models explicitly priced at zero, cost nothing; anything else is capped."""
     if model.endpoint.protocol == "local":
         return True
-    host = urlparse(model.endpoint.resolved_base_url() or "").hostname or ""
-    if host in ("localhost", "::1") or host.startswith("127."):
-        return model.price is None or model.price.rates.output == 0
-    return model.price is not None and model.price.rates.input == 0 and model.price.rates.output == 0
+    price = model.price
+    return price is not None and not any((price.rates.input, price.rates.output, price.rates.cached_input or 0,
+                                          price.rates.cache_write or 0))
+
+
+def today() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d")
 
 
 @dataclass
 class Reservation:
-    session_id: str
-    amount: Decimal
+    exchange_id: str
+    session_key: str
+    user: str | None
     day: str
+    amount: Decimal
+    output_tokens: int  # what the call may generate: sent as max_tokens
 
 
 def parse_cap(name: str, raw: str | None) -> Decimal | None:
@@ -42,75 +62,123 @@ def parse_cap(name: str, raw: str | None) -> Decimal | None:
         value = Decimal(str(raw).strip().lstrip("$"))
     except ArithmeticError:
         raise ValueError(f"{name}={raw!r} is not an amount in USD; use e.g. {name}=5.00") from None
-    if not value.is_finite() or value <= 0:
-        raise ValueError(f"{name} must be more than 0 USD, got {raw!r}")
+    if not value.is_finite() or value <= 0 or value > 10**9:
+        raise ValueError(f"{name} must be more than 0 and at most 1,000,000,000 USD, got {raw!r}")
     return value
 
 
-class Budget:
-    """Process-wide accounting, so parallel requests cannot overshoot by more than one reply."""
+def parse_rate(name: str, raw: str | None) -> int | None:
+    if raw is None or not str(raw).strip():
+        return None
+    text = str(raw).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        raise ValueError(f"{name}={raw!r} must be a whole number of requests per minute, 1 to 100000 (e.g. {name}=20)")
+    return int(text)
 
-    def __init__(self, session_cap: Decimal | None = None, daily_cap: Decimal | None = None, spent_today: Decimal = Decimal(0)):
+
+class Budget:
+    """Caps enforced against the spend ledger in SQLite, so every process on one log shares them."""
+
+    def __init__(self, session_cap: Decimal | None = None, daily_cap: Decimal | None = None,
+                 user_cap: Decimal | None = None, rate_limit: int | None = None, store=None):
         self.session_cap = session_cap
         self.daily_cap = daily_cap
-        self._lock = threading.Lock()
-        self._session_spent: dict[str, Decimal] = {}
-        self._day = self._today()
-        self._day_spent = spent_today
-        self._reserved_session: dict[str, Decimal] = {}
-        self._reserved_day = Decimal(0)
+        self.user_cap = user_cap
+        self.rate_limit = rate_limit  # requests per minute per browser session or login
+        self.store = store
+        self._recent: dict[str, collections.deque] = {}
+        self._rate_lock = threading.Lock()
 
     @property
     def active(self) -> bool:
-        return self.session_cap is not None or self.daily_cap is not None
+        return any(c is not None for c in (self.session_cap, self.daily_cap, self.user_cap))
 
-    @staticmethod
-    def _today() -> str:
-        return datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    def worst_case(self, model: Model, input_tokens: int, output_tokens: int) -> Decimal:
+        """The most this call can cost: its input (with a tokenizer margin) plus every output token it may generate."""
+        margin = INPUT_MARGIN_OPENAI if model.endpoint.protocol in ("openai", "azure") and \
+            model.endpoint.name in ("openai", "azure") else INPUT_MARGIN_OTHER
+        counted = int((input_tokens * margin).to_integral_value(ROUND_CEILING))
+        rates = model.price.rates_for(counted)
+        in_rate = max(rates.input, rates.cache_write or 0)  # a prompt may be written to the cache
+        return (counted * in_rate + output_tokens * rates.output) / MILLION
 
-    def worst_case(self, model: Model, input_tokens: int, max_tokens: int | None) -> Decimal:
-        """The most this call can cost: its input plus every output token it may generate."""
-        rates = model.price.rates_for(input_tokens)
-        out = max_tokens or DEFAULT_RESERVED_OUTPUT
-        return (input_tokens * rates.input + out * rates.output) / MILLION
-
-    def reserve(self, session_id: str, model: Model, input_tokens: int, max_tokens: int | None) -> Reservation | None:
-        if not self.active or is_free(model):
+    def reserve(self, exchange_id: str, session_key: str, user: str | None, model: Model, input_tokens: int,
+                max_tokens: int | None) -> Reservation | None:
+        """Record the worst case against every cap, atomically with other processes; CapExceeded if one would pass."""
+        if not self.active or is_uncapped(model):
             return None
         if model.price is None:
             raise CapExceeded(
                 f"{model.name} has no price in pricing.yaml, so the spend cap cannot be enforced for it: "
-                "add its price to pricing.yaml or pick a priced model"
+                "add its price to pricing.yaml (0 if it is free) or pick a priced model"
             )
-        amount = self.worst_case(model, input_tokens, max_tokens)
-        with self._lock:
-            if self._today() != self._day:
-                self._day, self._day_spent, self._reserved_day = self._today(), Decimal(0), Decimal(0)
-            used = self._session_spent.get(session_id, Decimal(0)) + self._reserved_session.get(session_id, Decimal(0))
-            if self.session_cap is not None and used + amount > self.session_cap:
-                raise CapExceeded(
-                    f"session spend cap reached: {format_usd(used)} of {format_usd(self.session_cap)} used and this "
-                    f"request may cost up to {format_usd(amount)}. No call was made. Use the embedded local model, "
-                    "lower max tokens, or ask the host to raise CHAT_SESSION_CAP_USD"
-                )
-            day_used = self._day_spent + self._reserved_day
-            if self.daily_cap is not None and day_used + amount > self.daily_cap:
-                raise CapExceeded(
-                    f"daily spend cap reached: {format_usd(day_used)} of {format_usd(self.daily_cap)} used today (UTC) "
-                    f"across all users. No call was made. Use the embedded local model or try again tomorrow"
-                )
-            self._reserved_session[session_id] = self._reserved_session.get(session_id, Decimal(0)) + amount
-            self._reserved_day += amount
-            return Reservation(session_id, amount, self._day)
+        output = max_tokens or DEFAULT_RESERVED_OUTPUT
+        amount = self.worst_case(model, input_tokens, output)
+        day = today()
+        limits = []
+        if self.daily_cap is not None:
+            limits.append(("day", None, to_pusd(self.daily_cap)))
+        if self.session_cap is not None:
+            limits.append(("session", session_key, to_pusd(self.session_cap)))
+        if self.user_cap is not None and user:
+            limits.append(("user", user, to_pusd(self.user_cap)))
+        entry = {"exchange_id": exchange_id, "day": day, "created_at": datetime.now(timezone.utc).isoformat(),
+                 "session_key": session_key, "user": user, "amount_pusd": to_pusd(amount), "state": "reserved"}
+        refused = self.store.reserve_spend(entry, limits)
+        if refused:
+            scope, used = refused
+            self._refuse(scope, from_pusd(used), amount)
+        return Reservation(exchange_id, session_key, user, day, amount, output)
 
-    def settle(self, reservation: Reservation | None, cost: Decimal | None) -> None:
-        if reservation is None:
+    def _refuse(self, scope: str, used: Decimal, amount: Decimal) -> None:
+        need = f"this request may cost up to {format_usd(amount)}. No call was made"
+        if scope == "day":
+            raise CapExceeded(
+                f"daily spend cap reached: {format_usd(used)} of {format_usd(self.daily_cap)} used today (UTC) across "
+                f"all users and processes; {need}. Use the embedded local model, lower max tokens, or try again tomorrow"
+            )
+        if scope == "session":
+            raise CapExceeded(
+                f"session spend cap reached: {format_usd(used)} of {format_usd(self.session_cap)} used in this browser "
+                f"session (every tab counts); {need}. Use the embedded local model, lower max tokens, or ask the host "
+                "to raise CHAT_SESSION_CAP_USD"
+            )
+        raise CapExceeded(
+            f"your daily spend cap is reached: {format_usd(used)} of {format_usd(self.user_cap)} used today (UTC) by "
+            f"this login; {need}. Use the embedded local model or try again tomorrow"
+        )
+
+    def settle(self, reservation: Reservation | None, cost: Decimal | None, exchange_id: str, session_key: str,
+               user: str | None) -> None:
+        """Replace the reservation with the real cost; an unknown cost keeps the worst case reserved."""
+        if self.store is None:
             return
-        actual = cost if cost is not None else reservation.amount
-        with self._lock:
-            sid = reservation.session_id
-            self._reserved_session[sid] = self._reserved_session.get(sid, Decimal(0)) - reservation.amount
-            self._session_spent[sid] = self._session_spent.get(sid, Decimal(0)) + actual
-            if reservation.day == self._day:
-                self._reserved_day -= reservation.amount
-                self._day_spent += actual
+        if reservation is None:
+            if not cost:
+                return
+            entry = {"exchange_id": exchange_id, "day": today(), "created_at": datetime.now(timezone.utc).isoformat(),
+                     "session_key": session_key, "user": user, "amount_pusd": to_pusd(cost), "state": "settled"}
+        else:
+            actual = reservation.amount if cost is None else cost
+            entry = {"exchange_id": exchange_id, "day": reservation.day,
+                     "created_at": datetime.now(timezone.utc).isoformat(), "session_key": reservation.session_key,
+                     "user": reservation.user, "amount_pusd": to_pusd(actual), "state": "settled"}
+        self.store.settle_spend(entry)
+
+    def check_rate(self, key: str) -> None:
+        """At most rate_limit requests a minute per browser session or login; CapExceeded past it."""
+        if not self.rate_limit:
+            return
+        now = time.monotonic()
+        with self._rate_lock:
+            recent = self._recent.setdefault(key, collections.deque())
+            while recent and now - recent[0] > 60:
+                recent.popleft()
+            if len(recent) >= self.rate_limit:
+                wait = 60 - (now - recent[0])
+                raise CapExceeded(f"too many requests: at most {self.rate_limit} a minute per session; "
+                                  f"try again in {wait:.0f} s")
+            recent.append(now)
+            if len(self._recent) > 10_000:  # forget idle sessions so the table stays small
+                for k in [k for k, d in self._recent.items() if not d or now - d[-1] > 60]:
+                    del self._recent[k]

@@ -9,8 +9,10 @@ import uuid
 
 import gradio as gr
 
+from .identity import check_rate, rater_name
+from .components import CheckedNumber
 from .display import cost_breakdown, meter_line
-from .engine import ChatRequest, Chunk, Engine, Result
+from .engine import MAX_OUTPUT_TOKENS, BadRequest, ChatRequest, Chunk, Engine, Result, check_params
 from .ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, vote
 
 MAX_COLUMNS = 4
@@ -34,10 +36,10 @@ def _meter(state: dict, i: int) -> str:
     record = state["records"][i] if i < len(state["records"]) else None
     if not record:
         return ""
-    line = meter_line(record)
     if state["blind"] and not state["revealed"]:
-        return line  # numbers only; the model's name stays hidden
-    return f"{line}\n\n<small>{cost_breakdown(record)}</small>"
+        # cost, tokens and speed would give the model away
+        return "<small>meter hidden until you vote, rate or reveal</small>"
+    return f"{meter_line(record)}\n\n<small>{cost_breakdown(record)}</small>"
 
 
 def view(state: dict, texts: list[str]) -> list:
@@ -49,14 +51,21 @@ def view(state: dict, texts: list[str]) -> list:
     return [*out, state]
 
 
-def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tokens, blind: bool, state: dict):
+def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tokens, blind: bool, state: dict,
+            request: gr.Request = None):
     """Stream every chosen model at once; yields the 4 columns and the compare state."""
-    models = [m for m in (models or []) if m]
-    prompt = (prompt or "").strip()
+    models = [m for m in (models or []) if isinstance(m, str) and m] if isinstance(models, list) else []
+    prompt = (prompt or "").strip() if isinstance(prompt, str) else ""
     if not 2 <= len(models) <= MAX_COLUMNS:
         raise gr.Error(f"choose 2 to {MAX_COLUMNS} models to compare (you chose {len(models)})")
     if not prompt:
         raise gr.Error("type a prompt to send to every model")
+    try:
+        _, max_tokens = check_params(None, max_tokens if max_tokens not in (None, "") else None)
+    except BadRequest as exc:
+        raise gr.Error(str(exc)) from None
+    # the caller's browser session pays, so its cap holds across Chat, Compare and Runs
+    spend_key, user = check_rate(engine, request, f"compare:{uuid.uuid4().hex}")
     order = list(models)
     if blind:
         random.shuffle(order)  # position must not give the model away
@@ -71,8 +80,8 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
 
     def worker(i: int, model: str) -> None:
         req = ChatRequest(model=model, prompt=prompt, system=(system or "").strip() or None,
-                          max_tokens=int(max_tokens) if max_tokens else None, session_id=session,
-                          compare_id=state["compare_id"], exchange_id=state["ids"][i])
+                          max_tokens=max_tokens, session_id=session, compare_id=state["compare_id"],
+                          exchange_id=state["ids"][i], spend_key=spend_key, user=user)
         stream = engine.stream(req)
         try:
             for item in stream:
@@ -118,11 +127,11 @@ def reveal(state: dict):
     return view(state, [r["reply"] if r else "" for r in state["records"]] + [""] * (MAX_COLUMNS - len(state["records"])))
 
 
-def cast_vote(engine: Engine, column: int, state: dict, rater_name: str):
+def cast_vote(engine: Engine, column: int, state: dict, typed_rater: str, request: gr.Request = None):
     """Record 'best' for one column; in blind mode this reveals the names."""
     if not state or column >= len(state.get("records", [])) or not state["records"][column]:
         raise gr.Error("nothing to vote on yet: send a prompt first")
-    rater = (rater_name or "").strip()
+    rater = rater_name(typed_rater, request)
     if not rater:
         raise gr.Error("type your name in 'Rater' so the vote can be attributed")
     vote(engine.store, state["compare_id"], state["ids"][column], rater, "best", state["blind"] and not state["revealed"])
@@ -130,19 +139,18 @@ def cast_vote(engine: Engine, column: int, state: dict, rater_name: str):
     return reveal(state)
 
 
-def save_rating(engine: Engine, column: int, state: dict, rater_name: str, *scores, rubric: Rubric = DEFAULT_RUBRIC):
+def save_rating(engine: Engine, column: int, state: dict, typed_rater: str, *scores, rubric: Rubric = DEFAULT_RUBRIC):
     """Store this column's rubric scores; in blind mode this reveals the names."""
     if not state or column >= len(state.get("records", [])) or not state["records"][column]:
         raise gr.Error("nothing to rate yet: send a prompt first")
-    rater = (rater_name or "").strip()
+    rater = rater_name(typed_rater, None)
     if not rater:
         raise gr.Error("type your name in 'Rater' so the rating can be attributed")
     chosen = {c.id: s for c, s in zip(rubric.criteria, scores) if s is not None}
     if not chosen:
         raise gr.Error("pick a score for at least one criterion")
     try:
-        rate(engine.store, state["ids"][column], {k: int(v) for k, v in chosen.items()}, rubric, rater,
-             blind=state["blind"] and not state["revealed"])
+        rate(engine.store, state["ids"][column], chosen, rubric, rater, blind=state["blind"] and not state["revealed"])
     except RubricError as exc:
         raise gr.Error(str(exc)) from None
     gr.Info(f"Rating saved for Model {LETTERS[column]}")
@@ -171,7 +179,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAU
         reveal_btn = gr.Button("Reveal", scale=1, elem_id="compare-reveal")
     with gr.Accordion("System prompt and max tokens", open=False):
         system = gr.Textbox(label="System prompt", lines=2)
-        max_tokens = gr.Number(value=512, minimum=1, precision=0, label="Max tokens")
+        max_tokens = CheckedNumber(value=512, minimum=1, maximum=MAX_OUTPUT_TOKENS, precision=0, label="Max tokens")
     columns, column_outputs = [], []
     with gr.Row():
         for i in range(MAX_COLUMNS):

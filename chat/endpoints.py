@@ -9,6 +9,7 @@ from dataclasses import dataclass
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_SECONDS = 600.0
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
 
 
@@ -25,9 +26,14 @@ def _float_env(name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name}={raw!r} is not a number of seconds; set e.g. {name}=60") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be more than 0 seconds, got {raw!r}")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a number of seconds more than 0, got {raw!r}")
     return value
+
+
+def max_seconds() -> float:
+    """CHAT_MAX_SECONDS: the longest one reply may take in all, however steadily it streams."""
+    return _float_env("CHAT_MAX_SECONDS", DEFAULT_MAX_SECONDS)
 
 
 def timeouts() -> tuple[float, float, int]:
@@ -35,6 +41,7 @@ def timeouts() -> tuple[float, float, int]:
     retries_raw = _env("CHAT_MAX_RETRIES") or str(DEFAULT_MAX_RETRIES)
     if not retries_raw.isdigit():
         raise ValueError(f"CHAT_MAX_RETRIES={retries_raw!r} must be a whole number, e.g. 2")
+    max_seconds()  # checked with the others, so a bad value stops the app at start
     return _float_env("CHAT_TIMEOUT", DEFAULT_TIMEOUT_S), _float_env("CHAT_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_S), int(retries_raw)
 
 
@@ -162,7 +169,10 @@ def _make(endpoint: Endpoint, stall: float, connect: float, retries: int):
                 timeout=timeout,
                 max_retries=retries,
             )
-        return OpenAIChat(client)
+        # OpenAI's own API wants max_completion_tokens (its reasoning models refuse max_tokens); compatible
+        # servers (vLLM, Ollama, Gemini, llama.cpp) know max_tokens
+        official = endpoint.protocol == "azure" or (endpoint.name == "openai" and not _env("OPENAI_BASE_URL"))
+        return OpenAIChat(client, "max_completion_tokens" if official else "max_tokens")
     import anthropic
 
     from .providers.anthropic_messages import AnthropicMessages

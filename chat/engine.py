@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -10,7 +13,7 @@ from decimal import Decimal
 
 from .budget import Budget, CapExceeded
 from .clock import now_iso
-from .endpoints import build_provider, timeouts
+from .endpoints import build_provider, max_seconds, timeouts
 from .history import build_messages
 from .meter import Meter
 from .models import Model, UnknownModel, resolve
@@ -22,6 +25,35 @@ from .tokens import count_messages, count_text
 from .usage import Usage
 
 log = logging.getLogger(__name__)
+MAX_PROMPT_CHARS = 4_000_000  # about a million tokens: no model's window holds more
+MAX_OUTPUT_TOKENS = 1_000_000
+START_ROW_WAIT_S = 2.0  # how long a request waits for its 'streaming' row before it goes to the spill file
+
+
+class BadRequest(ValueError):
+    """A request parameter is out of range; the message names the field and what is allowed."""
+
+
+def check_params(temperature, max_tokens) -> tuple[float | None, int | None]:
+    """(temperature, max_tokens) as numbers in range, else BadRequest naming the field."""
+    if temperature is not None:
+        try:
+            temperature = float(temperature)
+        except (TypeError, ValueError):
+            raise BadRequest(f"temperature must be a number from 0 to 2, got {str(temperature)[:40]!r}") from None
+        if not math.isfinite(temperature) or not 0 <= temperature <= 2:
+            raise BadRequest(f"temperature must be a number from 0 to 2, got {temperature!r}")
+    if max_tokens is not None:
+        try:
+            as_float = float(max_tokens)
+        except (TypeError, ValueError):
+            raise BadRequest(f"max tokens must be a whole number from 1 to {MAX_OUTPUT_TOKENS:,}, "
+                             f"got {str(max_tokens)[:40]!r}") from None
+        if isinstance(max_tokens, bool) or not math.isfinite(as_float) or as_float != int(as_float) or \
+                not 1 <= as_float <= MAX_OUTPUT_TOKENS:
+            raise BadRequest(f"max tokens must be a whole number from 1 to {MAX_OUTPUT_TOKENS:,}, got {max_tokens!r}")
+        max_tokens = int(as_float)
+    return temperature, max_tokens
 
 
 @dataclass(frozen=True)
@@ -38,6 +70,8 @@ class ChatRequest:
     exchange_id: str | None = None  # lets a caller find the row later, e.g. after Stop
     question_id: str | None = None  # question-set runs: which question and which repeat
     repeat_index: int | None = None
+    user: str | None = None  # the login that asked, when auth is on
+    spend_key: str | None = None  # whose session cap this counts against (browser session); default session_id
 
 
 @dataclass(frozen=True)
@@ -92,6 +126,16 @@ def explain(exc: ProviderError, model: Model, partial: bool) -> str:
     elif exc.kind == "timeout":
         stall = timeouts()[0]
         text = f"{ep.name} sent nothing for {stall:g}s, so the request timed out: retry, or raise CHAT_TIMEOUT"
+    elif exc.kind == "connect_timeout":
+        url = ep.resolved_base_url() or "its default address"
+        connect = timeouts()[1]
+        text = (f"could not connect to {ep.name} at {url} within {connect:g}s (CHAT_CONNECT_TIMEOUT): is it running "
+                "and reachable? Nothing was sent, nothing billed")
+    elif exc.kind == "cut_off":
+        text = f"{ep.name} ended the stream without its end marker{code}: the reply was cut off"
+    elif exc.kind == "connection" and not partial and not exc.billable:
+        url = ep.resolved_base_url() or "its default address"
+        text = f"{detail} — is {ep.name} running at {url}? Nothing was sent, nothing billed"
     elif exc.kind == "connection":
         url = ep.resolved_base_url() or "its default address"
         text = f"{detail} — is {ep.name} running at {url}?" if not partial else f"{detail}"
@@ -125,7 +169,12 @@ class _Attempt:
     error: str | None = None
     meter: Meter = field(default_factory=Meter)
     sent: bool = False
+    billable: bool = True  # False when the request provably never reached a model (connect failure, HTTP refusal)
     reservation: object = None
+    params: dict = field(default_factory=dict)
+    started: bool = False  # its 'streaming' row was written
+    result: Result | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Engine:
@@ -135,16 +184,31 @@ class Engine:
         self.prices = prices or load_prices()
         self.store = store or Store()
         self.budget = budget or Budget()
+        if self.budget.store is None:
+            self.budget.store = self.store
+        self.closing = threading.Event()
+        self._active: dict[str, _Attempt] = {}
+        self._active_lock = threading.Lock()
 
     def resolve(self, name: str) -> Model:
         return resolve(name, self.prices)
 
+    @property
+    def active(self) -> int:
+        with self._active_lock:
+            return len(self._active)
+
     def stream(self, req: ChatRequest) -> Iterator[Chunk | Thinking | Result]:
         att = _Attempt(req.exchange_id or uuid.uuid4().hex, now_iso(), req, messages=[{"role": "user", "content": req.prompt}])
+        with self._active_lock:
+            self._active[att.id] = att
         try:
             yield from self._run(att)
         except GeneratorExit:
             att.status, att.error = "aborted", "stopped before the reply finished"
+            raise
+        except (KeyboardInterrupt, SystemExit):
+            att.status, att.error = "aborted", "interrupted (Ctrl-C or a stop signal) before the reply finished"
             raise
         except Exception as exc:  # a bug must still leave a row and a readable message
             log.exception("engine failure")
@@ -153,44 +217,89 @@ class Engine:
             result = self._finish(att)
         yield result
 
+    def close(self, grace_s: float = 5.0, flush_s: float = 10.0) -> None:
+        """Shut down: refuse new requests, let streams in flight end as 'aborted', log them all, flush.
+
+        Streams notice at their next chunk; one still silent after grace_s is logged from here, with its partial text.
+        """
+        self.closing.set()
+        deadline = time.monotonic() + grace_s
+        while self.active and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with self._active_lock:
+            left = list(self._active.values())
+        for att in left:
+            if att.status == "ok":
+                att.status, att.error = "aborted", "the app shut down before the reply finished"
+            self._finish(att)
+        self.store.close(flush_s)
+
+    def _refuse(self, att: _Attempt, message: str) -> None:
+        att.status, att.error = "error", message
+
     def _run(self, att: _Attempt) -> Iterator[Chunk | Thinking]:
         req: ChatRequest = att.req
+        if self.closing.is_set():
+            return self._refuse(att, "the app is shutting down: nothing was sent; try again in a moment")
         try:
             model = self.resolve(req.model)
         except UnknownModel as exc:
-            att.status, att.error = "error", str(exc)
-            return
+            return self._refuse(att, str(exc))
         att.model = model
         usable, why = model.status()
         if not usable:
-            att.status, att.error = "error", f"{model.name} is unavailable: {why}"
-            return
+            return self._refuse(att, f"{model.name} is unavailable: {why}")
         if not req.prompt or not req.prompt.strip():
-            att.status, att.error = "error", "the message is empty: type a question first"
-            return
+            return self._refuse(att, "the message is empty: type a question first")
+        if len(req.prompt) + len(req.system or "") > MAX_PROMPT_CHARS:
+            return self._refuse(att, f"the message is {len(req.prompt) + len(req.system or ''):,} characters; at most "
+                                     f"{MAX_PROMPT_CHARS:,} can be sent to any model: shorten it")
+        try:
+            temperature, max_tokens = check_params(req.temperature, req.max_tokens)
+        except BadRequest as exc:
+            return self._refuse(att, str(exc))
         messages, trimmed = build_messages(
-            req.system, list(req.history), req.prompt, model.api_model, model.context_window, req.max_tokens
+            req.system, list(req.history), req.prompt, model.api_model, model.context_window, max_tokens
         )
         att.messages, att.trimmed = messages, trimmed
+        input_tokens = count_messages(messages, model.api_model)[0]
+        window = model.context_window
+        if window and input_tokens + (max_tokens or 0) > window:
+            reserve = f" plus {max_tokens:,} reserved for the reply (max tokens)" if max_tokens else ""
+            return self._refuse(att, f"the message is about {input_tokens:,} tokens{reserve}, more than {model.name}'s "
+                                     f"window of {window:,}: shorten it, lower max tokens, or pick a model with a larger "
+                                     "window. Nothing was sent")
+        att.params = {"max_tokens": max_tokens, "temperature": temperature}
+        if temperature is not None and not model.takes_temperature:
+            att.params.update(temperature=None, temperature_omitted=f"{model.name} takes no temperature; "
+                                                                      f"{temperature:g} was not sent")
+            temperature = None
         try:
-            if self.budget.active:
-                att.reservation = self.budget.reserve(
-                    req.session_id, model, count_messages(messages, model.api_model)[0], req.max_tokens
-                )
+            att.reservation = self.budget.reserve(att.id, req.spend_key or req.session_id, req.user, model,
+                                                  input_tokens, max_tokens)
         except CapExceeded as exc:
-            att.status, att.error = "error", str(exc)
-            return
+            return self._refuse(att, str(exc))
+        if att.reservation is not None and max_tokens is None:
+            # the reserved output is the real bound only if the model is told so
+            max_tokens = att.reservation.output_tokens
+            att.params.update(max_tokens=max_tokens, max_tokens_from="spend cap reservation")
         try:
             provider = build_provider(model.endpoint)
         except Exception as exc:
-            att.status, att.error = "error", redact(f"cannot set up {model.endpoint.name}: {exc}")
-            return
+            return self._refuse(att, redact(f"cannot set up {model.endpoint.name}: {exc}"))
+        # the trace of a call that may be paid for is on disk before the call is made
+        self.store.write_now("exchanges", self._record(att, start=True), START_ROW_WAIT_S)
+        att.started = True
         meter = att.meter = Meter()
-        request = Request(model.api_model, messages, req.max_tokens, req.temperature)
+        request = Request(model.api_model, messages, max_tokens, temperature)
         att.sent = True
+        limit = max_seconds()
         events = provider.stream(request)
         try:
             for event in events:
+                if self.closing.is_set():
+                    att.status, att.error = "aborted", "the app shut down before the reply finished"
+                    return
                 if isinstance(event, TextDelta):
                     meter.mark(True)
                     att.reply.append(event.text)
@@ -201,8 +310,14 @@ class Engine:
                     yield Thinking(event.text)
                 elif isinstance(event, UsageReport):
                     att.report = event
+                if limit and meter.elapsed() > limit:
+                    att.status = "timeout"
+                    att.error = (f"{model.endpoint.name} was still replying after {limit:g}s (CHAT_MAX_SECONDS), so the "
+                                 "reply was stopped; the partial text is kept. Lower max tokens or raise CHAT_MAX_SECONDS")
+                    return
         except ProviderError as exc:
-            att.status = "timeout" if exc.kind == "timeout" else "error"
+            att.status = "timeout" if exc.kind in ("timeout", "connect_timeout") else "error"
+            att.billable = exc.billable
             att.error = explain(exc, model, partial=bool(att.reply))
         finally:
             events.close()  # on Stop this closes the HTTP stream now, not at garbage collection
@@ -216,7 +331,8 @@ class Engine:
         complete = reported is not None and att.status == "ok" and (reported.output_tokens > 0 or not reply)
         if complete:
             return reported, "provider", None
-        if not att.sent or (att.status == "error" and not reply and not att.reasoning and reported is None):
+        if not att.sent or (not att.billable and not reply and not att.reasoning and reported is None) or \
+                (att.status == "error" and not reply and not att.reasoning and reported is None):
             # nothing reached a model, or it refused the request outright: nothing was consumed
             return Usage(), "estimate", None
         est_in, method = count_messages(att.messages, name)
@@ -236,16 +352,10 @@ class Engine:
             )
         return Usage(input_tokens=est_in, output_tokens=est_out), "estimate", method
 
-    def _finish(self, att: _Attempt) -> Result:
+    def _record(self, att: _Attempt, start: bool = False) -> dict:
         req: ChatRequest = att.req
         model: Model | None = att.model
-        timing = att.meter.finish()
-        reply = "".join(att.reply)
-        usage, source, method = self._usage(att, reply)
-        cost = cost_of(usage, model.price) if model else None
-        tps = timing.tokens_per_s(usage.output_tokens)
-        report: UsageReport | None = att.report
-        record = {
+        return {
             "id": att.id,
             "session_id": req.session_id,
             "created_at": att.created_at,
@@ -254,8 +364,40 @@ class Engine:
             "system": req.system,
             "prompt": req.prompt,
             "messages_json": json.dumps(att.messages, ensure_ascii=False),
+            "status": "streaming" if start else att.status,
+            "params_json": json.dumps(att.params or {"max_tokens": req.max_tokens, "temperature": req.temperature},
+                                      default=str),
+            "pricing_hash": self.prices.hash,
+            "compare_id": req.compare_id,
+            "run_id": req.run_id,
+            "question_id": req.question_id,
+            "repeat_index": req.repeat_index,
+            "user": req.user,
+            "process": self.store.process,
+        }
+
+    def _finish(self, att: _Attempt) -> Result:
+        # the stream's own thread and close() may both get here; the first one logs the row
+        with att.lock:
+            if att.result is not None:
+                return att.result
+            att.result = result = self._finish_once(att)
+        with self._active_lock:
+            self._active.pop(att.id, None)
+        return result
+
+    def _finish_once(self, att: _Attempt) -> Result:
+        req: ChatRequest = att.req
+        model: Model | None = att.model
+        timing = att.meter.finish()
+        reply = "".join(att.reply)
+        usage, source, method = self._usage(att, reply)
+        cost = cost_of(usage, model.price) if model else None
+        tps = timing.tokens_per_s(usage.output_tokens)
+        report: UsageReport | None = att.report
+        record = self._record(att)
+        record.update({
             "reply": reply,
-            "status": att.status,
             "error": redact(att.error),
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
@@ -277,17 +419,15 @@ class Engine:
             "gap_p50_ms": timing.gap_p50_ms,
             "gap_p95_ms": timing.gap_p95_ms,
             "trimmed_turns": att.trimmed,
-            "params_json": json.dumps({"max_tokens": req.max_tokens, "temperature": req.temperature}),
             "usage_json": json.dumps(report.raw) if report else None,
-            "pricing_hash": self.prices.hash,
-            "compare_id": req.compare_id,
-            "run_id": req.run_id,
-            "question_id": req.question_id,
-            "repeat_index": req.repeat_index,
-        }
-        self.budget.settle(att.reservation, cost.total if cost else None)
+        })
         try:
-            self.store.append("exchanges", record)
+            self.budget.settle(att.reservation, cost.total if cost else None, att.id, req.spend_key or req.session_id,
+                               req.user)
+        except Exception:
+            log.exception("could not settle the spend of exchange %s", att.id)
+        try:
+            self.store.append("exchanges", record, mode="upsert" if att.started else "insert")
         except Exception:
             log.exception("could not queue exchange %s for the log", record["id"])
         return Result(record, usage, cost)

@@ -26,20 +26,30 @@ def parse_verdict(text: str, rubric: Rubric) -> tuple[dict[str, float], str]:
     match = _JSON.search(text or "")
     if not match:
         raise ValueError("the judge did not reply with JSON")
-    data = json.loads(match.group(0))
+    try:
+        data = json.loads(match.group(0))
+    except ValueError:
+        raise ValueError("the judge's JSON could not be read") from None
+    if not isinstance(data, dict) or not isinstance(data.get("scores") or {}, dict):
+        raise ValueError("the judge's JSON has no 'scores' mapping")
     scores = {}
     for c in rubric.criteria:
         raw = (data.get("scores") or {}).get(c.id)
         if raw is None:
             raise ValueError(f"the judge gave no score for {c.id!r}")
-        scores[c.id] = rubric.check(c.id, int(round(float(raw))))
+        try:
+            scores[c.id] = rubric.check(c.id, int(round(float(raw))))
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"the judge's score for {c.id!r} is not a number on the scale: {str(raw)[:40]!r}") from None
     return scores, str(data.get("rationale") or "").strip()
 
 
-def judge(engine: Engine, judge_model: str, exchange: dict, reference: str | None, rubric: Rubric) -> tuple[dict, str]:
+def judge(engine: Engine, judge_model: str, exchange: dict, reference: str | None, rubric: Rubric,
+          spend_key: str | None = None, user: str | None = None) -> tuple[dict, str]:
     """Ask judge_model to rate one logged exchange and store the result as a judge rating."""
     req = ChatRequest(model=judge_model, prompt=judge_prompt(exchange["prompt"], exchange["reply"] or "", reference, rubric),
-                      temperature=0, max_tokens=400, session_id=f"judge:{exchange.get('run_id') or exchange['id']}")
+                      temperature=0, max_tokens=400, session_id=f"judge:{exchange.get('run_id') or exchange['id']}",
+                      spend_key=spend_key, user=user)
     result = next(item for item in engine.stream(req) if isinstance(item, Result))
     if not result.ok:
         raise ValueError(f"judge call failed: {result.error}")

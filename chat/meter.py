@@ -52,6 +52,10 @@ class Meter:
             self._gaps.append(now - self._last)
         self._last = now
 
+    def elapsed(self) -> float:
+        """Seconds since the request was sent."""
+        return self._clock() - self._start
+
     def finish(self) -> Timing:
         end = self._clock()
         gaps = sorted(self._gaps)

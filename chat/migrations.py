@@ -24,7 +24,7 @@ def m001_exchanges(db: sqlite_utils.Database):
             "prompt": str,
             "messages_json": str,
             "reply": str,
-            "status": str,  # ok | error | aborted | timeout
+            "status": str,  # streaming | ok | error | aborted | timeout | interrupted
             "error": str,
             "input_tokens": int,
             "output_tokens": int,
@@ -101,6 +101,31 @@ def m002_runs_and_ratings(db: sqlite_utils.Database):
         {"id": str, "compare_id": str, "exchange_id": str, "created_at": str, "rater": str, "vote": str, "blind": int},
         pk="id",
         foreign_keys=[("exchange_id", "exchanges", "id")],
+    )
+
+
+@migration
+def m003_start_rows_users_and_spend_ledger(db: sqlite_utils.Database):
+    # rows are written when an exchange starts ('streaming') by a process, and finished by it
+    db["exchanges"].add_column("user", str)  # the login that asked, when auth is on
+    db["exchanges"].add_column("process", str)  # host:pid:start of the process that owns a streaming row
+    db.execute("CREATE INDEX idx_exchanges_streaming ON exchanges(process) WHERE status = 'streaming'")
+    # Money committed per exchange, shared by every process on this file: caps read it under BEGIN IMMEDIATE.
+    # amount_pusd is integer pico-USD (1e-12), so sums are exact; a reservation holds the worst case
+    # until the exchange settles it to its real cost, and keeps holding it if the process dies.
+    db["spend"].create(
+        {"exchange_id": str, "day": str, "created_at": str, "session_key": str, "user": str,
+         "amount_pusd": int, "state": str},
+        pk="exchange_id",
+    )
+    db["spend"].create_index(["day"])
+    db["spend"].create_index(["session_key"])
+    db["spend"].create_index(["user", "day"])
+    db.execute(
+        "INSERT INTO spend (exchange_id, day, created_at, session_key, user, amount_pusd, state) "
+        "SELECT id, substr(created_at, 1, 10), created_at, session_id, NULL, "
+        "CAST(round(CAST(cost_usd AS REAL) * 1e12) AS INTEGER), 'settled' FROM exchanges "
+        "WHERE cost_usd IS NOT NULL AND CAST(cost_usd AS REAL) > 0"
     )
 
 

@@ -30,6 +30,10 @@ class Model:
             return context_size()
         return None
 
+    @property
+    def takes_temperature(self) -> bool:
+        return self.price is None or self.price.sampling
+
     def status(self) -> tuple[bool, str]:
         return self.endpoint.status()
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import yaml
-
+from . import safe_yaml
+from .safe_yaml import Mapping
 from .usage import Usage
 
 MILLION = Decimal(1_000_000)
@@ -39,6 +40,7 @@ class Price:
     long_context: Rates | None = None
     source: str | None = None
     checked: str | None = None
+    sampling: bool = True  # False: the model takes no temperature (OpenAI's reasoning models)
 
     def rates_for(self, input_tokens: int) -> Rates:
         # Anthropic and Google bill the whole request at the higher tier once the prompt passes the threshold.
@@ -113,54 +115,88 @@ class PriceTable:
         return iter(self.prices.values())
 
 
-def _decimal(raw, where: str, field: str, required: bool) -> Decimal | None:
+MAX_RATE = Decimal(10_000)  # USD per 1M tokens; today's dearest model is far below this
+MAX_WINDOW = 100_000_000
+
+
+def _line(entry, key=None) -> str:
+    line = entry.line_of(key) if isinstance(entry, Mapping) else 0
+    return f"line {line}: " if line else ""
+
+
+def _at(where: str, entry, key=None) -> str:
+    """'file: line N: model 'x'' with the line of the field when it is written, else of the entry."""
+    path, _, model = where.partition("|")
+    return f"{path}: {_line(entry, key)}{model}"
+
+
+def _decimal(entry: dict, field: str, where: str, required: bool) -> Decimal | None:
+    raw = entry.get(field)
+    at = f"{_at(where, entry, field)}: field '{field}'"
     if raw is None:
         if required:
-            raise PricingError(f"{where}: missing price field '{field}' (USD per 1M tokens, e.g. {field}: 2.50)")
+            raise PricingError(f"{_at(where, entry)}: missing price field '{field}' (USD per 1M tokens, e.g. {field}: 2.50)")
         return None
-    if isinstance(raw, bool):
-        raise PricingError(f"{where}: field '{field}' must be a number, got {raw!r}")
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise PricingError(f"{at} must be a number (USD per 1M tokens), got {str(raw)[:60]!r}")
     try:
-        value = Decimal(str(raw))
+        value = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise PricingError(f"{where}: field '{field}' must be a number, got {raw!r}") from None
-    if not value.is_finite() or value < 0:
-        raise PricingError(f"{where}: field '{field}' must be a non-negative number, got {raw!r}")
+        raise PricingError(f"{at} must be a number (USD per 1M tokens), got {str(raw)[:60]!r}") from None
+    if not value.is_finite() or value < 0 or value > MAX_RATE:
+        raise PricingError(f"{at} must be from 0 to {MAX_RATE:,} USD per 1M tokens, got {str(raw)[:60]!r}")
     return value
 
 
 def _rates(entry: dict, where: str) -> Rates:
     return Rates(
-        input=_decimal(entry.get("input"), where, "input", True),
-        output=_decimal(entry.get("output"), where, "output", True),
-        cached_input=_decimal(entry.get("cached_input"), where, "cached_input", False),
-        cache_write=_decimal(entry.get("cache_write"), where, "cache_write", False),
+        input=_decimal(entry, "input", where, True),
+        output=_decimal(entry, "output", where, True),
+        cached_input=_decimal(entry, "cached_input", where, False),
+        cache_write=_decimal(entry, "cache_write", where, False),
     )
 
 
-def _price(name: str, entry, path: Path) -> Price:
-    where = f"{path}: model '{name}'"
+def _whole(entry: dict, field: str, where: str, what: str) -> int | None:
+    value = entry.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_WINDOW:
+        raise PricingError(f"{_at(where, entry, field)}: field '{field}' must be {what} from 1 to {MAX_WINDOW:,}, "
+                           f"got {str(value)[:60]!r}")
+    return value
+
+
+def _price(name: str, entry, path: Path, line: str) -> Price:
+    where = f"{path}|model '{name}'"
+    head = f"{path}: {line}model '{name}'"
     if not isinstance(entry, dict):
-        raise PricingError(f"{where}: expected a mapping of fields (provider, input, output, ...), got {entry!r}")
+        raise PricingError(f"{head}: expected a mapping of fields (provider, input, output, ...), got {str(entry)[:60]!r}")
+    unknown = set(entry) - {"provider", "context_window", "long_context", "source", "checked", "sampling", *_RATE_FIELDS}
+    if unknown:
+        raise PricingError(f"{head}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     provider = entry.get("provider")
     if not isinstance(provider, str) or not provider:
-        raise PricingError(f"{where}: missing field 'provider' (e.g. provider: openai)")
-    window = entry.get("context_window")
-    if window is not None and (not isinstance(window, int) or isinstance(window, bool) or window <= 0):
-        raise PricingError(f"{where}: field 'context_window' must be a positive whole number, got {window!r}")
+        raise PricingError(f"{head}: missing field 'provider' (e.g. provider: openai)")
+    window = _whole(entry, "context_window", where, "a whole number of tokens")
     long_ctx = entry.get("long_context")
     threshold = None
     long_rates = None
     if long_ctx is not None:
         if not isinstance(long_ctx, dict):
-            raise PricingError(f"{where}: field 'long_context' must be a mapping with threshold, input, output")
-        threshold = long_ctx.get("threshold")
-        if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold <= 0:
-            raise PricingError(f"{where}: field 'long_context.threshold' must be a positive whole number of input tokens")
+            raise PricingError(f"{_at(where, entry, 'long_context')}: field 'long_context' must be a mapping with "
+                               "threshold, input, output")
+        threshold = _whole(long_ctx, "threshold", f"{where} long_context", "a whole number of input tokens")
+        if threshold is None:
+            raise PricingError(f"{_at(where, entry, 'long_context')}: field 'long_context.threshold' is missing")
         long_rates = _rates(long_ctx, f"{where} long_context")
-    unknown = set(entry) - {"provider", "context_window", "long_context", "source", "checked", *_RATE_FIELDS}
-    if unknown:
-        raise PricingError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    sampling = entry.get("sampling", True)
+    if not isinstance(sampling, bool):
+        raise PricingError(f"{_at(where, entry, 'sampling')}: field 'sampling' must be true or false "
+                           "(false: the model takes no temperature)")
+    for text_field in ("source", "checked"):
+        if entry.get(text_field) is not None and not isinstance(entry[text_field], (str, int, date)):
+            raise PricingError(f"{_at(where, entry, text_field)}: field '{text_field}' must be text")
     return Price(
         model=name,
         provider=provider,
@@ -170,6 +206,7 @@ def _price(name: str, entry, path: Path) -> Price:
         long_context=long_rates,
         source=entry.get("source"),
         checked=str(entry["checked"]) if entry.get("checked") is not None else None,
+        sampling=sampling,
     )
 
 
@@ -180,15 +217,13 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
     except OSError as exc:
         raise PricingError(f"{path}: cannot read the pricing file ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(raw_bytes) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise PricingError(f"{path}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+        data = safe_yaml.load(raw_bytes) or {}
+    except safe_yaml.YamlError as exc:
+        raise PricingError(f"{path}: {exc}") from None
     models = data.get("models") if isinstance(data, dict) else None
     if not isinstance(models, dict):
         raise PricingError(f"{path}: expected a top-level 'models:' mapping of model name to prices")
-    prices = {str(name): _price(str(name), entry, path) for name, entry in models.items()}
+    prices = {str(name): _price(str(name), entry, path, _line(models, name)) for name, entry in models.items()}
     return PriceTable(prices, hashlib.sha256(raw_bytes).hexdigest()[:16], path)
 
 

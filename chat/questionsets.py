@@ -1,13 +1,18 @@
 """Question sets from YAML, CSV or plain text (one question per line), with optional reference answers."""
 from __future__ import annotations
 
+import collections
 import csv
 import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from . import safe_yaml
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_QUESTIONS = 5_000
+MAX_QUESTION_CHARS = 100_000
 
 
 class QuestionSetError(ValueError):
@@ -37,24 +42,39 @@ class QuestionSet:
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _from_rows(rows: list[dict], where: str) -> list[Question]:
+def _text(value, where: str, n: int, field_name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise QuestionSetError(f"{where}: question {n}: '{field_name}' must be text, got a {type(value).__name__}")
+    text = str(value).strip()
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionSetError(f"{where}: question {n}: '{field_name}' is {len(text):,} characters; at most "
+                               f"{MAX_QUESTION_CHARS:,}")
+    return text or None
+
+
+def _from_rows(rows: list, where: str) -> list[Question]:
+    if len(rows) > MAX_QUESTIONS:
+        raise QuestionSetError(f"{where}: {len(rows):,} questions; a set holds at most {MAX_QUESTIONS:,}: split it")
     out = []
     for n, row in enumerate(rows, 1):
         if isinstance(row, str):
             row = {"question": row}
         if not isinstance(row, dict):
-            raise QuestionSetError(f"{where}: question {n} must be text or a mapping with 'question', got {row!r}")
-        text = str(row.get("question") or row.get("text") or "").strip()
+            raise QuestionSetError(f"{where}: question {n} must be text or a mapping with 'question', "
+                                   f"got a {type(row).__name__}")
+        text = _text(row.get("question") or row.get("text"), where, n, "question")
         if not text:
             raise QuestionSetError(f"{where}: question {n} has no 'question' text")
-        qid = str(row.get("id") or f"q{n}").strip()
-        reference = row.get("reference") or row.get("answer")
-        out.append(Question(qid, text, str(reference).strip() if reference else None,
-                            str(row["note"]).strip() if row.get("note") else None))
-    ids = [q.id for q in out]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
+        qid = _text(row.get("id"), where, n, "id") or f"q{n}"
+        out.append(Question(qid[:200], text, _text(row.get("reference") or row.get("answer"), where, n, "reference"),
+                            _text(row.get("note"), where, n, "note")))
+    counts = collections.Counter(q.id for q in out)  # O(n): a huge set must not take minutes here
+    dupes = sorted(i for i, c in counts.items() if c > 1)
     if dupes:
-        raise QuestionSetError(f"{where}: question ids must be unique; repeated: {', '.join(dupes)}")
+        shown = ", ".join(dupes[:10]) + (f" and {len(dupes) - 10} more" if len(dupes) > 10 else "")
+        raise QuestionSetError(f"{where}: question ids must be unique; repeated: {shown}")
     if not out:
         raise QuestionSetError(f"{where}: no questions found")
     return out
@@ -64,17 +84,19 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
     """kind: yaml, csv or txt; `where` names the source in error messages."""
     where = where or name
     meta: dict = {}
+    if len(text) > MAX_BYTES:
+        raise QuestionSetError(f"{where}: the file is {len(text):,} characters; at most {MAX_BYTES:,}: split it")
     if kind == "yaml":
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise QuestionSetError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+            data = safe_yaml.load(text)
+        except safe_yaml.YamlError as exc:
+            raise QuestionSetError(f"{where}: {exc}") from None
         if isinstance(data, list):
             rows = data
         elif isinstance(data, dict) and isinstance(data.get("questions"), list):
             rows = data["questions"]
-            system = system or data.get("system")
-            name = str(data.get("name") or name)
+            system = system or _text(data.get("system"), where, 0, "system")
+            name = str(data.get("name") or name)[:200]
             meta = {k: v for k, v in data.items() if k not in ("questions", "system", "name")}
         else:
             raise QuestionSetError(f"{where}: expected a list of questions or a mapping with 'questions:'")
@@ -91,15 +113,21 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
     return QuestionSet(name, tuple(questions), (system or "").strip() or None, where, meta)
 
 
-def load(path: str | Path, system: str | None = None) -> QuestionSet:
+def load(path: str | Path, system: str | None = None, name: str | None = None) -> QuestionSet:
+    """A question set from a file; `name` is what messages call it (an upload's own name, never a server path)."""
     path = Path(path)
+    where = name or str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise QuestionSetError(f"{where}: the file is {size / 1e6:.1f} MB; a question set may be at most "
+                                   f"{MAX_BYTES / 1e6:.0f} MB: split it")
+        text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise QuestionSetError(f"{path}: cannot read the question set ({exc.strerror})") from None
+        raise QuestionSetError(f"{where}: cannot read the question set ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise QuestionSetError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+        raise QuestionSetError(f"{where}: not UTF-8 text; save it as UTF-8") from None
     suffix = path.suffix.lower()
     kind = "yaml" if suffix in (".yaml", ".yml") else "csv" if suffix == ".csv" else "txt"
-    qs = parse(text, path.stem, kind, system, where=str(path))
-    return QuestionSet(qs.name, qs.questions, qs.system, str(path), qs.meta)
+    qs = parse(text, Path(where).stem, kind, system, where=where)
+    return QuestionSet(qs.name, qs.questions, qs.system, where, qs.meta)

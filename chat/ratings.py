@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
-
+from . import safe_yaml
 from .clock import now_iso
 from .store import Store
 
@@ -36,7 +35,7 @@ class Rubric:
         if criterion not in {c.id for c in self.criteria}:
             raise RubricError(f"unknown criterion {criterion!r}; the rubric has {', '.join(c.id for c in self.criteria)}")
         allowed = (1, 2, 3, 4, 5) if self.scale == "1-5" else (0, 1)
-        if score not in allowed:
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or score not in allowed:
             raise RubricError(f"score for {criterion!r} must be one of {allowed} on the {self.scale} scale, got {score!r}")
         return float(score)
 
@@ -48,44 +47,74 @@ DEFAULT_RUBRIC = Rubric((
 ))
 
 
-def load_rubric(path: str | Path | None) -> Rubric:
+def load_rubric(path: str | Path | None, name: str | None = None) -> Rubric:
+    """A rubric from YAML; `name` is what messages call the file (an upload's own name, never a server path)."""
     if not path:
         return DEFAULT_RUBRIC
     path = Path(path)
+    where = name or str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise RubricError(f"{path}: cannot read the rubric ({exc})") from None
+        data = safe_yaml.load(path.read_bytes())
+    except OSError as exc:
+        raise RubricError(f"{where}: cannot read the rubric ({exc.strerror})") from None
+    except safe_yaml.YamlError as exc:
+        raise RubricError(f"{where}: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RubricError(f"{where}: a rubric is a mapping with 'scale', 'acceptable' and 'criteria' "
+                          f"(see examples/rubric_passfail.yaml), not {type(data).__name__}")
+
+    def at(key=None) -> str:
+        return f"{where}: line {data.line_of(key)}" if isinstance(data, safe_yaml.Mapping) else where
+
+    unknown = set(data) - {"scale", "acceptable", "criteria", "name", "description"}
+    if unknown:
+        raise RubricError(f"{at()}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     scale = str(data.get("scale", "1-5"))
     if scale not in SCALES:
-        raise RubricError(f"{path}: field 'scale' must be one of {', '.join(SCALES)}, got {scale!r}")
+        raise RubricError(f"{at('scale')}: field 'scale' must be one of {', '.join(SCALES)}, got {scale[:40]!r}")
     rows = data.get("criteria")
     if not isinstance(rows, list) or not rows:
-        raise RubricError(f"{path}: field 'criteria' must list at least one {{id, label}}")
-    criteria = []
+        raise RubricError(f"{at('criteria')}: field 'criteria' must list at least one {{id, label}}")
+    if len(rows) > 20:
+        raise RubricError(f"{at('criteria')}: at most 20 criteria, got {len(rows)}")
+    criteria, seen = [], set()
     for n, row in enumerate(rows, 1):
-        if not isinstance(row, dict) or not row.get("id") or not row.get("label"):
-            raise RubricError(f"{path}: criterion {n} needs an 'id' and a 'label'")
-        criteria.append(Criterion(str(row["id"]), str(row["label"])))
+        if not isinstance(row, dict) or not isinstance(row.get("id"), (str, int)) or not isinstance(row.get("label"), str) \
+                or not str(row["id"]).strip() or not row["label"].strip():
+            raise RubricError(f"{at('criteria')}: criterion {n} needs an 'id' and a 'label' of text")
+        cid = str(row["id"]).strip()
+        if cid in seen:
+            raise RubricError(f"{at('criteria')}: criterion id {cid!r} appears twice")
+        seen.add(cid)
+        criteria.append(Criterion(cid, row["label"].strip()[:200]))
     default_bar = 4.0 if scale == "1-5" else 1.0
-    return Rubric(tuple(criteria), scale, float(data.get("acceptable", default_bar)))
+    bar = data.get("acceptable", default_bar)
+    low, high = (1, 5) if scale == "1-5" else (0, 1)
+    if isinstance(bar, bool) or not isinstance(bar, (int, float)) or not low <= bar <= high:
+        raise RubricError(f"{at('acceptable')}: field 'acceptable' must be a number from {low} to {high} on the "
+                          f"{scale} scale, got {str(bar)[:40]!r}")
+    return Rubric(tuple(criteria), scale, float(bar))
 
 
 def rate(store: Store, exchange_id: str, scores: dict[str, float], rubric: Rubric, rater: str,
          kind: str = "human", rationale: str | None = None, blind: bool = False) -> None:
-    """Store one rater's scores for one exchange (one row per criterion)."""
+    """Store one rater's scores for one exchange (one row per criterion): every score valid, or none saved."""
     if kind not in ("human", "judge"):
         raise ValueError("rater kind is human or judge")
     rater = (rater or "").strip()
     if not rater:
         raise RubricError("say who is rating: a name, or log in")
+    if not scores:
+        raise RubricError("pick a score for at least one criterion")
+    checked = {criterion: rubric.check(criterion, score) for criterion, score in scores.items()}
     now = now_iso("seconds")
-    for criterion, score in scores.items():
-        store.append("ratings", {
-            "id": uuid.uuid4().hex, "exchange_id": exchange_id, "created_at": now, "rater": rater,
-            "rater_kind": kind, "criterion": criterion, "score": rubric.check(criterion, score),
-            "scale": rubric.scale, "rationale": rationale, "blind": int(blind),
-        })
+    store.append_many("ratings", [{
+        "id": uuid.uuid4().hex, "exchange_id": exchange_id, "created_at": now, "rater": rater[:200],
+        "rater_kind": kind, "criterion": criterion, "score": score, "scale": rubric.scale,
+        "rationale": rationale, "blind": int(blind),
+    } for criterion, score in checked.items()])
 
 
 def vote(store: Store, compare_id: str, exchange_id: str, rater: str, verdict: str, blind: bool) -> None:

@@ -11,8 +11,13 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 
 from .clock import now_iso
-from .engine import ChatRequest, Engine, Result
+from .engine import BadRequest, ChatRequest, Engine, Result, check_params
 from .questionsets import Question, QuestionSet
+
+
+MAX_REPEATS = 100
+MAX_CELLS = 20_000  # models x questions x repeats in one run
+MAX_CONCURRENCY = 64
 
 
 class RunError(ValueError):
@@ -52,8 +57,18 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
     """Record a new run (or check a resumed one matches) and return its id."""
     if not models:
         raise RunError("choose at least one model (-m MODEL)")
-    if repeats < 1 or concurrency < 1:
-        raise RunError("repeats and concurrency must be at least 1")
+    try:
+        check_params(temperature, max_tokens)
+    except BadRequest as exc:
+        raise RunError(str(exc)) from None
+    if not 1 <= repeats <= MAX_REPEATS:
+        raise RunError(f"repeats must be from 1 to {MAX_REPEATS}, got {repeats:,}")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise RunError(f"concurrency must be from 1 to {MAX_CONCURRENCY}, got {concurrency:,}")
+    cells = len(models) * len(qs.questions) * repeats
+    if cells > MAX_CELLS:
+        raise RunError(f"{len(models)} models x {len(qs.questions):,} questions x {repeats} repeats is {cells:,} answers; "
+                       f"a run may ask at most {MAX_CELLS:,}: fewer repeats, models or questions")
     for name in models:
         model = engine.resolve(name)  # raises UnknownModel with a clear message
         ok, why = model.status()
@@ -93,6 +108,8 @@ def finished_keys(engine: Engine, run_id: str) -> set[tuple[str, str, int]]:
 
 def _ask(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event,
          gate: threading.Semaphore | None = None) -> dict | None:
+    if engine.closing.is_set():
+        return None  # the process is stopping: cells not begun stay unasked, a resume picks them up
     # an embedded model answers one request at a time: waiting for it must not count as its latency
     with gate or nullcontext():
         if cancel.is_set():
@@ -101,6 +118,7 @@ def _ask(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict,
 
 
 def _ask_now(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event) -> dict | None:
+    # logged under the run; spend counts against whoever started it (their browser session, their login)
     req = ChatRequest(model=cell.model, prompt=cell.question.text, system=qs.system, session_id=f"run:{run_id}",
                       run_id=run_id, question_id=cell.question.id, repeat_index=cell.repeat, **params)
     stream = engine.stream(req)
@@ -117,7 +135,8 @@ def _ask_now(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: d
 
 def execute(engine: Engine, run_id: str, qs: QuestionSet, models: list[str], repeats: int, concurrency: int,
             max_tokens: int | None = None, temperature: float | None = None,
-            cancel: threading.Event | None = None) -> Iterator[Progress]:
+            cancel: threading.Event | None = None, spend_key: str | None = None,
+            user: str | None = None) -> Iterator[Progress]:
     """Run every unfinished cell, at most `concurrency` at once; yields after each one."""
     cancel = cancel or threading.Event()
     cells = plan(qs, models, repeats)
@@ -126,7 +145,7 @@ def execute(engine: Engine, run_id: str, qs: QuestionSet, models: list[str], rep
     skipped = len(cells) - len(todo)
     last = Progress(run_id, skipped, len(cells), skipped, 0)
     yield last
-    params = {"max_tokens": max_tokens, "temperature": temperature}
+    params = {"max_tokens": max_tokens, "temperature": temperature, "spend_key": spend_key, "user": user}
     try:
         for last in _pump(engine, run_id, qs, params, cancel, iter(todo), concurrency, len(cells), skipped):
             yield last

@@ -3,6 +3,7 @@
 import json
 import random
 import tempfile
+import uuid
 from functools import partial
 from pathlib import Path
 
@@ -10,13 +11,15 @@ import gradio as gr
 import pandas as pd
 
 from .compare_tab import score_choices
-from .engine import Engine
+from .components import CheckedNumber
+from .engine import MAX_OUTPUT_TOKENS, Engine
+from .identity import check_rate
 from .judge import judge
 from .models import UnknownModel
 from .questionsets import QuestionSetError, load
 from .ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from .report import elsewhere_table, model_table, question_table, rating_table
-from .runs import RunError, create, execute
+from .runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
 from .study import list_runs, summarize
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -32,28 +35,47 @@ def run_choices(engine: Engine) -> list[tuple[str, str]]:
 
 def _question_set(upload, example: str, system: str):
     path = upload if isinstance(upload, str) else getattr(upload, "name", None)
-    path = path or (str(EXAMPLES.parent / example) if example else None)
+    name = Path(path).name if path else None  # the upload's own name: the server's temp path is nobody's business
+    if not path and example:
+        if example not in example_sets():
+            raise gr.Error(f"no example {str(example)[:80]!r}; pick one from the list")
+        path, name = str(EXAMPLES.parent / example), example
     if not path:
         raise gr.Error("upload a question set (YAML, CSV or one question per line) or pick an example")
     try:
-        return load(path, system=(system or "").strip() or None)
+        return load(path, system=(system or "").strip() or None if isinstance(system, str) else None, name=name)
     except QuestionSetError as exc:
         raise gr.Error(str(exc)) from None
 
 
-def start_run(engine: Engine, upload, example, system, models, repeats, concurrency, max_tokens, resume,
-              progress=gr.Progress()):
-    """Run (or resume) a question set; yields a status line, then the run picker pointing at the run."""
-    qs = _question_set(upload, example, system)
-    models = [m for m in (models or []) if m]
+def _whole(value, label: str, low: int, high: int) -> int:
     try:
-        run_id = create(engine, qs, models, int(repeats or 1), int(concurrency or 1),
-                        int(max_tokens) if max_tokens else None, None, (resume or "").strip() or None)
+        number = float(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"{label} must be a whole number from {low} to {high:,}, got {str(value)[:40]!r}") from None
+    if number != number or number in (float("inf"), float("-inf")) or number != int(number) or not low <= number <= high:
+        raise gr.Error(f"{label} must be a whole number from {low} to {high:,}, got {value!r}")
+    return int(number)
+
+
+def start_run(engine: Engine, upload, example, system, models, repeats, concurrency, max_tokens, resume,
+              request: gr.Request = None, progress=gr.Progress()):
+    """Run (or resume) a question set; yields a status line, then the run picker pointing at the run."""
+    repeats = _whole(repeats if repeats not in (None, "") else 1, "repeats", 1, MAX_REPEATS)
+    concurrency = _whole(concurrency if concurrency not in (None, "") else 1, "concurrency", 1, MAX_CONCURRENCY)
+    max_tokens = _whole(max_tokens, "max tokens", 1, MAX_OUTPUT_TOKENS) if max_tokens not in (None, "") else None
+    models = [m for m in models if isinstance(m, str) and m] if isinstance(models, list) else []
+    spend_key, user = check_rate(engine, request, f"runs:{uuid.uuid4().hex}")
+    # a status first: Cancel works from here on, and a large file is read after the user sees something happen
+    yield "Reading the question set…", gr.update()
+    qs = _question_set(upload, example, system)
+    try:
+        run_id = create(engine, qs, models, repeats, concurrency, max_tokens, None,
+                        (resume or "").strip() or None if isinstance(resume, str) else None)
     except (RunError, UnknownModel) as exc:
         raise gr.Error(str(exc)) from None
     status = ""
-    for p in execute(engine, run_id, qs, models, int(repeats or 1), int(concurrency or 1),
-                     int(max_tokens) if max_tokens else None):
+    for p in execute(engine, run_id, qs, models, repeats, concurrency, max_tokens, spend_key=spend_key, user=user):
         progress((p.done, p.total), desc=f"run {run_id}", unit="answers")
         state = "cancelled — resume with this run id" if p.cancelled else ("running" if p.done < p.total else "done")
         status = (f"**Run `{run_id}`** · {p.done}/{p.total} answers · {p.failed} failed · "
@@ -118,7 +140,7 @@ def save_answer_rating(engine: Engine, current: dict, rater: str, *scores, rubri
     rater = (rater or "").strip()
     if not current:
         raise gr.Error("press 'Next answer' first")
-    chosen = {c.id: int(s) for c, s in zip(rubric.criteria, scores) if s is not None}
+    chosen = {c.id: s for c, s in zip(rubric.criteria, scores) if s is not None}
     if not chosen:
         raise gr.Error("pick a score for at least one criterion")
     try:
@@ -128,10 +150,12 @@ def save_answer_rating(engine: Engine, current: dict, rater: str, *scores, rubri
     return f"Saved. That answer was from **{current['model']}**."
 
 
-def judge_run(engine: Engine, run_id: str, judge_model: str, progress=gr.Progress(), rubric: Rubric = DEFAULT_RUBRIC):
+def judge_run(engine: Engine, run_id: str, judge_model: str, request: gr.Request = None, progress=gr.Progress(),
+              rubric: Rubric = DEFAULT_RUBRIC):
     """Pre-fill judge ratings for every answer of the run the judge has not rated yet."""
     if not run_id or not judge_model:
         raise gr.Error("pick a run and a judge model")
+    spend_key, user = check_rate(engine, request, f"judge:{uuid.uuid4().hex}")
     engine.store.flush()
     rows = engine.store.query(
         "SELECT * FROM exchanges e WHERE run_id = ? AND status = 'ok' AND NOT EXISTS (SELECT 1 FROM ratings r WHERE "
@@ -140,7 +164,7 @@ def judge_run(engine: Engine, run_id: str, judge_model: str, progress=gr.Progres
     done, failed = 0, []
     for row in progress.tqdm(rows, desc=f"judging with {judge_model}"):
         try:
-            judge(engine, judge_model, row, refs.get(row["question_id"]), rubric)
+            judge(engine, judge_model, row, refs.get(row["question_id"]), rubric, spend_key, user)
             done += 1
         except (ValueError, UnknownModel) as exc:
             failed.append(str(exc))
@@ -177,9 +201,11 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, rubric: R
             models = gr.Dropdown(choices=choices, multiselect=True, label="Models", allow_custom_value=True,
                                  elem_id="run-models")
             with gr.Row():
-                repeats = gr.Number(value=3, minimum=1, precision=0, label="Repeats", elem_id="run-repeats")
-                concurrency = gr.Number(value=4, minimum=1, maximum=64, precision=0, label="Concurrency")
-                max_tokens = gr.Number(value=512, minimum=1, precision=0, label="Max tokens")
+                repeats = CheckedNumber(value=3, minimum=1, maximum=MAX_REPEATS, precision=0, label="Repeats",
+                                        elem_id="run-repeats")
+                concurrency = CheckedNumber(value=4, minimum=1, maximum=MAX_CONCURRENCY, precision=0, label="Concurrency")
+                max_tokens = CheckedNumber(value=512, minimum=1, maximum=MAX_OUTPUT_TOKENS, precision=0,
+                                           label="Max tokens")
             resume = gr.Textbox(label="Resume run id (optional: finished answers are skipped)")
             with gr.Row():
                 go = gr.Button("Run", variant="primary", elem_id="run-go")

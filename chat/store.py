@@ -1,16 +1,17 @@
-"""The only module that touches SQLite: migrations, one background writer, and reads."""
+"""The only module that touches SQLite: migrations, one background writer, the spend ledger, and reads."""
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import json
 import logging
 import os
 import queue
+import socket
 import sqlite3
 import threading
 import time
 import weakref
-from decimal import Decimal
 from pathlib import Path
 
 import sqlite_utils
@@ -20,7 +21,11 @@ from . import migrations
 log = logging.getLogger(__name__)
 DEFAULT_DB = "logs/chat.db"
 BUSY_TIMEOUT_MS = 30_000
+QUEUE_LIMIT = 10_000  # rows waiting for the disk; past this, append() blocks (back-pressure)
+PUT_TIMEOUT_S = 30.0  # a producer blocked this long writes its row to the spill file instead
+WRITE_ATTEMPTS = 8  # busy retries per batch (each waits up to BUSY_TIMEOUT_MS) before it is spilled
 _BATCH = 200
+_STOP = object()
 _stores: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
@@ -36,14 +41,70 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of a process (guards against a recycled pid); None where /proc is absent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_tag() -> str:
+    """host:pid:start — identifies the process that owns a 'streaming' row."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid()) or 0}"
+
+
+def _alive(tag: str) -> bool:
+    host, _, rest = (tag or "").partition(":")
+    pid, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's process: we cannot tell, so leave its rows alone
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    now = _process_start(int(pid))
+    return now is None or start in ("0", now)
+
+
+_KEYS = {"spend": "exchange_id"}
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _upsert_sql(table: str, columns: list[str]) -> str:
+    key = _KEYS.get(table, "id")
+    cols = ", ".join(f"[{c}]" for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c != key)
+    guard = ""
+    if table == "exchanges":
+        # a late 'streaming' row (replayed from the spill file) never overwrites the finished one
+        guard = " WHERE exchanges.status IN ('streaming', 'interrupted') OR excluded.status != 'streaming'"
+    return f"INSERT INTO [{table}] ({cols}) VALUES ({marks}) ON CONFLICT([{key}]) DO UPDATE SET {updates}{guard}"
+
+
 class Store:
-    """Appends exchanges from a queue on one writer thread, so logging never blocks a stream."""
+    """Appends rows from a bounded queue on one writer thread, so logging never blocks a stream for long."""
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.spill_path = self.path.with_suffix(self.path.suffix + ".unwritten.jsonl")
+        self.process = process_tag()
+        self._spill_lock = threading.Lock()
         self._migrate()
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_LIMIT)
+        self._cond = threading.Condition()
+        self._queued = 0  # items ever queued; the writer finishes them in order
+        self._finished = 0
+        self._inflight: list = []
+        self._closed = False
         self._thread = threading.Thread(target=self._write_loop, name=f"chat-store-writer:{self.path.name}", daemon=True)
         self._thread.start()
         _stores.add(self)
@@ -54,7 +115,10 @@ class Store:
             # BEGIN IMMEDIATE serialises migrations between processes opening the same file at once.
             conn.execute("BEGIN IMMEDIATE")
             try:
-                migrations.apply(sqlite_utils.Database(conn))
+                db = sqlite_utils.Database(conn)
+                migrations.apply(db)
+                self._import_spill(conn)
+                self._mark_interrupted(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -62,63 +126,296 @@ class Store:
         finally:
             conn.close()
 
-    # ---- writing -------------------------------------------------------
-    def append(self, table: str, row: dict) -> None:
-        """Queue a row for insertion; returns at once."""
-        self._queue.put((table, dict(row)))
+    def _import_spill(self, conn: sqlite3.Connection) -> None:
+        """Rows an earlier process could not write: imported once, idempotently by id."""
+        pending = sorted(self.path.parent.glob(self.spill_path.name + "*"))
+        for path in pending:
+            claimed = path if ".importing." in path.name else path.with_name(f"{self.spill_path.name}.importing.{os.getpid()}")
+            try:
+                if claimed != path:
+                    path.rename(claimed)  # another process starting now cannot import the same rows twice
+                lines = claimed.read_text(encoding="utf-8").splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                try:
+                    item = json.loads(line)
+                    self._write_row(conn, item["table"], item["row"], item.get("mode", "upsert"))
+                except (ValueError, KeyError, TypeError, sqlite3.Error) as exc:
+                    self._reject(line, exc)
+            claimed.unlink(missing_ok=True)
+            log.warning("chat store: imported %d rows from %s", len(lines), path.name)
 
-    def flush(self, timeout: float | None = 30) -> None:
-        """Block until every queued row is on disk (or timeout seconds pass)."""
+    def _reject(self, line: str, exc: Exception) -> None:
+        # kept, never dropped: a person can read or repair it
+        rejected = self.path.with_suffix(self.path.suffix + ".rejected.jsonl")
+        with rejected.open("a", encoding="utf-8") as fh:
+            fh.write(line.rstrip("\n") + "\n")
+        log.error("chat store: a spilled row could not be imported (%s); kept in %s", exc, rejected)
+
+    def _mark_interrupted(self, conn: sqlite3.Connection) -> None:
+        """Rows left 'streaming' by a process that no longer runs: it was killed mid-reply."""
+        owners = [r[0] for r in conn.execute("SELECT DISTINCT process FROM exchanges WHERE status = 'streaming'")]
+        dead = [o for o in owners if not _alive(o)]
+        for owner in dead:
+            conn.execute(
+                "UPDATE exchanges SET status = 'interrupted', error = ? WHERE status = 'streaming' AND process IS ?",
+                ["the app stopped before this reply finished (killed or crashed); the provider may have billed it"
+                 " — its spend reservation still counts against the caps", owner],
+            )
+
+    # ---- writing -------------------------------------------------------
+    def append(self, table: str, row: dict, mode: str = "insert") -> int:
+        """Queue a row; returns its ticket at once. mode 'upsert' replaces the row with the same id."""
+        return self._put(("rows", table, [dict(row)], mode))
+
+    def append_many(self, table: str, rows: list[dict]) -> int:
+        """Queue rows that are written in one transaction: all of them or none."""
+        return self._put(("rows", table, [dict(r) for r in rows], "insert"))
+
+    def write_now(self, table: str, row: dict, wait_s: float, mode: str = "upsert") -> bool:
+        """Queue a row and wait until it is on disk; past wait_s it also goes to the spill file. True if written."""
+        ticket = self.append(table, row, mode)
+        if self.wait(ticket, wait_s):
+            return True
+        self._spill([(table, [dict(row)], mode)])
+        return False
+
+    def _put(self, item) -> int:
+        if self._closed:
+            self._spill([item[1:]])
+            return 0
+        try:
+            with self._cond:
+                # counted before the put, so a flush() right after sees it
+                self._queued += 1
+                ticket = self._queued
+            self._queue.put(item, timeout=PUT_TIMEOUT_S)
+            return ticket
+        except queue.Full:
+            log.error("chat store: the write queue stayed full for %.0fs; spilling a row", PUT_TIMEOUT_S)
+            self._spill([item[1:]])
+            self._done(1)
+            return ticket
+
+    def call(self, fn, timeout: float | None = 60):
+        """Run fn(connection) on the writer thread inside BEGIN IMMEDIATE; returns its result."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        if self._closed:
+            raise RuntimeError("the log is closed")
+        with self._cond:
+            self._queued += 1
+        self._queue.put(("call", fn, future))
+        return future.result(timeout)
+
+    def wait(self, ticket: int, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._queue.all_tasks_done:
-            while self._queue.unfinished_tasks:
+        with self._cond:
+            while self._finished < ticket:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    log.warning("chat store: %d rows still queued after %.0fs", self._queue.unfinished_tasks, timeout)
-                    return
-                self._queue.all_tasks_done.wait(remaining)
+                    return False
+                self._cond.wait(remaining)
+        return True
 
-    def _write_loop(self) -> None:
-        conn = _connect(self.path)
-        db = sqlite_utils.Database(conn)
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < _BATCH:
+    def flush(self, timeout: float | None = 30) -> bool:
+        """Wait until every row queued before this call is written (or spilled); True if all were."""
+        with self._cond:
+            target = self._queued
+        done = self.wait(target, timeout)
+        if not done:
+            log.warning("chat store: rows still queued after %.0fs", timeout)
+        return done
+
+    def close(self, timeout: float = 10) -> None:
+        """Flush; whatever the disk did not take in time goes to the spill file, which the next start imports."""
+        if self._closed:
+            return
+        if not self.flush(timeout):
+            self._closed = True
+            left, drained = list(self._inflight), 0
+            while True:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            self._write_batch(db, conn, batch)
-            for _ in batch:
-                self._queue.task_done()
+                drained += 1
+                if item is _STOP:
+                    continue
+                if item[0] == "rows":
+                    left.append(item[1:])
+                elif not item[2].done():
+                    item[2].set_exception(RuntimeError("the log closed before this could be written"))
+            self._spill(left)
+            self._done(drained)
+        self._closed = True
+        self._queue.put(_STOP)
 
-    def _write_batch(self, db, conn, batch) -> None:
-        for attempt in range(20):
+    def _done(self, n: int) -> None:
+        with self._cond:
+            self._finished += n
+            self._cond.notify_all()
+
+    def _write_loop(self) -> None:
+        conn = None
+        carry = None  # a call met while gathering rows: it runs next, so order is kept
+        while True:
+            item, carry = (carry, None) if carry is not None else (self._queue.get(), None)
+            if item is _STOP:
+                break
+            batch = [item]
+            while item[0] == "rows" and len(batch) < _BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP or nxt[0] != "rows":
+                    carry = nxt
+                    break
+                batch.append(nxt)
+            try:
+                if conn is None:
+                    conn = _connect(self.path)
+                if item[0] == "call":
+                    self._run_call(conn, item[1], item[2])
+                else:
+                    self._inflight = [b[1:] for b in batch]
+                    self._write_batch(conn, self._inflight)
+            except BaseException as exc:  # the writer must survive anything, or every later row is lost
+                log.exception("chat store writer failed; the rows go to the spill file")
+                if item[0] == "call":
+                    if not item[2].done():
+                        item[2].set_exception(exc)
+                else:
+                    self._spill([b[1:] for b in batch])
+                conn = None  # reconnect for the next batch
+            finally:
+                self._inflight = []
+                self._done(len(batch))
+
+    def _run_call(self, conn, fn, future) -> None:
+        for attempt in range(WRITE_ATTEMPTS):
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                for table, row in batch:
-                    db[table].insert(row, alter=False)
+                result = fn(conn)
+                conn.execute("COMMIT")
+                future.set_result(result)
+                return
+            except sqlite3.OperationalError as exc:
+                self._rollback(conn)
+                if not _busy(exc):
+                    future.set_exception(exc)
+                    return
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            except BaseException as exc:
+                self._rollback(conn)
+                future.set_exception(exc)
+                return
+        future.set_exception(sqlite3.OperationalError("the log stayed locked by another connection"))
+
+    @staticmethod
+    def _rollback(conn) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+    def _write_batch(self, conn, items) -> None:
+        for attempt in range(WRITE_ATTEMPTS):
+            if self._closed:
+                break  # close() has spilled this batch already
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for table, rows, mode in items:
+                    for row in rows:
+                        self._write_row(conn, table, row, mode)
                 conn.execute("COMMIT")
                 return
             except sqlite3.OperationalError as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                self._rollback(conn)
+                if not _busy(exc):
+                    self._write_one_by_one(conn, items)  # a row the schema refuses: the others still go in
+                    return
                 log.warning("chat store write failed (%s), retrying", exc)
                 time.sleep(min(2.0, 0.05 * 2**attempt))
-            except Exception as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                log.error("chat store cannot write rows (%s)", exc)
-                break
-        self._spill(batch)
+            except sqlite3.Error:
+                self._rollback(conn)
+                self._write_one_by_one(conn, items)  # an IntegrityError: find the row, keep the rest
+                return
+        if not self._closed:
+            self._spill(items)
 
-    def _spill(self, batch) -> None:
-        # Last resort so nothing is lost: a JSON-lines file beside the DB that can be re-imported.
-        spill = self.path.with_suffix(self.path.suffix + ".unwritten.jsonl")
-        with spill.open("a", encoding="utf-8") as fh:
-            for table, row in batch:
-                fh.write(json.dumps({"table": table, "row": row}, ensure_ascii=False) + "\n")
-        log.error("chat store: %d rows saved to %s instead", len(batch), spill)
+    def _write_one_by_one(self, conn, items) -> None:
+        # one bad row (a duplicate id, a broken reference) must not take its batch-mates with it
+        for table, rows, mode in items:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for row in rows:
+                    self._write_row(conn, table, row, mode)
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback(conn)
+                log.error("chat store cannot write a %s row (%s); spilled", table, exc)
+                self._spill([(table, rows, mode)])
+
+    @staticmethod
+    def _write_row(conn, table: str, row: dict, mode: str) -> None:
+        columns = list(row)
+        if mode == "upsert":
+            sql = _upsert_sql(table, columns)
+        else:
+            sql = f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        conn.execute(sql, [row[c] for c in columns])
+
+    def _spill(self, items) -> None:
+        # Last resort so nothing is lost: a JSON-lines file beside the DB, imported at the next start.
+        lines = []
+        for table, rows, mode in items:
+            for row in rows:
+                lines.append(json.dumps({"table": table, "row": row, "mode": "upsert" if table == "exchanges" else mode},
+                                        ensure_ascii=False, default=str))
+        if not lines:
+            return
+        with self._spill_lock, self.spill_path.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+            fh.flush()
+        log.error("chat store: %d rows saved to %s; the next start imports them", len(lines), self.spill_path)
+
+    # ---- the spend ledger ------------------------------------------------
+    def reserve_spend(self, entry: dict, limits: list[tuple[str, str | None, int]]) -> tuple[str, int] | None:
+        """Atomically across processes: if every limit holds with entry['amount_pusd'] added, record the entry.
+
+        limits: (scope, key, cap in pico-USD) with scope 'day', 'session' or 'user'. Returns None when
+        reserved, else (scope, amount already used) for the first limit that would be passed.
+        """
+        def run(conn):
+            for scope, key, cap in limits:
+                if scope == "day":
+                    used = conn.execute("SELECT coalesce(sum(amount_pusd), 0) FROM spend WHERE day = ?", [entry["day"]])
+                elif scope == "session":
+                    used = conn.execute("SELECT coalesce(sum(amount_pusd), 0) FROM spend WHERE session_key = ?", [key])
+                else:
+                    used = conn.execute("SELECT coalesce(sum(amount_pusd), 0) FROM spend WHERE user = ? AND day = ?",
+                                        [key, entry["day"]])
+                total = used.fetchone()[0]
+                if total + entry["amount_pusd"] > cap:
+                    return scope, total
+            self._write_row(conn, "spend", entry, "upsert")
+            return None
+
+        return self.call(run)
+
+    def settle_spend(self, entry: dict) -> None:
+        """Replace a reservation with what the exchange cost (or record a cost that had none)."""
+        self.append("spend", entry, mode="upsert")
+
+    def spent(self, scope: str, key: str | None, day: str) -> int:
+        """Pico-USD used (settled and reserved) by a day, a session or a user's day."""
+        if scope == "day":
+            rows = self.query("SELECT coalesce(sum(amount_pusd), 0) AS n FROM spend WHERE day = ?", [day])
+        elif scope == "session":
+            rows = self.query("SELECT coalesce(sum(amount_pusd), 0) AS n FROM spend WHERE session_key = ?", [key])
+        else:
+            rows = self.query("SELECT coalesce(sum(amount_pusd), 0) AS n FROM spend WHERE user = ? AND day = ?", [key, day])
+        return rows[0]["n"]
 
     # ---- reading -------------------------------------------------------
     def query(self, sql: str, params=()) -> list[dict]:
@@ -133,13 +430,8 @@ class Store:
         rows = self.query("SELECT * FROM exchanges WHERE id = ?", [exchange_id])
         return rows[0] if rows else None
 
-    def cost_since(self, since_iso: str) -> Decimal:
-        """Exact USD spent since a UTC ISO time (costs are Decimal strings, summed here, not as floats)."""
-        rows = self.query("SELECT cost_usd FROM exchanges WHERE created_at >= ? AND cost_usd IS NOT NULL", [since_iso])
-        return sum((Decimal(r["cost_usd"]) for r in rows), Decimal(0))
-
 
 @atexit.register
 def _flush_all() -> None:
     for store in list(_stores):
-        store.flush(timeout=10)
+        store.close(timeout=10)

@@ -37,6 +37,11 @@ class Scenario:
     reject_stream_options: bool = False
     variants: list[list[str]] = field(default_factory=list)  # replies taken in turn, one per request
     served: int = 0
+    truncate_after: int | None = None  # the body ends cleanly after N chunks, with no end marker (no finish, no [DONE])
+    sse_style: str = "plain"  # "spec": JSON split over several data: lines, comments, empty data, named events
+    sse_error_event: int | None = None  # OpenAI: an `event: error` after N chunks
+    error_message: str | None = None  # overrides the message of a failing status
+    hold: threading.Event | None = None  # each stream waits here after its first chunk (ordering, not timing)
 
     def out_tokens(self) -> int:
         if self.output_tokens is not None:
@@ -54,6 +59,33 @@ def aws_event(headers: dict[str, str], payload: bytes) -> bytes:
     prelude += struct.pack(">I", zlib.crc32(prelude))
     body = prelude + head + payload
     return body + struct.pack(">I", zlib.crc32(body))
+
+
+class BlackHole:
+    """A listening socket that never accepts: once its backlog is full, connecting hangs, as to a host that drops SYNs."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(4):  # fill the accept queue; later connects get no answer at all
+            filler = socket.socket()
+            filler.setblocking(False)
+            try:
+                filler.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(filler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self):
+        for s in [*self.fillers, self.sock]:
+            s.close()
 
 
 class FakeLLMServer:
@@ -98,6 +130,7 @@ class FakeLLMServer:
                         sc = replace(sc, chunks=sc.variants[(sc.served - 1) % len(sc.variants)])
                 self._record = record
                 anthropic = path.endswith("/messages") or bool(bedrock)
+                self._error_message = sc.error_message
                 if status:
                     return self._fail(status, anthropic)
                 if not anthropic and sc.reject_stream_options and "stream_options" in body:
@@ -130,6 +163,7 @@ class FakeLLMServer:
                          429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
                 message = {401: "Incorrect API key provided: sk-test-abcdef123456. You can find your key at the dashboard.",
                            429: "Rate limit reached, slow down", 500: "The server had an error"}.get(status, f"status {status}")
+                message = getattr(self, "_error_message", None) or message
                 payload = ({"type": "error", "error": {"type": kinds.get(status, "api_error"), "message": message}}
                            if anthropic else {"error": {"message": message, "type": kinds.get(status, "api_error")}})
                 # retry-after 0 keeps the SDKs' retry backoff short in tests
@@ -162,7 +196,11 @@ class FakeLLMServer:
                 self.close_connection = True
 
             def _pace(self, sc, i) -> str | None:
-                """Sleep before piece i; returns 'drop'/'error' when the scenario cuts in here."""
+                """Sleep before piece i; returns 'drop'/'error'/'truncate' when the scenario cuts in here."""
+                if i == 1 and sc.hold is not None:
+                    sc.hold.wait(60)
+                if sc.truncate_after is not None and i == sc.truncate_after:
+                    return "truncate"
                 if sc.drop_after is not None and i == sc.drop_after:
                     return "drop"
                 if sc.error_after is not None and i == sc.error_after:
@@ -181,16 +219,29 @@ class FakeLLMServer:
                 base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
 
                 def chunk(delta, finish=None):
-                    return "data: " + json.dumps({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+                    payload = json.dumps({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]},
+                                         indent=1 if sc.sse_style == "spec" else None)
+                    if sc.sse_style == "spec":
+                        # one event over several data: lines (joined with newlines, still valid JSON), a comment,
+                        # a field without the optional space, and an event with empty data
+                        lines = payload.split("\n")
+                        return (": keep-alive\n" + "data:" + lines[0] + "\n" + "".join(f"data: {line}\n" for line in lines[1:])
+                                + "\n" + "data:\n\n")
+                    return "data: " + payload + "\n\n"
 
                 try:
                     pieces = [("reasoning_content", t) for t in sc.thinking] + [("content", t) for t in sc.chunks]
                     for i, (kind, text) in enumerate(pieces):
                         cut = self._pace(sc, i)
+                        if cut == "truncate":
+                            return self._end()
                         if cut == "drop":
                             return self._drop()
                         if cut == "error":
                             self._send('data: {"error": {"message": "The model crashed mid-stream", "type": "server_error"}}\n\n')
+                            return self._end()
+                        if sc.sse_error_event is not None and i == sc.sse_error_event:
+                            self._send('event: error\ndata: {"message": "Upstream model failed", "code": 503}\n\n')
                             return self._end()
                         self._send(chunk({"role": "assistant", kind: text} if i == 0 else {kind: text}))
                     self._send(chunk({}, "stop"))
@@ -233,6 +284,8 @@ class FakeLLMServer:
                     block = None
                     for i, (kind, text) in enumerate(pieces):
                         cut = self._pace(sc, i)
+                        if cut == "truncate":
+                            return self._end()
                         if cut == "drop":
                             return self._drop()
                         if cut == "error":

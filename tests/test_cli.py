@@ -57,7 +57,7 @@ def test_bad_arguments_and_config_are_one_line(fake, tmp_path):
     bad = tmp_path / "p.yaml"
     bad.write_text("models:\n  x: {provider: openai, input: 1}\n")
     out = _cli(["--pricing", str(bad), "models"], _env())
-    assert out.returncode == 2 and f"{bad}: model 'x': missing price field 'output'" in out.stderr
+    assert out.returncode == 2 and f"{bad}: line 2: model 'x': missing price field 'output'" in out.stderr
 
 
 def test_models_lists_availability_and_prices(fake):

@@ -41,11 +41,21 @@ def test_unpriced_is_none_and_shown_as_unpriced():
     "body, expected",
     [
         ("models:\n  m1: {provider: openai, output: 1}\n", "model 'm1': missing price field 'input'"),
-        ("models:\n  m1: {provider: openai, input: -1, output: 1}\n", "model 'm1': field 'input' must be a non-negative"),
+        ("models:\n  m1: {provider: openai, input: -1, output: 1}\n", "model 'm1': field 'input' must be from 0 to 10,000"),
         ("models:\n  m1: {provider: openai, input: abc, output: 1}\n", "model 'm1': field 'input' must be a number"),
         ("models:\n  m1: {input: 1, output: 1}\n", "model 'm1': missing field 'provider'"),
         ("models:\n  m1: {provider: openai, input: 1, output: 1, ouput: 2}\n", "unknown field(s) ouput"),
-        ("models: [1, 2\n", "not valid YAML at line"),
+        ("models: [1, 2\n", "line 2: not valid YAML"),
+        # a second entry for a model must not silently win (gpt-4o-mini at $99)
+        ("models:\n  m1: {provider: openai, input: 1, output: 1}\n  m1: {provider: openai, input: 99, output: 99}\n",
+         "line 3: duplicate key 'm1' (first at line 2)"),
+        ("models:\n  m1:\n    provider: openai\n    input: 1\n    output: 1\n    input: 99\n",
+         "line 6: duplicate key 'input' (first at line 4)"),
+        ("models:\n  m1: {provider: openai, input: 1e400, output: 1}\n", "line 2: model 'm1': field 'input' must be from 0"),
+        ("models:\n  m1: {provider: openai, input: 1.0e400, output: 1}\n", "field 'input' must be from 0"),
+        ("models:\n  m1: {provider: openai, input: [1], output: 1}\n", "field 'input' must be a number"),
+        ("models:\n  m1: just a string\n", "model 'm1': expected a mapping of fields"),
+        ("models:\n  m1: {provider: openai, input: 1, output: 1, context_window: 1e99}\n", "field 'context_window' must be"),
         ("prices: {}\n", "expected a top-level 'models:' mapping"),
     ],
 )

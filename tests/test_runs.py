@@ -192,7 +192,7 @@ def test_cli_eval_resume_and_offline_report(fake, tmp_path):
     first = _cli(args, env)
     assert first.returncode == 1, first.stderr
     run_id = re.search(r"run (\S+):", first.stderr).group(1)
-    assert "1 answers failed; rerun with --resume" in first.stderr
+    assert "1 answers failed (first: openai failed (HTTP 500)" in first.stderr and "rerun with --resume" in first.stderr
     assert "40/40" in first.stderr  # the terminal progress bar reached the end
     second = _cli([*args, "--resume", run_id], env)
     assert second.returncode == 0, second.stderr

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import inspect
+
 import anthropic
 
 from ..usage import Usage
 from .base import (
     TRANSPORT_ERRORS,
     Event,
+    ProviderError,
     ReasoningDelta,
     Request,
     TextDelta,
@@ -38,6 +41,8 @@ class AnthropicMessages:
 
     def __init__(self, client: anthropic.Anthropic):
         self.client = client
+        # anthropic 2.x dropped sampling parameters from messages.create; the API still takes them in the body
+        self.native = set(inspect.signature(client.messages.create).parameters)
 
     def stream(self, request: Request) -> Iterator[Event]:
         system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
@@ -51,12 +56,16 @@ class AnthropicMessages:
         if system:
             params["system"] = system
         if request.temperature is not None:
-            params["temperature"] = request.temperature
+            if "temperature" in self.native:
+                params["temperature"] = request.temperature
+            else:
+                params["extra_body"] = {"temperature": request.temperature}
         try:
             stream = self.client.messages.create(**params)
         except anthropic.APIError as exc:
             raise classify(exc, anthropic) from None
         raw: dict = {}
+        ended = False
         try:
             for event in stream:
                 kind = event.type
@@ -74,6 +83,10 @@ class AnthropicMessages:
                     update = {k: v for k, v in event.usage.model_dump().items() if k in _USAGE_KEYS and v is not None}
                     raw = {**raw, **update}
                     yield UsageReport(usage_from_anthropic(raw), dict(raw))
+                elif kind == "message_stop":
+                    ended = True
+            if not ended:
+                raise ProviderError("cut_off", "the stream ended without message_stop")
         except (anthropic.APIError, *TRANSPORT_ERRORS) as exc:
             raise classify(exc, anthropic, mid_stream=True) from None
         finally:

@@ -40,12 +40,17 @@ Event = TextDelta | ReasoningDelta | UsageReport
 
 
 class ProviderError(Exception):
-    """A failure the user can act on. kind: auth, rate_limit, timeout, connection, server, bad_request, not_found."""
+    """A failure the user can act on.
 
-    def __init__(self, kind: str, message: str, status_code: int | None = None):
+    kind: auth, rate_limit, timeout, connect_timeout, connection, cut_off, server, bad_request, not_found.
+    billable is False when the request provably never reached a model (no connection, or an HTTP refusal).
+    """
+
+    def __init__(self, kind: str, message: str, status_code: int | None = None, billable: bool = True):
         super().__init__(message)
         self.kind = kind
         self.status_code = status_code
+        self.billable = billable
 
 
 class Provider(Protocol):
@@ -54,7 +59,7 @@ class Provider(Protocol):
 
 def _transport_errors():
     # openai and anthropic moved from httpx to httpx2; catch whichever the installed SDK streams with
-    timeouts, errors = [], []
+    timeouts, errors, connects, connect_timeouts = [], [], [], []
     for name in ("httpx2", "httpx"):
         try:
             mod = __import__(name)
@@ -62,20 +67,36 @@ def _transport_errors():
             continue
         timeouts.append(mod.TimeoutException)
         errors.append(mod.HTTPError)
-    return tuple(timeouts), tuple(errors)
+        connects.append(mod.ConnectError)
+        connect_timeouts.append(mod.ConnectTimeout)
+    return tuple(timeouts), tuple(errors), tuple(connects), tuple(connect_timeouts)
 
 
-TRANSPORT_TIMEOUTS, TRANSPORT_ERRORS = _transport_errors()
+TRANSPORT_TIMEOUTS, TRANSPORT_ERRORS, CONNECT_ERRORS, CONNECT_TIMEOUTS = _transport_errors()
+
+
+def _cause_chain(exc: BaseException):
+    seen = 0
+    while exc is not None and seen < 10:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
 
 
 def classify(exc: Exception, sdk, mid_stream: bool = False) -> ProviderError:
     """Map an openai/anthropic SDK or transport exception (same Stainless hierarchy) to a ProviderError."""
+    chain = list(_cause_chain(exc))
+    if not mid_stream and any(isinstance(e, CONNECT_TIMEOUTS) for e in chain):
+        # no connection was made: the request never left this machine
+        return ProviderError("connect_timeout", "could not connect in time", billable=False)
     if isinstance(exc, (sdk.APITimeoutError, *TRANSPORT_TIMEOUTS)):
         return ProviderError("timeout", "the server stopped answering (timed out)")
     if isinstance(exc, (sdk.APIConnectionError, *TRANSPORT_ERRORS)):
         if mid_stream:
             return ProviderError("connection", "the connection broke mid-reply")
-        return ProviderError("connection", f"could not reach the server: {getattr(exc, 'message', None) or exc}")
+        refused = any(isinstance(e, CONNECT_ERRORS) for e in chain)
+        return ProviderError("connection", f"could not reach the server: {getattr(exc, 'message', None) or exc}",
+                             billable=not refused)
     # an error event inside a 200 stream carries the stream's status, which says nothing
     status = getattr(exc, "status_code", None)
     status = None if status == 200 else status
@@ -86,9 +107,11 @@ def classify(exc: Exception, sdk, mid_stream: bool = False) -> ProviderError:
         ((sdk.NotFoundError,), "not_found"),
         ((sdk.BadRequestError, sdk.UnprocessableEntityError), "bad_request"),
     ]
+    # an HTTP error status before the stream began: the provider refused the request and bills nothing
+    billable = mid_stream or status is None
     for types, kind in kinds:
         if isinstance(exc, types):
-            return ProviderError(kind, message, status)
+            return ProviderError(kind, message, status, billable)
     if "overloaded" in message.lower():
-        return ProviderError("rate_limit", message, status)
-    return ProviderError("server", message, status)
+        return ProviderError("rate_limit", message, status, billable)
+    return ProviderError("server", message, status, billable)

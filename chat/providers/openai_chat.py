@@ -17,6 +17,7 @@ from .base import (
     UsageReport,
     classify,
 )
+from .sse import parse
 
 
 def usage_from_openai(raw: dict) -> Usage:
@@ -42,8 +43,9 @@ def _rejects_stream_options(exc: Exception) -> bool:
 class OpenAIChat:
     """One adapter for the Chat Completions wire protocol."""
 
-    def __init__(self, client: openai.OpenAI):
+    def __init__(self, client: openai.OpenAI, max_tokens_field: str = "max_tokens"):
         self.client = client
+        self.max_tokens_field = max_tokens_field
         # Models whose server rejected stream_options: later calls skip the failing attempt.
         # Per model, since one gateway may route models to servers that differ.
         self.no_stream_options: set[str] = set()
@@ -52,7 +54,7 @@ class OpenAIChat:
         """Send the request; returns the SDK's streaming-response context, already entered (status checked, retried)."""
         params: dict = {"model": request.model, "messages": request.messages, "stream": True}
         if request.max_tokens is not None:
-            params["max_tokens"] = request.max_tokens
+            params[self.max_tokens_field] = request.max_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature
         create = self.client.chat.completions.with_streaming_response.create
@@ -72,20 +74,21 @@ class OpenAIChat:
             manager, response = self._open(request)
         except openai.APIError as exc:
             raise classify(exc, openai) from None
+        ended = False  # a finish_reason or [DONE]: without one the reply was cut off, however cleanly the body ended
         try:
             # The SDK sends, authenticates and retries; the chunks are read here as plain JSON, because
             # building a pydantic model per chunk was the largest CPU cost with many streams at once.
-            for line in response.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
+            for sse in parse(response.iter_lines()):
+                if sse.data.strip() == "[DONE]":
+                    ended = True
                     break
-                chunk = json.loads(data)
-                if chunk.get("error"):
-                    error = chunk["error"]
+                chunk = json.loads(sse.data)
+                if sse.event == "error" or (isinstance(chunk, dict) and chunk.get("error")):
+                    error = chunk.get("error", chunk) if isinstance(chunk, dict) else chunk
                     message = error.get("message") if isinstance(error, dict) else str(error)
                     raise ProviderError("server", message or "the server reported an error mid-stream")
+                if not isinstance(chunk, dict):
+                    continue
                 usage = chunk.get("usage")
                 if usage:
                     yield UsageReport(usage_from_openai(usage), usage)
@@ -97,6 +100,10 @@ class OpenAIChat:
                         yield ReasoningDelta(str(thinking))
                     if delta.get("content"):
                         yield TextDelta(delta["content"])
+                    if choice.get("finish_reason"):
+                        ended = True
+            if not ended:
+                raise ProviderError("cut_off", "the stream ended without finish_reason or [DONE]")
         except (openai.APIError, *TRANSPORT_ERRORS) as exc:
             raise classify(exc, openai, mid_stream=True) from None
         except json.JSONDecodeError:

@@ -1,0 +1,32 @@
+"""Who is asking, from a Gradio request: the browser session whose caps apply on every tab, and the login."""
+from __future__ import annotations
+
+import gradio as gr
+
+from .budget import CapExceeded
+from .engine import Engine
+
+
+def identity(request: gr.Request | None, fallback: str) -> tuple[str, str | None]:
+    """(spend key, login): a browser session's caps hold across every tab of the app; the login when auth is on."""
+    user = getattr(request, "username", None) if request is not None else None
+    session = getattr(request, "session_hash", None) if request is not None else None
+    return (f"browser:{session}" if session else fallback), user
+
+
+def check_rate(engine: Engine, request: gr.Request | None, fallback: str) -> tuple[str, str | None]:
+    """The caller's identity, after the per-session request rate limit (gr.Error past it)."""
+    key, user = identity(request, fallback)
+    try:
+        engine.budget.check_rate(f"user:{user}" if user else key)
+    except CapExceeded as exc:
+        raise gr.Error(str(exc)) from None
+    return key, user
+
+
+def rater_name(typed, request: gr.Request | None) -> str:
+    """Ratings and votes are the login's when auth is on (a typed name cannot speak for someone else)."""
+    login = getattr(request, "username", None) if request is not None else None
+    if login:
+        return login
+    return typed.strip()[:200] if isinstance(typed, str) else ""
