@@ -65,3 +65,15 @@ def engine(store):
 
     return Engine(store)
 
+
+
+def need(module: str, why: str):
+    """Import a test dependency; under CI a missing one fails the run instead of skipping quietly."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail(f"{module} is missing, so {why} cannot be tested: pip install -r requirements-dev.txt")
+        pytest.skip(f"{module} is not installed ({why})")

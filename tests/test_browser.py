@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import need
+
 from chat.display import meter_line
 from tests.browser import (
     CHROMIUM,
@@ -314,7 +316,7 @@ def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, d
 
 
 def test_new_user_with_no_keys_chats_with_the_embedded_model(browser, tmp_path):
-    pytest.importorskip("llama_cpp")
+    need("llama_cpp", "the embedded model")
     env = {k: v for k, v in os.environ.items()
            if not k.endswith(("_API_KEY", "_BASE_URL")) and k not in ("CHAT_DEFAULT_MODEL", "DEMO_AUTH")}
     env["GRADIO_ANALYTICS_ENABLED"] = "False"

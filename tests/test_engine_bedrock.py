@@ -6,10 +6,12 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import need
+
 from tests.fake_servers import Scenario
 from tests.helpers import run
 
-pytest.importorskip("boto3")
+need("boto3", "Bedrock through the real SDK")
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 
 

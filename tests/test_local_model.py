@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import need
+
 from tests.helpers import run
 
-pytest.importorskip("llama_cpp")
+need("llama_cpp", "the embedded model")
 ROOT = Path(__file__).resolve().parent.parent
 
 

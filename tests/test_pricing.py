@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import need
+
 from chat.pricing import PricingError, cost_of, format_usd, load_prices
 from chat.usage import Usage
 
@@ -106,7 +108,7 @@ KNOWN_DIFFERENCES = {
 @pytest.mark.parametrize("name", sorted(GENAI))
 @pytest.mark.parametrize("long_prompt", [False, True])
 def test_matches_genai_prices(name, long_prompt):
-    genai_prices = pytest.importorskip("genai_prices")
+    genai_prices = need("genai_prices", "prices against an independent source")
     if (name, long_prompt) in KNOWN_DIFFERENCES:
         pytest.skip(KNOWN_DIFFERENCES[name, long_prompt])
     provider_id, ref = GENAI[name]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import need
+
 from chat import questionsets
 from chat.judge import judge, parse_verdict
 from chat.ratings import DEFAULT_RUBRIC, RubricError, load_rubric, rate, rating_stats
@@ -209,7 +211,7 @@ def test_cli_eval_resume_and_offline_report(fake, tmp_path):
 
 
 def test_embedded_model_small_real_run(engine):
-    pytest.importorskip("llama_cpp")
+    need("llama_cpp", "the embedded model")
     qs = questionsets.parse("- What is 2 + 2?\n- Name a colour.\n", "tiny", "yaml")
     run_id = create(engine, qs, ["smollm2-135m-instruct"], repeats=1, concurrency=2, max_tokens=16)
     last = list(execute(engine, run_id, qs, ["smollm2-135m-instruct"], 1, 2, max_tokens=16))[-1]

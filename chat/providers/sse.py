@@ -16,8 +16,9 @@ def parse(lines: Iterable[str]) -> Iterator[ServerEvent]:
     event, data = "", []
     for line in lines:
         if not line:
-            if data:
-                yield ServerEvent(event or "message", "\n".join(data))
+            text = "\n".join(data)
+            if text:
+                yield ServerEvent(event or "message", text)
             event, data = "", []
             continue
         if line.startswith(":"):
@@ -29,5 +30,5 @@ def parse(lines: Iterable[str]) -> Iterator[ServerEvent]:
             data.append(value)
         elif name == "event":
             event = value
-    if data:  # a last event the server did not close with a blank line
+    if "".join(data):  # a last event the server did not close with a blank line
         yield ServerEvent(event or "message", "\n".join(data))
