@@ -129,6 +129,15 @@ def m003_start_rows_users_and_spend_ledger(db: sqlite_utils.Database):
     )
 
 
+def pending(conn) -> bool:
+    """True when the file lacks a migration (read only: takes no lock)."""
+    try:
+        done = {row[0] for row in conn.execute("SELECT name FROM _migrations").fetchall()}
+    except Exception:  # no _migrations table yet: a new file
+        return True
+    return any(fn.__name__ not in done for fn in MIGRATIONS)
+
+
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order; returns the names applied. Caller holds the write lock."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")

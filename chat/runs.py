@@ -82,7 +82,8 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
             raise RunError(f"run {run_id} was made with a different question set; start a new run instead")
         return run_id
     run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-    engine.store.append("runs", {
+    # on disk before any answer (or in the spill file, if another connection holds the log for long)
+    engine.store.write_now("runs", {
         "id": run_id,
         "created_at": now_iso("seconds"),
         "set_name": qs.name,
@@ -93,13 +94,12 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         "repeats": repeats,
         "concurrency": concurrency,
         "params_json": json.dumps({"max_tokens": max_tokens, "temperature": temperature}),
-    })
-    engine.store.flush()
+    }, wait_s=5, mode="insert")
     return run_id
 
 
 def finished_keys(engine: Engine, run_id: str) -> set[tuple[str, str, int]]:
-    engine.store.flush()
+    engine.store.flush(timeout=5)  # answers this process logged a moment ago; readers are never blocked
     rows = engine.store.query(
         "SELECT model, question_id, repeat_index FROM exchanges WHERE run_id = ? AND status = 'ok'", [run_id]
     )
@@ -160,15 +160,16 @@ def execute(engine: Engine, run_id: str, qs: QuestionSet, models: list[str], rep
 def _pump(engine, run_id, qs, params, cancel, pending_cells, concurrency, total, skipped) -> Iterator[Progress]:
     done, failed = skipped, 0
     gates = {}
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run") as pool:
-        running = {}
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run")
+    running = {}
 
-        def submit(cell: Cell):
-            if cell.model not in gates:
-                local = engine.resolve(cell.model).endpoint.protocol == "local"
-                gates[cell.model] = threading.Semaphore(1) if local else None
-            running[pool.submit(_ask, engine, run_id, qs, cell, params, cancel, gates[cell.model])] = cell
+    def submit(cell: Cell):
+        if cell.model not in gates:
+            local = engine.resolve(cell.model).endpoint.protocol == "local"
+            gates[cell.model] = threading.Semaphore(1) if local else None
+        running[pool.submit(_ask, engine, run_id, qs, cell, params, cancel, gates[cell.model])] = cell
 
+    try:
         # feed the pool lazily so a cancel stops new cells at once
         for cell in pending_cells:
             submit(cell)
@@ -188,3 +189,10 @@ def _pump(engine, run_id, qs, params, cancel, pending_cells, concurrency, total,
                     nxt = next(pending_cells, None)
                     if nxt is not None:
                         submit(nxt)
+    except BaseException:
+        # Cancel, a closed tab or a stop signal: cells in flight end at their next chunk and log themselves
+        # (engine.close() logs any still silent); waiting for them here would keep the caller from answering
+        cancel.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

@@ -112,8 +112,17 @@ class Store:
     def _migrate(self) -> None:
         conn = _connect(self.path)
         try:
+            if not self._start_work(conn):
+                return  # nothing to write: never wait on a lock another connection holds
             # BEGIN IMMEDIATE serialises migrations between processes opening the same file at once.
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if migrations.pending(conn):
+                    raise sqlite3.OperationalError(f"{self.path} is locked by another program ({exc}); close it "
+                                                   "and start again") from None
+                log.warning("chat store: %s is locked; the spill file will be imported at a later start", self.path)
+                return
             try:
                 db = sqlite_utils.Database(conn)
                 migrations.apply(db)
@@ -125,6 +134,13 @@ class Store:
                 raise
         finally:
             conn.close()
+
+    def _start_work(self, conn: sqlite3.Connection) -> bool:
+        """Whether opening needs the write lock: a migration, a spill file to import, rows to mark interrupted."""
+        if migrations.pending(conn) or any(self.path.parent.glob(self.spill_path.name + "*")):
+            return True
+        owners = conn.execute("SELECT DISTINCT process FROM exchanges WHERE status = 'streaming'").fetchall()
+        return any(not _alive(o[0]) for o in owners)
 
     def _import_spill(self, conn: sqlite3.Connection) -> None:
         """Rows an earlier process could not write: imported once, idempotently by id."""
