@@ -43,7 +43,10 @@ def main(argv=None) -> int:
     p.add_argument("--rubric", help="rubric YAML for ratings (CHAT_RUBRIC); default: the three-criterion study rubric")
     args = p.parse_args(argv)
 
+    from starlette.middleware import Middleware
+
     from chat.app import CSS, build_app
+    from chat.login_guard import HideApiInfoUntilLogin
     from chat.budget import Budget, parse_cap, parse_rate
     from chat.endpoints import timeouts
     from chat.engine import Engine
@@ -115,7 +118,8 @@ def main(argv=None) -> int:
             show_error=False,
             max_file_size=MAX_UPLOAD,
             # FastAPI's schema pages would describe every route to anyone, logged in or not
-            app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None},
+            app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None,
+                        "middleware": [Middleware(HideApiInfoUntilLogin)]},
         )
     except KeyboardInterrupt:
         pass  # a stop signal: fall through to the orderly close
