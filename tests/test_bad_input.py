@@ -1,0 +1,175 @@
+"""Bad input gets one clear line at a bounded cost: alias bombs, huge files, absurd runs, NaN, oversized prompts."""
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from chat import app, runs_tab
+from chat.engine import ChatRequest
+from chat.pricing import PricingError, load_prices
+from chat.questionsets import QuestionSetError, load, parse
+from chat.ratings import RubricError, load_rubric
+from chat.runs import RunError, create
+from chat.session import new_session
+from tests.fake_servers import Scenario
+from tests.helpers import run
+
+ROOT = Path(__file__).resolve().parent.parent
+# ten levels of nine aliases each: 9^10 (3.5 billion) strings once expanded, from about 350 bytes
+BOMB = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
+    f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]\n" for i in range(9)) + "questions: *j\n"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("loader, error", [("questions", QuestionSetError), ("pricing", PricingError),
+                                           ("rubric", RubricError)])
+def test_a_yaml_alias_bomb_is_refused_in_one_short_line(tmp_path, loader, error):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB if loader == "questions" else BOMB.replace("questions:", "models:" if loader == "pricing" else "criteria:"))
+    before = _peak_mb()
+    with pytest.raises(error) as err:
+        {"questions": load, "pricing": load_prices, "rubric": load_rubric}[loader](path)
+    assert "aliases" in str(err.value) and len(str(err.value)) < 400
+    assert _peak_mb() - before < 50  # not the 1.5 GB the old loader took
+
+
+def test_a_huge_question_file_is_refused_by_size_before_it_is_read(tmp_path):
+    path = tmp_path / "big.txt"
+    with path.open("w") as fh:
+        fh.write("same question\n" * 4_000_000)  # 56 MB
+    started = time.process_time()
+    with pytest.raises(QuestionSetError, match="at most 5 MB"):
+        load(path)
+    assert time.process_time() - started < 2
+
+
+def test_duplicate_ids_are_found_in_linear_time_and_listed_briefly():
+    text = "\n".join(["q"] * 5000)  # 5,000 questions with ids q1..q5000 are fine; duplicates by id are not
+    assert len(parse(text, "s", "txt").questions) == 5000
+    rows = "\n".join(f"{i % 2500},question {i}" for i in range(5000))
+    with pytest.raises(QuestionSetError) as err:
+        parse("id,question\n" + rows, "s", "csv")
+    assert "repeated: 0, 1, 10, 100" in str(err.value) and "and 2490 more" in str(err.value)
+    with pytest.raises(QuestionSetError, match="at most 5,000"):
+        parse("\n".join(f"question {i}" for i in range(5001)), "s", "txt")
+
+
+def test_a_million_repeats_is_refused_before_anything_is_planned(fake, engine):
+    qs = parse("one\ntwo", "s", "txt")
+    before = _peak_mb()
+    for repeats, match in ((5_000_000, "repeats must be from 1 to 100"), (100, None)):
+        if match:
+            with pytest.raises(RunError, match=match):
+                create(engine, qs, ["gpt-4o-mini"], repeats, 4)
+    with pytest.raises(RunError, match="a run may ask at most 20,000"):
+        create(engine, parse("\n".join(f"q {i}" for i in range(300)), "s", "txt"), ["gpt-4o-mini", "gpt-4o"], 50, 4)
+    assert _peak_mb() - before < 50
+    with pytest.raises(gr.Error, match="repeats must be a whole number from 1 to 100"):
+        list(runs_tab.start_run(engine, None, "examples/quick_questions.txt", "", ["gpt-4o-mini"], 5_000_000, 4, 50, ""))
+
+
+def test_an_uploaded_set_is_named_by_its_own_name_never_the_server_path(tmp_path):
+    upload = tmp_path / "gradio" / "3f9c0e" / "my set.yaml"
+    upload.parent.mkdir(parents=True)
+    upload.write_text("questions: {not: a list}\n")
+    with pytest.raises(gr.Error) as err:
+        runs_tab._question_set(str(upload), None, "")
+    assert err.value.message.startswith("my set.yaml:") and str(tmp_path) not in err.value.message
+
+
+def test_a_prompt_that_cannot_fit_the_window_is_refused_before_any_call(fake, engine):
+    _, result = run(engine, model="gpt-4o-mini", prompt="word " * 200_000)  # ~200k tokens, window 128k
+    assert result.status == "error" and "window of 128,000" in result.error and "Nothing was sent" in result.error
+    assert not fake.requests and result.record["cost_usd"] == "0"
+    _, result = run(engine, model="gpt-4o-mini", prompt="x" * 5_000_000)
+    assert "at most 4,000,000" in result.error and not fake.requests
+
+
+@pytest.mark.parametrize("temperature, max_tokens, message", [
+    (float("nan"), 50, "temperature must be a number from 0 to 2, got nan"),
+    (float("inf"), 50, "temperature must be a number from 0 to 2, got inf"),
+    (3, 50, "temperature must be a number from 0 to 2, got 3.0"),
+    ("hot", 50, "temperature must be a number from 0 to 2, got 'hot'"),
+    (0.5, "abc", "max tokens must be a whole number from 1 to 1,000,000, got 'abc'"),
+    (0.5, 2.5, "max tokens must be a whole number"),
+    (0.5, float("nan"), "max tokens must be a whole number"),
+    (0.5, 0, "max tokens must be a whole number"),
+])
+def test_bad_parameters_get_one_line_naming_the_field(fake, engine, temperature, max_tokens, message):
+    *_, (chat, state, _, _) = app.respond(engine, "hi", new_session(), "gpt-4o-mini", "", temperature, max_tokens)
+    assert chat[1]["content"].startswith(f"⚠️ {message}")
+    assert not fake.requests
+    engine.store.flush()
+    assert engine.store.exchange(state["turns"][0]["id"])["status"] == "error"
+
+
+def test_api_callers_get_the_field_named_for_text_in_a_number(fake, tmp_path):
+    from gradio_client import Client
+
+    from tests.browser import DemoProcess, demo_env
+
+    demo = DemoProcess(demo_env(fake.url), [], tmp_path / "api.db")
+    try:
+        client = Client(demo.url, verbose=False)
+        for temperature, max_tokens, field in ((0.5, "abc", "Max tokens must be a number"),
+                                               ("NaN", 50, "Temperature must be"),
+                                               (0.5, 10**9, "Max tokens must be from 1 to 1e+06")):
+            with pytest.raises(Exception) as err:
+                client.predict("hi", "gpt-4o-mini", "", temperature, max_tokens, api_name="/chat")
+            assert field in str(err.value), str(err.value)
+        import httpx
+
+        small = httpx.post(demo.url + "gradio_api/upload", files={"files": ("set.txt", b"q\n" * 100)}, timeout=30)
+        assert small.status_code == 200
+        big = httpx.post(demo.url + "gradio_api/upload", files={"files": ("set.txt", b"q\n" * 3_000_000)}, timeout=30)
+        assert big.status_code == 413 and "maximum allowed size of 5242880 bytes" in big.text
+    finally:
+        demo.stop()
+    assert not fake.requests
+
+
+@pytest.mark.parametrize("body, message", [
+    ("just a string\n", "a rubric is a mapping"),
+    ("scale: 1-5\ncriteria: [{id: a, label: A}, {id: a, label: B}]\n", "criterion id 'a' appears twice"),
+    ("scale: 1-5\nscale: pass/fail\ncriteria: [{id: a, label: A}]\n", "line 2: duplicate key 'scale'"),
+    ("scale: 1-5\nacceptable: 9\ncriteria: [{id: a, label: A}]\n", "line 2: field 'acceptable' must be a number from 1 to 5"),
+])
+def test_bad_rubrics_get_one_line_with_file_and_line(tmp_path, body, message):
+    path = tmp_path / "rubric.yaml"
+    path.write_text(body)
+    with pytest.raises(RubricError) as err:
+        load_rubric(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_demo_with_a_broken_rubric_or_pricing_stops_with_one_line(tmp_path):
+    bad = tmp_path / "bare.yaml"
+    bad.write_text("pass or fail, whatever\n")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    out = subprocess.run([sys.executable, "demo.py", "--rubric", str(bad), "--db", str(tmp_path / "x.db")], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "a rubric is a mapping" in out.stderr and "Traceback" not in out.stderr
+    prices = tmp_path / "p.yaml"
+    prices.write_text("models:\n  gpt-4o-mini: {provider: openai, input: 0.15, output: 0.6}\n"
+                      "  gpt-4o-mini: {provider: openai, input: 99, output: 99}\n")
+    out = subprocess.run([sys.executable, "-m", "chat", "--pricing", str(prices), "models"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "line 3: duplicate key 'gpt-4o-mini'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_engine_checks_parameters_from_any_caller(fake, engine):
+    from chat.engine import Result
+
+    result = [i for i in engine.stream(ChatRequest(model="gpt-4o-mini", prompt="hi", max_tokens=-5))][-1]
+    assert isinstance(result, Result) and "max tokens" in result.error and not fake.requests
