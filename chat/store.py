@@ -304,10 +304,22 @@ class Store:
                         item[2].set_exception(exc)
                 else:
                     self._spill([b[1:] for b in batch])
-                conn = None  # reconnect for the next batch
+                self._discard(conn)  # the failed batch may hold the write lock: release it, reconnect next time
+                conn = None
             finally:
                 self._inflight = []
                 self._done(len(batch))
+
+    @staticmethod
+    def _discard(conn) -> None:
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.close()
+        except sqlite3.Error:
+            pass
 
     def _run_call(self, conn, fn, future) -> None:
         for attempt in range(WRITE_ATTEMPTS):

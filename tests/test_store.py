@@ -1,10 +1,12 @@
 """The SQLite log: migrations from empty, one writer under concurrency, nothing lost."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -75,3 +77,117 @@ def test_append_does_not_wait_for_the_disk(store):
     blocker.execute("COMMIT")
     store.flush()
     assert store.query("SELECT count(*) AS n FROM exchanges WHERE session_id='late'")[0]["n"] == 1
+
+
+def test_the_writer_survives_its_own_errors_and_keeps_every_row(store, monkeypatch):
+    from chat import store as store_module
+
+    real = Store._write_row
+    calls = {"n": 0}
+
+    def flaky(conn, table, row, mode):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug in the writer")
+        return real(conn, table, row, mode)
+
+    monkeypatch.setattr(store_module.Store, "_write_row", staticmethod(flaky))
+    store.append("exchanges", _row("a", 1))
+    store.flush()
+    store.append("exchanges", _row("b", 2))  # the thread is still alive and writing
+    store.flush()
+    assert store.query("SELECT session_id FROM exchanges") == [{"session_id": "b"}]
+    assert '"session_id": "a"' in store.spill_path.read_text()  # the failed row was kept, not dropped
+    monkeypatch.undo()
+    Store(store.path)  # the next start imports it
+    assert sorted(r["session_id"] for r in store.query("SELECT session_id FROM exchanges")) == ["a", "b"]
+
+
+def test_an_integrity_error_is_retried_row_by_row(store):
+    first = _row("x", 1)
+    store.append("exchanges", first)
+    store.flush()
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # so the next rows land in one batch
+    store.append("exchanges", _row("y", 2))
+    store.append("exchanges", dict(first, prompt="a duplicate id"))
+    store.append("exchanges", _row("z", 3))
+    blocker.execute("COMMIT")
+    store.flush()
+    assert sorted(r["session_id"] for r in store.query("SELECT session_id FROM exchanges")) == ["x", "y", "z"]
+    assert "a duplicate id" in store.spill_path.read_text()
+
+
+def test_a_full_queue_pushes_back_and_then_spills(tmp_path, monkeypatch):
+    from chat import store as store_module
+
+    monkeypatch.setattr(store_module, "QUEUE_LIMIT", 5)
+    monkeypatch.setattr(store_module, "PUT_TIMEOUT_S", 0.3)
+    s = Store(tmp_path / "q.db")
+    blocker = sqlite3.connect(s.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    for i in range(12):
+        s.append("exchanges", _row("q", i))  # blocks (back-pressure), then spills what cannot wait
+    assert s._queue.qsize() <= 5
+    blocker.execute("COMMIT")
+    s.flush()
+    Store(s.path)
+    assert s.query("SELECT count(*) AS n FROM exchanges")[0]["n"] == 12
+
+
+def test_flush_waits_only_for_rows_queued_before_it(store, monkeypatch):
+    from chat import store as store_module
+
+    real = Store._write_row
+
+    def slow(conn, table, row, mode):
+        time.sleep(0.005)
+        return real(conn, table, row, mode)
+
+    monkeypatch.setattr(store_module.Store, "_write_row", staticmethod(slow))
+    stop = threading.Event()
+
+    def producer():  # faster than the writer, for ever: the queue never drains
+        i = 0
+        while not stop.is_set():
+            store.append("exchanges", _row("p", i % 60))
+            i += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=producer)
+    t.start()
+    try:
+        time.sleep(0.2)
+        store.append("exchanges", _row("mine", 1))
+        assert store.flush(timeout=60)  # returns once "mine" is written, though rows keep coming
+        assert store.query("SELECT count(*) AS n FROM exchanges WHERE session_id = 'mine'")[0]["n"] == 1
+        assert store._queued > store._finished  # the producer's later rows were not waited for
+    finally:
+        stop.set()
+        t.join()
+
+
+def test_spill_import_is_idempotent_and_never_demotes_a_finished_row(tmp_path):
+    path = tmp_path / "s.db"
+    Store(path)
+    spill = Path(str(path) + ".unwritten.jsonl")
+    done = {"id": "e1", "session_id": "s", "status": "ok", "reply": "finished", "model": "m"}
+    start = {"id": "e1", "session_id": "s", "status": "streaming", "model": "m"}
+    spill.write_text("\n".join(json.dumps({"table": "exchanges", "row": r, "mode": "upsert"})
+                               for r in (start, done, start)) + "\nnot json\n")
+    Store(path)
+    Store(path)
+    rows = Store(path).query("SELECT id, status, reply FROM exchanges")
+    assert rows == [{"id": "e1", "status": "ok", "reply": "finished"}]
+    assert not spill.exists() and "not json" in Path(str(path) + ".rejected.jsonl").read_text()
+
+
+def test_a_streaming_row_of_a_live_process_is_left_alone(store):
+    from chat.store import process_tag
+
+    store.append("exchanges", dict(_row("live", 1), status="streaming", process=process_tag()))
+    store.append("exchanges", dict(_row("dead", 2), status="streaming", process="nohost:999999:1"))
+    store.flush()
+    Store(store.path)
+    statuses = {r["session_id"]: r["status"] for r in store.query("SELECT session_id, status FROM exchanges")}
+    assert statuses["live"] == "streaming"  # another process on this file may still be streaming it
