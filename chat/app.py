@@ -127,12 +127,12 @@ def after_stop(engine: Engine, state: dict, model: str, wait_s: float = 5.0):
             continue
         deadline = time.monotonic() + wait_s
         row = None
-        while row is None and time.monotonic() < deadline:
+        while (row is None or row["status"] == "streaming") and time.monotonic() < deadline:
             engine.store.flush(timeout=1)
             row = engine.store.exchange(turn["id"])
-            if row is None:
+            if row is None or row["status"] == "streaming":
                 time.sleep(0.05)  # the generator is closed a moment after the cancel
-        if row is None:
+        if row is None or row["status"] == "streaming":
             turn["status"] = "aborted"
             continue
         turn["record"], turn["status"], turn["reply"] = row, row["status"], row["reply"] or ""

@@ -9,6 +9,8 @@ import gradio as gr
 class CheckedNumber(gr.Number):
     """gr.Number that answers 'abc', NaN or inf from the API with one line naming the field, not a bare Error."""
 
+    is_template = True  # rendered by the browser as the gr.Number it extends
+
     def preprocess(self, payload):
         label = self.label or "number"
         if payload is None or payload == "":
@@ -26,6 +28,8 @@ class CheckedNumber(gr.Number):
 
 class CheckedSlider(gr.Slider):
     """gr.Slider that refuses NaN, inf and text from the API with one line naming the field."""
+
+    is_template = True
 
     def preprocess(self, payload):
         label = self.label or "value"

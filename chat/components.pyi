@@ -10,6 +10,8 @@ from gradio.events import Dependency
 class CheckedNumber(gr.Number):
     """gr.Number that answers 'abc', NaN or inf from the API with one line naming the field, not a bare Error."""
 
+    is_template = True  # rendered by the browser as the gr.Number it extends
+
     def preprocess(self, payload):
         label = self.label or "number"
         if payload is None or payload == "":
@@ -32,6 +34,8 @@ class CheckedNumber(gr.Number):
 
 class CheckedSlider(gr.Slider):
     """gr.Slider that refuses NaN, inf and text from the API with one line naming the field."""
+
+    is_template = True
 
     def preprocess(self, payload):
         label = self.label or "value"

@@ -119,4 +119,6 @@ def question_stats(rows: list[dict]) -> list[QuestionStats]:
 
 def run_rows(store: Store, run_id: str) -> list[dict]:
     store.flush()
-    return latest_cells(store.query("SELECT * FROM exchanges WHERE run_id = ? ORDER BY created_at", [run_id]))
+    # a cell still streaming has no answer yet
+    return latest_cells(store.query("SELECT * FROM exchanges WHERE run_id = ? AND status != 'streaming' "
+                                    "ORDER BY created_at", [run_id]))

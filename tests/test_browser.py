@@ -66,7 +66,7 @@ def rows(db: Path, where: str = "1=1", params=()) -> list[dict]:
 def wait_row(db: Path, prompt: str, timeout=30) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = rows(db, "prompt = ?", [prompt])
+        found = rows(db, "prompt = ? AND status != 'streaming'", [prompt])  # finished, not just started
         if found:
             return found[-1]
         time.sleep(0.1)
@@ -144,7 +144,7 @@ def test_closing_the_tab_mid_stream_logs_aborted_with_partial_text(browser, demo
     row = None
     while time.monotonic() < deadline:
         found = rows(demo.db, "prompt = 'closing the tab'")
-        if found and found[0]["status"] != "ok":
+        if found and found[0]["status"] not in ("ok", "streaming"):
             row = found[0]
             break
         time.sleep(0.2)
@@ -265,16 +265,19 @@ def test_compare_tab_streams_two_models_at_once_and_votes_blind(browser, demo, s
     page.wait_for_function(f"() => {{ {text} return ['0','1'].every(i => t('#compare-answer-' + i).trim().length > 0)"
                            " && !t('#compare-meter-0').includes('TTFT') && !t('#compare-meter-1').includes('TTFT') }",
                            timeout=20_000)
-    page.wait_for_function(f"() => {{ {text} return ['0','1'].every(i => t('#compare-meter-' + i).includes('TTFT')) }}",
+    # finished, and still blind: the meters (cost, tokens, speed) would give the models away
+    page.wait_for_function(f"() => {{ {text} return ['0','1'].every(i => t('#compare-meter-' + i).includes('hidden')) }}",
                            timeout=20_000)
+    assert not any("$" in page.inner_text(f"#compare-meter-{i}") for i in range(2))
     heads = [page.inner_text(f"#compare-head-{i}") for i in range(2)]
     assert heads == ["Model A", "Model B"]  # blind: names hidden
-    found = rows(demo.db, "prompt = 'which is better?'")
+    found = rows(demo.db, "prompt = 'which is better?' AND status != 'streaming'")
     assert len(found) == 2 and found[0]["compare_id"] and found[0]["compare_id"] == found[1]["compare_id"]
     reqs = [r for r in scenarios.requests if r["body"]["messages"][-1]["content"] == "which is better?"]
     assert max(r["started"] for r in reqs) < min(r["ended"] for r in reqs)  # streamed side by side
     page.click("#compare-vote-0")
     page.wait_for_function("document.querySelector('#compare-head-0').innerText.includes(':')", timeout=10_000)
+    page.wait_for_function("document.querySelector('#compare-meter-0').innerText.includes('TTFT')", timeout=10_000)
     revealed = page.inner_text("#compare-head-0")
     conn = sqlite3.connect(demo.db)
     deadline = time.monotonic() + 10
