@@ -109,12 +109,23 @@ def test_cli_eval_honours_the_daily_cap(fake, tmp_path):
 
 
 def test_two_processes_share_one_daily_cap(fake, tmp_path):
-    fake.scenarios["gpt-4o"] = Scenario(input_tokens=400, output_tokens=300, gap=0.01)
+    import time
+
+    hold = threading.Event()
+    fake.scenarios["gpt-4o"] = Scenario(input_tokens=400, output_tokens=300, hold=hold)
     db = tmp_path / "shared.db"
     env = _env(fake, db, CHAT_DAILY_CAP_USD="0.08")
     procs = [subprocess.Popen([sys.executable, "-m", "chat", "eval", str(FAQ), "-m", "gpt-4o", "--repeats", "3",
                                "--max-tokens", "300", "--concurrency", "4"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        # ordering, not timing: each process has at most 4 answers in flight, so 5 held streams means both are spending
+        deadline = time.monotonic() + 120
+        while sum(1 for r in fake.requests if r["first"]) < 5:
+            assert time.monotonic() < deadline, "both processes never had answers in flight"
+            time.sleep(0.05)
+    finally:
+        hold.set()
     outs = [p.communicate(timeout=300) for p in procs]
     spent = _spent(db)
     assert Decimal("0.04") < spent <= Decimal("0.08"), outs
