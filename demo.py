@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     from chat.redact import install as install_redaction
     from chat.redact import redact, register
     from chat.shutdown import Shutdown
-    from chat.store import Store
+    from chat.storage.store import Store
 
     install_redaction()
     try:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chat.engine import ChatRequest, Chunk, Engine  # noqa: E402
-from chat.store import Store  # noqa: E402
+from chat.storage.store import Store  # noqa: E402
 from tests.fake_servers import FakeLLMServer, Scenario  # noqa: E402
 
 

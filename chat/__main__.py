@@ -6,15 +6,15 @@ import json
 import sys
 from pathlib import Path
 
-from .config import default_model, load_env
-from .redact import install as install_redaction
-from .redact import redact
+from chat.config import default_model, load_env
+from chat.redact import install as install_redaction
+from chat.redact import redact
 
 
 def _models(args) -> int:
-    from .display import price_text
-    from .models import listed, resolve
-    from .pricing import load_prices
+    from chat.display import price_text
+    from chat.models import listed, resolve
+    from chat.pricing import load_prices
 
     prices = load_prices(args.pricing)
     rows = []
@@ -43,10 +43,10 @@ def _engine(args):
     """The engine for a command, with the spend caps the app would apply (flags win over the environment)."""
     import os
 
-    from .budget import Budget, parse_cap
-    from .engine import Engine
-    from .pricing import load_prices
-    from .store import Store
+    from chat.budget import Budget, parse_cap
+    from chat.engine import Engine
+    from chat.pricing import load_prices
+    from chat.storage.store import Store
 
     budget = Budget(
         session_cap=parse_cap("--session-cap", getattr(args, "session_cap", None))
@@ -61,9 +61,9 @@ def _engine(args):
 def _ask(args) -> int:
     import os
 
-    from .display import meter_line
-    from .engine import ChatRequest, Chunk, Result
-    from .shutdown import Shutdown
+    from chat.display import meter_line
+    from chat.engine import ChatRequest, Chunk, Result
+    from chat.shutdown import Shutdown
 
     engine = _engine(args)
     stop = Shutdown(engine).install()
@@ -107,12 +107,12 @@ def _eval(args) -> int:
 
     from tqdm import tqdm
 
-    from .questionsets import load
-    from .ratings import load_rubric
-    from .report import model_table
-    from .runs import create, execute
-    from .shutdown import Shutdown
-    from .study import summarize
+    from chat.questionsets import load
+    from chat.ratings import load_rubric
+    from chat.report import model_table
+    from chat.runs import create, execute
+    from chat.shutdown import Shutdown
+    from chat.study import summarize
 
     qs = load(args.set, system=args.system)
     rubric = load_rubric(args.rubric)
@@ -160,8 +160,8 @@ def _eval(args) -> int:
 
 
 def _runs(args) -> int:
-    from .store import Store
-    from .study import list_runs
+    from chat.storage.store import Store
+    from chat.study import list_runs
 
     for run in list_runs(Store(args.db)):
         print(f"{run['id']}  {run['set_name']}  models={','.join(json.loads(run['models_json']))}  "
@@ -170,10 +170,10 @@ def _runs(args) -> int:
 
 
 def _report(args) -> int:
-    from .pricing import load_prices
-    from .ratings import load_rubric
-    from .store import Store
-    from .study import summarize
+    from chat.pricing import load_prices
+    from chat.ratings import load_rubric
+    from chat.storage.store import Store
+    from chat.study import summarize
 
     summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
     csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing))
@@ -248,7 +248,7 @@ def main(argv=None) -> int:
     install_redaction()
     args = parser().parse_args(argv)
     try:
-        from .endpoints import timeouts
+        from chat.endpoints import timeouts
 
         timeouts()  # a malformed CHAT_TIMEOUT is a configuration error: say so before any call
         return {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report}[args.command](args)

@@ -9,11 +9,11 @@ import uuid
 
 import gradio as gr
 
-from .identity import check_rate, rater_name
-from .components import CheckedNumber
-from .display import cost_breakdown, meter_line
-from .engine import MAX_OUTPUT_TOKENS, BadRequest, ChatRequest, Chunk, Engine, Result, check_params
-from .ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, vote
+from chat.identity import check_rate, rater_name
+from chat.components import CheckedNumber
+from chat.display import cost_breakdown, meter_line
+from chat.engine import MAX_OUTPUT_TOKENS, BadRequest, ChatRequest, Chunk, Engine, Result, check_params
+from chat.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, vote
 
 MAX_COLUMNS = 4
 UPDATE_INTERVAL_S = 0.1

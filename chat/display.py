@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .pricing import Price, format_usd
+from chat.pricing import Price, format_usd
 
 
 def _dec(value) -> Decimal | None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .budget import CapExceeded
-from .engine import Engine
+from chat.budget import CapExceeded
+from chat.engine import Engine
 
 
 def identity(request: gr.Request | None, fallback: str) -> tuple[str, str | None]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import re
 
-from .engine import ChatRequest, Engine, Result
-from .ratings import Rubric, rate
+from chat.engine import ChatRequest, Engine, Result
+from chat.ratings import Rubric, rate
 
 _JSON = re.compile(r"\{.*\}", re.S)
 

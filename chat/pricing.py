@@ -7,9 +7,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from . import safe_yaml
-from .safe_yaml import Mapping
-from .usage import Usage
+from chat import safe_yaml
+from chat.safe_yaml import Mapping
+from chat.usage import Usage
 
 MILLION = Decimal(1_000_000)
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "pricing.yaml"

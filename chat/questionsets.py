@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import safe_yaml
+from chat import safe_yaml
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_QUESTIONS = 5_000

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from . import safe_yaml
-from .clock import now_iso
-from .store import Store
+from chat import safe_yaml
+from chat.clock import now_iso
+from chat.storage.store import Store
 
 SCALES = ("1-5", "pass/fail")
 

@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .store import Store
+from chat.storage.store import Store
 
 
 def percentile(values: list[float], q: float) -> float | None:

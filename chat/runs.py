@@ -10,9 +10,9 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 
-from .clock import now_iso
-from .engine import BadRequest, ChatRequest, Engine, Result, check_params
-from .questionsets import Question, QuestionSet
+from chat.clock import now_iso
+from chat.engine import BadRequest, ChatRequest, Engine, Result, check_params
+from chat.questionsets import Question, QuestionSet
 
 
 MAX_REPEATS = 100

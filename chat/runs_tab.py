@@ -10,17 +10,17 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from .compare_tab import score_choices
-from .components import CheckedNumber
-from .engine import MAX_OUTPUT_TOKENS, Engine
-from .identity import check_rate
-from .judge import judge
-from .models import UnknownModel
-from .questionsets import QuestionSetError, load
-from .ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
-from .report import elsewhere_table, model_table, question_table, rating_table
-from .runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
-from .study import list_runs, summarize
+from chat.compare_tab import score_choices
+from chat.components import CheckedNumber
+from chat.engine import MAX_OUTPUT_TOKENS, Engine
+from chat.identity import check_rate
+from chat.judge import judge
+from chat.models import UnknownModel
+from chat.questionsets import QuestionSetError, load
+from chat.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
+from chat.report import elsewhere_table, model_table, question_table, rating_table
+from chat.runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
+from chat.study import list_runs, summarize
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

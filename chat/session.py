@@ -4,9 +4,9 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from .display import cost_breakdown, meter_line
-from .pricing import PriceTable, costs_elsewhere, format_usd
-from .usage import Usage
+from chat.display import cost_breakdown, meter_line
+from chat.pricing import PriceTable, costs_elsewhere, format_usd
+from chat.usage import Usage
 
 
 def new_session() -> dict:

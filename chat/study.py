@@ -5,12 +5,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import report
-from .pricing import PriceTable
-from .ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
-from .results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
-from .runs import RunError
-from .store import Store
+from chat import report
+from chat.pricing import PriceTable
+from chat.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
+from chat.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
+from chat.runs import RunError
+from chat.storage.store import Store
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def clean_env(monkeypatch, tmp_path):
 
 @pytest.fixture
 def store(tmp_path):
-    from chat.store import Store
+    from chat.storage.store import Store
 
     return Store(tmp_path / "chat.db")
 

@@ -48,7 +48,7 @@ def test_parallel_reservations_never_pass_the_daily_cap(fake, store):
 
 
 def test_a_restart_or_a_second_process_sees_money_already_committed(fake, tmp_path):
-    from chat.store import Store
+    from chat.storage.store import Store
 
     model = resolve("gpt-4o", PRICES)
     cap = Budget().worst_case(model, 1000, 1000) * 3

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chat.store import Store
+from chat.storage.store import Store
 from tests.browser import DemoProcess, demo_env
 from tests.fake_servers import Scenario
 

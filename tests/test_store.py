@@ -10,8 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
-from chat import migrations
-from chat.store import Store
+from chat.storage import migrations
+from chat.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +55,7 @@ def test_twenty_concurrent_writers_lose_nothing(store):
 def test_concurrent_processes_never_hit_database_is_locked(tmp_path):
     path = tmp_path / "shared.db"
     script = (
-        "import sys, uuid; from chat.store import Store\n"
+        "import sys, uuid; from chat.storage.store import Store\n"
         "s = Store(sys.argv[1])\n"
         "for i in range(100): s.append('exchanges', {'id': uuid.uuid4().hex, 'session_id': sys.argv[2], 'status': 'ok'})\n"
         "s.flush()\n"
@@ -80,7 +80,7 @@ def test_append_does_not_wait_for_the_disk(store):
 
 
 def test_the_writer_survives_its_own_errors_and_keeps_every_row(store, monkeypatch):
-    from chat import store as store_module
+    from chat.storage import store as store_module
 
     real = Store._write_row
     calls = {"n": 0}
@@ -119,7 +119,7 @@ def test_an_integrity_error_is_retried_row_by_row(store):
 
 
 def test_a_full_queue_pushes_back_and_then_spills(tmp_path, monkeypatch):
-    from chat import store as store_module
+    from chat.storage import store as store_module
 
     monkeypatch.setattr(store_module, "QUEUE_LIMIT", 5)
     monkeypatch.setattr(store_module, "PUT_TIMEOUT_S", 0.3)
@@ -136,7 +136,7 @@ def test_a_full_queue_pushes_back_and_then_spills(tmp_path, monkeypatch):
 
 
 def test_flush_waits_only_for_rows_queued_before_it(store, monkeypatch):
-    from chat import store as store_module
+    from chat.storage import store as store_module
 
     real = Store._write_row
 
@@ -183,7 +183,7 @@ def test_spill_import_is_idempotent_and_never_demotes_a_finished_row(tmp_path):
 
 
 def test_a_streaming_row_of_a_live_process_is_left_alone(store):
-    from chat.store import process_tag
+    from chat.storage.store import process_tag
 
     store.append("exchanges", dict(_row("live", 1), status="streaming", process=process_tag()))
     store.append("exchanges", dict(_row("dead", 2), status="streaming", process="nohost:999999:1"))

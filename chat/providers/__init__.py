@@ -1,5 +1,5 @@
 """Provider adapters, one per wire protocol."""
-from .base import (
+from chat.providers.base import (
     Event,
     Provider,
     ProviderError,

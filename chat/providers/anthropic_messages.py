@@ -7,8 +7,8 @@ import inspect
 
 import anthropic
 
-from ..usage import Usage
-from .base import (
+from chat.usage import Usage
+from chat.providers.base import (
     TRANSPORT_ERRORS,
     Event,
     ProviderError,

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import openai
 
-from ..usage import Usage
-from .base import (
+from chat.usage import Usage
+from chat.providers.base import (
     TRANSPORT_ERRORS,
     Event,
     ProviderError,
@@ -17,7 +17,7 @@ from .base import (
     UsageReport,
     classify,
 )
-from .sse import parse
+from chat.providers.sse import parse
 
 
 def usage_from_openai(raw: dict) -> Usage:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import migrations
+from chat.storage import migrations
 
 log = logging.getLogger(__name__)
 DEFAULT_DB = "logs/chat.db"
