@@ -27,7 +27,7 @@ def parse_auth(values: list[str]) -> list[tuple[str, str]]:
 
 
 def main(argv=None) -> int:
-    from chat.config import load_env
+    from chat.engine.config import load_env
 
     load_env()
     p = argparse.ArgumentParser(description="Chat with any LLM; every reply metered and logged.")
@@ -47,14 +47,14 @@ def main(argv=None) -> int:
 
     from chat.app import CSS, build_app
     from chat.login_guard import HideApiInfoUntilLogin
-    from chat.budget import Budget, parse_cap, parse_rate
-    from chat.endpoints import timeouts
+    from chat.engine.budget import Budget, parse_cap, parse_rate
+    from chat.engine.endpoints import timeouts
     from chat.engine import Engine
-    from chat.pricing import load_prices
+    from chat.engine.pricing import load_prices
     from chat.ratings import load_rubric
     from chat.redact import install as install_redaction
     from chat.redact import redact, register
-    from chat.shutdown import Shutdown
+    from chat.engine.shutdown import Shutdown
     from chat.storage.store import Store
 
     install_redaction()
@@ -89,15 +89,15 @@ def main(argv=None) -> int:
 
     import threading
 
-    from chat.tokens import preload
+    from chat.engine.tokens import preload
 
     threading.Thread(target=preload, name="tiktoken-preload", daemon=True).start()
-    from chat.config import default_model
+    from chat.engine.config import default_model
 
     try:
         first = engine.resolve(default_model())
         if first.endpoint.protocol == "local" and first.status()[0]:
-            from chat.providers.local_llama import preload as preload_local
+            from chat.engine.providers.local_llama import preload as preload_local
 
             threading.Thread(target=preload_local, args=(first.api_model,), name="model-preload", daemon=True).start()
     except ValueError:

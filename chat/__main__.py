@@ -6,15 +6,15 @@ import json
 import sys
 from pathlib import Path
 
-from chat.config import default_model, load_env
+from chat.engine.config import default_model, load_env
 from chat.redact import install as install_redaction
 from chat.redact import redact
 
 
 def _models(args) -> int:
     from chat.display import price_text
-    from chat.models import listed, resolve
-    from chat.pricing import load_prices
+    from chat.engine.models import listed, resolve
+    from chat.engine.pricing import load_prices
 
     prices = load_prices(args.pricing)
     rows = []
@@ -43,9 +43,9 @@ def _engine(args):
     """The engine for a command, with the spend caps the app would apply (flags win over the environment)."""
     import os
 
-    from chat.budget import Budget, parse_cap
+    from chat.engine.budget import Budget, parse_cap
     from chat.engine import Engine
-    from chat.pricing import load_prices
+    from chat.engine.pricing import load_prices
     from chat.storage.store import Store
 
     budget = Budget(
@@ -63,7 +63,7 @@ def _ask(args) -> int:
 
     from chat.display import meter_line
     from chat.engine import ChatRequest, Chunk, Result
-    from chat.shutdown import Shutdown
+    from chat.engine.shutdown import Shutdown
 
     engine = _engine(args)
     stop = Shutdown(engine).install()
@@ -111,7 +111,7 @@ def _eval(args) -> int:
     from chat.ratings import load_rubric
     from chat.report import model_table
     from chat.runs import create, execute
-    from chat.shutdown import Shutdown
+    from chat.engine.shutdown import Shutdown
     from chat.study import summarize
 
     qs = load(args.set, system=args.system)
@@ -170,7 +170,7 @@ def _runs(args) -> int:
 
 
 def _report(args) -> int:
-    from chat.pricing import load_prices
+    from chat.engine.pricing import load_prices
     from chat.ratings import load_rubric
     from chat.storage.store import Store
     from chat.study import summarize
@@ -248,7 +248,7 @@ def main(argv=None) -> int:
     install_redaction()
     args = parser().parse_args(argv)
     try:
-        from chat.endpoints import timeouts
+        from chat.engine.endpoints import timeouts
 
         timeouts()  # a malformed CHAT_TIMEOUT is a configuration error: say so before any call
         return {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report}[args.command](args)

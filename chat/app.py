@@ -10,12 +10,12 @@ from functools import partial
 import gradio as gr
 
 from chat import compare_tab, runs_tab
-from chat.config import default_model
+from chat.engine.config import default_model
 from chat.display import price_text
 from chat.identity import check_rate
 from chat.components import CheckedNumber, CheckedSlider
 from chat.engine import MAX_OUTPUT_TOKENS, MAX_PROMPT_CHARS, ChatRequest, Chunk, Engine, Result
-from chat.models import LOCAL_DEFAULT, UnknownModel, listed
+from chat.engine.models import LOCAL_DEFAULT, UnknownModel, listed
 from chat.ratings import DEFAULT_RUBRIC, Rubric
 from chat.session import account, history, new_session, panel, render
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from chat.pricing import Price, format_usd
+from chat.engine.pricing import Price, format_usd
 
 
 def _dec(value) -> Decimal | None:

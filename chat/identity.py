@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from chat.budget import CapExceeded
+from chat.engine.budget import CapExceeded
 from chat.engine import Engine
 
 

@@ -8,10 +8,10 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from chat.pricing import PriceTable, costs_elsewhere, format_usd
+from chat.engine.pricing import PriceTable, costs_elsewhere, format_usd
 from chat.ratings import RatingStats
 from chat.results import ModelStats, QuestionStats
-from chat.usage import Usage
+from chat.engine.usage import Usage
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 MODEL_COLUMNS = [

@@ -15,7 +15,7 @@ from chat.components import CheckedNumber
 from chat.engine import MAX_OUTPUT_TOKENS, Engine
 from chat.identity import check_rate
 from chat.judge import judge
-from chat.models import UnknownModel
+from chat.engine.models import UnknownModel
 from chat.questionsets import QuestionSetError, load
 from chat.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.report import elsewhere_table, model_table, question_table, rating_table

@@ -5,8 +5,8 @@ import uuid
 from decimal import Decimal
 
 from chat.display import cost_breakdown, meter_line
-from chat.pricing import PriceTable, costs_elsewhere, format_usd
-from chat.usage import Usage
+from chat.engine.pricing import PriceTable, costs_elsewhere, format_usd
+from chat.engine.usage import Usage
 
 
 def new_session() -> dict:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat import report
-from chat.pricing import PriceTable
+from chat.engine.pricing import PriceTable
 from chat.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
 from chat.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
 from chat.runs import RunError

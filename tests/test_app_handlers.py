@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from chat import app
-from chat.budget import Budget
+from chat.engine.budget import Budget
 from chat.display import meter_line
 from chat.engine import Engine
 from chat.session import new_session

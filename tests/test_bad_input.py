@@ -13,7 +13,7 @@ import pytest
 
 from chat import app, runs_tab
 from chat.engine import ChatRequest
-from chat.pricing import PricingError, load_prices
+from chat.engine.pricing import PricingError, load_prices
 from chat.questionsets import QuestionSetError, load, parse
 from chat.ratings import RubricError, load_rubric
 from chat.runs import RunError, create

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from chat.budget import Budget, CapExceeded, parse_cap, parse_rate
-from chat.models import resolve
-from chat.pricing import load_prices
+from chat.engine.budget import Budget, CapExceeded, parse_cap, parse_rate
+from chat.engine.models import resolve
+from chat.engine.pricing import load_prices
 
 PRICES = load_prices()
 

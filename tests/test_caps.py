@@ -12,7 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from chat import app, compare_tab, runs_tab
-from chat.budget import Budget
+from chat.engine.budget import Budget
 from chat.engine import Engine
 from chat.session import new_session
 from tests.fake_servers import Scenario

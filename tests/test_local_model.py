@@ -71,7 +71,7 @@ def test_fresh_cli_with_no_keys_uses_the_embedded_model(tmp_path):
 
 
 def test_any_gguf_by_path(engine):
-    from chat.providers.local_llama import bundled_model_path
+    from chat.engine.providers.local_llama import bundled_model_path
 
     text, result = run(engine, model=f"local:{bundled_model_path()}", prompt="Say hi.", max_tokens=8, temperature=0)
     assert result.ok and text.strip() and result.record["provider"] == "local"

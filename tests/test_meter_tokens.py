@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chat.history import build_messages
-from chat.meter import Meter
+from chat.engine.history import build_messages
+from chat.engine.meter import Meter
 from chat.redact import redact
-from chat.tokens import count_text, encoding_name_for, heuristic_count
-from chat.usage import Usage
+from chat.engine.tokens import count_text, encoding_name_for, heuristic_count
+from chat.engine.usage import Usage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +64,7 @@ def test_heuristic_counts_korean_per_character():
 
 def test_missing_encoding_falls_back_to_the_heuristic(tmp_path):
     env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(tmp_path), "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
-    code = "from chat.tokens import count_text; print(count_text('hello there, friend', 'gpt-4o'))"
+    code = "from chat.engine.tokens import count_text; print(count_text('hello there, friend', 'gpt-4o'))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(5, 'heuristic')"

@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import need
 
-from chat.pricing import PricingError, cost_of, format_usd, load_prices
-from chat.usage import Usage
+from chat.engine.pricing import PricingError, cost_of, format_usd, load_prices
+from chat.engine.usage import Usage
 
 
 def test_shipped_file_loads_with_all_families():

@@ -1,7 +1,7 @@
 """Conversation memory: system prompt plus turns, trimmed oldest-first to fit the context window."""
 from __future__ import annotations
 
-from chat.tokens import count_messages
+from chat.engine.tokens import count_messages
 
 # When a model's window is unknown we don't trim: the server will say if it's too long.
 DEFAULT_REPLY_RESERVE = 1024

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from chat.usage import Usage
+from chat.engine.usage import Usage
 
 
 @dataclass(frozen=True)

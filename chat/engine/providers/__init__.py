@@ -1,5 +1,5 @@
 """Provider adapters, one per wire protocol."""
-from chat.providers.base import (
+from chat.engine.providers.base import (
     Event,
     Provider,
     ProviderError,

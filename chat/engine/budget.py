@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import ROUND_CEILING, Decimal
 
-from chat.models import Model
-from chat.pricing import MILLION, format_usd
+from chat.engine.models import Model
+from chat.engine.pricing import MILLION, format_usd
 
 # Without max_tokens the reply length is unknown; while a cap is on this many are reserved and sent as max_tokens.
 DEFAULT_RESERVED_OUTPUT = 4096

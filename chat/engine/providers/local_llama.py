@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from chat.usage import Usage
-from chat.providers.base import Event, ProviderError, Request, TextDelta, UsageReport
+from chat.engine.usage import Usage
+from chat.engine.providers.base import Event, ProviderError, Request, TextDelta, UsageReport
 
 BUNDLED_NAME = "smollm2-135m-instruct"
 DEFAULT_N_CTX = 8192

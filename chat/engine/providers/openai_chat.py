@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import openai
 
-from chat.usage import Usage
-from chat.providers.base import (
+from chat.engine.usage import Usage
+from chat.engine.providers.base import (
     TRANSPORT_ERRORS,
     Event,
     ProviderError,
@@ -17,7 +17,7 @@ from chat.providers.base import (
     UsageReport,
     classify,
 )
-from chat.providers.sse import parse
+from chat.engine.providers.sse import parse
 
 
 def usage_from_openai(raw: dict) -> Usage:

@@ -7,8 +7,8 @@ import inspect
 
 import anthropic
 
-from chat.usage import Usage
-from chat.providers.base import (
+from chat.engine.usage import Usage
+from chat.engine.providers.base import (
     TRANSPORT_ERRORS,
     Event,
     ProviderError,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from chat.models import LOCAL_DEFAULT
+from chat.engine.models import LOCAL_DEFAULT
 
 
 def load_env(path: str | Path | None = None) -> None:

@@ -144,13 +144,13 @@ def build_provider(endpoint: Endpoint):
 def _make(endpoint: Endpoint, stall: float, connect: float, retries: int):
     # read= is the longest silence between bytes: a stalled stream ends as a timeout, a slow one doesn't.
     if endpoint.protocol == "local":
-        from chat.providers.local_llama import LocalLlama
+        from chat.engine.providers.local_llama import LocalLlama
 
         return LocalLlama()
     if endpoint.protocol in ("openai", "azure"):
         import openai
 
-        from chat.providers.openai_chat import OpenAIChat
+        from chat.engine.providers.openai_chat import OpenAIChat
 
         timeout = openai.Timeout(stall, connect=connect)
 
@@ -175,7 +175,7 @@ def _make(endpoint: Endpoint, stall: float, connect: float, retries: int):
         return OpenAIChat(client, "max_completion_tokens" if official else "max_tokens")
     import anthropic
 
-    from chat.providers.anthropic_messages import AnthropicMessages
+    from chat.engine.providers.anthropic_messages import AnthropicMessages
 
     timeout = anthropic.Timeout(stall, connect=connect)
 

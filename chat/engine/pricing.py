@@ -9,10 +9,10 @@ from pathlib import Path
 
 from chat import safe_yaml
 from chat.safe_yaml import Mapping
-from chat.usage import Usage
+from chat.engine.usage import Usage
 
 MILLION = Decimal(1_000_000)
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "pricing.yaml"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "pricing.yaml"
 _RATE_FIELDS = ("input", "output", "cached_input", "cache_write")
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chat.endpoints import Endpoint, all_endpoints
-from chat.pricing import Price, PriceTable
+from chat.engine.endpoints import Endpoint, all_endpoints
+from chat.engine.pricing import Price, PriceTable
 
 LOCAL_DEFAULT = "smollm2-135m-instruct"
 
@@ -25,7 +25,7 @@ class Model:
         if self.price and self.price.context_window:
             return self.price.context_window
         if self.endpoint.protocol == "local":
-            from chat.providers.local_llama import context_size
+            from chat.engine.providers.local_llama import context_size
 
             return context_size()
         return None
