@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     from chat.engine.endpoints import timeouts
     from chat.engine import Engine
     from chat.engine.pricing import load_prices
-    from chat.ratings import load_rubric
+    from chat.evaluation.ratings import load_rubric
     from chat.redact import install as install_redaction
     from chat.redact import redact, register
     from chat.engine.shutdown import Shutdown

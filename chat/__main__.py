@@ -107,12 +107,12 @@ def _eval(args) -> int:
 
     from tqdm import tqdm
 
-    from chat.questionsets import load
-    from chat.ratings import load_rubric
-    from chat.report import model_table
-    from chat.runs import create, execute
+    from chat.evaluation.questionsets import load
+    from chat.evaluation.ratings import load_rubric
+    from chat.evaluation.report import model_table
+    from chat.evaluation.runs import create, execute
     from chat.engine.shutdown import Shutdown
-    from chat.study import summarize
+    from chat.evaluation.study import summarize
 
     qs = load(args.set, system=args.system)
     rubric = load_rubric(args.rubric)
@@ -161,7 +161,7 @@ def _eval(args) -> int:
 
 def _runs(args) -> int:
     from chat.storage.store import Store
-    from chat.study import list_runs
+    from chat.evaluation.study import list_runs
 
     for run in list_runs(Store(args.db)):
         print(f"{run['id']}  {run['set_name']}  models={','.join(json.loads(run['models_json']))}  "
@@ -171,9 +171,9 @@ def _runs(args) -> int:
 
 def _report(args) -> int:
     from chat.engine.pricing import load_prices
-    from chat.ratings import load_rubric
+    from chat.evaluation.ratings import load_rubric
     from chat.storage.store import Store
-    from chat.study import summarize
+    from chat.evaluation.study import summarize
 
     summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
     csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing))

@@ -16,7 +16,7 @@ from chat.identity import check_rate
 from chat.components import CheckedNumber, CheckedSlider
 from chat.engine import MAX_OUTPUT_TOKENS, MAX_PROMPT_CHARS, ChatRequest, Chunk, Engine, Result
 from chat.engine.models import LOCAL_DEFAULT, UnknownModel, listed
-from chat.ratings import DEFAULT_RUBRIC, Rubric
+from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric
 from chat.session import account, history, new_session, panel, render
 
 # A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that. With many

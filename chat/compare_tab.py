@@ -13,7 +13,7 @@ from chat.identity import check_rate, rater_name
 from chat.components import CheckedNumber
 from chat.display import cost_breakdown, meter_line
 from chat.engine import MAX_OUTPUT_TOKENS, BadRequest, ChatRequest, Chunk, Engine, Result, check_params
-from chat.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, vote
+from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, vote
 
 MAX_COLUMNS = 4
 UPDATE_INTERVAL_S = 0.1

@@ -14,13 +14,13 @@ from chat.compare_tab import score_choices
 from chat.components import CheckedNumber
 from chat.engine import MAX_OUTPUT_TOKENS, Engine
 from chat.identity import check_rate
-from chat.judge import judge
+from chat.evaluation.judge import judge
 from chat.engine.models import UnknownModel
-from chat.questionsets import QuestionSetError, load
-from chat.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
-from chat.report import elsewhere_table, model_table, question_table, rating_table
-from chat.runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
-from chat.study import list_runs, summarize
+from chat.evaluation.questionsets import QuestionSetError, load
+from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
+from chat.evaluation.report import elsewhere_table, model_table, question_table, rating_table
+from chat.evaluation.runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
+from chat.evaluation.study import list_runs, summarize
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chat import compare_tab
-from chat.ratings import DEFAULT_RUBRIC, RubricError, rate
+from chat.evaluation.ratings import DEFAULT_RUBRIC, RubricError, rate
 from chat.redact import redact
 from tests.browser import DemoProcess, demo_env
 from tests.fake_servers import Scenario

@@ -5,11 +5,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from chat import report
+from chat.evaluation import report
 from chat.engine.pricing import PriceTable
-from chat.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
-from chat.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
-from chat.runs import RunError
+from chat.evaluation.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
+from chat.evaluation.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
+from chat.evaluation.runs import RunError
 from chat.storage.store import Store
 
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from chat.engine.pricing import PriceTable, costs_elsewhere, format_usd
-from chat.ratings import RatingStats
-from chat.results import ModelStats, QuestionStats
+from chat.evaluation.ratings import RatingStats
+from chat.evaluation.results import ModelStats, QuestionStats
 from chat.engine.usage import Usage
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]

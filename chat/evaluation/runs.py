@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from chat.clock import now_iso
 from chat.engine import BadRequest, ChatRequest, Engine, Result, check_params
-from chat.questionsets import Question, QuestionSet
+from chat.evaluation.questionsets import Question, QuestionSet
 
 
 MAX_REPEATS = 100

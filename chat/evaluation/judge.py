@@ -5,7 +5,7 @@ import json
 import re
 
 from chat.engine import ChatRequest, Engine, Result
-from chat.ratings import Rubric, rate
+from chat.evaluation.ratings import Rubric, rate
 
 _JSON = re.compile(r"\{.*\}", re.S)
 

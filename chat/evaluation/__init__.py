@@ -1,0 +1,1 @@
+"""Evaluation: question sets, runs, results, ratings, the judge and reports."""
