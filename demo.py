@@ -45,8 +45,8 @@ def main(argv=None) -> int:
 
     from starlette.middleware import Middleware
 
-    from chat.app import CSS, build_app
-    from chat.login_guard import HideApiInfoUntilLogin
+    from chat.ui.app import CSS, build_app
+    from chat.ui.login_guard import HideApiInfoUntilLogin
     from chat.engine.budget import Budget, parse_cap, parse_rate
     from chat.engine.endpoints import timeouts
     from chat.engine import Engine

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from chat import app
+from chat.ui import app
 from chat.engine.budget import Budget
-from chat.display import meter_line
+from chat.ui.display import meter_line
 from chat.engine import Engine
-from chat.session import new_session
+from chat.ui.session import new_session
 from tests.fake_servers import Scenario
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import need
 
-from chat.display import meter_line
+from chat.ui.display import meter_line
 from tests.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from chat import app, compare_tab, runs_tab
+from chat.ui import app, compare_tab, runs_tab
 from chat.engine.budget import Budget
 from chat.engine import Engine
-from chat.session import new_session
+from chat.ui.session import new_session
 from tests.fake_servers import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent

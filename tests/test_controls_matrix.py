@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from chat import app
-from chat.session import new_session
+from chat.ui import app
+from chat.ui.session import new_session
 from tests.conftest import need
 from tests.fake_servers import Scenario
 

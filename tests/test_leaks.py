@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chat import compare_tab
+from chat.ui import compare_tab
 from chat.evaluation.ratings import DEFAULT_RUBRIC, RubricError, rate
 from chat.redact import redact
 from tests.browser import DemoProcess, demo_env

@@ -6,7 +6,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from chat import compare_tab, runs_tab
+from chat.ui import compare_tab, runs_tab
 from tests.fake_servers import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from chat.display import cost_breakdown, meter_line
+from chat.ui.display import cost_breakdown, meter_line
 from chat.engine.pricing import PriceTable, costs_elsewhere, format_usd
 from chat.engine.usage import Usage
 

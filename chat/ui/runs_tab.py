@@ -10,10 +10,10 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from chat.compare_tab import score_choices
-from chat.components import CheckedNumber
+from chat.ui.compare_tab import score_choices
+from chat.ui.components import CheckedNumber
 from chat.engine import MAX_OUTPUT_TOKENS, Engine
-from chat.identity import check_rate
+from chat.ui.identity import check_rate
 from chat.evaluation.judge import judge
 from chat.engine.models import UnknownModel
 from chat.evaluation.questionsets import QuestionSetError, load
@@ -22,7 +22,7 @@ from chat.evaluation.report import elsewhere_table, model_table, question_table,
 from chat.evaluation.runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
 from chat.evaluation.study import list_runs, summarize
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def example_sets() -> list[str]:

@@ -9,9 +9,9 @@ import uuid
 
 import gradio as gr
 
-from chat.identity import check_rate, rater_name
-from chat.components import CheckedNumber
-from chat.display import cost_breakdown, meter_line
+from chat.ui.identity import check_rate, rater_name
+from chat.ui.components import CheckedNumber
+from chat.ui.display import cost_breakdown, meter_line
 from chat.engine import MAX_OUTPUT_TOKENS, BadRequest, ChatRequest, Chunk, Engine, Result, check_params
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, vote
 

@@ -1,0 +1,258 @@
+"""The command line: python -m chat models / ask / eval / runs / report."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from chat.engine.config import default_model, load_env
+from chat.redact import install as install_redaction
+from chat.redact import redact
+
+
+def _models(args) -> int:
+    from chat.ui.display import price_text
+    from chat.engine.models import listed, resolve
+    from chat.engine.pricing import load_prices
+
+    prices = load_prices(args.pricing)
+    rows = []
+    for model in listed(prices):
+        ok, why = model.status()
+        window = model.context_window
+        rows.append((model.name, model.endpoint.name, "yes" if ok else f"no: {why}", price_text(model.price),
+                     f"{window:,}" if window else "–"))
+    default = default_model()
+    if default not in prices:
+        try:
+            m = resolve(default, prices)
+            ok, why = m.status()
+            rows.append((m.name, m.endpoint.name, "yes" if ok else f"no: {why}", price_text(m.price), "–"))
+        except ValueError:
+            pass
+    header = ("MODEL", "PROVIDER", "AVAILABLE", "PRICE (USD per 1M tokens)", "CONTEXT")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    print(f"\nDefault model: {default}. Any model an endpoint serves works as endpoint:model, e.g. ollama:llama3.2.")
+    return 0
+
+
+def _engine(args):
+    """The engine for a command, with the spend caps the app would apply (flags win over the environment)."""
+    import os
+
+    from chat.engine.budget import Budget, parse_cap
+    from chat.engine import Engine
+    from chat.engine.pricing import load_prices
+    from chat.storage.store import Store
+
+    budget = Budget(
+        session_cap=parse_cap("--session-cap", getattr(args, "session_cap", None))
+        or parse_cap("CHAT_SESSION_CAP_USD", os.environ.get("CHAT_SESSION_CAP_USD")),
+        daily_cap=parse_cap("--daily-cap", getattr(args, "daily_cap", None))
+        or parse_cap("CHAT_DAILY_CAP_USD", os.environ.get("CHAT_DAILY_CAP_USD")),
+    )
+    prices = load_prices(args.pricing)
+    return Engine(Store(args.db), prices, budget)
+
+
+def _ask(args) -> int:
+    import os
+
+    from chat.ui.display import meter_line
+    from chat.engine import ChatRequest, Chunk, Result
+    from chat.engine.shutdown import Shutdown
+
+    engine = _engine(args)
+    stop = Shutdown(engine).install()
+    req = ChatRequest(
+        model=args.model or default_model(),
+        prompt=args.prompt,
+        system=args.system,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        session_id="cli",
+        spend_key=f"cli:{os.getpid()}",
+    )
+    result = None
+    stream = engine.stream(req)
+    try:
+        for item in stream:
+            if isinstance(item, Chunk):
+                sys.stdout.write(item.text)
+                sys.stdout.flush()
+            elif isinstance(item, Result):
+                result = item
+    except KeyboardInterrupt:
+        stream.close()  # if the interrupt landed outside the stream, this logs it as aborted
+        engine.close()
+        print("\n[stopped]", file=sys.stderr)
+        stop.done()
+        return stop.exit_code or 130
+    engine.close()
+    stop.done()
+    if result.record["reply"]:
+        sys.stdout.write("\n")
+    print(f"[{result.record['model']}] {meter_line(result.record)}", file=sys.stderr)
+    if not result.ok:
+        print(f"error: {redact(result.error)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _eval(args) -> int:
+    import os
+
+    from tqdm import tqdm
+
+    from chat.evaluation.questionsets import load
+    from chat.evaluation.ratings import load_rubric
+    from chat.evaluation.report import model_table
+    from chat.evaluation.runs import create, execute
+    from chat.engine.shutdown import Shutdown
+    from chat.evaluation.study import summarize
+
+    qs = load(args.set, system=args.system)
+    rubric = load_rubric(args.rubric)
+    engine = _engine(args)
+    stop = Shutdown(engine).install()
+    run_id = create(engine, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature, args.resume)
+    print(f"run {run_id}: {len(qs.questions)} questions x {len(args.model)} models x {args.repeats} repeats "
+          f"-> {engine.store.path}", file=sys.stderr)
+    bar = None
+    try:
+        for p in execute(engine, run_id, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature,
+                         spend_key=f"cli:{os.getpid()}"):
+            if bar is None:
+                bar = tqdm(total=p.total, initial=p.done, unit="answer", file=sys.stderr, dynamic_ncols=True)
+            else:
+                bar.update(p.done - bar.n)
+            bar.set_postfix(failed=p.failed, refresh=False)
+    except KeyboardInterrupt:
+        if bar:
+            bar.close()
+        engine.close()
+        print(f"\ncancelled; resume with: python -m chat eval {args.set} {' '.join('-m ' + m for m in args.model)} "
+              f"--repeats {args.repeats} --resume {run_id}", file=sys.stderr)
+        stop.done()
+        return stop.exit_code or 130
+    if bar:
+        bar.close()
+    engine.store.flush()
+    summary = summarize(engine.store, run_id, rubric)
+    head, rows = model_table(summary.models)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    for row in [head, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    if args.out:
+        csv_path, html_path = summary.export(Path(args.out), engine.prices)
+        print(f"\nwrote {csv_path} and {html_path}", file=sys.stderr)
+    failed = sum(1 for r in summary.rows if r["status"] != "ok")
+    if failed:
+        first = next(r["error"] for r in summary.rows if r["status"] != "ok")
+        print(f"{failed} answers failed (first: {redact(first)}); rerun with --resume {run_id} to retry them",
+              file=sys.stderr)
+    engine.close()
+    stop.done()
+    return 1 if failed else 0
+
+
+def _runs(args) -> int:
+    from chat.storage.store import Store
+    from chat.evaluation.study import list_runs
+
+    for run in list_runs(Store(args.db)):
+        print(f"{run['id']}  {run['set_name']}  models={','.join(json.loads(run['models_json']))}  "
+              f"repeats={run['repeats']}  answers={run['answers']}")
+    return 0
+
+
+def _report(args) -> int:
+    from chat.engine.pricing import load_prices
+    from chat.evaluation.ratings import load_rubric
+    from chat.storage.store import Store
+    from chat.evaluation.study import summarize
+
+    summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
+    csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing))
+    print(f"wrote {csv_path} and {html_path}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 2:
+        raise argparse.ArgumentTypeError("must be between 0 and 2")
+    return value
+
+
+def _cap_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--daily-cap", metavar="USD", help="spend cap per UTC day shared with the app and every other "
+                                                      "process on this log (CHAT_DAILY_CAP_USD)")
+    p.add_argument("--session-cap", metavar="USD", help="spend cap for this command (CHAT_SESSION_CAP_USD)")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m chat", description="Chat with any LLM; every reply metered and logged.")
+    p.add_argument("--pricing", help="pricing file (default: pricing.yaml beside the code)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("models", help="list models, availability and prices")
+    ask = sub.add_parser("ask", help="stream one reply to stdout; the meter goes to stderr")
+    ask.add_argument("prompt")
+    ask.add_argument("-m", "--model", help="model name (default: CHAT_DEFAULT_MODEL, else the embedded model)")
+    ask.add_argument("--system", help="system prompt")
+    ask.add_argument("--max-tokens", type=_positive_int)
+    ask.add_argument("--temperature", type=_temperature)
+    ask.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    _cap_flags(ask)
+    ev = sub.add_parser("eval", help="run a question set across models, with repeats; prints results, writes a report")
+    ev.add_argument("set", help="question set: .yaml, .csv (question[,id,reference]) or .txt (one per line)")
+    ev.add_argument("-m", "--model", action="append", required=True, help="a model to ask (repeat for more)")
+    ev.add_argument("--repeats", type=_positive_int, default=1, help="times each question is asked per model")
+    ev.add_argument("--concurrency", type=_positive_int, default=4, help="answers in flight at once")
+    ev.add_argument("--system", help="system prompt (overrides the set's own)")
+    ev.add_argument("--max-tokens", type=_positive_int)
+    ev.add_argument("--temperature", type=_temperature)
+    ev.add_argument("--resume", metavar="RUN_ID", help="continue a run: finished answers are skipped")
+    ev.add_argument("--rubric", help="rubric YAML for the ratings summary (default: the three-criterion study rubric)")
+    ev.add_argument("--out", help="folder for the CSV and the self-contained HTML report")
+    ev.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    _cap_flags(ev)
+    runs = sub.add_parser("runs", help="list question-set runs")
+    runs.add_argument("--db")
+    rep = sub.add_parser("report", help="write the CSV and HTML report of a run")
+    rep.add_argument("run_id")
+    rep.add_argument("--out", default="reports")
+    rep.add_argument("--rubric")
+    rep.add_argument("--db")
+    return p
+
+
+def main(argv=None) -> int:
+    load_env()
+    install_redaction()
+    args = parser().parse_args(argv)
+    try:
+        from chat.engine.endpoints import timeouts
+
+        timeouts()  # a malformed CHAT_TIMEOUT is a configuration error: say so before any call
+        return {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report}[args.command](args)
+    except ValueError as exc:  # configuration errors (pricing.yaml, CHAT_* variables) carry their own fix
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        return 2
+
