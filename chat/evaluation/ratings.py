@@ -10,6 +10,7 @@ from pathlib import Path
 
 from chat import safe_yaml
 from chat.clock import now_iso
+from chat.storage import runs as queries
 from chat.storage.store import Store
 
 SCALES = ("1-5", "pass/fail")
@@ -139,8 +140,7 @@ def rating_stats(store: Store, rows: list[dict], rubric: Rubric) -> list[RatingS
         return []
     store.flush()
     by_id = {r["id"]: r for r in rows}
-    marks = ",".join("?" * len(by_id))
-    ratings = store.query(f"SELECT * FROM ratings WHERE exchange_id IN ({marks})", list(by_id))
+    ratings = queries.ratings_of(store, list(by_id))
     out = []
     key = lambda r: (by_id[r["exchange_id"]]["model"], r["rater_kind"])  # noqa: E731
     for (model, kind), group in itertools.groupby(sorted(ratings, key=key), key=key):

@@ -6,6 +6,7 @@ import statistics
 from dataclasses import dataclass
 from decimal import Decimal
 
+from chat.storage import runs as queries
 from chat.storage.store import Store
 
 
@@ -120,5 +121,4 @@ def question_stats(rows: list[dict]) -> list[QuestionStats]:
 def run_rows(store: Store, run_id: str) -> list[dict]:
     store.flush()
     # a cell still streaming has no answer yet
-    return latest_cells(store.query("SELECT * FROM exchanges WHERE run_id = ? AND status != 'streaming' "
-                                    "ORDER BY created_at", [run_id]))
+    return latest_cells(queries.answers(store, run_id))

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from chat.clock import now_iso
 from chat.engine import BadRequest, ChatRequest, Engine, Result, check_params
 from chat.evaluation.questionsets import Question, QuestionSet
+from chat.storage import runs as queries
 
 
 MAX_REPEATS = 100
@@ -75,10 +76,10 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         if not ok:
             raise RunError(f"{name} is unavailable: {why}")
     if run_id:
-        existing = engine.store.query("SELECT * FROM runs WHERE id = ?", [run_id])
-        if not existing:
+        existing = queries.run(engine.store, run_id)
+        if existing is None:
             raise RunError(f"no run {run_id!r} in {engine.store.path}; list runs with: python -m chat runs")
-        if existing[0]["set_digest"] != qs.digest:
+        if existing["set_digest"] != qs.digest:
             raise RunError(f"run {run_id} was made with a different question set; start a new run instead")
         return run_id
     run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
@@ -100,10 +101,7 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
 
 def finished_keys(engine: Engine, run_id: str) -> set[tuple[str, str, int]]:
     engine.store.flush(timeout=5)  # answers this process logged a moment ago; readers are never blocked
-    rows = engine.store.query(
-        "SELECT model, question_id, repeat_index FROM exchanges WHERE run_id = ? AND status = 'ok'", [run_id]
-    )
-    return {(r["model"], r["question_id"], r["repeat_index"]) for r in rows}
+    return queries.answered_cells(engine.store, run_id)
 
 
 def _ask(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event,

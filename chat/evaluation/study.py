@@ -10,6 +10,7 @@ from chat.engine.pricing import PriceTable
 from chat.evaluation.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
 from chat.evaluation.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
 from chat.evaluation.runs import RunError
+from chat.storage import runs as queries
 from chat.storage.store import Store
 
 
@@ -33,15 +34,13 @@ class RunSummary:
 
 def list_runs(store: Store) -> list[dict]:
     store.flush()
-    return store.query(
-        "SELECT r.*, (SELECT count(*) FROM exchanges e WHERE e.run_id = r.id) AS answers FROM runs r ORDER BY created_at DESC"
-    )
+    return queries.runs_with_counts(store)
 
 
 def summarize(store: Store, run_id: str, rubric: Rubric = DEFAULT_RUBRIC) -> RunSummary:
     store.flush()
-    found = store.query("SELECT * FROM runs WHERE id = ?", [run_id])
-    if not found:
+    found = queries.run(store, run_id)
+    if found is None:
         raise RunError(f"no run {run_id!r} in {store.path}")
     rows = run_rows(store, run_id)
-    return RunSummary(found[0], rows, model_stats(rows), question_stats(rows), rating_stats(store, rows, rubric), rubric)
+    return RunSummary(found, rows, model_stats(rows), question_stats(rows), rating_stats(store, rows, rubric), rubric)

@@ -21,6 +21,7 @@ from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.evaluation.report import elsewhere_table, model_table, question_table, rating_table
 from chat.evaluation.runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
 from chat.evaluation.study import list_runs, summarize
+from chat.storage import runs as queries
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -125,9 +126,7 @@ def next_unrated(engine: Engine, run_id: str, rater: str, blind: bool):
     if not rater:
         raise gr.Error("type your name in 'Rater' so ratings can be attributed")
     engine.store.flush()
-    rows = engine.store.query(
-        "SELECT * FROM exchanges e WHERE run_id = ? AND status = 'ok' AND NOT EXISTS (SELECT 1 FROM ratings r WHERE "
-        "r.exchange_id = e.id AND r.rater = ? AND r.rater_kind = 'human')", [run_id, rater])
+    rows = queries.unrated(engine.store, run_id, rater, "human")
     if not rows:
         return None, "All answers of this run are rated by you.", "", ""
     row = random.choice(rows)
@@ -157,9 +156,7 @@ def judge_run(engine: Engine, run_id: str, judge_model: str, request: gr.Request
         raise gr.Error("pick a run and a judge model")
     spend_key, user = check_rate(engine, request, f"judge:{uuid.uuid4().hex}")
     engine.store.flush()
-    rows = engine.store.query(
-        "SELECT * FROM exchanges e WHERE run_id = ? AND status = 'ok' AND NOT EXISTS (SELECT 1 FROM ratings r WHERE "
-        "r.exchange_id = e.id AND r.rater = ? AND r.rater_kind = 'judge')", [run_id, judge_model])
+    rows = queries.unrated(engine.store, run_id, judge_model, "judge")
     refs = {q["id"]: q.get("reference") for q in json.loads(summarize(engine.store, run_id).run["set_json"])["questions"]}
     done, failed = 0, []
     for row in progress.tqdm(rows, desc=f"judging with {judge_model}"):

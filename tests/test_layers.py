@@ -1,0 +1,77 @@
+"""The layers import one way — UI → evaluation → engine → storage — and only storage holds SQL."""
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAT = ROOT / "chat"
+# chat/clock.py, redact.py and safe_yaml.py are leaves every layer may use
+ORDER = {"base": 0, "storage": 1, "engine": 2, "evaluation": 3, "ui": 4, "main": 5}
+
+
+def layer(module: str) -> str:
+    parts = module.split(".")
+    if parts[:2] == ["chat", "__main__"]:
+        return "main"
+    if len(parts) > 1 and parts[1] in ORDER:
+        return parts[1]
+    return "base"
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            raise AssertionError(f"{path}:{node.lineno} uses a relative import; write chat.<layer>.<module>")
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("chat"):
+            if node.module == "chat":
+                found += [(node.lineno, f"chat.{a.name}") for a in node.names]
+            else:
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("chat")]
+    return found
+
+
+def modules():
+    for path in sorted(CHAT.rglob("*.py")):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        yield path, name.removesuffix(".__init__")
+
+
+def test_every_module_sits_in_a_layer():
+    loose = [n for _, n in modules() if layer(n) == "base" and n not in
+             ("chat", "chat.clock", "chat.redact", "chat.safe_yaml")]
+    assert not loose, f"modules outside the layer packages: {loose}"
+
+
+def test_imports_point_one_way():
+    wrong = []
+    for path, name in modules():
+        for line, target in imports(path):
+            if ORDER[layer(target)] > ORDER[layer(name)]:
+                wrong.append(f"{path.relative_to(ROOT)}:{line} ({layer(name)}) imports {target} ({layer(target)})")
+    assert not wrong, "imports against UI → evaluation → engine → storage:\n" + "\n".join(wrong)
+
+
+def test_the_checker_sees_a_wrong_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from chat.ui.app import build_app\n")
+    assert [(2, "chat.ui.app")] == imports(bad)
+    assert ORDER[layer("chat.ui.app")] > ORDER[layer("chat.storage.store")]
+
+
+SQL = re.compile(r"\b(select|insert|update|delete)\b.*\b(from|into|set)\b", re.I)
+
+
+def test_only_storage_holds_sql():
+    found = []
+    for path, name in modules():
+        if layer(name) == "storage":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value):
+                if not re.search(r"\b(exchanges|runs|ratings|votes|spend|sqlite_master)\b", node.value):
+                    continue  # prose, not a statement against our tables
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:60]!r}")
+    assert not found, "SQL outside chat/storage/:\n" + "\n".join(found)
