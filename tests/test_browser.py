@@ -56,7 +56,7 @@ def rows(db: Path, where: str = "1=1", params=()) -> list[dict]:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:
-        return [dict(r) for r in conn.execute(f"SELECT * FROM exchanges WHERE {where} ORDER BY created_at", params)]
+        return [dict(r) for r in conn.execute(f"SELECT * FROM exchanges_full WHERE {where} ORDER BY created_at", params)]
     except sqlite3.OperationalError:
         return []
     finally:

@@ -22,7 +22,7 @@ FAQ = ROOT / "examples" / "training_faq.yaml"
 
 
 def _spent(db) -> Decimal:
-    rows = sqlite3.connect(db).execute("SELECT cost_usd FROM exchanges WHERE cost_usd IS NOT NULL").fetchall()
+    rows = sqlite3.connect(db).execute("SELECT json_extract(cost_exact, '$.cost_usd') FROM exchanges WHERE cost_usd IS NOT NULL").fetchall()
     return sum((Decimal(r[0]) for r in rows), Decimal(0))
 
 

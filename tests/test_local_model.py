@@ -67,7 +67,7 @@ def test_fresh_cli_with_no_keys_uses_the_embedded_model(tmp_path):
     assert out.stdout.strip()
     row = sqlite3.connect(db).execute("SELECT model, status, input_tokens, output_tokens, latency_ms, cost_usd FROM exchanges").fetchone()
     assert row[0] == "smollm2-135m-instruct" and row[1] == "ok"
-    assert row[2] > 0 and row[3] > 0 and row[4] > 0 and row[5] == "0"
+    assert row[2] > 0 and row[3] > 0 and row[4] > 0 and row[5] == 0
 
 
 def test_any_gguf_by_path(engine):

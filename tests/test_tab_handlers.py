@@ -34,7 +34,7 @@ def test_compare_streams_each_model_into_its_column_and_blind_hides_names(fake, 
     assert all("hidden" in m and "TTFT" not in m and "$" not in m and " in · " not in m for m in meters)
     assert last[8]["visible"] is False and last[12]["visible"] is False  # columns C and D stay hidden
     engine.store.flush()
-    rows = engine.store.query("SELECT model, compare_id, system FROM exchanges WHERE compare_id = ?", [state["compare_id"]])
+    rows = engine.store.query("SELECT model, compare_id, system FROM exchanges_full WHERE compare_id = ?", [state["compare_id"]])
     assert {r["model"] for r in rows} == {"gpt-4o-mini", "gpt-4o"} and {r["system"] for r in rows} == {"Be brief."}
     revealed = compare_tab.reveal(state)
     assert revealed[1] == f"### A: {state['models'][0]}"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from chat.storage.rows import split_exchange
+
 MIGRATIONS = []
 
 
@@ -127,6 +129,149 @@ def m003_start_rows_users_and_spend_ledger(db: sqlite_utils.Database):
         "CAST(round(CAST(cost_usd AS REAL) * 1e12) AS INTEGER), 'settled' FROM exchanges "
         "WHERE cost_usd IS NOT NULL AND CAST(cost_usd AS REAL) > 0"
     )
+
+
+# Money is REAL so it sorts, compares and sums as a number in SQLite and Datasette; the exact Decimal
+# amounts are kept beside them as JSON text (cost_exact). Message texts live once in `messages`; a row lists their ids.
+EXCHANGE_COLUMNS = """
+    id TEXT PRIMARY KEY,
+    created_at TEXT,
+    session_id TEXT,
+    user TEXT,
+    provider TEXT,
+    model TEXT,
+    status TEXT,
+    error TEXT,
+    prompt TEXT,
+    reply TEXT,
+    system_id TEXT,
+    message_ids TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cached_tokens INTEGER,
+    cache_write_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    usage_source TEXT,
+    estimate_method TEXT,
+    cost_usd REAL,
+    input_cost REAL,
+    output_cost REAL,
+    uncached_input_cost REAL,
+    cached_input_cost REAL,
+    cache_write_cost REAL,
+    cost_exact TEXT,
+    ttft_ms REAL,
+    ttft_any_ms REAL,
+    latency_ms REAL,
+    output_tokens_per_s REAL,
+    gap_p50_ms REAL,
+    gap_p95_ms REAL,
+    trimmed_turns INTEGER,
+    params_json TEXT,
+    usage_json TEXT,
+    pricing_hash TEXT,
+    compare_id TEXT,
+    run_id TEXT,
+    question_id TEXT,
+    repeat_index INTEGER,
+    process TEXT
+"""
+
+
+INDEXES = [
+    # the Logs tab's filters, newest first; the meter columns ride along so stats read the index, not the rows
+    "CREATE INDEX idx_exchanges_created ON exchanges(created_at)",
+    "CREATE INDEX idx_exchanges_model ON exchanges(model, created_at)",
+    "CREATE INDEX idx_exchanges_provider ON exchanges(provider, created_at)",
+    "CREATE INDEX idx_exchanges_status ON exchanges(status, created_at)",
+    "CREATE INDEX idx_exchanges_session ON exchanges(session_id, created_at)",
+    "CREATE INDEX idx_exchanges_user ON exchanges(user, created_at)",
+    "CREATE INDEX idx_exchanges_run ON exchanges(run_id, model, question_id)",
+    "CREATE INDEX idx_exchanges_compare ON exchanges(compare_id)",
+    "CREATE INDEX idx_exchanges_source ON exchanges(usage_source, created_at)",
+    "CREATE INDEX idx_exchanges_cost ON exchanges(cost_usd)",
+    "CREATE INDEX idx_exchanges_latency ON exchanges(latency_ms)",
+    "CREATE INDEX idx_exchanges_meter ON exchanges(model, status, created_at, provider, input_tokens, output_tokens,"
+    " cost_usd, ttft_ms, latency_ms, output_tokens_per_s, usage_source)",
+    "CREATE INDEX idx_exchanges_streaming ON exchanges(process) WHERE status = 'streaming'",
+]
+
+FTS = [
+    # the shape sqlite-utils' enable_fts(create_triggers=True) makes, so `sqlite-utils search` and Datasette find it
+    "CREATE VIRTUAL TABLE [exchanges_fts] USING FTS5 ([prompt], [reply], tokenize='unicode61 remove_diacritics 2',"
+    " content=[exchanges])",
+    "CREATE TRIGGER [exchanges_ai] AFTER INSERT ON [exchanges] BEGIN INSERT INTO [exchanges_fts] (rowid, [prompt],"
+    " [reply]) VALUES (new.rowid, new.[prompt], new.[reply]); END",
+    "CREATE TRIGGER [exchanges_ad] AFTER DELETE ON [exchanges] BEGIN INSERT INTO [exchanges_fts] ([exchanges_fts],"
+    " rowid, [prompt], [reply]) VALUES('delete', old.rowid, old.[prompt], old.[reply]); END",
+    "CREATE TRIGGER [exchanges_au] AFTER UPDATE OF [prompt], [reply] ON [exchanges] BEGIN INSERT INTO [exchanges_fts]"
+    " ([exchanges_fts], rowid, [prompt], [reply]) VALUES('delete', old.rowid, old.[prompt], old.[reply]);"
+    " INSERT INTO [exchanges_fts] (rowid, [prompt], [reply]) VALUES (new.rowid, new.[prompt], new.[reply]); END",
+]
+
+VIEWS = {
+    # what was sent, rebuilt from the stored-once messages: the old wide row, for people and tools
+    "exchanges_full": """
+        SELECT e.*,
+          (SELECT content FROM messages WHERE id = e.system_id) AS system,
+          (SELECT json_group_array(json_object('role', role, 'content', content)) FROM
+             (SELECT m.role, m.content FROM json_each(e.message_ids) j JOIN messages m ON m.id = j.value
+              ORDER BY j.key)) AS messages_json
+        FROM exchanges e""",
+    "spend_per_day": """
+        SELECT substr(created_at, 1, 10) AS day, model, count(*) AS exchanges,
+          sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+          round(sum(cost_usd), 6) AS cost_usd, sum(cost_usd IS NULL AND status != 'streaming') AS unpriced
+        FROM exchanges GROUP BY day, model""",
+    "model_summary": """
+        SELECT model, provider, count(*) AS exchanges, sum(status != 'ok') AS failed,
+          round(1.0 * sum(status != 'ok') / count(*), 4) AS error_rate,
+          sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+          round(sum(cost_usd), 6) AS cost_usd, round(avg(ttft_ms), 1) AS ttft_ms_avg,
+          round(avg(latency_ms), 1) AS latency_ms_avg, round(avg(output_tokens_per_s), 1) AS tokens_per_s_avg,
+          round(1.0 * sum(usage_source = 'estimate') / count(*), 4) AS estimated_share,
+          min(created_at) AS first_at, max(created_at) AS last_at
+        FROM exchanges GROUP BY model, provider""",
+    "errors": """
+        SELECT id, created_at, model, provider, status, error, user, session_id, run_id, prompt, cost_usd
+        FROM exchanges WHERE status NOT IN ('ok', 'streaming')""",
+    "run_models": """
+        SELECT e.run_id, r.set_name, r.created_at AS run_created_at, e.model, count(*) AS answers,
+          sum(e.status = 'ok') AS ok, sum(e.status != 'ok') AS failed,
+          sum(e.input_tokens) AS input_tokens, sum(e.output_tokens) AS output_tokens,
+          round(sum(e.cost_usd), 6) AS cost_usd, round(avg(e.ttft_ms), 1) AS ttft_ms_avg,
+          round(avg(e.latency_ms), 1) AS latency_ms_avg,
+          (SELECT round(avg(score), 3) FROM ratings g JOIN exchanges x ON x.id = g.exchange_id
+             WHERE x.run_id = e.run_id AND x.model = e.model AND g.rater_kind = 'human') AS human_score_avg,
+          (SELECT round(avg(score), 3) FROM ratings g JOIN exchanges x ON x.id = g.exchange_id
+             WHERE x.run_id = e.run_id AND x.model = e.model AND g.rater_kind = 'judge') AS judge_score_avg
+        FROM exchanges e LEFT JOIN runs r ON r.id = e.run_id WHERE e.run_id IS NOT NULL
+        GROUP BY e.run_id, e.model""",
+}
+
+
+@migration
+def m004_numeric_money_messages_once_views_fts(db: sqlite_utils.Database):
+    conn = db.conn
+    conn.execute("CREATE TABLE messages (id TEXT PRIMARY KEY, role TEXT, content TEXT) WITHOUT ROWID")
+    conn.execute(f"CREATE TABLE exchanges_new ({EXCHANGE_COLUMNS})")
+    old = [r[1] for r in conn.execute("PRAGMA table_info(exchanges)")]
+    cursor = conn.execute(f"SELECT {', '.join(f'[{c}]' for c in old)} FROM exchanges ORDER BY rowid")
+    while batch := cursor.fetchmany(500):
+        for values in batch:
+            row = split_exchange(conn, dict(zip(old, values)))
+            cols = ", ".join(f"[{c}]" for c in row)
+            conn.execute(f"INSERT INTO exchanges_new ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    conn.execute("DROP TABLE exchanges")
+    conn.execute("ALTER TABLE exchanges_new RENAME TO exchanges")
+    for sql in INDEXES + FTS:
+        conn.execute(sql)
+    conn.execute("INSERT INTO exchanges_fts (rowid, prompt, reply) SELECT rowid, prompt, reply FROM exchanges")
+    for name, sql in VIEWS.items():
+        conn.execute(f"CREATE VIEW {name} AS {sql.strip()}")
+    conn.execute("CREATE INDEX idx_runs_created ON runs(created_at)")
+    conn.execute("CREATE INDEX idx_ratings_rater ON ratings(rater, rater_kind, exchange_id)")
+    conn.execute("CREATE INDEX idx_votes_compare ON votes(compare_id)")
 
 
 def pending(conn) -> bool:

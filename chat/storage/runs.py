@@ -1,6 +1,7 @@
 """Reads for evaluation: runs, their answers, and ratings."""
 from __future__ import annotations
 
+from chat.storage.rows import exact_money
 from chat.storage.store import Store
 
 _CHUNK = 900  # bound parameters per statement, well under SQLite's limit
@@ -19,8 +20,8 @@ def runs_with_counts(store: Store) -> list[dict]:
 
 def answers(store: Store, run_id: str) -> list[dict]:
     """A run's finished rows (a cell still streaming has no answer yet), oldest first."""
-    return store.query("SELECT * FROM exchanges WHERE run_id = ? AND status != 'streaming' ORDER BY created_at",
-                       [run_id])
+    return [exact_money(r) for r in store.query(
+        "SELECT * FROM exchanges WHERE run_id = ? AND status != 'streaming' ORDER BY created_at", [run_id])]
 
 
 def answered_cells(store: Store, run_id: str) -> set[tuple[str, str, int]]:
@@ -31,9 +32,9 @@ def answered_cells(store: Store, run_id: str) -> set[tuple[str, str, int]]:
 
 def unrated(store: Store, run_id: str, rater: str, rater_kind: str) -> list[dict]:
     """A run's good answers this rater (a person, or a judge model) has not rated yet."""
-    return store.query(
+    return [exact_money(r) for r in store.query(
         "SELECT * FROM exchanges e WHERE run_id = ? AND status = 'ok' AND NOT EXISTS (SELECT 1 FROM ratings r "
-        "WHERE r.exchange_id = e.id AND r.rater = ? AND r.rater_kind = ?)", [run_id, rater, rater_kind])
+        "WHERE r.exchange_id = e.id AND r.rater = ? AND r.rater_kind = ?)", [run_id, rater, rater_kind])]
 
 
 def ratings_of(store: Store, exchange_ids: list[str]) -> list[dict]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 from chat.storage import migrations
+from chat.storage.rows import exact_money, split_exchange
 
 log = logging.getLogger(__name__)
 DEFAULT_DB = "logs/chat.db"
@@ -386,6 +387,8 @@ class Store:
 
     @staticmethod
     def _write_row(conn, table: str, row: dict, mode: str) -> None:
+        if table == "exchanges":
+            row = split_exchange(conn, row)
         columns = list(row)
         if mode == "upsert":
             sql = _upsert_sql(table, columns)
@@ -455,8 +458,9 @@ class Store:
             conn.close()
 
     def exchange(self, exchange_id: str) -> dict | None:
-        rows = self.query("SELECT * FROM exchanges WHERE id = ?", [exchange_id])
-        return rows[0] if rows else None
+        """One exchange as it was logged: what was sent rebuilt, money exact."""
+        rows = self.query("SELECT * FROM exchanges_full WHERE id = ?", [exchange_id])
+        return exact_money(rows[0]) if rows else None
 
 
 @atexit.register

@@ -1,0 +1,86 @@
+"""A log written by the schema before m004 (TEXT money, whole history per row) upgrades with every row intact."""
+import json
+import sqlite3
+from decimal import Decimal
+
+import sqlite_utils
+
+from chat.storage import migrations
+from chat.storage.store import Store
+
+
+def _old_database(path, n=30):
+    db = sqlite_utils.Database(path)
+    db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for fn in migrations.MIGRATIONS[:3]:  # m001..m003: the schema of the previous release
+        fn(db)
+        db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", [fn.__name__])
+    system = "You answer questions about the K-Digital training programme. " * 20
+    history, rows = [], []
+    costs = ["12.50", "9.99", "2.5", "0.000039", None]
+    for i in range(n):
+        prompt = f"질문 {i}: 환불은 언제 되나요? refund number {i}"
+        reply = f"답변 {i}: 환불은 5일 안에 처리됩니다. reply {i}"
+        messages = [{"role": "system", "content": system}] + history + [{"role": "user", "content": prompt}]
+        rows.append({
+            "id": f"ex{i:03d}", "session_id": "s1", "created_at": f"2026-11-{1 + i % 20:02d}T10:00:{i % 60:02d}Z",
+            "provider": "openai", "model": "gpt-4o" if i % 2 else "gpt-4o-mini", "system": system, "prompt": prompt,
+            "messages_json": json.dumps(messages, ensure_ascii=False), "reply": reply,
+            "status": "ok" if i % 7 else "error", "input_tokens": 100 + i, "output_tokens": 10 + i,
+            "usage_source": "provider", "cost_usd": costs[i % len(costs)],
+            "input_cost": None if costs[i % 5] is None else "0.000001", "latency_ms": 100.0 + i, "run_id": None,
+        })
+        history += [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}]
+    db["exchanges"].insert_all(rows)
+    db["ratings"].insert({"id": "r1", "exchange_id": "ex003", "rater": "kim", "rater_kind": "human",
+                          "criterion": "correct", "score": 4.0})
+    db.conn.commit()
+    db.conn.close()
+    return rows
+
+
+def test_upgrade_keeps_every_row_and_what_was_sent(tmp_path):
+    path = tmp_path / "chat.db"
+    old = _old_database(path)
+    store = Store(path)
+    conn = sqlite3.connect(path)
+    assert [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")][-1].startswith("m004")
+    assert conn.execute("SELECT count(*) FROM exchanges").fetchone()[0] == len(old)
+    for row in old:
+        got = store.exchange(row["id"])
+        assert got["prompt"] == row["prompt"] and got["reply"] == row["reply"] and got["system"] == row["system"]
+        assert json.loads(got["messages_json"]) == json.loads(row["messages_json"])  # exactly what was sent
+        assert got["cost_usd"] == row["cost_usd"]  # the exact decimal string survives
+    # money sorts, compares and sums as numbers now
+    top = [r[0] for r in conn.execute("SELECT DISTINCT cost_usd FROM exchanges WHERE cost_usd IS NOT NULL "
+                                      "ORDER BY cost_usd DESC LIMIT 2")]
+    assert top == [12.5, 9.99]
+    assert conn.execute("SELECT count(*) FROM exchanges WHERE cost_usd > 2").fetchone()[0] == 18
+    total = conn.execute("SELECT sum(cost_usd) FROM exchanges").fetchone()[0]
+    exact = sum(Decimal(r["cost_usd"]) for r in old if r["cost_usd"])
+    assert abs(Decimal(str(total)) - exact) < Decimal("1e-9")
+    # the ratings still point at their exchange; the full-text index holds the old rows
+    assert conn.execute("SELECT e.model FROM ratings r JOIN exchanges e ON e.id = r.exchange_id").fetchone() == ("gpt-4o",)
+    hits = conn.execute("SELECT count(*) FROM exchanges_fts WHERE exchanges_fts MATCH '\"환불은\"'").fetchone()[0]
+    assert hits == len(old)
+    # each message text is stored once: the long system prompt and the history no longer repeat per row
+    assert conn.execute("SELECT count(*) FROM messages WHERE role = 'system'").fetchone()[0] == 1
+    stored = conn.execute("SELECT sum(length(content)) FROM messages").fetchone()[0]
+    sent = sum(len(m["content"]) for r in old for m in json.loads(r["messages_json"]))
+    assert stored * 10 < sent  # 30 turns: linear in the conversation, not quadratic
+
+
+def test_new_rows_after_upgrade_share_the_stored_messages(tmp_path):
+    path = tmp_path / "chat.db"
+    _old_database(path, n=3)
+    store = Store(path)
+    system = "Be brief."
+    store.append("exchanges", {"id": "new1", "created_at": "2026-11-23T00:00:00Z", "model": "m", "status": "ok",
+                               "system": system, "prompt": "hi", "reply": "hello", "cost_usd": "0.1",
+                               "messages_json": json.dumps([{"role": "system", "content": system},
+                                                            {"role": "user", "content": "hi"}])})
+    store.flush()
+    row = store.exchange("new1")
+    assert row["system"] == system and json.loads(row["messages_json"])[1] == {"role": "user", "content": "hi"}
+    assert row["cost_usd"] == "0.1"
+    assert store.query("SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH 'hello'")
