@@ -373,6 +373,9 @@ class Engine:
             "question_id": req.question_id,
             "repeat_index": req.repeat_index,
             "user": req.user,
+            # the browser session a web request came from: a shared link without logins shows each visitor only theirs
+            "browser_session": req.spend_key.removeprefix("browser:") if (req.spend_key or "").startswith("browser:")
+            else None,
             "process": self.store.process,
         }
 

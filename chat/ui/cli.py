@@ -207,8 +207,15 @@ def _cap_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--session-cap", metavar="USD", help="spend cap for this command (CHAT_SESSION_CAP_USD)")
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """Bad arguments: one line naming what is wrong, exit code 2 (the usage is one --help away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m chat", description="Chat with any LLM; every reply metered and logged.")
+    p = OneLineErrors(prog="python -m chat", description="Chat with any LLM; every reply metered and logged.")
     p.add_argument("--pricing", help="pricing file (default: pricing.yaml beside the code)")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("models", help="list models, availability and prices")
@@ -240,6 +247,9 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="reports")
     rep.add_argument("--rubric")
     rep.add_argument("--db")
+    from chat.ui import cli_logs
+
+    cli_logs.add_parsers(sub)
     return p
 
 
@@ -251,7 +261,11 @@ def main(argv=None) -> int:
         from chat.engine.endpoints import timeouts
 
         timeouts()  # a malformed CHAT_TIMEOUT is a configuration error: say so before any call
-        return {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report}[args.command](args)
+        from chat.ui.cli_logs import run_logs, run_stats
+
+        commands = {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report, "logs": run_logs,
+                    "stats": run_stats}
+        return commands[args.command](args)
     except ValueError as exc:  # configuration errors (pricing.yaml, CHAT_* variables) carry their own fix
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2

@@ -1,0 +1,253 @@
+"""Reads and retention for reviewing the log: filters, pages, summaries, stats, charts, export and purge."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+
+from chat.storage.rows import exact_money
+from chat.storage.store import Store, _connect
+
+# what a page of the table shows: narrow, so a page never drags the texts along
+PAGE_COLUMNS = ("id", "created_at", "model", "provider", "status", "user", "input_tokens", "output_tokens",
+                "cost_usd", "ttft_ms", "latency_ms", "output_tokens_per_s", "usage_source", "session_id", "run_id")
+ORDERS = {"time": "created_at", "cost": "cost_usd", "latency": "latency_ms"}
+GROUPS = {
+    "model": "model", "provider": "provider", "status": "status", "user": "coalesce(user, '')",
+    "run": "coalesce(run_id, '')", "day": "substr(created_at, 1, 10)", "hour": "substr(created_at, 1, 13)",
+}
+FAILED = "status NOT IN ('ok', 'streaming')"
+MAX_PAGE = 500
+MAX_TERMS = 16
+
+
+@dataclass
+class LogFilter:
+    """Which exchanges: every field narrows; empty fields do not. Times are ISO 8601 UTC strings."""
+
+    since: str | None = None
+    until: str | None = None
+    models: list[str] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    session: str | None = None
+    run: str | None = None
+    compare: str | None = None
+    user: str | None = None
+    usage_source: str | None = None  # provider | estimate
+    text: str | None = None  # full-text search over prompt and reply
+    browser_session: str | None = None  # the privacy scope of a shared link without logins
+
+    def narrowed(self, **scope) -> LogFilter:
+        """This filter with a privacy scope on top, which the caller's own fields cannot widen."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update({k: v for k, v in scope.items() if v is not None})
+        return LogFilter(**values)
+
+
+def fts_query(text: str) -> str | None:
+    """Words as prefix terms, all required: `환불` finds 환불은 and 환불이, `refund` finds refunds."""
+    words = [w for w in re.split(r"\s+", text.strip()) if w][:MAX_TERMS]
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words) or None
+
+
+def _where(f: LogFilter) -> tuple[str, list]:
+    clauses, params = [], []
+    if f.since:
+        clauses.append("created_at >= ?")
+        params.append(f.since)
+    if f.until:
+        clauses.append("created_at < ?")
+        params.append(f.until)
+    for column, values in (("model", f.models), ("provider", f.providers), ("status", f.statuses)):
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params += list(values)
+    for column, value in (("session_id", f.session), ("run_id", f.run), ("compare_id", f.compare), ("user", f.user),
+                          ("usage_source", f.usage_source), ("browser_session", f.browser_session)):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if f.text and (match := fts_query(f.text)):
+        clauses.append("rowid IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)")
+        params.append(match)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def page(store: Store, f: LogFilter, order: str = "time", descending: bool = True, limit: int = 50,
+         offset: int = 0) -> list[dict]:
+    """One page of the table, newest (or costliest, slowest) first, with a prompt snippet."""
+    where, params = _where(f)
+    column = ORDERS.get(order, "created_at")
+    # NULLs (unpriced, never answered) sort last either way; DESC puts them last already, and keeps the index
+    direction = "DESC" if descending else "ASC NULLS LAST"
+    sql = (f"SELECT {', '.join(PAGE_COLUMNS)}, substr(prompt, 1, 120) AS prompt FROM exchanges{where} "
+           f"ORDER BY {column} {direction} LIMIT ? OFFSET ?")
+    return store.query(sql, params + [max(1, min(int(limit), MAX_PAGE)), max(0, int(offset))])
+
+
+def exchange(store: Store, f: LogFilter, exchange_id: str) -> dict | None:
+    """One exchange in full, only if the filter (the caller's privacy scope) lets it through."""
+    where, params = _where(f)
+    where = (where + " AND" if where else " WHERE") + " id = ?"
+    found = store.query(f"SELECT * FROM exchanges_full{where}", params + [exchange_id])
+    return exact_money(found[0]) if found else None
+
+
+def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str | None) -> dict:
+    """{group: (p50, p95)} by linear interpolation between closest ranks, ranked inside SQLite."""
+    where, params = _where(f)
+    where = (where + " AND" if where else " WHERE") + f" {column} IS NOT NULL"
+    g = group or "''"
+    sql = (f"WITH v AS (SELECT {g} AS g, {column} AS x FROM exchanges{where}), "
+           "r AS (SELECT g, x, row_number() OVER (PARTITION BY g ORDER BY x) - 1 AS i, "
+           "count(*) OVER (PARTITION BY g) AS n FROM v) "
+           "SELECT g, x, i, n FROM r WHERE i IN (CAST((n - 1) * 0.5 AS INTEGER), CAST((n - 1) * 0.5 AS INTEGER) + 1, "
+           "CAST((n - 1) * 0.95 AS INTEGER), CAST((n - 1) * 0.95 AS INTEGER) + 1)")
+    ranks: dict = {}
+    for g_value, x, i, n in conn.execute(sql, params):
+        ranks.setdefault(g_value, {"n": n})[i] = x
+    out = {}
+    for g_value, r in ranks.items():
+        out[g_value] = tuple(_interpolate(r, q) for q in (0.5, 0.95))
+    return out
+
+
+def _interpolate(ranks: dict, q: float) -> float:
+    pos = (ranks["n"] - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, ranks["n"] - 1)
+    return ranks[lo] + (ranks[hi] - ranks[lo]) * (pos - lo)
+
+
+def stats(store: Store, f: LogFilter, by: str | None = None) -> list[dict]:
+    """Per group (or one row for all): count, failures, tokens, spend, TTFT and latency p50/p95, tokens/s."""
+    if by is not None and by not in GROUPS:
+        raise ValueError(f"cannot group by {by!r}; choose one of {', '.join(GROUPS)}")
+    group = GROUPS.get(by) if by else None
+    where, params = _where(f)
+    g = group or "''"
+    sql = (f"SELECT {g} AS g, count(*) AS exchanges, sum({FAILED}) AS failed, "
+           "coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens, "
+           "round(sum(cost_usd), 9) AS cost_usd, sum(cost_usd IS NULL AND status != 'streaming' AND "
+           "(input_tokens > 0 OR output_tokens > 0)) AS unpriced, avg(output_tokens_per_s) AS tokens_per_s, "
+           "sum(usage_source = 'estimate') AS estimated "
+           f"FROM exchanges{where} GROUP BY g ORDER BY {'sum(cost_usd) DESC, count(*) DESC' if by != 'day' and by != 'hour' else 'g'}")
+    conn = _connect(store.path)
+    try:
+        conn.row_factory = sqlite3.Row
+        rows = [dict(r) for r in conn.execute(sql, params)]
+        conn.row_factory = None
+        ttft = _percentiles(conn, f, "ttft_ms", group)
+        latency = _percentiles(conn, f, "latency_ms", group)
+    finally:
+        conn.close()
+    out = []
+    for r in rows:
+        g_value = r.pop("g")
+        n = r["exchanges"]
+        row = {by: g_value} if by else {}
+        row.update(r)
+        row["error_rate"] = (r["failed"] or 0) / n if n else 0.0
+        row["estimated_share"] = (r["estimated"] or 0) / n if n else 0.0
+        row["ttft_p50_ms"], row["ttft_p95_ms"] = ttft.get(g_value, (None, None))
+        row["latency_p50_ms"], row["latency_p95_ms"] = latency.get(g_value, (None, None))
+        out.append(row)
+    return out
+
+
+def summary(store: Store, f: LogFilter) -> dict:
+    found = stats(store, f)
+    return found[0] if found else {"exchanges": 0}
+
+
+def spend_per_day(store: Store, f: LogFilter) -> list[dict]:
+    where, params = _where(f)
+    return store.query(f"SELECT substr(created_at, 1, 10) AS day, model, sum(cost_usd) AS cost_usd, count(*) AS n "
+                       f"FROM exchanges{where} GROUP BY day, model ORDER BY day", params)
+
+
+def failures_per_day(store: Store, f: LogFilter) -> list[dict]:
+    where, params = _where(f)
+    return store.query(f"SELECT substr(created_at, 1, 10) AS day, status, count(*) AS n FROM exchanges{where} "
+                       f"{'AND' if where else 'WHERE'} {FAILED} GROUP BY day, status ORDER BY day", params)
+
+
+def latencies(store: Store, f: LogFilter, limit: int = 5000) -> list[dict]:
+    """The newest finished latencies per model, for a distribution chart (bounded, whatever the filter)."""
+    where, params = _where(f)
+    return store.query(f"SELECT model, latency_ms FROM exchanges{where} {'AND' if where else 'WHERE'} "
+                       "latency_ms IS NOT NULL ORDER BY created_at DESC LIMIT ?", params + [limit])
+
+
+def choices(store: Store, column: str, f: LogFilter | None = None, limit: int = 200) -> list[str]:
+    """Values seen in a column (models, providers, statuses, users), for the filter menus."""
+    if column not in ("model", "provider", "status", "user"):
+        raise ValueError(column)
+    where, params = _where(f or LogFilter())
+    return [r["v"] for r in store.query(
+        f"SELECT DISTINCT {column} AS v FROM exchanges{where} {'AND' if where else 'WHERE'} {column} IS NOT NULL "
+        f"ORDER BY v LIMIT ?", params + [limit])]
+
+
+def export(store: Store, f: LogFilter, limit: int | None = None) -> Iterator[dict]:
+    """Every filtered row in full (what was sent rebuilt, money exact), newest first, streamed."""
+    where, params = _where(f)
+    sql = f"SELECT * FROM exchanges{where} ORDER BY created_at DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    conn = _connect(store.path)
+    try:
+        conn.row_factory = sqlite3.Row
+        cursor = conn.execute(sql, params)
+        texts: dict[str, tuple[str, str]] = {}  # a conversation's messages are shared by its rows: fetch each once
+        while batch := cursor.fetchmany(500):
+            rows = [dict(r) for r in batch]
+            wanted = {i for r in rows for i in json.loads(r["message_ids"] or "[]")} | \
+                {r["system_id"] for r in rows if r["system_id"]}
+            missing = list(wanted - texts.keys())
+            for i in range(0, len(missing), 900):
+                part = missing[i:i + 900]
+                for key, role, content in conn.execute(
+                        f"SELECT id, role, content FROM messages WHERE id IN ({','.join('?' * len(part))})", part):
+                    texts[key] = (role, content)
+            for row in rows:
+                ids = json.loads(row.pop("message_ids") or "[]")
+                system_id = row.pop("system_id")
+                row["system"] = texts[system_id][1] if system_id in texts else None
+                row["messages_json"] = json.dumps([{"role": texts[i][0], "content": texts[i][1]} for i in ids
+                                                   if i in texts], ensure_ascii=False)
+                yield exact_money(row)
+            if len(texts) > 50_000:
+                texts.clear()
+    finally:
+        conn.close()
+
+
+def purge(store: Store, before: str, content_only: bool) -> int:
+    """Delete exchanges older than `before`, or blank their texts and keep every number; then reclaim the space."""
+    def run(conn):
+        if content_only:
+            cur = conn.execute("UPDATE exchanges SET prompt = '', reply = '', system_id = NULL, message_ids = '[]', "
+                               "error = NULL WHERE created_at < ? AND status != 'streaming'", [before])
+        else:
+            conn.execute("DELETE FROM ratings WHERE exchange_id IN (SELECT id FROM exchanges WHERE created_at < ? "
+                         "AND status != 'streaming')", [before])
+            conn.execute("DELETE FROM votes WHERE exchange_id IN (SELECT id FROM exchanges WHERE created_at < ? "
+                         "AND status != 'streaming')", [before])
+            cur = conn.execute("DELETE FROM exchanges WHERE created_at < ? AND status != 'streaming'", [before])
+        # message texts no longer listed by any exchange
+        conn.execute("DELETE FROM messages WHERE id NOT IN (SELECT j.value FROM exchanges e, json_each(e.message_ids) j "
+                     "UNION SELECT system_id FROM exchanges WHERE system_id IS NOT NULL)")
+        return cur.rowcount
+
+    removed = store.call(run, timeout=None)
+    conn = _connect(store.path)
+    try:
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return removed
