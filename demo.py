@@ -35,6 +35,8 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "7860")))
     p.add_argument("--share", action="store_true", help="create a public gradio.live link (use with --auth)")
     p.add_argument("--auth", action="append", default=[], metavar="USER:PASS", help="require login; repeat for more users")
+    p.add_argument("--admin", action="append", default=[], metavar="USER",
+                   help="a login who sees every user's exchanges in the Logs tab; repeat for more (DEMO_ADMINS)")
     p.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
     p.add_argument("--session-cap", help="USD a browser session may spend on paid models (CHAT_SESSION_CAP_USD)")
     p.add_argument("--daily-cap", help="USD all users and processes together may spend per UTC day (CHAT_DAILY_CAP_USD)")
@@ -46,6 +48,7 @@ def main(argv=None) -> int:
     from starlette.middleware import Middleware
 
     from chat.ui.app import CSS, build_app
+    from chat.ui.logs_tab import Access
     from chat.ui.login_guard import HideApiInfoUntilLogin
     from chat.engine.budget import Budget, parse_cap, parse_rate
     from chat.engine.endpoints import timeouts
@@ -67,6 +70,13 @@ def main(argv=None) -> int:
         daily_cap = parse_cap("CHAT_DAILY_CAP_USD", args.daily_cap or os.environ.get("CHAT_DAILY_CAP_USD"))
         user_cap = parse_cap("CHAT_USER_CAP_USD", args.user_cap or os.environ.get("CHAT_USER_CAP_USD"))
         rate_limit = parse_rate("CHAT_RATE_LIMIT", args.rate_limit or os.environ.get("CHAT_RATE_LIMIT"))
+        admins = [a.strip() for v in (args.admin or [os.environ.get("DEMO_ADMINS", "")]) for a in v.split(",")
+                  if a.strip()]
+        if admins and not auth:
+            raise ValueError("--admin (DEMO_ADMINS) needs logins: add --auth USER:PASS")
+        unknown = [a for a in admins if a not in {u for u, _ in auth}]
+        if unknown:
+            raise ValueError(f"--admin {unknown[0]!r} is not one of the --auth logins")
         if user_cap and not auth:
             raise ValueError("--user-cap (CHAT_USER_CAP_USD) needs logins: add --auth USER:PASS")
         prices = load_prices()
@@ -102,7 +112,10 @@ def main(argv=None) -> int:
             threading.Thread(target=preload_local, args=(first.api_model,), name="model-preload", daemon=True).start()
     except ValueError:
         pass  # an unknown default model is reported when it is used
-    demo = build_app(engine, rubric=rubric)
+    # anyone but this machine can reach the app: a share link, or listening beyond loopback
+    shared = args.share or args.host not in ("127.0.0.1", "localhost", "::1")
+    access = Access(auth=bool(auth), shared=shared, admins=frozenset(admins))
+    demo = build_app(engine, rubric=rubric, access=access)
     demo.queue(default_concurrency_limit=None)
     print(f"Logging every exchange to {store.path}", file=sys.stderr)
     try:

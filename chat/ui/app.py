@@ -9,7 +9,8 @@ from functools import partial
 
 import gradio as gr
 
-from chat.ui import compare_tab, runs_tab
+from chat.ui import compare_tab, logs_tab, runs_tab
+from chat.ui.logs_tab import Access
 from chat.engine.config import default_model
 from chat.ui.display import price_text
 from chat.ui.identity import check_rate
@@ -178,7 +179,8 @@ CSS = """
 """
 
 
-def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DEFAULT_RUBRIC) -> gr.Blocks:
+def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DEFAULT_RUBRIC,
+              access: Access = Access()) -> gr.Blocks:
     usable, unusable = model_choices(engine)
     names = [value for _, value in usable]
     wanted = default_model()
@@ -238,6 +240,8 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
             compare_rater = compare_tab.build(engine, usable, rubric)
         with gr.Tab("Runs") as runs:
             runs_rater = runs_tab.build(engine, usable, runs, rubric)
+        with gr.Tab("Logs") as logs:
+            logs_tab.build(engine, logs, access)
         demo.load(logged_in_user, None, [compare_rater, runs_rater], api_name=False)
     return demo
 

@@ -1,0 +1,271 @@
+"""The Logs tab: filter, search, summarize, chart and export the log; each visitor sees only what they may."""
+from __future__ import annotations
+
+import csv
+import html
+import json
+import tempfile
+from decimal import Decimal
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from chat.engine import Engine
+from chat.engine.pricing import format_usd
+from chat.storage import logs
+from chat.storage.logs import LogFilter
+from chat.ui.cli_logs import cell
+from chat.ui.display import cost_breakdown, meter_line
+from chat.ui.session import elsewhere
+from chat.ui.timerange import PRESETS, parse_when, preset_since
+
+PAGE = 50
+EXPORT_LIMIT = 100_000  # a browser download stays a sane size; the CLI exports everything
+TABLE = ["created_at", "model", "status", "input_tokens", "output_tokens", "cost_usd", "ttft_ms", "latency_ms",
+         "output_tokens_per_s", "user", "prompt"]
+HEADERS = ["time (UTC)", "model", "status", "in", "out", "cost", "TTFT", "latency", "tok/s", "user", "prompt"]
+STATUSES = ["ok", "error", "aborted", "timeout", "interrupted", "streaming"]
+LATENCY_BINS = [0, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, float("inf")]
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may read which rows: set once at launch from --auth, --admin and --share."""
+
+    auth: bool = False  # logins are required
+    shared: bool = False  # reachable by others (a share link, or a non-loopback host)
+    admins: frozenset = field(default_factory=frozenset)
+
+
+def scope(access: Access, request: gr.Request | None) -> dict:
+    """The filter every query of this visitor carries, whatever they typed: their login's rows, or their
+    browser session's on a shared link without logins; nothing extra only for admins and local runs."""
+    login = getattr(request, "username", None) if request is not None else None
+    if access.auth:
+        if login and login in access.admins:
+            return {}
+        return {"user": login or "\x00no login"}
+    if access.shared:
+        session = getattr(request, "session_hash", None) if request is not None else None
+        return {"browser_session": session or "\x00no session"}
+    return {}
+
+
+def who(access: Access, request: gr.Request | None) -> str:
+    s = scope(access, request)
+    if "user" in s:
+        return f"Showing your exchanges only (logged in as **{s['user']}**)."
+    if "browser_session" in s:
+        return "Showing this browser session's exchanges only (the link is shared without logins)."
+    return "Showing every exchange in the log."
+
+
+def build_filter(access: Access, request, preset, since, until, models, providers, statuses, text, session, run,
+                 compare, user, source) -> LogFilter:
+    """The form's fields as a filter (gr.Error naming a bad field), narrowed to the visitor's scope."""
+    try:
+        if preset == "custom":
+            since = parse_when(since) if (since or "").strip() else None
+            until = parse_when(until) if (until or "").strip() else None
+        else:
+            since, until = preset_since(preset or "all"), None
+    except ValueError as exc:
+        raise gr.Error(f"Time range: {exc}") from None
+    clean = lambda v: (v or "").strip()[:500] or None  # noqa: E731
+    f = LogFilter(since=since, until=until, models=list(models or [])[:100], providers=list(providers or [])[:100],
+                  statuses=[s for s in (statuses or []) if s in STATUSES], text=clean(text), session=clean(session),
+                  run=clean(run), compare=clean(compare), user=clean(user),
+                  usage_source=source if source in ("provider", "estimate") else None)
+    return f.narrowed(**scope(access, request))
+
+
+def summary_text(s: dict) -> str:
+    n = s.get("exchanges") or 0
+    if not n:
+        return "**No exchanges match.**"
+    spend = format_usd(Decimal(str(s["cost_usd"]))) if s.get("cost_usd") is not None else "unpriced"
+    unpriced = f" (+{s['unpriced']:,} unpriced)" if s.get("unpriced") else ""
+    ms = lambda v: cell("x_ms", v)  # noqa: E731
+    return (f"**{n:,} exchanges** · errors {s['error_rate']:.1%} · {s['input_tokens']:,} in / "
+            f"{s['output_tokens']:,} out tokens · spend **{spend}**{unpriced} · TTFT p50 {ms(s['ttft_p50_ms'])} / "
+            f"p95 {ms(s['ttft_p95_ms'])} · latency p50 {ms(s['latency_p50_ms'])} / p95 {ms(s['latency_p95_ms'])} · "
+            f"estimated tokens {s['estimated_share']:.0%} of rows")
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([[cell(c, r.get(c)) for c in TABLE] for r in rows], columns=HEADERS)
+
+
+def _latency_histogram(rows: list[dict]) -> pd.DataFrame:
+    labels = [f"<{cell('x_ms', hi)}" if hi != float("inf") else f"≥{cell('x_ms', lo)}"
+              for lo, hi in zip(LATENCY_BINS, LATENCY_BINS[1:])]
+    counts: dict[tuple[str, str], int] = {}
+    for r in rows:
+        i = next(k for k, hi in enumerate(LATENCY_BINS[1:]) if r["latency_ms"] < hi)
+        counts[(r["model"], labels[i])] = counts.get((r["model"], labels[i]), 0) + 1
+    return pd.DataFrame([{"latency": b, "model": m, "replies": n} for (m, b), n in counts.items()],
+                        columns=["latency", "model", "replies"])
+
+
+def search(engine: Engine, access: Access, preset, since, until, models, providers, statuses, text, session, run,
+           compare, user, source, order, request: gr.Request = None):
+    """A new search: its first page."""
+    return query(engine, access, preset, since, until, models, providers, statuses, text, session, run, compare,
+                 user, source, order, 0, 0, request)
+
+
+def query(engine: Engine, access: Access, preset, since, until, models, providers, statuses, text, session, run,
+          compare, user, source, order, step, page_no, request: gr.Request = None):
+    """Summary, one page of the table (newest first, or by cost or latency), the page's ids, the charts and the
+    page number shown (page_no moved by step, kept within the pages there are)."""
+    f = build_filter(access, request, preset, since, until, models, providers, statuses, text, session, run,
+                     compare, user, source)
+    engine.store.flush(timeout=5)  # this process's last replies are in the view
+    summary = logs.summary(engine.store, f)
+    pages = max(1, -(-(summary.get("exchanges") or 0) // PAGE))
+    page_no = min(pages, max(1, int(page_no or 1) + int(step or 0)))
+    rows = logs.page(engine.store, f, order=order if order in logs.ORDERS else "time", limit=PAGE,
+                     offset=(page_no - 1) * PAGE)
+    spend = pd.DataFrame(logs.spend_per_day(engine.store, f), columns=["day", "model", "cost_usd", "n"]).dropna()
+    failures = pd.DataFrame(logs.failures_per_day(engine.store, f), columns=["day", "status", "n"])
+    latency = _latency_histogram(logs.latencies(engine.store, f))
+    return (who(access, request) + "\n\n" + summary_text(summary), _table(rows), [r["id"] for r in rows],
+            f"page {page_no:,} of {pages:,}", spend, latency, failures, page_no)
+
+
+def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request = None):
+    """One exchange in full — only within the visitor's scope; anyone else's id reads as not found."""
+    exchange_id = (exchange_id or "").strip()[:100]
+    if not exchange_id:
+        return "Select a row to see what was sent and received.", None, None
+    row = logs.exchange(engine.store, LogFilter().narrowed(**scope(access, request)), exchange_id)
+    if row is None:
+        return f"No exchange `{html.escape(exchange_id)}` that you can see.", None, None
+    messages = json.loads(row.get("messages_json") or "[]")
+    parts = [f"### {row['model']} · {row['status']} · {row['created_at']}",
+             f"`{row['id']}` · provider `{row['provider']}` · session `{row['session_id']}`"
+             + (f" · user `{row['user']}`" if row.get("user") else "") + (f" · run `{row['run_id']}`" if row.get("run_id") else ""),
+             f"**Meter:** {meter_line(row) if row['input_tokens'] is not None else row['status']}",
+             f"**Cost:** {cost_breakdown(row)}"]
+    if row.get("error"):
+        parts.append(f"**Error:** {html.escape(row['error'])}")
+    if row["input_tokens"] or row["output_tokens"]:
+        parts.append(f"<small>{elsewhere(row, engine.prices)}</small>")
+    parts.append("#### What was sent" + (f" ({row['trimmed_turns']} oldest turns trimmed to fit)"
+                                         if row.get("trimmed_turns") else ""))
+    for m in messages:
+        parts.append(f"**{m['role']}**\n\n<pre>{html.escape(str(m['content']))}</pre>")
+    parts.append(f"#### Reply\n\n<pre>{html.escape(row.get('reply') or '')}</pre>")
+    raw = {"params": json.loads(row["params_json"] or "null"), "usage": json.loads(row["usage_json"] or "null"),
+           "usage_source": row["usage_source"], "estimate_method": row.get("estimate_method")}
+    return "\n\n".join(parts), raw, messages
+
+
+def pick(ids: list[str], evt: gr.SelectData):
+    """The id of the clicked row on this page."""
+    row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    return ids[row] if ids and 0 <= row < len(ids) else ""
+
+
+def export(engine: Engine, access: Access, fmt, preset, since, until, models, providers, statuses, text, session,
+           run, compare, user, source, request: gr.Request = None):
+    """The filtered rows in full as CSV or JSONL (newest first, up to EXPORT_LIMIT)."""
+    f = build_filter(access, request, preset, since, until, models, providers, statuses, text, session, run,
+                     compare, user, source)
+    engine.store.flush(timeout=5)
+    folder = Path(tempfile.mkdtemp(prefix="chat-logs-"))
+    path = folder / f"exchanges.{'csv' if fmt == 'CSV' else 'jsonl'}"
+    n = 0
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = None
+        for row in logs.export(engine.store, f, limit=EXPORT_LIMIT):
+            row.pop("process", None)
+            n += 1
+            if fmt == "CSV":
+                writer = writer or csv.DictWriter(fh, fieldnames=list(row), extrasaction="ignore")
+                if n == 1:
+                    writer.writeheader()
+                writer.writerow(row)
+            else:
+                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    note = f"Exported {n:,} exchanges" + (f" (the newest {EXPORT_LIMIT:,}; `python -m chat logs --csv -n 0` "
+                                           "exports everything)" if n == EXPORT_LIMIT else "") + "."
+    return str(path), note
+
+
+def filter_choices(engine: Engine, access: Access, request: gr.Request = None):
+    """The menus' values, from the rows this visitor may see."""
+    f = LogFilter().narrowed(**scope(access, request))
+    return (gr.update(choices=logs.choices(engine.store, "model", f)),
+            gr.update(choices=logs.choices(engine.store, "provider", f)))
+
+
+def build(engine: Engine, tab: gr.Tab, access: Access) -> None:
+    with gr.Row():
+        preset = gr.Dropdown(list(PRESETS) + ["custom"], value="7 days", label="Time range", scale=1,
+                             elem_id="logs-range")
+        since = gr.Textbox(label="From (custom)", placeholder="2026-11-01 or 2h", scale=1, elem_id="logs-since")
+        until = gr.Textbox(label="Until (custom)", placeholder="2026-11-23T18:00", scale=1)
+        models = gr.Dropdown([], multiselect=True, label="Models", scale=2, elem_id="logs-models")
+        providers = gr.Dropdown([], multiselect=True, label="Providers", scale=1)
+        statuses = gr.Dropdown(STATUSES, multiselect=True, label="Status", scale=1, elem_id="logs-status")
+    with gr.Row():
+        text = gr.Textbox(label="Search prompts and replies", placeholder="환불, refund …", scale=3,
+                          elem_id="logs-search")
+        session = gr.Textbox(label="Session", scale=1)
+        run = gr.Textbox(label="Run", scale=1)
+        compare = gr.Textbox(label="Compare", scale=1)
+        user = gr.Textbox(label="User", scale=1)
+        source = gr.Radio(["any", "provider", "estimate"], value="any", label="Token counts", scale=1)
+    with gr.Row():
+        order = gr.Radio([("newest", "time"), ("costliest", "cost"), ("slowest", "latency")], value="time",
+                         label="Order", scale=2)
+        prev_btn = gr.Button("◀ Previous", scale=1)
+        page_label = gr.Markdown("page 1", elem_id="logs-page")
+        next_btn = gr.Button("Next ▶", scale=1)
+        refresh = gr.Button("Search", variant="primary", scale=1, elem_id="logs-refresh")
+    page_no = gr.State(1)
+    ids = gr.State([])
+    summary = gr.Markdown(elem_id="logs-summary")
+    table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True, elem_id="logs-table", max_height=520)
+    with gr.Row():
+        exchange_id = gr.Textbox(label="Exchange id", elem_id="logs-exchange-id", scale=3)
+        show = gr.Button("Show", scale=1)
+    with gr.Row():
+        with gr.Column(scale=3):
+            body = gr.Markdown(elem_id="logs-detail")
+        with gr.Column(scale=2):
+            raw = gr.JSON(label="Parameters and raw usage")
+            sent = gr.JSON(label="Messages sent (exact)")
+    with gr.Row():
+        spend = gr.BarPlot(x="day", y="cost_usd", color="model", title="Spend per day (USD)", y_title="USD")
+        latency = gr.BarPlot(x="latency", y="replies", color="model", title="Latency distribution (newest 5,000)",
+                             sort=None)
+        failures = gr.BarPlot(x="day", y="n", color="status", title="Failures per day", y_title="exchanges")
+    with gr.Row():
+        fmt = gr.Radio(["CSV", "JSONL"], value="CSV", label="Export format", scale=1)
+        export_btn = gr.Button("Export filtered rows", scale=1, elem_id="logs-export")
+        export_file = gr.File(label="Export", scale=2, elem_id="logs-export-file")
+        export_note = gr.Markdown()
+
+    filters = [preset, since, until, models, providers, statuses, text, session, run, compare, user, source]
+    outputs = [summary, table, ids, page_label, spend, latency, failures, page_no]
+    run_query = partial(query, engine, access)
+    first_page = partial(search, engine, access)
+    # the route API callers get ("/logs", "/log_exchange"): the same scope applies to them as to the tab
+    refresh.click(first_page, filters + [order], outputs, api_name="logs")
+    for trigger in (text.submit, order.change, preset.change, statuses.change, models.change):
+        trigger(first_page, filters + [order], outputs, api_name=False)
+    prev_btn.click(run_query, filters + [order, gr.State(-1), page_no], outputs, api_name=False)
+    next_btn.click(run_query, filters + [order, gr.State(1), page_no], outputs, api_name=False)
+    show_detail = partial(detail, engine, access)
+    show.click(show_detail, exchange_id, [body, raw, sent], api_name="log_exchange")
+    exchange_id.submit(show_detail, exchange_id, [body, raw, sent], api_name=False)
+    table.select(pick, ids, exchange_id, api_name=False).then(show_detail, exchange_id, [body, raw, sent],
+                                                               api_name=False)
+    export_btn.click(partial(export, engine, access), [fmt] + filters, [export_file, export_note], api_name=False)
+    tab.select(partial(filter_choices, engine, access), None, [models, providers], api_name=False).then(
+        first_page, filters + [order], outputs, api_name=False)
