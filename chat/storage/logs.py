@@ -43,7 +43,10 @@ class LogFilter:
     def narrowed(self, **scope) -> LogFilter:
         """This filter with a privacy scope on top, which the caller's own fields cannot widen."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update({k: v for k, v in scope.items() if v is not None})
+        for key, value in scope.items():
+            if value is not None:
+                # asking for someone else's rows finds none, rather than quietly showing your own
+                values[key] = value if values[key] in (None, "", value) else "\x00outside your scope"
         return LogFilter(**values)
 
 

@@ -5,7 +5,6 @@ import copy
 import threading
 import time
 import uuid
-from functools import partial
 
 import gradio as gr
 
@@ -19,6 +18,7 @@ from chat.engine import MAX_OUTPUT_TOKENS, MAX_PROMPT_CHARS, ChatRequest, Chunk,
 from chat.engine.models import LOCAL_DEFAULT, UnknownModel, listed
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric
 from chat.ui.session import account, history, new_session, panel, render
+from chat.ui.bind import bind
 
 # A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that. With many
 # streams at once the interval stretches, so total repaints stay about constant and the CPU keeps up.
@@ -220,22 +220,22 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
 
         outputs = [chatbot, state, box, meter]
         inputs = [box, state, model, system, temperature, max_tokens]
-        run = partial(respond, engine)
+        run = bind(respond, engine)
         send_events = [
             # the streaming text is the progress indicator; Gradio's own overlay would only flicker over it
             box.submit(run, inputs, outputs, concurrency_limit=None, api_name="chat", show_progress="hidden"),
             send.click(run, inputs, outputs, concurrency_limit=None, api_name=False, show_progress="hidden"),
         ]
-        retry_event = retry.click(partial(pop_for_retry, engine), [state, model], outputs, api_name=False).then(
+        retry_event = retry.click(bind(pop_for_retry, engine), [state, model], outputs, api_name=False).then(
             run, inputs, outputs, concurrency_limit=None, api_name=False, show_progress="hidden"
         )
         stop.click(None, None, None, cancels=[*send_events, retry_event], api_name=False).then(
-            partial(after_stop, engine), [state, model], outputs, api_name=False
+            bind(after_stop, engine), [state, model], outputs, api_name=False
         )
-        undo_btn.click(partial(undo, engine), [state, model], outputs, api_name=False)
-        clear_btn.click(partial(clear, engine), [state, model], outputs, api_name=False)
-        chatbot.clear(partial(clear, engine), [state, model], outputs, api_name=False)
-        model.change(partial(on_model_change, engine), [state, model], [meter, temperature], api_name=False)
+        undo_btn.click(bind(undo, engine), [state, model], outputs, api_name=False)
+        clear_btn.click(bind(clear, engine), [state, model], outputs, api_name=False)
+        chatbot.clear(bind(clear, engine), [state, model], outputs, api_name=False)
+        model.change(bind(on_model_change, engine), [state, model], [meter, temperature], api_name=False)
         with gr.Tab("Compare"):
             compare_rater = compare_tab.build(engine, usable, rubric)
         with gr.Tab("Runs") as runs:

@@ -14,6 +14,7 @@ from chat.ui.components import CheckedNumber
 from chat.ui.display import cost_breakdown, meter_line
 from chat.engine import MAX_OUTPUT_TOKENS, BadRequest, ChatRequest, Chunk, Engine, Result, check_params
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, vote
+from chat.ui.bind import bind
 
 MAX_COLUMNS = 4
 UPDATE_INTERVAL_S = 0.1
@@ -163,8 +164,7 @@ def score_choices(rubric: Rubric) -> list:
 
 def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAULT_RUBRIC) -> gr.Textbox:
     """The Compare tab's components and wiring (called inside a gr.Tab); returns the rater box."""
-    from functools import partial
-
+    
     state = gr.State(new_compare)
     with gr.Row():
         models = gr.Dropdown(choices=choices, multiselect=True, max_choices=MAX_COLUMNS, label="Models (2–4)",
@@ -195,7 +195,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAU
             columns.append((best, radios, save, i))
             column_outputs += [col, head, answer, meter]
     outputs = [*column_outputs, state]
-    run = partial(compare, engine)
+    run = bind(compare, engine)
     ev = [send.click(run, [prompt, models, system, max_tokens, blind, state], outputs, concurrency_limit=None,
                      show_progress="hidden", api_name="compare"),
           prompt.submit(run, [prompt, models, system, max_tokens, blind, state], outputs, concurrency_limit=None,
@@ -203,7 +203,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAU
     stop.click(None, None, None, cancels=ev, api_name=False)
     reveal_btn.click(reveal, [state], outputs, api_name=False)
     for best, radios, save, i in columns:
-        best.click(partial(cast_vote, engine, i), [state, rater], outputs, api_name=False)
-        save.click(partial(save_rating, engine, i, rubric=rubric), [state, rater, *radios], outputs, api_name=False)
+        best.click(bind(cast_vote, engine, i), [state, rater], outputs, api_name=False)
+        save.click(bind(save_rating, engine, i, rubric=rubric), [state, rater, *radios], outputs, api_name=False)
     return rater
 

@@ -7,7 +7,6 @@ import json
 import tempfile
 from decimal import Decimal
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import gradio as gr
@@ -21,6 +20,7 @@ from chat.ui.cli_logs import cell
 from chat.ui.display import cost_breakdown, meter_line
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
+from chat.ui.bind import bind
 
 PAGE = 50
 EXPORT_LIMIT = 100_000  # a browser download stays a sane size; the CLI exports everything
@@ -253,19 +253,19 @@ def build(engine: Engine, tab: gr.Tab, access: Access) -> None:
 
     filters = [preset, since, until, models, providers, statuses, text, session, run, compare, user, source]
     outputs = [summary, table, ids, page_label, spend, latency, failures, page_no]
-    run_query = partial(query, engine, access)
-    first_page = partial(search, engine, access)
+    run_query = bind(query, engine, access)
+    first_page = bind(search, engine, access)
     # the route API callers get ("/logs", "/log_exchange"): the same scope applies to them as to the tab
     refresh.click(first_page, filters + [order], outputs, api_name="logs")
     for trigger in (text.submit, order.change, preset.change, statuses.change, models.change):
         trigger(first_page, filters + [order], outputs, api_name=False)
     prev_btn.click(run_query, filters + [order, gr.State(-1), page_no], outputs, api_name=False)
     next_btn.click(run_query, filters + [order, gr.State(1), page_no], outputs, api_name=False)
-    show_detail = partial(detail, engine, access)
+    show_detail = bind(detail, engine, access)
     show.click(show_detail, exchange_id, [body, raw, sent], api_name="log_exchange")
     exchange_id.submit(show_detail, exchange_id, [body, raw, sent], api_name=False)
     table.select(pick, ids, exchange_id, api_name=False).then(show_detail, exchange_id, [body, raw, sent],
                                                                api_name=False)
-    export_btn.click(partial(export, engine, access), [fmt] + filters, [export_file, export_note], api_name=False)
-    tab.select(partial(filter_choices, engine, access), None, [models, providers], api_name=False).then(
+    export_btn.click(bind(export, engine, access), [fmt] + filters, [export_file, export_note], api_name=False)
+    tab.select(bind(filter_choices, engine, access), None, [models, providers], api_name=False).then(
         first_page, filters + [order], outputs, api_name=False)

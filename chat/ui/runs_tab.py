@@ -4,7 +4,6 @@ import json
 import random
 import tempfile
 import uuid
-from functools import partial
 from pathlib import Path
 
 import gradio as gr
@@ -22,6 +21,7 @@ from chat.evaluation.report import elsewhere_table, model_table, question_table,
 from chat.evaluation.runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
 from chat.evaluation.study import list_runs, summarize
 from chat.storage import runs as queries
+from chat.ui.bind import bind
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -246,19 +246,19 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, rubric: R
         judged = gr.Markdown()
 
     results = [header, per_model, scatter, bars, latency, per_question, ratings, elsewhere]
-    run_event = go.click(partial(start_run, engine), [upload, example, system, models, repeats, concurrency, max_tokens,
+    run_event = go.click(bind(start_run, engine), [upload, example, system, models, repeats, concurrency, max_tokens,
                                                       resume], [status, picker], concurrency_limit=None, api_name="run")
-    run_event.then(partial(show_results, engine, rubric=rubric), [picker], results, api_name=False)
+    run_event.then(bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
     cancel.click(None, None, None, cancels=[run_event], api_name=False)
-    picker.change(partial(show_results, engine, rubric=rubric), [picker], results, api_name=False)
+    picker.change(bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
     # opening the tab lists the runs made since the page loaded (other sessions and the CLI included)
     for trigger in (refresh.click, tab.select):
-        trigger(partial(refresh_runs, engine), [picker], picker, api_name=False).then(
-            partial(show_results, engine, rubric=rubric), [picker], results, api_name=False)
-    export_btn.click(partial(export, engine), [picker], files, api_name=False)
-    nxt.click(partial(next_unrated, engine), [picker, rater, blind], [current, question, answer, who], api_name=False)
-    save.click(partial(save_answer_rating, engine, rubric=rubric), [current, rater, *radios], saved, api_name=False).then(
-        partial(show_results, engine, rubric=rubric), [picker], results, api_name=False)
-    judge_btn.click(partial(judge_run, engine, rubric=rubric), [picker, judge_model], judged, api_name=False).then(
-        partial(show_results, engine, rubric=rubric), [picker], results, api_name=False)
+        trigger(bind(refresh_runs, engine), [picker], picker, api_name=False).then(
+            bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
+    export_btn.click(bind(export, engine), [picker], files, api_name=False)
+    nxt.click(bind(next_unrated, engine), [picker, rater, blind], [current, question, answer, who], api_name=False)
+    save.click(bind(save_answer_rating, engine, rubric=rubric), [current, rater, *radios], saved, api_name=False).then(
+        bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
+    judge_btn.click(bind(judge_run, engine, rubric=rubric), [picker, judge_model], judged, api_name=False).then(
+        bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
     return rater

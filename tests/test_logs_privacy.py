@@ -1,0 +1,107 @@
+"""Who reads which rows, proved through the running app's API routes (/logs, /log_exchange) and the handlers."""
+import pytest
+from gradio_client import Client
+
+from chat.ui import logs_tab
+from chat.ui.logs_tab import Access
+from tests.browser import DemoProcess, demo_env
+from tests.fake_servers import Scenario
+
+FILTERS = ["all", "", "", [], [], [], "", "", "", "", "", "any", "time"]
+
+
+def _chat(client, text):
+    client.predict(text, "gpt-4o-mini", "", 0.7, 64, api_name="/chat")
+
+
+def _visible(client, **overrides) -> tuple[str, list[str]]:
+    args = list(FILTERS)
+    if "user" in overrides:
+        args[10] = overrides["user"]
+    if "text" in overrides:
+        args[6] = overrides["text"]
+    summary, table, *_ = client.predict(*args, api_name="/logs")
+    return summary, [row[-1] for row in table["data"]]
+
+
+def _ids(demo) -> dict[str, str]:
+    import sqlite3
+
+    conn = sqlite3.connect(demo.db)
+    return {p: i for i, p in conn.execute("SELECT id, prompt FROM exchanges")}
+
+
+@pytest.fixture(scope="module")
+def team(fake_server, tmp_path_factory):
+    fake_server.scenarios["gpt-4o-mini"] = Scenario(output_tokens=5)
+    proc = DemoProcess(demo_env(fake_server.url), ["--auth", "alice:wonder-1", "--auth", "bob:builder-2",
+                                                    "--auth", "carol:admin-3", "--admin", "carol"],
+                       tmp_path_factory.mktemp("team") / "chat.db")
+    yield proc
+    proc.stop()
+
+
+def test_a_second_login_cannot_read_the_first_users_rows(team):
+    alice = Client(team.url, auth=("alice", "wonder-1"), verbose=False)
+    bob = Client(team.url, auth=("bob", "builder-2"), verbose=False)
+    carol = Client(team.url, auth=("carol", "admin-3"), verbose=False)
+    _chat(alice, "alice asks about her salary review")
+    _chat(bob, "bob asks about the build")
+    ids = _ids(team)
+    assert len(ids) == 2
+
+    summary, prompts = _visible(alice)
+    assert prompts == ["alice asks about her salary review"] and "logged in as **alice**" in summary
+    # bob sees his row only, whatever he filters on: asking for alice's rows by name finds nothing
+    assert _visible(bob)[1] == ["bob asks about the build"]
+    assert _visible(bob, user="alice")[1] == []
+    assert _visible(bob, text="salary")[1] == []
+    body, raw, sent = bob.predict(ids["alice asks about her salary review"], api_name="/log_exchange")
+    assert "that you can see" in body and raw is None and sent is None
+    assert "salary" not in body
+    # alice opens her own row in full
+    body, raw, sent = alice.predict(ids["alice asks about her salary review"], api_name="/log_exchange")
+    assert "salary review" in body and sent[-1]["content"] == "alice asks about her salary review"
+    # the admin sees everyone
+    assert sorted(_visible(carol)[1]) == sorted(ids)
+
+
+@pytest.fixture(scope="module")
+def open_link(fake_server, tmp_path_factory):
+    # listening beyond loopback without logins counts as shared, as --share does (which needs the internet)
+    proc = DemoProcess(demo_env(fake_server.url), ["--host", "0.0.0.0"], tmp_path_factory.mktemp("open") / "chat.db")
+    yield proc
+    proc.stop()
+
+
+def test_a_shared_link_without_logins_shows_each_browser_session_only_its_own(open_link):
+    one = Client(open_link.url, verbose=False)
+    two = Client(open_link.url, verbose=False)
+    _chat(one, "first visitor's private question")
+    _chat(two, "second visitor's question")
+    assert _visible(one)[1] == ["first visitor's private question"]
+    assert _visible(two)[1] == ["second visitor's question"]
+    first_id = _ids(open_link)["first visitor's private question"]
+    assert "that you can see" in two.predict(first_id, api_name="/log_exchange")[0]
+
+
+def test_only_a_local_run_without_share_or_auth_shows_everything(engine):
+    for i, user in enumerate(["alice", None]):
+        engine.store.append("exchanges", {"id": f"e{i}", "created_at": f"2026-11-2{i}T00:00:00Z", "model": "m",
+                                          "status": "ok", "prompt": f"p{i}", "reply": "r", "user": user,
+                                          "browser_session": f"b{i}"})
+    engine.store.flush()
+
+    class Request:
+        username = None
+        session_hash = "b1"
+
+    everything = logs_tab.search(engine, Access(), *FILTERS, request=Request())
+    assert everything[2] == ["e1", "e0"] and "every exchange" in everything[0]
+    shared = logs_tab.search(engine, Access(shared=True), *FILTERS, request=Request())
+    assert shared[2] == ["e1"]
+    assert logs_tab.detail(engine, Access(shared=True), "e0", request=Request())[1] is None
+    Request.username = "alice"
+    assert logs_tab.search(engine, Access(auth=True), *FILTERS, request=Request())[2] == ["e0"]
+    assert logs_tab.search(engine, Access(auth=True, admins=frozenset({"alice"})), *FILTERS,
+                           request=Request())[2] == ["e1", "e0"]
