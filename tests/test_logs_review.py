@@ -1,0 +1,201 @@
+"""Reviewing the log: `python -m chat logs` / `stats` / `logs purge`, the SQL views, FTS and Datasette."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+from tests.fake_servers import Scenario
+from tests.helpers import run
+
+ROOT = Path(__file__).resolve().parent.parent
+OLD = "2026-01-05T10:00:00.000Z"
+
+
+def _cli(*args, db: Path):
+    env = dict(os.environ, CHAT_DB=str(db))
+    out = subprocess.run([sys.executable, "-m", "chat", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    return out
+
+
+@pytest.fixture
+def log(fake, engine, tmp_path):
+    """Real exchanges through the engine and the fake server, plus old rows from January."""
+    fake.scenarios["gpt-4o"] = Scenario(chunks=["환불은 ", "5일 ", "안에 ", "됩니다."], input_tokens=1000, output_tokens=200)
+    fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["Refunds ", "take ", "five days."], input_tokens=100, output_tokens=40)
+    fake.scenarios["claude-haiku-4-5"] = Scenario(status=500, error_message="overloaded")
+    run(engine, model="gpt-4o", prompt="환불은 언제 되나요?", system="FAQ에 있는 내용만 답하세요.", session_id="s1")
+    run(engine, model="gpt-4o-mini", prompt="When do refunds arrive?", session_id="s2", user="kim")
+    run(engine, model="gpt-4o-mini", prompt="And for the second course?", session_id="s2", user="kim",
+        history=[{"role": "user", "content": "When do refunds arrive?"},
+                 {"role": "assistant", "content": "Refunds take five days."}])
+    run(engine, model="claude-haiku-4-5", prompt="Is there an online course?", session_id="s3")
+    for i in range(3):
+        engine.store.append("exchanges", {
+            "id": f"old{i}", "created_at": OLD, "session_id": "s0", "model": "gpt-4o", "provider": "openai",
+            "status": "ok", "prompt": f"old question {i} about 장학금", "reply": "old answer", "system": "Be brief.",
+            "messages_json": json.dumps([{"role": "user", "content": f"old question {i} about 장학금"}]),
+            "input_tokens": 10, "output_tokens": 5, "cost_usd": "12.50" if i == 0 else "9.99",
+            "usage_source": "provider", "latency_ms": 1000.0 + i})
+    engine.store.flush()
+    return engine.store.path
+
+
+def test_logs_lists_newest_first_with_meter_columns_and_filters(log):
+    out = _cli("logs", "-n", "3", db=log)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:4] == ["time", "(UTC)", "model", "status"] and "cost" in lines[0] and "TTFT" in lines[0]
+    assert len(lines) == 2 + 3
+    assert "claude-haiku-4-5" in lines[2] and "error" in lines[2]  # the newest first
+    assert "unpriced" not in out.stdout or "claude" not in out.stdout
+    only = _cli("logs", "-m", "gpt-4o-mini", "--json", db=log)
+    rows = json.loads(only.stdout)
+    assert [r["prompt"] for r in rows] == ["And for the second course?", "When do refunds arrive?"]
+    assert rows[0]["cost_usd"] == "0.000039" and rows[0]["user"] == "kim"
+    assert _cli("logs", "--status", "error", "--jsonl", db=log).stdout.count("\n") == 1
+    korean = json.loads(_cli("logs", "-q", "환불", "--json", db=log).stdout)
+    assert [r["model"] for r in korean] == ["gpt-4o"]  # prefix match: 환불 finds 환불은
+    assert len(json.loads(_cli("logs", "--since", "2026-11-01", "-n", "0", "--json", db=log).stdout)) == 4
+    assert len(json.loads(_cli("logs", "--until", "2026-02-01", "-n", "0", "--json", db=log).stdout)) == 3
+    full = _cli("logs", "-n", "1", "-m", "gpt-4o", "--since", "7d", "--full", db=log).stdout
+    assert "### System\nFAQ에 있는 내용만 답하세요." in full and "### Reply\n환불은 5일 안에 됩니다." in full
+    text = _cli("logs", "--user", "kim", "--csv", db=log).stdout.splitlines()
+    assert text[0].startswith("id,") and len(text) == 3
+
+
+def test_stats_agree_with_the_rows(log):
+    out = _cli("stats", "--by", "model", "--json", db=log)
+    assert out.returncode == 0, out.stderr
+    by = {r["model"]: r for r in json.loads(out.stdout)}
+    assert by["gpt-4o-mini"]["exchanges"] == 2 and by["gpt-4o-mini"]["input_tokens"] == 200
+    assert Decimal(str(by["gpt-4o-mini"]["cost_usd"])) == Decimal("0.000078")
+    assert by["claude-haiku-4-5"]["failed"] == 1 and by["claude-haiku-4-5"]["error_rate"] == 1.0
+    assert by["gpt-4o"]["exchanges"] == 4 and by["gpt-4o"]["latency_p50_ms"] is not None
+    # a million-row answer in the right order: $12.50 sorts above $9.99
+    assert list(by)[0] == "gpt-4o" and by["gpt-4o"]["cost_usd"] > 32
+    table = _cli("stats", "--since", "7d", db=log).stdout
+    assert "exchanges" in table.splitlines()[0] and " 4 " in table.splitlines()[2]
+    assert _cli("stats", "--by", "day", "--csv", db=log).stdout.splitlines()[0].startswith("day,exchanges")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["logs", "--since", "yesterday"], "--since"),
+    (["logs", "-n", "many"], "many"),
+    (["logs", "--status", "weird"], "--status"),
+    (["stats", "--by", "colour"], "--by"),
+    (["logs", "--before", "2026-01-01"], "logs purge"),
+    (["logs", "purge"], "--before"),
+])
+def test_bad_arguments_exit_2_with_one_line(log, args, needle):
+    out = _cli(*args, db=log)
+    assert out.returncode == 2 and out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1 and needle in out.stderr
+
+
+def test_a_missing_log_says_where_it_looked(tmp_path):
+    out = _cli("logs", db=tmp_path / "nope.db")
+    assert out.returncode == 2 and "no log at" in out.stderr and not (tmp_path / "nope.db").exists()
+
+
+def test_purge_refuses_without_yes_then_removes_or_blanks(log):
+    conn = sqlite3.connect(log)
+    out = _cli("logs", "purge", "--before", "2026-02-01", db=log)
+    assert out.returncode == 1 and "3 exchanges" in out.stderr and "--yes" in out.stderr
+    assert conn.execute("SELECT count(*) FROM exchanges").fetchone()[0] == 7
+    out = _cli("logs", "purge", "--before", "2026-02-01", "--content-only", "--yes", db=log)
+    assert out.returncode == 0, out.stderr
+    kept = conn.execute("SELECT prompt, reply, input_tokens, cost_usd FROM exchanges WHERE id = 'old0'").fetchone()
+    assert kept == ("", "", 10, 12.5)  # the numbers stay, the words go
+    assert not conn.execute("SELECT 1 FROM exchanges_fts WHERE exchanges_fts MATCH '장학금'").fetchall()
+    assert conn.execute("SELECT count(*) FROM messages WHERE content LIKE 'old question%'").fetchone()[0] == 0
+    out = _cli("logs", "purge", "--before", "2026-02-01", "--yes", db=log)
+    assert "deleted 3 exchanges" in out.stdout
+    assert conn.execute("SELECT count(*) FROM exchanges").fetchone()[0] == 4
+    assert conn.execute("SELECT count(*) FROM exchanges_fts").fetchone()[0] == 4
+
+
+def test_views_answer_the_common_questions(log):
+    conn = sqlite3.connect(log)
+    conn.row_factory = sqlite3.Row
+    models = {r["model"]: dict(r) for r in conn.execute("SELECT * FROM model_summary")}
+    assert models["gpt-4o-mini"]["exchanges"] == 2 and models["claude-haiku-4-5"]["error_rate"] == 1.0
+    days = [dict(r) for r in conn.execute("SELECT * FROM spend_per_day WHERE day = '2026-01-05'")]
+    assert days == [{"day": "2026-01-05", "model": "gpt-4o", "exchanges": 3, "input_tokens": 30,
+                     "output_tokens": 15, "cost_usd": 32.48, "unpriced": 0}]
+    errors = [dict(r) for r in conn.execute("SELECT * FROM errors")]
+    assert len(errors) == 1 and "overloaded" in errors[0]["error"]
+    full = conn.execute("SELECT messages_json FROM exchanges_full WHERE prompt = 'And for the second course?'")
+    assert [m["content"] for m in json.loads(full.fetchone()[0])] == [
+        "When do refunds arrive?", "Refunds take five days.", "And for the second course?"]
+    # the full-text index follows inserts, the streaming → final update, and deletes
+    assert conn.execute("SELECT count(*) FROM exchanges_fts WHERE exchanges_fts MATCH 'refunds'").fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM exchanges_fts WHERE exchanges_fts MATCH 'days'").fetchone()[0] == 2
+
+
+def test_run_models_view_has_one_row_per_run_and_model(fake, engine, tmp_path):
+    from chat.evaluation.questionsets import parse
+    from chat.evaluation.runs import create, execute
+
+    qs = parse("q1\nq2\n", "two", "txt")
+    run_id = create(engine, qs, ["gpt-4o-mini", "gpt-4o"], 2, 2, 64, None)
+    list(execute(engine, run_id, qs, ["gpt-4o-mini", "gpt-4o"], 2, 2, 64, None))
+    engine.store.flush()
+    rows = engine.store.query("SELECT model, answers, ok FROM run_models WHERE run_id = ? ORDER BY model", [run_id])
+    assert rows == [{"model": "gpt-4o", "answers": 4, "ok": 4}, {"model": "gpt-4o-mini", "answers": 4, "ok": 4}]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_datasette_opens_the_log_with_canned_queries_that_agree_with_stats(log):
+    need("datasette", "docs/datasette.yaml")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "datasette", "serve", str(log), "-m", "docs/datasette.yaml",
+                             "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/-/versions.json", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError(proc.stdout.read().decode() if proc.poll() is not None else "no start")
+                time.sleep(0.3)
+        get = lambda path: json.loads(urllib.request.urlopen(base + path, timeout=10).read())  # noqa: E731
+        canned = {r["model"]: r for r in get("/chat/spend_by_model.json?_shape=array")}
+        stats = {r["model"]: r for r in json.loads(_cli("stats", "--by", "model", "--json", db=log).stdout)}
+        assert set(canned) == set(stats)
+        for model, row in stats.items():
+            for key in ("exchanges", "failed", "input_tokens", "output_tokens", "cost_usd"):
+                assert canned[model][key] == row[key], (model, key)
+        for query in ("spend_by_day", "errors", "slowest", "most_expensive"):
+            assert isinstance(get(f"/chat/{query}.json?_shape=array"), list)
+        expensive = get("/chat/most_expensive.json?_shape=array")
+        assert [r["cost_usd"] for r in expensive[:2]] == [12.5, 9.99]
+        page = get("/chat/exchanges.json?_facet=model&_facet=status&_facet=provider&_search=refunds")
+        assert page["filtered_table_rows_count"] == 2  # Datasette found the FTS index
+        assert {f for f in page["facet_results"]} >= {"model", "status", "provider"}
+        html = urllib.request.urlopen(base + "/chat/exchanges", timeout=10).read().decode()
+        assert "One row per exchange" in html and "Time to the first text token" in html
+        assert "LLM chat meter" in urllib.request.urlopen(base + "/", timeout=10).read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
