@@ -56,7 +56,10 @@ def rows(db: Path, where: str = "1=1", params=()) -> list[dict]:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:
-        return [dict(r) for r in conn.execute(f"SELECT * FROM exchanges_full WHERE {where} ORDER BY created_at", params)]
+        found = [dict(r) for r in conn.execute(f"SELECT * FROM exchanges_full WHERE {where} ORDER BY created_at", params)]
+        for r in found:  # money as the exact Decimal strings the engine computed
+            r.update(json.loads(r.pop("cost_exact") or "{}"))
+        return found
     except sqlite3.OperationalError:
         return []
     finally:
@@ -338,3 +341,60 @@ def test_new_user_with_no_keys_chats_with_the_embedded_model(browser, tmp_path):
         context.close()
     finally:
         proc.stop()
+
+
+def test_logs_tab_filters_searches_opens_a_row_and_exports(browser, demo, scenarios):
+    scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=["환불은 ", "5일 안에 ", "처리됩니다."], input_tokens=50, output_tokens=9)
+    scenarios.scenarios["gpt-4o"] = Scenario(status=500, error_message="overloaded")
+    context, page = open_chat(browser, demo.url)
+    send(page, "수강료 환불은 언제 되나요?")
+    wait_row(demo.db, "수강료 환불은 언제 되나요?")
+    page.click("#model input")
+    page.keyboard.type("gpt-4o")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    send(page, "Is there an online course?")
+    failed = wait_row(demo.db, "Is there an online course?")
+    assert failed["status"] == "error"
+
+    page.get_by_role("tab", name="Logs").click()
+    page.wait_for_function("document.querySelector('#logs-table').innerText.includes('Is there an online')",
+                           timeout=30_000)
+    assert "Showing every exchange" in page.inner_text("#logs-summary")
+    # filter on status: only the failure is left
+    page.click("#logs-status input")
+    page.keyboard.type("error")
+    page.keyboard.press("Enter")
+    page.wait_for_function("!document.querySelector('#logs-table').innerText.includes('수강료')", timeout=20_000)
+    assert "Is there an online course?" in page.inner_text("#logs-table")
+    page.keyboard.press("Backspace")  # the status filter goes again
+    page.wait_for_function("document.querySelector('#logs-table').innerText.includes('수강료')", timeout=20_000)
+    # full-text search in Korean: 환불 finds 환불은
+    page.fill("#logs-search textarea", "환불")
+    page.keyboard.press("Enter")
+    page.wait_for_function("!document.querySelector('#logs-table').innerText.includes('online course')",
+                           timeout=20_000)
+    summary = page.inner_text("#logs-summary")
+    assert "1 exchange " in summary and "50 in / 9 out" in summary
+    # the row's detail: what was sent, the meter, what it would cost elsewhere
+    page.click("#logs-table [data-testid='cell-0-1']")
+    page.wait_for_function("document.querySelector('#logs-detail').innerText.includes('What was sent')",
+                           timeout=20_000)
+    detail = page.inner_text("#logs-detail")
+    row = wait_row(demo.db, "수강료 환불은 언제 되나요?")
+    assert "수강료 환불은 언제 되나요?" in detail and "환불은 5일 안에 처리됩니다." in detail
+    assert meter_line(row) in detail and "Same tokens elsewhere" in detail
+    # export the filtered rows as CSV
+    page.click("#logs-export")
+    link = page.locator("#logs-export-file a").first
+    link.wait_for(timeout=20_000)
+    import urllib.parse
+    import urllib.request
+
+    href = urllib.parse.urljoin(demo.url, link.get_attribute("href"))
+    exported = urllib.request.urlopen(href, timeout=10).read().decode("utf-8")
+    lines = exported.strip().splitlines()
+    assert lines[0].startswith("id,") and len(lines) == 2 and "수강료 환불은 언제 되나요?" in lines[1]
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        page.screenshot(path=str(ROOT / "docs" / "screenshots" / "logs.png"), full_page=True)
+    context.close()

@@ -89,7 +89,7 @@ def summary_text(s: dict) -> str:
     spend = format_usd(Decimal(str(s["cost_usd"]))) if s.get("cost_usd") is not None else "unpriced"
     unpriced = f" (+{s['unpriced']:,} unpriced)" if s.get("unpriced") else ""
     ms = lambda v: cell("x_ms", v)  # noqa: E731
-    return (f"**{n:,} exchanges** · errors {s['error_rate']:.1%} · {s['input_tokens']:,} in / "
+    return (f"**{n:,} exchange{'s' if n != 1 else ''}** · errors {s['error_rate']:.1%} · {s['input_tokens']:,} in / "
             f"{s['output_tokens']:,} out tokens · spend **{spend}**{unpriced} · TTFT p50 {ms(s['ttft_p50_ms'])} / "
             f"p95 {ms(s['ttft_p95_ms'])} · latency p50 {ms(s['latency_p50_ms'])} / p95 {ms(s['latency_p95_ms'])} · "
             f"estimated tokens {s['estimated_share']:.0%} of rows")
