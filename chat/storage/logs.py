@@ -242,6 +242,7 @@ def purge(store: Store, before: str, content_only: bool) -> int:
                          "AND status != 'streaming')", [before])
             cur = conn.execute("DELETE FROM exchanges WHERE created_at < ? AND status != 'streaming'", [before])
         # message texts no longer listed by any exchange
+        store.forget_messages()
         conn.execute("DELETE FROM messages WHERE id NOT IN (SELECT j.value FROM exchanges e, json_each(e.message_ids) j "
                      "UNION SELECT system_id FROM exchanges WHERE system_id IS NOT NULL)")
         return cur.rowcount

@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 from chat.storage import migrations
-from chat.storage.rows import exact_money, split_exchange
+from chat.storage.rows import MessageCache, exact_money, split_exchange
 
 log = logging.getLogger(__name__)
 DEFAULT_DB = "logs/chat.db"
@@ -39,6 +39,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA cache_size=-65536")  # 64 MB: a million rows' indexes stay in memory
     return conn
 
 
@@ -99,6 +100,7 @@ class Store:
         self.spill_path = self.path.with_suffix(self.path.suffix + ".unwritten.jsonl")
         self.process = process_tag()
         self._spill_lock = threading.Lock()
+        self._messages = MessageCache()  # the writer thread's; also used by the import at start
         self._migrate()
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_LIMIT)
         self._cond = threading.Condition()
@@ -130,8 +132,10 @@ class Store:
                 self._import_spill(conn)
                 self._mark_interrupted(conn)
                 conn.execute("COMMIT")
+                self._messages.commit()
             except BaseException:
                 conn.execute("ROLLBACK")
+                self._messages.rollback()
                 raise
         finally:
             conn.close()
@@ -311,8 +315,8 @@ class Store:
                 self._inflight = []
                 self._done(len(batch))
 
-    @staticmethod
-    def _discard(conn) -> None:
+    def _discard(self, conn) -> None:
+        self._messages.rollback()
         if conn is None:
             return
         try:
@@ -328,6 +332,7 @@ class Store:
                 conn.execute("BEGIN IMMEDIATE")
                 result = fn(conn)
                 conn.execute("COMMIT")
+                self._messages.commit()
                 future.set_result(result)
                 return
             except sqlite3.OperationalError as exc:
@@ -342,8 +347,8 @@ class Store:
                 return
         future.set_exception(sqlite3.OperationalError("the log stayed locked by another connection"))
 
-    @staticmethod
-    def _rollback(conn) -> None:
+    def _rollback(self, conn) -> None:
+        self._messages.rollback()
         if conn.in_transaction:
             conn.execute("ROLLBACK")
 
@@ -357,6 +362,7 @@ class Store:
                     for row in rows:
                         self._write_row(conn, table, row, mode)
                 conn.execute("COMMIT")
+                self._messages.commit()
                 return
             except sqlite3.OperationalError as exc:
                 self._rollback(conn)
@@ -380,15 +386,15 @@ class Store:
                 for row in rows:
                     self._write_row(conn, table, row, mode)
                 conn.execute("COMMIT")
+                self._messages.commit()
             except sqlite3.Error as exc:
                 self._rollback(conn)
                 log.error("chat store cannot write a %s row (%s); spilled", table, exc)
                 self._spill([(table, rows, mode)])
 
-    @staticmethod
-    def _write_row(conn, table: str, row: dict, mode: str) -> None:
+    def _write_row(self, conn, table: str, row: dict, mode: str) -> None:
         if table == "exchanges":
-            row = split_exchange(conn, row)
+            row = split_exchange(conn, row, self._messages)
         columns = list(row)
         if mode == "upsert":
             sql = _upsert_sql(table, columns)
@@ -449,6 +455,10 @@ class Store:
         return rows[0]["n"]
 
     # ---- reading -------------------------------------------------------
+    def forget_messages(self) -> None:
+        """After messages were deleted (a purge, on the writer thread): stop trusting the known ids."""
+        self._messages.clear()
+
     def query(self, sql: str, params=()) -> list[dict]:
         conn = _connect(self.path)
         try:
