@@ -85,13 +85,13 @@ def test_the_writer_survives_its_own_errors_and_keeps_every_row(store, monkeypat
     real = Store._write_row
     calls = {"n": 0}
 
-    def flaky(conn, table, row, mode):
+    def flaky(self, conn, table, row, mode):
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("a bug in the writer")
-        return real(conn, table, row, mode)
+        return real(self, conn, table, row, mode)
 
-    monkeypatch.setattr(store_module.Store, "_write_row", staticmethod(flaky))
+    monkeypatch.setattr(store_module.Store, "_write_row", flaky)
     store.append("exchanges", _row("a", 1))
     store.flush()
     store.append("exchanges", _row("b", 2))  # the thread is still alive and writing
@@ -140,11 +140,11 @@ def test_flush_waits_only_for_rows_queued_before_it(store, monkeypatch):
 
     real = Store._write_row
 
-    def slow(conn, table, row, mode):
+    def slow(self, conn, table, row, mode):
         time.sleep(0.005)
-        return real(conn, table, row, mode)
+        return real(self, conn, table, row, mode)
 
-    monkeypatch.setattr(store_module.Store, "_write_row", staticmethod(slow))
+    monkeypatch.setattr(store_module.Store, "_write_row", slow)
     stop = threading.Event()
 
     def producer():  # faster than the writer, for ever: the queue never drains
@@ -191,3 +191,23 @@ def test_a_streaming_row_of_a_live_process_is_left_alone(store):
     Store(store.path)
     statuses = {r["session_id"]: r["status"] for r in store.query("SELECT session_id, status FROM exchanges")}
     assert statuses["live"] == "streaming"  # another process on this file may still be streaming it
+
+
+def test_messages_of_a_rolled_back_batch_are_written_again(store):
+    import json as _json
+
+    first = {"id": "m1", "created_at": "2026-11-23T00:00:00Z", "model": "m", "status": "ok", "prompt": "p",
+             "system": "a long shared system prompt", "messages_json": _json.dumps(
+                 [{"role": "system", "content": "a long shared system prompt"}, {"role": "user", "content": "p"}])}
+    store.append("exchanges", dict(first, id="m0"))
+    store.flush()
+    # the batch fails on its duplicate id after inserting a new message; the rows are retried one by one
+    store.append_many("exchanges", [dict(first, id="m1", messages_json=_json.dumps(
+        [{"role": "user", "content": "brand new message"}])), dict(first, id="m0")])
+    store.flush()
+    store.append("exchanges", dict(first, id="other"))  # a commit in between
+    store.flush()
+    store.append("exchanges", dict(first, id="m2", messages_json=_json.dumps(
+        [{"role": "user", "content": "brand new message"}])))
+    store.flush()
+    assert _json.loads(store.exchange("m2")["messages_json"]) == [{"role": "user", "content": "brand new message"}]
