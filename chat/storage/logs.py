@@ -56,6 +56,14 @@ def fts_query(text: str) -> str | None:
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words) or None
 
 
+def _covered(f: LogFilter, group: str | None = None) -> str:
+    """Aggregates over filters the meter indexes cover read an index alone (the planner would rather walk a
+    narrower index in GROUP BY order and fetch every row): by model in model order, else in time order."""
+    if f.session or f.run or f.compare or f.user or f.browser_session or f.text:
+        return ""
+    return " INDEXED BY idx_exchanges_model" if group == "model" else " INDEXED BY idx_exchanges_meter"
+
+
 def _where(f: LogFilter) -> tuple[str, list]:
     clauses, params = [], []
     if f.since:
@@ -100,21 +108,38 @@ def exchange(store: Store, f: LogFilter, exchange_id: str) -> dict | None:
 
 
 def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str | None) -> dict:
-    """{group: (p50, p95)} by linear interpolation between closest ranks, ranked inside SQLite."""
+    """{group: (p50, p95)} by linear interpolation between closest ranks.
+
+    Over the whole log (or some models), each rank is read with ORDER BY … LIMIT 2 OFFSET k along an index
+    on (model, column) or (column), with no sort. Any other filter narrows the rows first: their values are
+    read from the covering index and ranked here.
+    """
     where, params = _where(f)
-    where = (where + " AND" if where else " WHERE") + f" {column} IS NOT NULL"
+    cond = (where + " AND" if where else " WHERE") + f" {column} IS NOT NULL"
     g = group or "''"
-    sql = (f"WITH v AS (SELECT {g} AS g, {column} AS x FROM exchanges{where}), "
-           "r AS (SELECT g, x, row_number() OVER (PARTITION BY g ORDER BY x) - 1 AS i, "
-           "count(*) OVER (PARTITION BY g) AS n FROM v) "
-           "SELECT g, x, i, n FROM r WHERE i IN (CAST((n - 1) * 0.5 AS INTEGER), CAST((n - 1) * 0.5 AS INTEGER) + 1, "
-           "CAST((n - 1) * 0.95 AS INTEGER), CAST((n - 1) * 0.95 AS INTEGER) + 1)")
-    ranks: dict = {}
-    for g_value, x, i, n in conn.execute(sql, params):
-        ranks.setdefault(g_value, {"n": n})[i] = x
+    by_index = group in (None, "model") and not any(
+        getattr(f, k) for k in ("since", "until", "providers", "statuses", "session", "run", "compare", "user",
+                                "usage_source", "text", "browser_session"))
     out = {}
-    for g_value, r in ranks.items():
-        out[g_value] = tuple(_interpolate(r, q) for q in (0.5, 0.95))
+    if not by_index:
+        values: dict = {}
+        for g_value, x in conn.execute(f"SELECT {g}, {column} FROM exchanges{_covered(f, group)}{cond}", params):
+            values.setdefault(g_value, []).append(x)
+        for g_value, xs in values.items():
+            xs.sort()
+            ranks = dict(enumerate(xs), n=len(xs))
+            out[g_value] = (_interpolate(ranks, 0.5), _interpolate(ranks, 0.95))
+        return out
+    counts = conn.execute(f"SELECT {g}, count(*) FROM exchanges{cond} GROUP BY 1", params).fetchall()
+    for g_value, n in counts:
+        one, one_params = (cond + f" AND {group} = ?", params + [g_value]) if group else (cond, params)
+        ranks = {"n": n}
+        for q in (0.5, 0.95):
+            lo = int((n - 1) * q)
+            found = [r[0] for r in conn.execute(f"SELECT {column} FROM exchanges{one} ORDER BY {column} "
+                                                "LIMIT 2 OFFSET ?", one_params + [lo])]
+            ranks[lo], ranks[lo + 1] = found[0], found[-1]
+        out[g_value] = (_interpolate(ranks, 0.5), _interpolate(ranks, 0.95))
     return out
 
 
@@ -137,7 +162,7 @@ def stats(store: Store, f: LogFilter, by: str | None = None) -> list[dict]:
            "round(sum(cost_usd), 9) AS cost_usd, sum(cost_usd IS NULL AND status != 'streaming' AND "
            "(input_tokens > 0 OR output_tokens > 0)) AS unpriced, avg(output_tokens_per_s) AS tokens_per_s, "
            "sum(usage_source = 'estimate') AS estimated "
-           f"FROM exchanges{where} GROUP BY g ORDER BY {'sum(cost_usd) DESC, count(*) DESC' if by != 'day' and by != 'hour' else 'g'}")
+           f"FROM exchanges{_covered(f, group)}{where} GROUP BY g ORDER BY {'sum(cost_usd) DESC, count(*) DESC' if by != 'day' and by != 'hour' else 'g'}")
     conn = _connect(store.path)
     try:
         conn.row_factory = sqlite3.Row
@@ -169,7 +194,7 @@ def summary(store: Store, f: LogFilter) -> dict:
 def spend_per_day(store: Store, f: LogFilter) -> list[dict]:
     where, params = _where(f)
     return store.query(f"SELECT substr(created_at, 1, 10) AS day, model, sum(cost_usd) AS cost_usd, count(*) AS n "
-                       f"FROM exchanges{where} GROUP BY day, model ORDER BY day", params)
+                       f"FROM exchanges{_covered(f)}{where} GROUP BY day, model ORDER BY day", params)
 
 
 def failures_per_day(store: Store, f: LogFilter) -> list[dict]:
