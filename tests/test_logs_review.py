@@ -199,3 +199,75 @@ def test_datasette_opens_the_log_with_canned_queries_that_agree_with_stats(log):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_stats_from_the_hourly_rollup_match_the_rows_through_updates_and_purges(store):
+    """stats() reads whole hours from rollup_hourly (kept by triggers) and part-hours from the rows; every
+    figure must equal what the rows say, after start rows are finished, and after a purge."""
+    import random
+
+    from chat.storage import logs
+    from chat.storage.logs import LogFilter
+
+    rng = random.Random(3)
+    models = ["gpt-4o", "gpt-4o-mini", "llama", None]
+    rows = []
+    for i in range(400):
+        created = f"2026-11-{20 + rng.randrange(3):02d}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:" \
+                  f"{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z"
+        model = rng.choice(models)
+        rows.append({"id": f"r{i}", "created_at": created, "model": model, "provider": "p" if model else None,
+                     "status": "streaming", "user": rng.choice(["kim", "lee", None]), "prompt": "q"})
+    for row in rows:
+        store.append("exchanges", row)
+    store.flush()
+    for row in rows[:350]:  # finished: the start rows are upserted, as the engine does
+        status = rng.choice(["ok", "ok", "ok", "error", "aborted"])
+        priced = row["model"] != "llama"
+        store.append("exchanges", dict(row, status=status, input_tokens=rng.randrange(1, 500),
+                                       output_tokens=rng.randrange(0, 300), usage_source=rng.choice(["provider", "estimate"]),
+                                       cost_usd=f"0.{rng.randrange(10**6):06d}" if priced else None,
+                                       output_tokens_per_s=rng.choice([None, rng.uniform(5, 90)]),
+                                       latency_ms=rng.uniform(100, 5000), ttft_ms=rng.uniform(50, 900)), mode="upsert")
+    store.flush()
+    logs.purge(store, "2026-11-20T12:00:00.000Z", content_only=False)
+
+    def expected(f: LogFilter, key):
+        got = {}
+        for r in store.query("SELECT * FROM exchanges"):
+            if f.since and r["created_at"] < f.since or f.until and r["created_at"] >= f.until:
+                continue
+            if f.models and r["model"] not in f.models or f.user and r["user"] != f.user:
+                continue
+            g = got.setdefault(key(r), {"exchanges": 0, "failed": 0, "input_tokens": 0, "cost": Decimal(0),
+                                        "priced": 0, "unpriced": 0})
+            g["exchanges"] += 1
+            g["failed"] += r["status"] not in ("ok", "streaming")
+            g["input_tokens"] += r["input_tokens"] or 0
+            g["priced"] += r["cost_usd"] is not None
+            g["cost"] += Decimal(str(r["cost_usd"] or 0))
+            g["unpriced"] += (r["cost_usd"] is None and r["status"] != "streaming"
+                              and ((r["input_tokens"] or 0) > 0 or (r["output_tokens"] or 0) > 0))
+        return got
+
+    cases = [(LogFilter(), None, lambda r: None),
+             (LogFilter(), "model", lambda r: r["model"]),
+             (LogFilter(since="2026-11-21T05:17:03.250Z", until="2026-11-22T19:42:00.000Z"), "day",
+              lambda r: r["created_at"][:10]),
+             (LogFilter(since="2026-11-21T05:00:00.000Z", models=["gpt-4o", "llama"]), "user",
+              lambda r: r["user"] or ""),
+             (LogFilter(since="2026-11-22T10:10:00Z", until="2026-11-22T10:50:00Z"), "hour",
+              lambda r: r["created_at"][:13]),
+             (LogFilter(user="kim"), "status", lambda r: r["status"])]
+    for f, by, key in cases:
+        want = expected(f, key)
+        got = {(r[by] if by else None): r for r in logs.stats(store, f, by)}
+        assert set(got) == set(want), (f, by)
+        for g, w in want.items():
+            row = got[g]
+            assert (row["exchanges"], row["failed"], row["input_tokens"], row["unpriced"]) == \
+                (w["exchanges"], w["failed"], w["input_tokens"], w["unpriced"]), (f, by, g)
+            if w["priced"]:
+                assert abs(Decimal(str(row["cost_usd"])) - w["cost"]) < Decimal("1e-8"), (f, by, g)
+            else:
+                assert row["cost_usd"] is None, (f, by, g)  # unpriced, never $0

@@ -5,7 +5,8 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
 
 from chat.storage.rows import exact_money
 from chat.storage.store import Store, _connect
@@ -132,7 +133,12 @@ def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str
         return out
     counts = conn.execute(f"SELECT {g}, count(*) FROM exchanges{cond} GROUP BY 1", params).fetchall()
     for g_value, n in counts:
-        one, one_params = (cond + f" AND {group} = ?", params + [g_value]) if group else (cond, params)
+        if not group:
+            one, one_params = cond, params
+        elif g_value is None:
+            one, one_params = cond + f" AND {group} IS NULL", params
+        else:
+            one, one_params = cond + f" AND {group} = ?", params + [g_value]
         ranks = {"n": n}
         for q in (0.5, 0.95):
             lo = int((n - 1) * q)
@@ -150,39 +156,121 @@ def _interpolate(ranks: dict, q: float) -> float:
     return ranks[lo] + (ranks[hi] - ranks[lo]) * (pos - lo)
 
 
+ROLLUP_GROUPS = {"model": "model", "provider": "provider", "status": "status", "user": "user",
+                 "day": "substr(hour, 1, 10)", "hour": "hour"}
+_SUMS = ("exchanges", "failed", "input_tokens", "output_tokens", "cost_usd", "priced", "unpriced", "tps_sum", "tps_n",
+         "estimated")
+
+
+def _raw_sums(conn, f: LogFilter, by: str | None) -> dict:
+    where, params = _where(f)
+    group = GROUPS.get(by) if by else None
+    sql = (f"SELECT {group or chr(39) * 2} AS g, count(*), sum({FAILED}), coalesce(sum(input_tokens), 0), "
+           "coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd), "
+           "sum(cost_usd IS NULL AND status != 'streaming' AND (input_tokens > 0 OR output_tokens > 0)), "
+           "coalesce(sum(output_tokens_per_s), 0), count(output_tokens_per_s), sum(usage_source = 'estimate') "
+           f"FROM exchanges{_covered(f, group)}{where} GROUP BY g")
+    return {row[0]: dict(zip(_SUMS, (v or 0 for v in row[1:]))) for row in conn.execute(sql, params)}
+
+
+def _rollup_sums(conn, f: LogFilter, by: str | None, lo: str | None, hi: str | None) -> dict:
+    clauses, params = [], []
+    if lo:
+        clauses.append("hour >= ?")
+        params.append(lo)
+    if hi:
+        clauses.append("hour < ?")
+        params.append(hi)
+    for column, values in (("model", f.models), ("provider", f.providers), ("status", f.statuses)):
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params += list(values)
+    for column, value in (("user", f.user), ("usage_source", f.usage_source)):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = (f"SELECT {ROLLUP_GROUPS[by] if by else chr(39) * 2} AS g, sum(exchanges), "
+           f"sum(CASE WHEN {FAILED} THEN exchanges ELSE 0 END), sum(input_tokens), sum(output_tokens), "
+           "sum(cost_usd), sum(priced), sum(unpriced), sum(tps_sum), sum(tps_n), "
+           "sum(CASE WHEN usage_source = 'estimate' THEN exchanges ELSE 0 END) "
+           f"FROM rollup_hourly{where} GROUP BY g HAVING sum(exchanges) > 0")
+    return {row[0]: dict(zip(_SUMS, (v or 0 for v in row[1:]))) for row in conn.execute(sql, params)}
+
+
+def _hour_after(ts: str) -> str:
+    moment = datetime.fromisoformat(ts.replace("Z", "+00:00")).replace(minute=0, second=0, microsecond=0)
+    return (moment + timedelta(hours=1)).strftime("%Y-%m-%dT%H")
+
+
+def _aligned(ts: str) -> bool:
+    moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    return moment.minute == moment.second == moment.microsecond == 0
+
+
+def _sums(conn, f: LogFilter, by: str | None) -> dict:
+    """Totals per group. Whole hours come from rollup_hourly (kept by triggers); the part-hours at either end
+    of a time range, and filters the rollup does not hold (session, run, compare, search), from the rows."""
+    if (by is not None and by not in ROLLUP_GROUPS) or f.session or f.run or f.compare or f.text or \
+            f.browser_session:
+        return _raw_sums(conn, f, by)
+    lo = hi = None
+    edges = []
+    if f.since:
+        lo = f.since[:13] if _aligned(f.since) else _hour_after(f.since)
+        if not _aligned(f.since):
+            edges.append((f.since, lo + ":00:00.000Z"))
+    if f.until:
+        hi = f.until[:13]
+        if not _aligned(f.until):
+            edges.append((hi + ":00:00.000Z", f.until))
+    if lo and hi and lo >= hi:  # within one hour: the rows alone
+        return _raw_sums(conn, f, by)
+    parts = [_rollup_sums(conn, f, by, lo, hi)]
+    parts += [_raw_sums(conn, replace(f, since=a, until=b), by) for a, b in edges]
+    total: dict = {}
+    for part in parts:
+        for g_value, sums in part.items():
+            key = "" if g_value is None else g_value  # the rollup keeps a missing model or user as ''
+            into = total.setdefault(key, dict.fromkeys(_SUMS, 0))
+            for k in _SUMS:
+                into[k] += sums[k] or 0
+    return total
+
+
 def stats(store: Store, f: LogFilter, by: str | None = None) -> list[dict]:
     """Per group (or one row for all): count, failures, tokens, spend, TTFT and latency p50/p95, tokens/s."""
     if by is not None and by not in GROUPS:
         raise ValueError(f"cannot group by {by!r}; choose one of {', '.join(GROUPS)}")
     group = GROUPS.get(by) if by else None
-    where, params = _where(f)
-    g = group or "''"
-    sql = (f"SELECT {g} AS g, count(*) AS exchanges, sum({FAILED}) AS failed, "
-           "coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens, "
-           "round(sum(cost_usd), 9) AS cost_usd, sum(cost_usd IS NULL AND status != 'streaming' AND "
-           "(input_tokens > 0 OR output_tokens > 0)) AS unpriced, avg(output_tokens_per_s) AS tokens_per_s, "
-           "sum(usage_source = 'estimate') AS estimated "
-           f"FROM exchanges{_covered(f, group)}{where} GROUP BY g ORDER BY {'sum(cost_usd) DESC, count(*) DESC' if by != 'day' and by != 'hour' else 'g'}")
     conn = _connect(store.path)
     try:
-        conn.row_factory = sqlite3.Row
-        rows = [dict(r) for r in conn.execute(sql, params)]
-        conn.row_factory = None
+        sums = _sums(conn, f, by)
         ttft = _percentiles(conn, f, "ttft_ms", group)
         latency = _percentiles(conn, f, "latency_ms", group)
     finally:
         conn.close()
     out = []
-    for r in rows:
-        g_value = r.pop("g")
-        n = r["exchanges"]
-        row = {by: g_value} if by else {}
-        row.update(r)
-        row["error_rate"] = (r["failed"] or 0) / n if n else 0.0
-        row["estimated_share"] = (r["estimated"] or 0) / n if n else 0.0
-        row["ttft_p50_ms"], row["ttft_p95_ms"] = ttft.get(g_value, (None, None))
-        row["latency_p50_ms"], row["latency_p95_ms"] = latency.get(g_value, (None, None))
+    for g_value, s in sums.items():
+        n = s["exchanges"]
+        if not n:
+            continue
+        value = None if g_value == "" and by in ("model", "provider", "status") else g_value
+        row = {by: value} if by else {}
+        row.update({
+            "exchanges": n, "failed": s["failed"], "input_tokens": s["input_tokens"],
+            "output_tokens": s["output_tokens"], "cost_usd": round(s["cost_usd"], 9) if s["priced"] else None,
+            "unpriced": s["unpriced"], "tokens_per_s": s["tps_sum"] / s["tps_n"] if s["tps_n"] else None,
+            "error_rate": s["failed"] / n, "estimated_share": s["estimated"] / n,
+        })
+        p_key = g_value if g_value in ttft or g_value in latency else value
+        row["ttft_p50_ms"], row["ttft_p95_ms"] = ttft.get(p_key, (None, None))
+        row["latency_p50_ms"], row["latency_p95_ms"] = latency.get(p_key, (None, None))
         out.append(row)
+    if by in ("day", "hour"):
+        out.sort(key=lambda r: r[by])
+    else:
+        out.sort(key=lambda r: (-(r["cost_usd"] or 0), -r["exchanges"]))
     return out
 
 
