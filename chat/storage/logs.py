@@ -156,15 +156,17 @@ def _interpolate(ranks: dict, q: float) -> float:
     return ranks[lo] + (ranks[hi] - ranks[lo]) * (pos - lo)
 
 
+# the day × model pairs of the spend chart, as one key: internal, not a --by choice
+_DAY_MODEL = {"day_model": "substr(created_at, 1, 10) || '|' || coalesce(model, '')"}
 ROLLUP_GROUPS = {"model": "model", "provider": "provider", "status": "status", "user": "user",
-                 "day": "substr(hour, 1, 10)", "hour": "hour"}
+                 "day": "substr(hour, 1, 10)", "hour": "hour", "day_model": "substr(hour, 1, 10) || '|' || model"}
 _SUMS = ("exchanges", "failed", "input_tokens", "output_tokens", "cost_usd", "priced", "unpriced", "tps_sum", "tps_n",
          "estimated")
 
 
 def _raw_sums(conn, f: LogFilter, by: str | None) -> dict:
     where, params = _where(f)
-    group = GROUPS.get(by) if by else None
+    group = {**GROUPS, **_DAY_MODEL}.get(by) if by else None
     sql = (f"SELECT {group or chr(39) * 2} AS g, count(*), sum({FAILED}), coalesce(sum(input_tokens), 0), "
            "coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd), "
            "sum(cost_usd IS NULL AND status != 'streaming' AND (input_tokens > 0 OR output_tokens > 0)), "
@@ -280,9 +282,19 @@ def summary(store: Store, f: LogFilter) -> dict:
 
 
 def spend_per_day(store: Store, f: LogFilter) -> list[dict]:
-    where, params = _where(f)
-    return store.query(f"SELECT substr(created_at, 1, 10) AS day, model, sum(cost_usd) AS cost_usd, count(*) AS n "
-                       f"FROM exchanges{_covered(f)}{where} GROUP BY day, model ORDER BY day", params)
+    """Dollars and exchanges per UTC day and model (whole hours from the rollup, as stats)."""
+    conn = _connect(store.path)
+    try:
+        sums = _sums(conn, f, "day_model")
+    finally:
+        conn.close()
+    out = []
+    for key, s in sorted(sums.items()):
+        if s["exchanges"]:
+            day, _, model = key.partition("|")
+            out.append({"day": day, "model": model or None, "cost_usd": round(s["cost_usd"], 9) if s["priced"] else None,
+                        "n": s["exchanges"]})
+    return out
 
 
 def failures_per_day(store: Store, f: LogFilter) -> list[dict]:
