@@ -110,6 +110,47 @@ def generate(n: int, seed: int = 7):
             made += 1
 
 
+def conversations(n_conversations: int, turns: int = 20, seed: int = 11):
+    """Chat sessions of `turns` turns each, every turn carrying the FAQ system prompt and the whole history."""
+    rng = random.Random(seed)
+    qs = load(ROOT / "examples" / "training_faq.yaml")
+    i = 0
+    for c in range(n_conversations):
+        history = []
+        for t in range(turns):
+            q = rng.choice(qs.questions)
+            prompt, reply = f"{q.text} ({t})", (q.reference or "") * 2
+            messages = [{"role": "system", "content": qs.system}] + history + [{"role": "user", "content": prompt}]
+            yield {"id": f"c{i:07d}", "session_id": f"conv{c}", "created_at": f"2026-11-{1 + c % 28:02d}T10:{t:02d}:00.000Z",
+                   "provider": "openai", "model": "gpt-4o-mini", "system": qs.system, "prompt": prompt,
+                   "messages_json": json.dumps(messages, ensure_ascii=False), "reply": reply, "status": "ok",
+                   "input_tokens": 900 + 80 * t, "output_tokens": 120, "usage_source": "provider",
+                   "cost_usd": "0.000207", "input_cost": "0.000135", "output_cost": "0.000072", "latency_ms": 900.0,
+                   "ttft_ms": 300.0, "params_json": "{}", "usage_json": "{}"}
+            history += [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}]
+            i += 1
+
+
+def conversation_bytes(work: Path, n_conversations: int = 200) -> tuple[float, float]:
+    """Bytes per exchange over 20-turn conversations: (schema before m004, now)."""
+    old, new = work / "conv_old.db", work / "conv_new.db"
+    for path in (old, new):
+        for f in path.parent.glob(path.name + "*"):
+            f.unlink()
+    rows = list(conversations(n_conversations))
+    build_old(old, len(rows), rows)
+    store = Store(new)
+    for i in range(0, len(rows), 1000):
+        store.append_many("exchanges", rows[i:i + 1000])
+    store.close()
+    for path in (old, new):
+        conn = sqlite3.connect(path)
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+    return size_mb(old) * 1e6 / len(rows), size_mb(new) * 1e6 / len(rows)
+
+
 def build_new(path: Path, n: int) -> float:
     """Through the real Store: returns the writer's sustained rows/s."""
     store = Store(path)
@@ -128,7 +169,7 @@ def build_new(path: Path, n: int) -> float:
     return rate
 
 
-def build_old(path: Path, n: int) -> None:
+def build_old(path: Path, n: int, rows=None) -> None:
     """The schema before m004, filled with the same rows."""
     db = sqlite_utils.Database(path)
     db.execute("PRAGMA journal_mode=WAL")
@@ -137,9 +178,9 @@ def build_old(path: Path, n: int) -> None:
         fn(db)
     cols = None
     batch = []
-    for row in generate(n):
+    for row in rows if rows is not None else generate(n):
         cols = cols or list(row)
-        batch.append([row[c] for c in cols])
+        batch.append([row.get(c) for c in cols])
         if len(batch) == 5000:
             db.conn.executemany(f"INSERT INTO exchanges ({', '.join(f'[{c}]' for c in cols)}) VALUES "
                                 f"({', '.join('?' * len(cols))})", batch)
@@ -243,7 +284,10 @@ def main(argv=None) -> int:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
 
-    print(f"\nwriter: {rate:,.0f} rows/s sustained through Store.append_many (FTS and message dedup included)")
+    conv_old, conv_new = conversation_bytes(work)
+    print(f"\n20-turn conversations with the FAQ system prompt: {conv_old:,.0f} bytes per exchange before m004, "
+          f"{conv_new:,.0f} now (×{conv_old / conv_new:.1f} smaller)")
+    print(f"writer: {rate:,.0f} rows/s sustained through Store.append_many (FTS and message dedup included)")
     print(f"size: baseline {size_mb(old) / args.baseline_rows * 1e6:,.0f} MB per million exchanges; "
           f"new {size_mb(big) / args.rows * 1e6:,.0f} MB per million "
           f"({size_mb(big) * 1e6 / args.rows / 1e3:.2f} KB per exchange)\n")
@@ -258,9 +302,9 @@ def main(argv=None) -> int:
     for name, (p50, p95) in at_big.items():
         base = baseline.get(name)
         small_p50 = at_small[name][0]
+        before = f"{base[0]:,.1f}" if base else "—"
         ratio = f"×{base[0] / small_p50:,.1f}" if base else "—"
-        print(f"| {name} | {p50:,.1f} / {p95:,.1f} | {base[0]:,.1f} |" if base else f"| {name} | {p50:,.1f} / {p95:,.1f} | — |",
-              f" {small_p50:,.1f} | {ratio} |")
+        print(f"| {name} | {p50:,.1f} / {p95:,.1f} | {before} | {small_p50:,.1f} | {ratio} |")
     return 0
 
 
