@@ -180,18 +180,16 @@ EXCHANGE_COLUMNS = """
 
 
 INDEXES = [
-    # the Logs tab's filters, newest first; the meter columns ride along so stats read the index, not the rows
-    # by model, newest first; and per-model aggregates in index order, reading no row
+    # the Logs tab's filters, newest first (provider and token source ride the meter index below).
+    # By model it also holds the meter columns: per-model aggregates run in index order and read no row.
     "CREATE INDEX idx_exchanges_model ON exchanges(model, created_at, status, provider, usage_source, input_tokens,"
     " output_tokens, cost_usd, ttft_ms, latency_ms, output_tokens_per_s)",
-    "CREATE INDEX idx_exchanges_provider ON exchanges(provider, created_at)",
     "CREATE INDEX idx_exchanges_status ON exchanges(status, created_at)",
     "CREATE INDEX idx_exchanges_session ON exchanges(session_id, created_at)",
     "CREATE INDEX idx_exchanges_user ON exchanges(user, created_at)",
     "CREATE INDEX idx_exchanges_browser ON exchanges(browser_session, created_at)",
     "CREATE INDEX idx_exchanges_run ON exchanges(run_id, model, question_id)",
     "CREATE INDEX idx_exchanges_compare ON exchanges(compare_id)",
-    "CREATE INDEX idx_exchanges_source ON exchanges(usage_source, created_at)",
     "CREATE INDEX idx_exchanges_cost ON exchanges(cost_usd)",
     # percentiles read ranks with ORDER BY … OFFSET along these instead of sorting the rows
     "CREATE INDEX idx_exchanges_latency ON exchanges(latency_ms)",
@@ -205,16 +203,22 @@ INDEXES = [
 ]
 
 FTS = [
-    # the shape sqlite-utils' enable_fts(create_triggers=True) makes, so `sqlite-utils search` and Datasette find it
+    # the shape sqlite-utils' enable_fts makes, so `sqlite-utils search` and Datasette find it. A reply still
+    # streaming is not indexed: its row is written twice (start, then final), and the index is the costliest
+    # part of a write.
     "CREATE VIRTUAL TABLE [exchanges_fts] USING FTS5 ([prompt], [reply], tokenize='unicode61 remove_diacritics 2',"
     " content=[exchanges])",
-    "CREATE TRIGGER [exchanges_ai] AFTER INSERT ON [exchanges] BEGIN INSERT INTO [exchanges_fts] (rowid, [prompt],"
-    " [reply]) VALUES (new.rowid, new.[prompt], new.[reply]); END",
-    "CREATE TRIGGER [exchanges_ad] AFTER DELETE ON [exchanges] BEGIN INSERT INTO [exchanges_fts] ([exchanges_fts],"
-    " rowid, [prompt], [reply]) VALUES('delete', old.rowid, old.[prompt], old.[reply]); END",
-    "CREATE TRIGGER [exchanges_au] AFTER UPDATE OF [prompt], [reply] ON [exchanges] BEGIN INSERT INTO [exchanges_fts]"
-    " ([exchanges_fts], rowid, [prompt], [reply]) VALUES('delete', old.rowid, old.[prompt], old.[reply]);"
+    "CREATE TRIGGER [exchanges_ai] AFTER INSERT ON [exchanges] WHEN new.status IS NOT 'streaming' BEGIN"
     " INSERT INTO [exchanges_fts] (rowid, [prompt], [reply]) VALUES (new.rowid, new.[prompt], new.[reply]); END",
+    "CREATE TRIGGER [exchanges_ad] AFTER DELETE ON [exchanges] WHEN old.status IS NOT 'streaming' BEGIN"
+    " INSERT INTO [exchanges_fts] ([exchanges_fts], rowid, [prompt], [reply]) VALUES('delete', old.rowid,"
+    " old.[prompt], old.[reply]); END",
+    "CREATE TRIGGER [exchanges_au] AFTER UPDATE OF [prompt], [reply], [status] ON [exchanges]"
+    " WHEN old.status IS NOT 'streaming' BEGIN INSERT INTO [exchanges_fts] ([exchanges_fts], rowid, [prompt],"
+    " [reply]) VALUES('delete', old.rowid, old.[prompt], old.[reply]); END",
+    "CREATE TRIGGER [exchanges_au_insert] AFTER UPDATE OF [prompt], [reply], [status] ON [exchanges]"
+    " WHEN new.status IS NOT 'streaming' BEGIN INSERT INTO [exchanges_fts] (rowid, [prompt], [reply])"
+    " VALUES (new.rowid, new.[prompt], new.[reply]); END",
 ]
 
 # Running totals per hour and meter dimension, kept by triggers: stats over a million rows read thousands.
@@ -310,7 +314,8 @@ def m004_numeric_money_messages_once_views_fts(db: sqlite_utils.Database):
     conn.execute("ALTER TABLE exchanges_new RENAME TO exchanges")
     for sql in INDEXES + FTS + ROLLUP:
         conn.execute(sql)
-    conn.execute("INSERT INTO exchanges_fts (rowid, prompt, reply) SELECT rowid, prompt, reply FROM exchanges")
+    conn.execute("INSERT INTO exchanges_fts (rowid, prompt, reply) SELECT rowid, prompt, reply FROM exchanges "
+                 "WHERE status IS NOT 'streaming'")
     conn.execute(
         f"INSERT INTO rollup_hourly ({ROLLUP_KEY}, exchanges, input_tokens, output_tokens, cost_usd, priced, unpriced,"
         " tps_sum, tps_n) SELECT coalesce(substr(created_at, 1, 13), ''), coalesce(model, ''), coalesce(provider, ''),"
