@@ -240,7 +240,9 @@ def test_stats_from_the_hourly_rollup_match_the_rows_through_updates_and_purges(
             if f.models and r["model"] not in f.models or f.user and r["user"] != f.user:
                 continue
             g = got.setdefault(key(r), {"exchanges": 0, "failed": 0, "input_tokens": 0, "cost": Decimal(0),
-                                        "priced": 0, "unpriced": 0})
+                                        "priced": 0, "unpriced": 0, "latency": []})
+            if r["latency_ms"] is not None:
+                g["latency"].append(r["latency_ms"])
             g["exchanges"] += 1
             g["failed"] += r["status"] not in ("ok", "streaming")
             g["input_tokens"] += r["input_tokens"] or 0
@@ -267,6 +269,11 @@ def test_stats_from_the_hourly_rollup_match_the_rows_through_updates_and_purges(
             row = got[g]
             assert (row["exchanges"], row["failed"], row["input_tokens"], row["unpriced"]) == \
                 (w["exchanges"], w["failed"], w["input_tokens"], w["unpriced"]), (f, by, g)
+            if w["latency"]:
+                from chat.evaluation.results import percentile
+
+                assert row["latency_p50_ms"] == pytest.approx(percentile(w["latency"], 0.5)), (f, by, g)
+                assert row["latency_p95_ms"] == pytest.approx(percentile(w["latency"], 0.95)), (f, by, g)
             if w["priced"]:
                 assert abs(Decimal(str(row["cost_usd"])) - w["cost"]) < Decimal("1e-8"), (f, by, g)
             else:

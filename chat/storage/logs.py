@@ -108,7 +108,8 @@ def exchange(store: Store, f: LogFilter, exchange_id: str) -> dict | None:
     return exact_money(found[0]) if found else None
 
 
-def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str | None) -> dict:
+def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str | None,
+                 counts: dict | None = None) -> dict:
     """{group: (p50, p95)} by linear interpolation between closest ranks.
 
     Over the whole log (or some models), each rank is read with ORDER BY … LIMIT 2 OFFSET k along an index
@@ -131,8 +132,11 @@ def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str
             ranks = dict(enumerate(xs), n=len(xs))
             out[g_value] = (_interpolate(ranks, 0.5), _interpolate(ranks, 0.95))
         return out
-    counts = conn.execute(f"SELECT {g}, count(*) FROM exchanges{cond} GROUP BY 1", params).fetchall()
-    for g_value, n in counts:
+    if counts is None:
+        counts = dict(conn.execute(f"SELECT {g}, count(*) FROM exchanges{cond} GROUP BY 1", params).fetchall())
+    for g_value, n in counts.items():
+        if not n:
+            continue
         if not group:
             one, one_params = cond, params
         elif g_value is None:
@@ -161,7 +165,7 @@ _DAY_MODEL = {"day_model": "substr(created_at, 1, 10) || '|' || coalesce(model, 
 ROLLUP_GROUPS = {"model": "model", "provider": "provider", "status": "status", "user": "user",
                  "day": "substr(hour, 1, 10)", "hour": "hour", "day_model": "substr(hour, 1, 10) || '|' || model"}
 _SUMS = ("exchanges", "failed", "input_tokens", "output_tokens", "cost_usd", "priced", "unpriced", "tps_sum", "tps_n",
-         "estimated")
+         "estimated", "ttft_ms", "latency_ms")  # the last two: how many rows have the value (percentile ranks)
 
 
 def _raw_sums(conn, f: LogFilter, by: str | None) -> dict:
@@ -170,7 +174,8 @@ def _raw_sums(conn, f: LogFilter, by: str | None) -> dict:
     sql = (f"SELECT {group or chr(39) * 2} AS g, count(*), sum({FAILED}), coalesce(sum(input_tokens), 0), "
            "coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd), "
            "sum(cost_usd IS NULL AND status != 'streaming' AND (input_tokens > 0 OR output_tokens > 0)), "
-           "coalesce(sum(output_tokens_per_s), 0), count(output_tokens_per_s), sum(usage_source = 'estimate') "
+           "coalesce(sum(output_tokens_per_s), 0), count(output_tokens_per_s), sum(usage_source = 'estimate'), "
+           "count(ttft_ms), count(latency_ms) "
            f"FROM exchanges{_covered(f, group)}{where} GROUP BY g")
     return {row[0]: dict(zip(_SUMS, (v or 0 for v in row[1:]))) for row in conn.execute(sql, params)}
 
@@ -195,7 +200,7 @@ def _rollup_sums(conn, f: LogFilter, by: str | None, lo: str | None, hi: str | N
     sql = (f"SELECT {ROLLUP_GROUPS[by] if by else chr(39) * 2} AS g, sum(exchanges), "
            f"sum(CASE WHEN {FAILED} THEN exchanges ELSE 0 END), sum(input_tokens), sum(output_tokens), "
            "sum(cost_usd), sum(priced), sum(unpriced), sum(tps_sum), sum(tps_n), "
-           "sum(CASE WHEN usage_source = 'estimate' THEN exchanges ELSE 0 END) "
+           "sum(CASE WHEN usage_source = 'estimate' THEN exchanges ELSE 0 END), sum(ttft_n), sum(latency_n) "
            f"FROM rollup_hourly{where} GROUP BY g HAVING sum(exchanges) > 0")
     return {row[0]: dict(zip(_SUMS, (v or 0 for v in row[1:]))) for row in conn.execute(sql, params)}
 
@@ -248,8 +253,11 @@ def stats(store: Store, f: LogFilter, by: str | None = None) -> list[dict]:
     conn = _connect(store.path)
     try:
         sums = _sums(conn, f, by)
-        ttft = _percentiles(conn, f, "ttft_ms", group)
-        latency = _percentiles(conn, f, "latency_ms", group)
+        # the totals already know how many rows hold each value; '' is how the rollup keeps a missing model
+        known = lambda column: {(None if k == "" and by == "model" else k): s[column]  # noqa: E731
+                                for k, s in sums.items()}
+        ttft = _percentiles(conn, f, "ttft_ms", group, known("ttft_ms"))
+        latency = _percentiles(conn, f, "latency_ms", group, known("latency_ms"))
     finally:
         conn.close()
     out = []

@@ -227,8 +227,8 @@ ROLLUP = [
     "CREATE TABLE rollup_hourly (hour TEXT NOT NULL, model TEXT NOT NULL, provider TEXT NOT NULL, status TEXT NOT NULL,"
     " user TEXT NOT NULL, usage_source TEXT NOT NULL, exchanges INTEGER NOT NULL, input_tokens INTEGER NOT NULL,"
     " output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, priced INTEGER NOT NULL, unpriced INTEGER NOT NULL,"
-    " tps_sum REAL NOT NULL,"
-    f" tps_n INTEGER NOT NULL, PRIMARY KEY ({ROLLUP_KEY})) WITHOUT ROWID",
+    " tps_sum REAL NOT NULL, tps_n INTEGER NOT NULL, ttft_n INTEGER NOT NULL, latency_n INTEGER NOT NULL,"
+    f" PRIMARY KEY ({ROLLUP_KEY})) WITHOUT ROWID",
 ]
 
 
@@ -236,24 +236,26 @@ def _rollup_add(row: str, sign: str) -> str:
     unpriced = (f"coalesce({row}.cost_usd IS NULL AND {row}.status != 'streaming' AND "
                 f"(coalesce({row}.input_tokens, 0) > 0 OR coalesce({row}.output_tokens, 0) > 0), 0)")
     return (f"INSERT INTO rollup_hourly ({ROLLUP_KEY}, exchanges, input_tokens, output_tokens, cost_usd, priced,"
-            f" unpriced, tps_sum, tps_n) VALUES (coalesce(substr({row}.created_at, 1, 13), ''), coalesce({row}.model, ''),"
+            f" unpriced, tps_sum, tps_n, ttft_n, latency_n) VALUES (coalesce(substr({row}.created_at, 1, 13), ''), coalesce({row}.model, ''),"
             f" coalesce({row}.provider, ''), coalesce({row}.status, ''), coalesce({row}.user, ''),"
             f" coalesce({row}.usage_source, ''), {sign}1, {sign}coalesce({row}.input_tokens, 0),"
             f" {sign}coalesce({row}.output_tokens, 0), {sign}coalesce({row}.cost_usd, 0),"
             f" {sign}({row}.cost_usd IS NOT NULL), {sign}{unpriced},"
-            f" {sign}coalesce({row}.output_tokens_per_s, 0), {sign}({row}.output_tokens_per_s IS NOT NULL))"
+            f" {sign}coalesce({row}.output_tokens_per_s, 0), {sign}({row}.output_tokens_per_s IS NOT NULL),"
+            f" {sign}({row}.ttft_ms IS NOT NULL), {sign}({row}.latency_ms IS NOT NULL))"
             f" ON CONFLICT ({ROLLUP_KEY}) DO UPDATE SET exchanges = exchanges + excluded.exchanges,"
             " input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,"
             " cost_usd = cost_usd + excluded.cost_usd, priced = priced + excluded.priced,"
             " unpriced = unpriced + excluded.unpriced,"
-            " tps_sum = tps_sum + excluded.tps_sum, tps_n = tps_n + excluded.tps_n;")
+            " tps_sum = tps_sum + excluded.tps_sum, tps_n = tps_n + excluded.tps_n,"
+            " ttft_n = ttft_n + excluded.ttft_n, latency_n = latency_n + excluded.latency_n;")
 
 
 ROLLUP += [
     f"CREATE TRIGGER exchanges_rollup_ai AFTER INSERT ON exchanges BEGIN {_rollup_add('new', '')} END",
     f"CREATE TRIGGER exchanges_rollup_ad AFTER DELETE ON exchanges BEGIN {_rollup_add('old', '-')} END",
     "CREATE TRIGGER exchanges_rollup_au AFTER UPDATE OF created_at, model, provider, status, user, usage_source,"
-    " input_tokens, output_tokens, cost_usd, output_tokens_per_s ON exchanges BEGIN"
+    " input_tokens, output_tokens, cost_usd, output_tokens_per_s, ttft_ms, latency_ms ON exchanges BEGIN"
     f" {_rollup_add('old', '-')} {_rollup_add('new', '')} END",
 ]
 
@@ -318,12 +320,13 @@ def m004_numeric_money_messages_once_views_fts(db: sqlite_utils.Database):
                  "WHERE status IS NOT 'streaming'")
     conn.execute(
         f"INSERT INTO rollup_hourly ({ROLLUP_KEY}, exchanges, input_tokens, output_tokens, cost_usd, priced, unpriced,"
-        " tps_sum, tps_n) SELECT coalesce(substr(created_at, 1, 13), ''), coalesce(model, ''), coalesce(provider, ''),"
+        " tps_sum, tps_n, ttft_n, latency_n) SELECT coalesce(substr(created_at, 1, 13), ''), coalesce(model, ''), coalesce(provider, ''),"
         " coalesce(status, ''),"
         " coalesce(user, ''), coalesce(usage_source, ''), count(*), coalesce(sum(input_tokens), 0),"
         " coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd), coalesce(sum(cost_usd IS NULL AND"
         " status != 'streaming' AND (coalesce(input_tokens, 0) > 0 OR coalesce(output_tokens, 0) > 0)), 0),"
-        " coalesce(sum(output_tokens_per_s), 0), count(output_tokens_per_s) FROM exchanges"
+        " coalesce(sum(output_tokens_per_s), 0), count(output_tokens_per_s), count(ttft_ms), count(latency_ms)"
+        " FROM exchanges"
         " GROUP BY 1, 2, 3, 4, 5, 6")
     for name, sql in VIEWS.items():
         conn.execute(f"CREATE VIEW {name} AS {sql.strip()}")
