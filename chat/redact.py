@@ -29,6 +29,8 @@ def register(secret: str) -> None:
         _registered.add(secret)
 
 
+# named like secrets, but folders: masking them would blank every path in a traceback
+_NOT_SECRET = {"TIKTOKEN_CACHE_DIR"}
 _LOGINS = re.compile(r"^[^:,\s]+:[^,]+(,\s*[^:,\s]+:[^,]+)*$")
 
 
@@ -36,7 +38,7 @@ def _secrets() -> tuple[str, ...]:
     values = []
     for name, value in os.environ.items():
         value = value.strip()
-        if not value or not _SECRET_NAME.search(name):
+        if not value or not _SECRET_NAME.search(name) or name.upper() in _NOT_SECRET:
             continue
         if "AUTH" in name.upper() and _LOGINS.match(value):
             # 'user:password,user:password': the passwords are secret, the login names are shown on purpose

@@ -278,3 +278,11 @@ def test_stats_from_the_hourly_rollup_match_the_rows_through_updates_and_purges(
                 assert abs(Decimal(str(row["cost_usd"])) - w["cost"]) < Decimal("1e-8"), (f, by, g)
             else:
                 assert row["cost_usd"] is None, (f, by, g)  # unpriced, never $0
+
+
+def test_a_file_that_is_not_a_log_gets_one_line_not_a_traceback(tmp_path):
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("this is not a database\n" * 100)
+    out = _cli("logs", db=bogus)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "check --db" in out.stderr

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -269,4 +270,8 @@ def main(argv=None) -> int:
     except ValueError as exc:  # configuration errors (pricing.yaml, CHAT_* variables) carry their own fix
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
+    except sqlite3.Error as exc:  # a damaged, locked or foreign file: say which, without a traceback
+        print(f"error: the log could not be read or written ({redact(str(exc))}); check --db / CHAT_DB",
+              file=sys.stderr)
+        return 1
 
