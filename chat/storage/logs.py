@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
+from chat.storage.migrations import unpriced
 from chat.storage.rows import exact_money
 from chat.storage.store import Store, _connect
 
@@ -173,7 +174,7 @@ def _raw_sums(conn, f: LogFilter, by: str | None) -> dict:
     group = {**GROUPS, **_DAY_MODEL}.get(by) if by else None
     sql = (f"SELECT {group or chr(39) * 2} AS g, count(*), sum({FAILED}), coalesce(sum(input_tokens), 0), "
            "coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd), "
-           "sum(cost_usd IS NULL AND status != 'streaming' AND (input_tokens > 0 OR output_tokens > 0)), "
+           f"sum({unpriced()}), "
            "coalesce(sum(output_tokens_per_s), 0), count(output_tokens_per_s), sum(usage_source = 'estimate'), "
            "count(ttft_ms), count(latency_ms) "
            f"FROM exchanges{_covered(f, group)}{where} GROUP BY g")

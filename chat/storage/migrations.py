@@ -232,15 +232,20 @@ ROLLUP = [
 ]
 
 
+def unpriced(row: str = "") -> str:
+    """SQL: 1 when an exchange used tokens that have no price (a finished row of an unpriced model), else 0."""
+    p = f"{row}." if row else ""
+    return (f"coalesce({p}cost_usd IS NULL AND {p}status != 'streaming' AND "
+            f"(coalesce({p}input_tokens, 0) > 0 OR coalesce({p}output_tokens, 0) > 0), 0)")
+
+
 def _rollup_add(row: str, sign: str) -> str:
-    unpriced = (f"coalesce({row}.cost_usd IS NULL AND {row}.status != 'streaming' AND "
-                f"(coalesce({row}.input_tokens, 0) > 0 OR coalesce({row}.output_tokens, 0) > 0), 0)")
     return (f"INSERT INTO rollup_hourly ({ROLLUP_KEY}, exchanges, input_tokens, output_tokens, cost_usd, priced,"
             f" unpriced, tps_sum, tps_n, ttft_n, latency_n) VALUES (coalesce(substr({row}.created_at, 1, 13), ''), coalesce({row}.model, ''),"
             f" coalesce({row}.provider, ''), coalesce({row}.status, ''), coalesce({row}.user, ''),"
             f" coalesce({row}.usage_source, ''), {sign}1, {sign}coalesce({row}.input_tokens, 0),"
             f" {sign}coalesce({row}.output_tokens, 0), {sign}coalesce({row}.cost_usd, 0),"
-            f" {sign}({row}.cost_usd IS NOT NULL), {sign}{unpriced},"
+            f" {sign}({row}.cost_usd IS NOT NULL), {sign}{unpriced(row)},"
             f" {sign}coalesce({row}.output_tokens_per_s, 0), {sign}({row}.output_tokens_per_s IS NOT NULL),"
             f" {sign}({row}.ttft_ms IS NOT NULL), {sign}({row}.latency_ms IS NOT NULL))"
             f" ON CONFLICT ({ROLLUP_KEY}) DO UPDATE SET exchanges = exchanges + excluded.exchanges,"
@@ -271,7 +276,7 @@ VIEWS = {
     "spend_per_day": """
         SELECT substr(created_at, 1, 10) AS day, model, count(*) AS exchanges,
           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-          round(sum(cost_usd), 6) AS cost_usd, sum(cost_usd IS NULL AND status != 'streaming') AS unpriced
+          round(sum(cost_usd), 6) AS cost_usd, sum(""" + unpriced() + """) AS unpriced
         FROM exchanges GROUP BY day, model""",
     "model_summary": """
         SELECT model, provider, count(*) AS exchanges, sum(status != 'ok') AS failed,
@@ -323,8 +328,7 @@ def m004_numeric_money_messages_once_views_fts(db: sqlite_utils.Database):
         " tps_sum, tps_n, ttft_n, latency_n) SELECT coalesce(substr(created_at, 1, 13), ''), coalesce(model, ''), coalesce(provider, ''),"
         " coalesce(status, ''),"
         " coalesce(user, ''), coalesce(usage_source, ''), count(*), coalesce(sum(input_tokens), 0),"
-        " coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd), coalesce(sum(cost_usd IS NULL AND"
-        " status != 'streaming' AND (coalesce(input_tokens, 0) > 0 OR coalesce(output_tokens, 0) > 0)), 0),"
+        f" coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd), sum({unpriced()}),"
         " coalesce(sum(output_tokens_per_s), 0), count(output_tokens_per_s), count(ttft_ms), count(latency_ms)"
         " FROM exchanges"
         " GROUP BY 1, 2, 3, 4, 5, 6")
