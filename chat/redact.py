@@ -30,7 +30,8 @@ def register(secret: str) -> None:
 
 
 # named like secrets, but folders: masking them would blank every path in a traceback
-_NOT_SECRET = {"TIKTOKEN_CACHE_DIR"}
+_NOT_SECRET = {"TIKTOKEN_CACHE_DIR", "AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+               "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"}
 _LOGINS = re.compile(r"^[^:,\s]+:[^,]+(,\s*[^:,\s]+:[^,]+)*$")
 
 

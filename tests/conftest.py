@@ -20,6 +20,9 @@ _CONFIG_VARS = [
     "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "CHAT_ENDPOINTS",
     "CHAT_DEFAULT_MODEL", "CHAT_DB", "CHAT_TIMEOUT", "CHAT_CONNECT_TIMEOUT", "CHAT_MAX_RETRIES", "DEMO_AUTH",
     "CHAT_SESSION_CAP_USD", "CHAT_DAILY_CAP_USD", "ANTHROPIC_BEDROCK_BASE_URL", "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AZURE_AI_ENDPOINT", "AZURE_AI_API_KEY",
+    "AZURE_AI_API_VERSION",
 ]
 
 
@@ -50,6 +53,10 @@ def clean_env(monkeypatch, tmp_path):
     for var in _CONFIG_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("CHAT_DB", str(tmp_path / "chat.db"))
+    # a developer's ~/.aws must not decide whether Bedrock looks configured
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import socket
@@ -11,7 +13,7 @@ import time
 import zlib
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 
 @dataclass
@@ -42,6 +44,11 @@ class Scenario:
     sse_error_event: int | None = None  # OpenAI: an `event: error` after N chunks
     error_message: str | None = None  # overrides the message of a failing status
     hold: threading.Event | None = None  # each stream waits here after its first chunk (ordering, not timing)
+    cache_write_1h_tokens: int = 0  # of cache_write_tokens, those written with the 1-hour TTL
+    latency_ms: int = 321  # Bedrock Converse: metrics.latencyMs in the metadata event
+    cut_before_metadata: bool = False  # Converse: messageStop, then the connection drops before metadata
+    aws_exception: str = "throttlingException"  # Converse: the exception frame error_after sends
+    thoughts_in_completion: bool = True  # OpenAI-compatible: False as Gemini, whose completion_tokens omit thoughts
 
     def out_tokens(self) -> int:
         if self.output_tokens is not None:
@@ -59,6 +66,42 @@ def aws_event(headers: dict[str, str], payload: bytes) -> bytes:
     prelude += struct.pack(">I", zlib.crc32(prelude))
     body = prelude + head + payload
     return body + struct.pack(">I", zlib.crc32(body))
+
+
+def sigv4_problem(method: str, raw_path: str, headers, body: bytes, secrets: dict[str, str]) -> str | None:
+    """Check an AWS Signature V4 from scratch (the spec's canonical request), as Bedrock does; None when it holds."""
+    auth = headers.get("Authorization") or ""
+    match = re.match(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+                     r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$", auth)
+    if not match:
+        return "Authorization header is not an AWS4-HMAC-SHA256 signature"
+    key_id, day, region, service, signed, signature = match.groups()
+    if key_id not in secrets:
+        return f"The security token included in the request is invalid (unknown access key)"
+    if service != "bedrock":
+        return f"Credential should be scoped to correct service: 'bedrock', not {service!r}"
+    amz_date = headers.get("X-Amz-Date") or ""
+    if not amz_date.startswith(day):
+        return "X-Amz-Date does not match the credential scope's date"
+    path, _, query = raw_path.partition("?")
+    pairs = sorted(tuple(p.split("=", 1) + [""])[:2] for p in query.split("&") if p)
+    canonical_query = "&".join(f"{k}={v}" for k, v in pairs)
+    names = signed.split(";")
+    if "host" not in names:
+        return "SignedHeaders must include host"
+    canonical_headers = "".join(f"{n}:{' '.join((headers.get(n) or '').split())}\n" for n in names)
+    canonical = "\n".join([method, quote(path, safe="/~"), canonical_query, canonical_headers, signed,
+                            hashlib.sha256(body).hexdigest()])
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secrets[key_id]).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature):
+        return ("The request signature we calculated does not match the signature you provided. "
+                "Check your AWS Secret Access Key and signing method.")
+    return None
 
 
 class BlackHole:
@@ -95,6 +138,7 @@ class FakeLLMServer:
         self.scenarios: dict[str, Scenario] = {}
         self.default = Scenario()
         self.requests: list[dict] = []
+        self.aws_secrets = {"AKIAFAKEFAKEFAKE1234": "bedrock-secret-do-not-leak"}  # access key id -> secret
         self._stop = threading.Event()
         self._lock = threading.Lock()
         server = self
@@ -114,12 +158,15 @@ class FakeLLMServer:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                path = self.path.split("?")[0]
+                raw_body = self.rfile.read(length)
+                body = json.loads(raw_body or b"{}")
+                path, _, query = self.path.partition("?")
                 azure = re.match(r"^/openai/deployments/([^/]+)/chat/completions$", path)
                 bedrock = re.match(r"^/model/([^/]+)/invoke-with-response-stream$", path)
-                model = unquote(azure.group(1)) if azure else unquote(bedrock.group(1)) if bedrock else body.get("model", "")
-                record = {"path": path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
+                converse = re.match(r"^/model/([^/]+)/converse-stream$", path)
+                model = (unquote(azure.group(1)) if azure else unquote(bedrock.group(1)) if bedrock
+                         else unquote(converse.group(1)) if converse else body.get("model", ""))
+                record = {"path": path, "query": query, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
                           "model": model, "started": time.monotonic(), "first": None, "ended": None}
                 with server._lock:
                     server.requests.append(record)
@@ -129,6 +176,17 @@ class FakeLLMServer:
                         sc.served += 1
                         sc = replace(sc, chunks=sc.variants[(sc.served - 1) % len(sc.variants)])
                 self._record = record
+                if converse:
+                    problem = sigv4_problem(self.command, self.path, self.headers, raw_body, server.aws_secrets)
+                    if problem:
+                        return self._aws_fail(403, "InvalidSignatureException", problem)
+                    if status:
+                        return self._aws_fail(status, sc.aws_exception[0].upper() + sc.aws_exception[1:],
+                                              sc.error_message or f"status {status}")
+                    try:
+                        return self._converse(sc, body)
+                    finally:
+                        record["ended"] = time.monotonic()
                 anthropic = path.endswith("/messages") or bool(bedrock)
                 self._error_message = sc.error_message
                 if status:
@@ -168,6 +226,10 @@ class FakeLLMServer:
                            if anthropic else {"error": {"message": message, "type": kinds.get(status, "api_error")}})
                 # retry-after 0 keeps the SDKs' retry backoff short in tests
                 self._json(status, payload, {"retry-after-ms": "10", "retry-after": "0"})
+
+            def _aws_fail(self, status, error_type, message):
+                # how AWS JSON services refuse a request: the error type in a header, the message in the body
+                self._json(status, {"message": message}, {"x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/coral/"})
 
             def _start_stream(self, content_type="text/event-stream"):
                 self.send_response(200)
@@ -250,6 +312,10 @@ class FakeLLMServer:
                         usage = {"prompt_tokens": sc.input_tokens, "completion_tokens": out, "total_tokens": sc.input_tokens + out,
                                  "prompt_tokens_details": {"cached_tokens": sc.cached_tokens},
                                  "completion_tokens_details": {"reasoning_tokens": sc.reasoning_tokens}}
+                        if not sc.thoughts_in_completion:
+                            # as Gemini's endpoint: completion_tokens leaves the thoughts out, total_tokens has them
+                            usage["completion_tokens"] = out - sc.reasoning_tokens
+                            del usage["completion_tokens_details"]
                         self._send("data: " + json.dumps({**base, "choices": [], "usage": usage}) + "\n\n")
                     self._send("data: [DONE]\n\n")
                     self._end()
@@ -276,6 +342,10 @@ class FakeLLMServer:
                 start_usage = {"input_tokens": uncached, "output_tokens": 1} if sc.usage else {"input_tokens": 0, "output_tokens": 0}
                 if sc.usage:
                     start_usage.update(cache_read_input_tokens=sc.cached_tokens, cache_creation_input_tokens=sc.cache_write_tokens)
+                    if sc.cache_write_tokens:
+                        start_usage["cache_creation"] = {
+                            "ephemeral_5m_input_tokens": sc.cache_write_tokens - sc.cache_write_1h_tokens,
+                            "ephemeral_1h_input_tokens": sc.cache_write_1h_tokens}
                 try:
                     event("message_start", {"type": "message_start", "message": {
                         "id": "msg_fake", "type": "message", "role": "assistant", "content": [], "model": model,
@@ -307,6 +377,51 @@ class FakeLLMServer:
                     final = {"output_tokens": sc.out_tokens() if sc.usage else 0}
                     event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": final})
                     event("message_stop", {"type": "message_stop"})
+                    self._end()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            # ---- Bedrock ConverseStream (AWS event-stream frames) ----------------------------
+            def _converse(self, sc, body):
+                self._start_stream("application/vnd.amazon.eventstream")
+
+                def event(name, payload, text=False):
+                    self._send_raw(aws_event({":event-type": name, ":content-type": "application/json",
+                                              ":message-type": "event"}, json.dumps(payload).encode()), text)
+
+                try:
+                    event("messageStart", {"role": "assistant"})
+                    pieces = [("reasoningContent", t) for t in sc.thinking] + [("text", t) for t in sc.chunks]
+                    for i, (kind, text) in enumerate(pieces):
+                        cut = self._pace(sc, i)
+                        if cut == "truncate":
+                            return self._end()
+                        if cut == "drop":
+                            return self._drop()
+                        if cut == "error":
+                            self._send_raw(aws_event({":message-type": "exception", ":exception-type": sc.aws_exception,
+                                                      ":content-type": "application/json"},
+                                                     json.dumps({"message": sc.error_message or "Too many requests, "
+                                                                 "please wait before trying again."}).encode()))
+                            return self._end()
+                        index = 0 if kind == "reasoningContent" or not sc.thinking else 1
+                        delta = {"reasoningContent": {"text": text}} if kind == "reasoningContent" else {"text": text}
+                        event("contentBlockDelta", {"contentBlockIndex": index, "delta": delta}, kind == "text")
+                    event("contentBlockStop", {"contentBlockIndex": 0})
+                    event("messageStop", {"stopReason": "end_turn"})
+                    if sc.cut_before_metadata:
+                        return self._drop()
+                    if sc.usage:
+                        out = sc.out_tokens()
+                        # Converse's inputTokens leaves out cache reads and writes
+                        fresh = sc.input_tokens - sc.cached_tokens - sc.cache_write_tokens
+                        usage = {"inputTokens": fresh, "outputTokens": out, "totalTokens": sc.input_tokens + out}
+                        if sc.cached_tokens or sc.cache_write_tokens:
+                            usage.update(cacheReadInputTokens=sc.cached_tokens, cacheWriteInputTokens=sc.cache_write_tokens)
+                        if sc.cache_write_tokens:
+                            details = [("5m", sc.cache_write_tokens - sc.cache_write_1h_tokens), ("1h", sc.cache_write_1h_tokens)]
+                            usage["cacheDetails"] = [{"ttl": ttl, "inputTokens": n} for ttl, n in details if n]
+                        event("metadata", {"usage": usage, "metrics": {"latencyMs": sc.latency_ms}})
                     self._end()
                 except (BrokenPipeError, ConnectionResetError):
                     pass

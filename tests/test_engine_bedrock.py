@@ -49,4 +49,4 @@ def test_bedrock_exception_frame_mid_stream_keeps_partial_text(bedrock, engine):
 def test_bedrock_without_region_is_unavailable_with_the_reason(fake, engine, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKE1234")
     _, result = run(engine, model=MODEL, prompt="hi")
-    assert result.error == f"{MODEL} is unavailable: set AWS_REGION in .env" and not fake.requests
+    assert result.error == f"{MODEL} is unavailable: set AWS_REGION in .env (or region in ~/.aws/config)" and not fake.requests

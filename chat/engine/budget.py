@@ -34,9 +34,11 @@ def from_pusd(amount: int) -> Decimal:
 
 def is_uncapped(model: Model) -> bool:
     """Only the embedded model, and models explicitly priced at zero, cost nothing; anything else is capped."""
+    price = model.price
+    if price is not None and price.usd_per_hour is not None:
+        return price.usd_per_hour == 0  # a priced machine counts against caps, the embedded model's included
     if model.endpoint.protocol == "local":
         return True
-    price = model.price
     return price is not None and not any((price.rates.input, price.rates.output, price.rates.cached_input or 0,
                                           price.rates.cache_write or 0))
 
@@ -94,7 +96,14 @@ class Budget:
         return any(c is not None for c in (self.session_cap, self.daily_cap, self.user_cap))
 
     def worst_case(self, model: Model, input_tokens: int, output_tokens: int) -> Decimal:
-        """The most this call can cost: its input (with a tokenizer margin) plus every output token it may generate."""
+        """The most this call can cost: its input (with a tokenizer margin) plus every output token it may generate.
+
+        On a compute price: the longest a reply may hold the machine (CHAT_MAX_SECONDS, plus one stall timeout).
+        """
+        if model.price.usd_per_hour is not None:
+            from chat.engine.endpoints import max_seconds, timeouts
+
+            return model.price.compute_cost(max_seconds() + timeouts()[0])
         margin = INPUT_MARGIN_OPENAI if model.endpoint.protocol in ("openai", "azure") and \
             model.endpoint.name in ("openai", "azure") else INPUT_MARGIN_OTHER
         counted = int((input_tokens * margin).to_integral_value(ROUND_CEILING))

@@ -5,6 +5,7 @@ import importlib.util
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
@@ -63,14 +64,8 @@ class Endpoint:
         if self.protocol == "azure":
             missing = [v for v in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT") if not _env(v)]
             return (False, f"set {' and '.join(missing)} in .env") if missing else (True, "")
-        if self.protocol == "bedrock":
-            if importlib.util.find_spec("boto3") is None:
-                return False, "install the Bedrock extra: pip install 'anthropic[bedrock]'"
-            if not (_env("AWS_REGION") or _env("AWS_DEFAULT_REGION")):
-                return False, "set AWS_REGION in .env"
-            if not (_env("AWS_ACCESS_KEY_ID") or _env("AWS_PROFILE")):
-                return False, "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in .env"
-            return True, ""
+        if self.protocol in ("bedrock", "converse"):
+            return _aws_status()
         if self.name == "openai" and _env("OPENAI_BASE_URL") and not _env("OPENAI_API_KEY"):
             return True, ""  # a compatible server behind OPENAI_BASE_URL often needs no key
         if self.key_required and self.key_var and not _env(self.key_var):
@@ -86,12 +81,43 @@ class Endpoint:
         return override or self.base_url
 
 
+def _aws_file(kind: str) -> Path:
+    default = Path.home() / ".aws" / kind
+    return Path(_env("AWS_SHARED_CREDENTIALS_FILE" if kind == "credentials" else "AWS_CONFIG_FILE") or default)
+
+
+def _aws_status() -> tuple[bool, str]:
+    """The AWS chain's region and credentials, looked for without importing boto3 (which resolves them for real)."""
+    if importlib.util.find_spec("boto3") is None:
+        return False, "install the Bedrock extra: pip install 'anthropic[bedrock]' (it brings boto3)"
+    config = _aws_file("config")
+    profile = _env("AWS_PROFILE") or "default"
+    config_text = config.read_text(errors="replace") if config.is_file() else ""
+    if not (_env("AWS_REGION") or _env("AWS_DEFAULT_REGION") or "region" in config_text):
+        return False, "set AWS_REGION in .env (or region in ~/.aws/config)"
+    sources = (_env("AWS_ACCESS_KEY_ID"), _env("AWS_PROFILE"), _env("AWS_WEB_IDENTITY_TOKEN_FILE"),
+               _env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"), _env("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+               _aws_file("credentials").is_file() or f"[profile {profile}]" in config_text or "sso_" in config_text)
+    if not any(sources):
+        return False, ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in .env, or configure "
+                       "~/.aws/credentials")
+    return True, ""
+
+
+def is_bedrock_claude(model_id: str) -> bool:
+    """Claude on Bedrock ('anthropic.claude-…' or a profile 'us.anthropic.claude-…') speaks the Messages API."""
+    from chat.engine.providers.bedrock_converse import base_model_id
+
+    return base_model_id(model_id).startswith("anthropic.")
+
+
 BUILTIN = [
     Endpoint("local", "local", key_required=False, price_family="local"),
     Endpoint("openai", "openai", key_var="OPENAI_API_KEY", price_family="openai"),
     Endpoint("azure", "azure", key_var="AZURE_OPENAI_API_KEY", price_family="openai"),
     Endpoint("anthropic", "anthropic", key_var="ANTHROPIC_API_KEY", price_family="anthropic"),
-    Endpoint("bedrock", "bedrock", price_family="bedrock"),
+    Endpoint("bedrock", "bedrock", price_family="bedrock"),  # Claude by Messages, every other model by Converse
+    Endpoint("bedrock-converse", "converse", price_family="bedrock"),  # every model, Claude too, by Converse
     Endpoint("gemini", "openai", "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY", price_family="gemini"),
     Endpoint("openrouter", "openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
     Endpoint("ollama", "openai", "http://localhost:11434/v1", "OLLAMA_API_KEY", key_required=False, price_family="ollama"),
@@ -127,6 +153,10 @@ def all_endpoints() -> dict[str, Endpoint]:
     return endpoints
 
 
+# a client holds the credentials it was built with: a change to these builds a new one
+_AWS_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION",
+             "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL", "ANTHROPIC_BEDROCK_BASE_URL")
+_AZURE_AI_VARS = ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION", "AZURE_AI_API_VERSION")
 _clients: dict = {}
 _clients_lock = threading.Lock()
 
@@ -134,7 +164,8 @@ _clients_lock = threading.Lock()
 def build_provider(endpoint: Endpoint):
     """The provider for an endpoint, one per process and configuration (SDK clients are thread-safe)."""
     stall, connect, retries = timeouts()
-    key = (endpoint, endpoint.resolved_base_url(), stall, connect, retries, _env(endpoint.key_var or "") or "")
+    key = (endpoint, endpoint.resolved_base_url(), stall, connect, retries, _env(endpoint.key_var or "") or "",
+           *(_env(v) for v in (_AWS_VARS if endpoint.protocol in ("bedrock", "converse") else _AZURE_AI_VARS)))
     with _clients_lock:
         if key not in _clients:
             _clients[key] = _make(endpoint, stall, connect, retries)
@@ -173,6 +204,8 @@ def _make(endpoint: Endpoint, stall: float, connect: float, retries: int):
         # servers (vLLM, Ollama, Gemini, llama.cpp) know max_tokens
         official = endpoint.protocol == "azure" or (endpoint.name == "openai" and not _env("OPENAI_BASE_URL"))
         return OpenAIChat(client, "max_completion_tokens" if official else "max_tokens")
+    if endpoint.protocol == "converse":
+        return _converse(stall, connect, retries)
     import anthropic
 
     from chat.engine.providers.anthropic_messages import AnthropicMessages
@@ -180,11 +213,35 @@ def _make(endpoint: Endpoint, stall: float, connect: float, retries: int):
     timeout = anthropic.Timeout(stall, connect=connect)
 
     if endpoint.protocol == "bedrock":
-        # imported only when configured: boto3 is an optional extra
         # region, credentials and ANTHROPIC_BEDROCK_BASE_URL come from the SDK's own environment variables
-        client = anthropic.AnthropicBedrock(timeout=timeout, max_retries=retries)
+        claude = AnthropicMessages(anthropic.AnthropicBedrock(timeout=timeout, max_retries=retries))
+        return ByModel(is_bedrock_claude, claude, _converse(stall, connect, retries))
     else:
         client = anthropic.Anthropic(
             api_key=_env("ANTHROPIC_API_KEY"), base_url=endpoint.resolved_base_url(), timeout=timeout, max_retries=retries
         )
     return AnthropicMessages(client)
+
+
+def _converse(stall: float, connect: float, retries: int):
+    # imported only when a Bedrock model is used: boto3 is an optional extra
+    import boto3
+    from botocore.config import Config
+
+    from chat.engine.providers.bedrock_converse import BedrockConverse
+
+    # the standard chain finds credentials; AWS_ENDPOINT_URL_BEDROCK_RUNTIME (boto3's own variable) repoints it
+    config = Config(read_timeout=stall, connect_timeout=connect, retries={"max_attempts": retries + 1, "mode": "standard"},
+                    user_agent_appid="chat-meter")
+    region = _env("AWS_REGION") or _env("AWS_DEFAULT_REGION")
+    return BedrockConverse(boto3.session.Session().client("bedrock-runtime", region_name=region, config=config))
+
+
+class ByModel:
+    """Two adapters behind one endpoint, chosen per model id (Bedrock: Claude by Messages, the rest by Converse)."""
+
+    def __init__(self, choose, when_true, when_false):
+        self.choose, self.when_true, self.when_false = choose, when_true, when_false
+
+    def stream(self, request):
+        return (self.when_true if self.choose(request.model) else self.when_false).stream(request)

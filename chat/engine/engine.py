@@ -118,7 +118,9 @@ def explain(exc: ProviderError, model: Model, partial: bool) -> str:
     ep = model.endpoint
     code = f" (HTTP {exc.status_code})" if exc.status_code else ""
     detail = str(exc).strip().rstrip(".")
-    if exc.kind == "auth":
+    if ep.protocol in ("bedrock", "converse") and exc.kind in ("auth", "not_found"):
+        text = f"{ep.name} refused {model.api_model!r}{code}: {detail}"  # the adapter names the AWS fix
+    elif exc.kind == "auth":
         where = f"check {ep.key_var} in .env" if ep.key_var else "check the endpoint's credentials"
         text = f"{ep.name} rejected the credentials{code}: {where}"
     elif exc.kind == "rate_limit":
@@ -270,6 +272,8 @@ class Engine:
                                      f"window of {window:,}: shorten it, lower max tokens, or pick a model with a larger "
                                      "window. Nothing was sent")
         att.params = {"max_tokens": max_tokens, "temperature": temperature}
+        if model.price is not None and model.price.priced_as:
+            att.params["priced_as"] = model.price.priced_as
         if temperature is not None and not model.takes_temperature:
             att.params.update(temperature=None, temperature_omitted=f"{model.name} takes no temperature; "
                                                                       f"{temperature:g} was not sent")
@@ -346,6 +350,7 @@ class Engine:
                     cached_tokens=reported.cached_tokens,
                     cache_write_tokens=reported.cache_write_tokens,
                     reasoning_tokens=reported.reasoning_tokens,
+                    cache_write_1h_tokens=reported.cache_write_1h_tokens,
                 ),
                 "estimate",
                 method,
@@ -395,7 +400,10 @@ class Engine:
         timing = att.meter.finish()
         reply = "".join(att.reply)
         usage, source, method = self._usage(att, reply)
-        cost = cost_of(usage, model.price) if model else None
+        # a compute-priced model costs the time it held the machine; a call that never reached it held none
+        held_s = timing.latency_ms / 1000 if att.sent and att.billable else 0.0
+        cost = cost_of(usage, model.price, held_s) if model else None
+        token_cost = cost is not None and cost.basis == "tokens"
         tps = timing.tokens_per_s(usage.output_tokens)
         report: UsageReport | None = att.report
         record = self._record(att)
@@ -406,15 +414,20 @@ class Engine:
             "output_tokens": usage.output_tokens,
             "cached_tokens": usage.cached_tokens,
             "cache_write_tokens": usage.cache_write_tokens,
+            "cache_write_1h_tokens": usage.cache_write_1h_tokens,
             "reasoning_tokens": usage.reasoning_tokens,
             "usage_source": source,
             "estimate_method": method,
-            "uncached_input_cost": _money(cost.uncached_input) if cost else None,
-            "cached_input_cost": _money(cost.cached_input) if cost else None,
-            "cache_write_cost": _money(cost.cache_write) if cost else None,
-            "input_cost": _money(cost.input) if cost else None,
-            "output_cost": _money(cost.output) if cost else None,
+            "uncached_input_cost": _money(cost.uncached_input) if token_cost else None,
+            "cached_input_cost": _money(cost.cached_input) if token_cost else None,
+            "cache_write_cost": _money(cost.cache_write) if token_cost else None,
+            "input_cost": _money(cost.input) if token_cost else None,
+            "output_cost": _money(cost.output) if token_cost else None,
             "cost_usd": _money(cost.total) if cost else None,
+            "compute_cost": _money(cost.compute) if cost and cost.compute is not None else None,
+            "cost_basis": cost.basis if cost else None,
+            "provider_latency_ms": report.latency_ms if report else None,
+            "usage_adjusted": report.adjusted if report else None,
             "ttft_ms": timing.ttft_ms,
             "ttft_any_ms": timing.ttft_any_ms,
             "latency_ms": timing.latency_ms,

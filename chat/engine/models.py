@@ -44,6 +44,16 @@ def resolve(name: str, prices: PriceTable) -> Model:
         raise UnknownModel("no model given; pass a name such as gpt-4o-mini or ollama:llama3.2 (see: python -m chat models)")
     endpoints = all_endpoints()
     price = prices.get(name)
+    alias = prices.alias(name) if price is None else None
+    if alias is not None:
+        prefix, sep, rest = name.partition(":")
+        if sep and prefix in endpoints and rest:
+            return Model(name, endpoints[prefix], rest, alias)  # 'azure:my-deployment' priced as gpt-4o
+        endpoint = endpoints.get(alias.provider)
+        if endpoint is None:
+            raise UnknownModel(f"pricing.yaml prices alias {name!r} as {alias.priced_as!r}, whose provider "
+                               f"{alias.provider!r} is no known endpoint")
+        return Model(name, endpoint, resolve(alias.priced_as, prices).api_model, alias)  # a nickname for the model
     if price is not None:
         prefix, sep, rest = name.partition(":")
         # 'ollama:llama3.2' priced as such is sent as 'llama3.2'; Bedrock ids keep their own colons
@@ -66,15 +76,21 @@ def resolve(name: str, prices: PriceTable) -> Model:
         )
     price = None
     family_price = prices.get(api_model)
+    if family_price is None and endpoint.protocol in ("bedrock", "converse"):
+        from chat.engine.providers.bedrock_converse import base_model_id
+
+        family_price = prices.get(base_model_id(api_model))  # a cross-region profile costs what its model does
     if family_price is not None and family_price.provider in (endpoint.name, endpoint.price_family):
         price = family_price
+    if price is None:
+        price = prices.endpoint_price(endpoint.name)  # a self-hosted server priced by its machine's hour
     return Model(name, endpoint, api_model, price)
 
 
 def listed(prices: PriceTable) -> list[Model]:
     """Every model worth offering: the priced ones, each on its endpoint."""
     out = []
-    for price in prices:
+    for price in [*prices, *(prices.alias(name) for name in prices.aliases)]:
         try:
             out.append(resolve(price.model, prices))
         except UnknownModel:

@@ -18,6 +18,7 @@ class Usage:
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # of cache_write_tokens, those kept for an hour (billed at their own rate)
 
     def __add__(self, other: Usage) -> Usage:
         if not isinstance(other, Usage):

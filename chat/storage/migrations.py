@@ -339,6 +339,16 @@ def m004_numeric_money_messages_once_views_fts(db: sqlite_utils.Database):
     conn.execute("CREATE INDEX idx_votes_compare ON votes(compare_id)")
 
 
+@migration
+def m005_cache_ttl_provider_latency_cost_basis(db: sqlite_utils.Database):
+    conn = db.conn
+    for column in ("cache_write_1h_tokens INTEGER", "provider_latency_ms REAL", "cost_basis TEXT",
+                   "compute_cost REAL", "usage_adjusted TEXT"):
+        conn.execute(f"ALTER TABLE exchanges ADD COLUMN {column}")
+    # every priced row so far was priced by its tokens
+    conn.execute("UPDATE exchanges SET cost_basis = 'tokens' WHERE cost_usd IS NOT NULL")
+
+
 def pending(conn) -> bool:
     """True when the file lacks a migration (read only: takes no lock)."""
     try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-MONEY = ("cost_usd", "input_cost", "output_cost", "uncached_input_cost", "cached_input_cost", "cache_write_cost")
+MONEY = ("cost_usd", "input_cost", "output_cost", "uncached_input_cost", "cached_input_cost", "cache_write_cost",
+         "compute_cost")
 
 
 def message_id(role: str, content) -> str:

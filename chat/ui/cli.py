@@ -182,6 +182,35 @@ def _report(args) -> int:
     return 0
 
 
+def _prices(args) -> int:
+    from chat.engine.pricing import load_prices
+
+    table = load_prices(args.pricing)
+    if not args.check:
+        for price in table:
+            basis = (f"${price.usd_per_hour}/hour ÷ {price.concurrent_requests}" if price.basis == "compute"
+                     else f"in {price.rates.input} out {price.rates.output}")
+            print(f"{price.model}  {price.provider}  {basis}  {price.source or ''}  {price.checked or ''}".rstrip())
+        return 0
+    try:
+        from chat.engine.price_check import check
+    except ImportError:
+        print("error: prices --check compares against genai-prices: pip install 'genai-prices>=0.2,<0.3'", file=sys.stderr)
+        return 2
+    try:
+        differences, uncovered = check(table)
+    except ImportError:
+        print("error: prices --check compares against genai-prices: pip install 'genai-prices>=0.2,<0.3'", file=sys.stderr)
+        return 2
+    for d in differences:
+        print(f"{d.model}  {d.field}: pricing.yaml {d.ours.normalize():f}, genai-prices {d.theirs.normalize():f} "
+              "(USD per 1M tokens; long_context.*: USD of one prompt just past the threshold)")
+    compared = sum(1 for _ in table) - len(uncovered)
+    print(f"\n{compared} models compared, {len(differences)} figures differ; not in genai-prices: "
+          f"{', '.join(uncovered) or 'none'}", file=sys.stderr)
+    return 1 if differences else 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -241,6 +270,9 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", help="folder for the CSV and the self-contained HTML report")
     ev.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
     _cap_flags(ev)
+    prices = sub.add_parser("prices", help="list pricing.yaml; --check compares every figure with genai-prices")
+    prices.add_argument("--check", action="store_true", help="print each figure that differs from genai-prices' data "
+                                                             "(exit 1 when any does)")
     runs = sub.add_parser("runs", help="list question-set runs")
     runs.add_argument("--db")
     rep = sub.add_parser("report", help="write the CSV and HTML report of a run")
@@ -264,7 +296,7 @@ def main(argv=None) -> int:
         timeouts()  # a malformed CHAT_TIMEOUT is a configuration error: say so before any call
         from chat.ui.cli_logs import run_logs, run_stats
 
-        commands = {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report, "logs": run_logs,
+        commands = {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report, "prices": _prices, "logs": run_logs,
                     "stats": run_stats}
         return commands[args.command](args)
     except ValueError as exc:  # configuration errors (pricing.yaml, CHAT_* variables) carry their own fix

@@ -21,18 +21,20 @@ from chat.engine.providers.base import (
 
 # Anthropic requires max_tokens; this is only used when the caller sets none.
 DEFAULT_MAX_TOKENS = 4096
-_USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+_USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation")
 
 
 def usage_from_anthropic(raw: dict) -> Usage:
     """Anthropic's input_tokens excludes both cache fields; ours counts all input."""
     cached = int(raw.get("cache_read_input_tokens") or 0)
     written = int(raw.get("cache_creation_input_tokens") or 0)
+    by_ttl = raw.get("cache_creation") or {}
     return Usage(
         input_tokens=int(raw.get("input_tokens") or 0) + cached + written,
         output_tokens=int(raw.get("output_tokens") or 0),
         cached_tokens=cached,
         cache_write_tokens=written,
+        cache_write_1h_tokens=min(written, int(by_ttl.get("ephemeral_1h_input_tokens") or 0)),
     )
 
 

@@ -34,6 +34,8 @@ class UsageReport:
 
     usage: Usage
     raw: dict = field(default_factory=dict)
+    latency_ms: float | None = None  # the provider's own measure of the call (Bedrock's metrics.latencyMs)
+    adjusted: str | None = None  # how the adapter reconciled the provider's figures, when it had to
 
 
 Event = TextDelta | ReasoningDelta | UsageReport

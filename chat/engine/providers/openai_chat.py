@@ -20,18 +20,45 @@ from chat.engine.providers.base import (
 from chat.engine.providers.sse import parse
 
 
-def usage_from_openai(raw: dict) -> Usage:
-    """prompt_tokens already includes cached tokens; completion_tokens includes reasoning."""
+def usage_from_openai(raw: dict) -> tuple[Usage, str | None]:
+    """(usage, how it was reconciled or None). Our output always includes the reasoning tokens.
+
+    OpenAI's prompt_tokens includes cached tokens and completion_tokens includes reasoning; Gemini's endpoint and
+    some gateways leave the thoughts out of completion_tokens, though total_tokens still counts them.
+    """
     prompt_details = raw.get("prompt_tokens_details") or {}
     completion_details = raw.get("completion_tokens_details") or {}
+    prompt = _count(raw.get("prompt_tokens"))
+    completion = _count(raw.get("completion_tokens"))
+    reasoning = _count(completion_details.get("reasoning_tokens"))
+    total = raw.get("total_tokens")
+    note = None
+    shortfall = _count(total) - prompt - completion if total is not None else 0
+    if shortfall > 0:
+        # the missing tokens are thoughts the server billed but did not count as completion
+        note = (f"total_tokens {_count(total)} exceeds prompt_tokens {prompt} + completion_tokens {completion}: "
+                f"{shortfall} reasoning tokens folded into output")
+        completion += shortfall
+        reasoning = max(reasoning, shortfall)
+    elif reasoning > completion:
+        note = (f"completion_tokens {completion} is less than its reasoning_tokens {reasoning}: "
+                "the reasoning was added to output")
+        completion += reasoning
     return Usage(
-        input_tokens=int(raw.get("prompt_tokens") or 0),
-        output_tokens=int(raw.get("completion_tokens") or 0),
-        cached_tokens=int(prompt_details.get("cached_tokens") or 0),
+        input_tokens=prompt,
+        output_tokens=completion,
+        cached_tokens=_count(prompt_details.get("cached_tokens")),
         # Not OpenAI's own field, but OpenRouter and some gateways report cache writes here.
-        cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
-        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
-    )
+        cache_write_tokens=_count(prompt_details.get("cache_write_tokens")),
+        reasoning_tokens=reasoning,
+    ), note
+
+
+def _count(value) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _rejects_stream_options(exc: Exception) -> bool:
@@ -91,7 +118,8 @@ class OpenAIChat:
                     continue
                 usage = chunk.get("usage")
                 if usage:
-                    yield UsageReport(usage_from_openai(usage), usage)
+                    counted, note = usage_from_openai(usage)
+                    yield UsageReport(counted, usage, adjusted=note)
                 for choice in chunk.get("choices") or ():
                     delta = choice.get("delta") or {}
                     # vLLM, DeepSeek and Ollama stream thinking under one of these names
