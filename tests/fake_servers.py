@@ -138,6 +138,7 @@ class FakeLLMServer:
         self.scenarios: dict[str, Scenario] = {}
         self.default = Scenario()
         self.requests: list[dict] = []
+        self.azure_ai_key = "azure-ai-key-0123456789abcdef"
         self.aws_secrets = {"AKIAFAKEFAKEFAKE1234": "bedrock-secret-do-not-leak"}  # access key id -> secret
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -187,6 +188,13 @@ class FakeLLMServer:
                         return self._converse(sc, body)
                     finally:
                         record["ended"] = time.monotonic()
+                if path.startswith("/models/"):
+                    # Azure AI Foundry's model inference route: its key header and API version are required
+                    if self.headers.get("api-key") != server.azure_ai_key:
+                        return self._json(401, {"error": {"code": "401", "message": "Access denied due to invalid "
+                                                          "subscription key or wrong API endpoint."}})
+                    if "api-version=" not in query:
+                        return self._json(400, {"error": {"code": "BadRequest", "message": "api-version is required"}})
                 anthropic = path.endswith("/messages") or bool(bedrock)
                 self._error_message = sc.error_message
                 if status:

@@ -21,6 +21,11 @@ def routes(fake, monkeypatch):
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKE1234")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "bedrock-secret-do-not-leak")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.url)
+    monkeypatch.setenv("GEMINI_BASE_URL", f"{fake.url}/v1beta/openai/")
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-key-0123456789")
+    monkeypatch.setenv("AZURE_AI_ENDPOINT", f"{fake.url}/models")
+    monkeypatch.setenv("AZURE_AI_API_KEY", fake.azure_ai_key)
     return fake
 
 
@@ -36,6 +41,8 @@ REMOTE = [
     ("azure:my-gpt4o", "max_completion_tokens"),  # Azure OpenAI
     ("claude-haiku-4-5", "max_tokens"),  # Anthropic Messages
     (BEDROCK, "max_tokens"),  # Bedrock through AnthropicBedrock
+    ("gemini-2.5-flash", "max_tokens"),  # Gemini's OpenAI-compatible endpoint
+    ("azure-ai:Phi-4", "max_tokens"),  # Azure AI Foundry's catalogue
 ]
 
 
@@ -43,6 +50,7 @@ REMOTE = [
 def test_every_control_reaches_every_remote_provider(routes, engine, model, max_field):
     if model == BEDROCK:
         need("boto3", "Bedrock through the real SDK")
+    routes.scenarios[model.removeprefix("azure-ai:")] = Scenario()
     chat, row = _chat(engine, model)
     assert row["status"] == "ok", row["error"]
     assert chat[1]["content"] == "Hello, this is a fake reply."
@@ -86,3 +94,14 @@ def test_every_control_reaches_the_embedded_model(fake, engine):
     _, more = _chat(engine, "smollm2-135m-instruct", temperature=0, max_tokens=12, system=longer)
     assert more["input_tokens"] > first["input_tokens"]  # the system prompt is part of what the model read
     assert json.loads(first["params_json"]) == {"max_tokens": 12, "temperature": 0}
+
+
+def test_every_control_reaches_bedrock_converse(routes, engine):
+    need("boto3", "Bedrock Converse through the real SDK")
+    chat, row = _chat(engine, "meta.llama3-70b-instruct-v1:0")
+    assert row["status"] == "ok", row["error"]
+    assert chat[1]["content"] == "Hello, this is a fake reply."
+    body = routes.requests[-1]["body"]
+    assert body["inferenceConfig"] == {"temperature": 0.3, "maxTokens": 17}
+    assert body["system"] == [{"text": "Answer in one line."}]
+    assert json.loads(row["params_json"]) == {"max_tokens": 17, "temperature": 0.3}

@@ -12,6 +12,7 @@ DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_SECONDS = 600.0
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
+AZURE_AI_DEFAULT_API_VERSION = "2024-05-01-preview"  # Azure AI Foundry's model inference API
 
 
 def _env(name: str) -> str | None:
@@ -64,6 +65,10 @@ class Endpoint:
         if self.protocol == "azure":
             missing = [v for v in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT") if not _env(v)]
             return (False, f"set {' and '.join(missing)} in .env") if missing else (True, "")
+        if self.protocol == "azure-ai":
+            missing = [v for v in ("AZURE_AI_ENDPOINT", "AZURE_AI_API_KEY") if not _env(v)]
+            return (False, f"set {' and '.join(missing)} in .env (the Foundry resource's …/models address and key)") \
+                if missing else (True, "")
         if self.protocol in ("bedrock", "converse"):
             return _aws_status()
         if self.name == "openai" and _env("OPENAI_BASE_URL") and not _env("OPENAI_API_KEY"):
@@ -73,6 +78,8 @@ class Endpoint:
         return True, ""
 
     def resolved_base_url(self) -> str | None:
+        if self.protocol == "azure-ai":
+            return _env("AZURE_AI_ENDPOINT")
         if self.name == "openai":
             return _env("OPENAI_BASE_URL") or self.base_url
         if self.name == "anthropic":
@@ -118,6 +125,8 @@ BUILTIN = [
     Endpoint("anthropic", "anthropic", key_var="ANTHROPIC_API_KEY", price_family="anthropic"),
     Endpoint("bedrock", "bedrock", price_family="bedrock"),  # Claude by Messages, every other model by Converse
     Endpoint("bedrock-converse", "converse", price_family="bedrock"),  # every model, Claude too, by Converse
+    # Azure AI Foundry's catalogue (Llama, Mistral, Phi, DeepSeek): OpenAI-shaped, with an api-key header and api-version
+    Endpoint("azure-ai", "azure-ai", key_var="AZURE_AI_API_KEY", price_family="azure-ai"),
     Endpoint("gemini", "openai", "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY", price_family="gemini"),
     Endpoint("openrouter", "openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
     Endpoint("ollama", "openai", "http://localhost:11434/v1", "OLLAMA_API_KEY", key_required=False, price_family="ollama"),
@@ -178,6 +187,18 @@ def _make(endpoint: Endpoint, stall: float, connect: float, retries: int):
         from chat.engine.providers.local_llama import LocalLlama
 
         return LocalLlama()
+    if endpoint.protocol == "azure-ai":
+        import openai
+
+        from chat.engine.providers.openai_chat import OpenAIChat
+
+        key = _env("AZURE_AI_API_KEY")
+        client = openai.OpenAI(
+            api_key=key, base_url=endpoint.resolved_base_url(), timeout=openai.Timeout(stall, connect=connect),
+            max_retries=retries, default_headers={"api-key": key},
+            default_query={"api-version": _env("AZURE_AI_API_VERSION") or AZURE_AI_DEFAULT_API_VERSION},
+        )
+        return OpenAIChat(client, "max_tokens")
     if endpoint.protocol in ("openai", "azure"):
         import openai
 

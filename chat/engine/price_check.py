@@ -9,7 +9,8 @@ from chat.engine.pricing import Price, PriceTable, cost_of
 from chat.engine.usage import Usage
 
 # our provider family -> genai-prices' provider id
-FAMILIES = {"openai": "openai", "azure": "openai", "anthropic": "anthropic", "bedrock": "aws", "gemini": "google"}
+FAMILIES = {"openai": "openai", "azure": "openai", "anthropic": "anthropic", "bedrock": "aws", "gemini": "google",
+            "azure-ai": "azure"}
 M = 1_000_000
 PROBE = 100_000  # tokens per probe: under every long-context threshold; costs are scaled to USD per 1M
 
@@ -52,7 +53,7 @@ def genai_cost(usage: Usage, price: Price) -> Decimal | None:
                 genai_prices.Usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
                                    cache_read_tokens=usage.cached_tokens, cache_write_tokens=usage.cache_write_tokens,
                                    cache_write_1h_tokens=usage.cache_write_1h_tokens or None),
-                price.priced_as or price.model, provider_id=FAMILIES[price.provider])
+                _ref(price), provider_id=FAMILIES[price.provider])
         except LookupError:
             return None
         except Exception as exc:  # genai-prices raises its own types for unknown models; any refusal means "not covered"
@@ -60,6 +61,12 @@ def genai_cost(usage: Usage, price: Price) -> Decimal | None:
                 return None
             raise
     return Decimal(str(result.total_price))
+
+
+def _ref(price: Price) -> str:
+    name = price.priced_as or price.model
+    prefix, sep, rest = name.partition(":")
+    return rest if sep and prefix == price.provider else name  # 'azure-ai:Phi-4' is genai-prices' 'Phi-4'
 
 
 def covered(price: Price) -> bool:

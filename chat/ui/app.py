@@ -33,7 +33,8 @@ def _update_interval() -> float:
         streams = _active["streams"]
     return max(UI_UPDATE_INTERVAL_S, streams / UI_UPDATES_PER_S_BUDGET)
 PROVIDER_LABELS = {"local": "Local", "openai": "OpenAI", "azure": "Azure OpenAI", "anthropic": "Anthropic",
-                   "bedrock": "AWS Bedrock", "gemini": "Gemini", "ollama": "Ollama", "openrouter": "OpenRouter"}
+                   "bedrock": "AWS Bedrock", "bedrock-converse": "AWS Bedrock (Converse)",
+                   "azure-ai": "Azure AI Foundry", "gemini": "Gemini", "ollama": "Ollama", "openrouter": "OpenRouter"}
 
 
 def model_choices(engine: Engine) -> tuple[list[tuple[str, str]], list[str]]:
