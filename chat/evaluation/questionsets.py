@@ -129,5 +129,39 @@ def load(path: str | Path, system: str | None = None, name: str | None = None) -
         raise QuestionSetError(f"{where}: not UTF-8 text; save it as UTF-8") from None
     suffix = path.suffix.lower()
     kind = "yaml" if suffix in (".yaml", ".yml") else "csv" if suffix == ".csv" else "txt"
+    if kind == "yaml" and name is None:
+        study = _study(text, path, where, system)
+        if study is not None:
+            return study
     qs = parse(text, Path(where).stem, kind, system, where=where)
     return QuestionSet(qs.name, qs.questions, qs.system, where, qs.meta)
+
+
+MAX_STUDY_MODELS = 50
+
+
+def _study(text: str, path: Path, where: str, system: str | None) -> QuestionSet | None:
+    """A study file: {set: questions file beside it, models: [...], repeats: N}; None for a plain question set."""
+    try:
+        data = safe_yaml.load(text)
+    except safe_yaml.YamlError as exc:
+        raise QuestionSetError(f"{where}: {exc}") from None
+    if not isinstance(data, dict) or "set" not in data:
+        return None
+    ref = data.get("set")
+    if not isinstance(ref, str) or not ref.strip():
+        raise QuestionSetError(f"{where}: 'set' must name a question file beside it, e.g. set: training_faq.yaml")
+    target = (path.parent / ref.strip()).resolve()
+    if target.suffix.lower() in (".yaml", ".yml"):
+        inner = target.read_text(encoding="utf-8") if target.is_file() else ""
+        if "\nset:" in "\n" + inner:
+            raise QuestionSetError(f"{where}: the set {ref!r} is itself a study file; name a question file")
+    qs = load(target, system=system, name=None)
+    models = data.get("models", [])
+    if not isinstance(models, list) or not all(isinstance(m, str) and m.strip() for m in models) or \
+            len(models) > MAX_STUDY_MODELS:
+        raise QuestionSetError(f"{where}: 'models' must be a list of up to {MAX_STUDY_MODELS} model names")
+    meta = {**qs.meta, **{k: v for k, v in data.items() if k not in ("set", "name", "system")}, "models": models}
+    name = str(data.get("name") or qs.name)[:200]
+    return QuestionSet(name, qs.questions, system or _text(data.get("system"), where, 0, "system") or qs.system,
+                       str(target), meta)

@@ -9,6 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from chat.engine.pricing import PriceTable, costs_elsewhere, format_usd
+from chat.evaluation.answers import CSS as ANSWERS_CSS
+from chat.evaluation.answers import answers_html
+from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
 from chat.evaluation.results import ModelStats, QuestionStats
 from chat.engine.usage import Usage
@@ -137,21 +140,61 @@ def latency_svg(rows: list[dict]) -> str:
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}
-table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
+@media (max-width:600px){body{margin:.6rem}}table{display:block;overflow-x:auto}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}svg{max-width:100%;height:auto}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
 td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}svg text{font-size:12px}.note{color:#666;font-size:.85rem}"""
 
 
+def projection_table(projections: list[Projection], per_day: int) -> tuple[list[str], list[list[str]]]:
+    head = ["Model", "Priced by", "Cost / question", f"Per month at {per_day:,}/day", "Always-on machines",
+            "Cheaper than (from questions/day)"]
+    rows = []
+    for p in projections:
+        machines = "–"
+        evens = "–"
+        if p.basis == "compute":
+            machines = (f"{p.machines} × {format_usd(p.machine_monthly)}/month = {format_usd(p.always_on_monthly)} "
+                        f"(one serves ≤ {p.capacity_per_day:,}/day)")
+            evens = "; ".join(f"{e.api_model} from {e.per_day:,}/day" if e.per_day is not None
+                              else f"{e.api_model}: never (beyond one machine's capacity)" for e in p.break_even) or "–"
+        rows.append([p.model, p.basis, _cell("cost", p.cost_per_question), _cell("cost", p.monthly), machines, evens])
+    return head, rows
+
+
+PROJECTION_NOTE = ("Per month = the measured cost per question × questions a day × 30. A self-hosted model priced by "
+                   "the hour is metered by the time each answer held the machine; kept on all month it costs its "
+                   "hourly price × 720, and it is cheaper than an API model once the API's cost of a day's questions "
+                   "passes the machine's day. Change the volume: python -m chat report RUN --per-day N.")
+
+
 def to_html(run: dict, rows: list[dict], stats: list[ModelStats], qstats: list[QuestionStats],
-            rstats: list[RatingStats], criteria: list[str], prices: PriceTable) -> str:
+            rstats: list[RatingStats], criteria: list[str], prices: PriceTable, questions: list[dict] | None = None,
+            scores: dict | None = None, per_day: int = 1000, blind: bool = False,
+            projections: list[Projection] | None = None) -> str:
     models = json.loads(run["models_json"])
+    projections = project(stats, prices, per_day) if projections is None else projections
+    title = f"Run {html.escape(run['id'])}: {html.escape(run['set_name'])}" + (" (blind)" if blind else "")
     sections = [
-        f"<h1>Run {html.escape(run['id'])}: {html.escape(run['set_name'])}</h1>",
+        f"<h1>{title}</h1>",
         f"<p class=note>{len(rows)} answers · models {html.escape(', '.join(models))} · {run['repeats']} repeats · "
         f"created {html.escape(run['created_at'])} · costs from pricing.yaml</p>",
+    ]
+    if blind:
+        sections.append("<p class=note>Models are named by letter; the key is in a separate file. Costs and speeds "
+                        "are shown and may hint at who is who.</p>")
+    sections += [
         "<h2>Per model</h2>", _table(*model_table(stats)),
+        f"<h2>Projected monthly cost at {per_day:,} questions a day</h2>", f"<p class=note>{PROJECTION_NOTE}</p>",
+        _table(*projection_table(projections, per_day)),
         "<h2>Latency against cost</h2>", scatter_svg(stats),
         "<h2>Cost per question</h2>", bars_svg(stats),
         "<h2>Latency distribution</h2>", latency_svg(rows),
+    ]
+    if questions:
+        sections += ["<h2>Answers</h2><p class=note>Each question's first repeat per model; open “all repeats” for the "
+                     "rest. Meter: tokens in and out, cost, time to first token and in total.</p>",
+                     answers_html(questions, rows, scores or {}, models)]
+    sections += [
         "<h2>Consistency across repeats</h2>",
         "<p class=note>Length spread is the coefficient of variation of answer length; similarity is the mean pairwise "
         "overlap of character trigrams between the repeated answers (1 = identical).</p>", _table(*question_table(qstats)),
@@ -159,17 +202,23 @@ def to_html(run: dict, rows: list[dict], stats: list[ModelStats], qstats: list[Q
     if rstats:
         sections += ["<h2>Ratings</h2><p class=note>Human and judge ratings are kept apart.</p>",
                      _table(*rating_table(rstats, criteria))]
-    sections += ["<h2>What these tokens would cost elsewhere</h2>",
-                 "<p class=note>Approximate: the same text is a different number of tokens on each vendor's tokenizer.</p>",
-                 _table(*elsewhere_table(rows, prices))]
-    return (f"<!doctype html><html><head><meta charset=utf-8><title>Run {html.escape(run['id'])}</title>"
-            f"<style>{CSS}</style></head><body>{''.join(sections)}</body></html>")
+    if not blind:  # it names every priced model beside its cost, which would undo the letters
+        sections += ["<h2>What these tokens would cost elsewhere</h2>",
+                     "<p class=note>Approximate: the same text is a different number of tokens on each vendor's "
+                     "tokenizer.</p>", _table(*elsewhere_table(rows, prices))]
+    return (f"<!doctype html><html><head><meta charset=utf-8><meta name=viewport content='width=device-width, "
+            f"initial-scale=1'><title>{title}</title><style>{CSS}{ANSWERS_CSS}</style></head><body>"
+            f"{''.join(sections)}</body></html>")
 
 
-def write(out_dir: Path, run: dict, rows, stats, qstats, rstats, criteria, prices) -> tuple[Path, Path]:
+def write(out_dir: Path, run: dict, rows, stats, qstats, rstats, criteria, prices, questions=None, scores=None,
+          per_day: int = 1000, blind: bool = False, stem: str | None = None, projections=None) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / f"run-{run['id']}.csv"
-    html_path = out_dir / f"run-{run['id']}.html"
+    stem = stem or f"run-{run['id']}"
+    csv_path = out_dir / f"{stem}.csv"
+    html_path = out_dir / f"{stem}.html"
     csv_path.write_text(to_csv(stats), encoding="utf-8")
-    html_path.write_text(to_html(run, rows, stats, qstats, rstats, criteria, prices), encoding="utf-8")
+    html_path.write_text(to_html(run, rows, stats, qstats, rstats, criteria, prices, questions, scores, per_day, blind,
+                                 projections),
+                         encoding="utf-8")
     return csv_path, html_path

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import secrets
+import statistics
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from chat.evaluation import report
 from chat.engine.pricing import PriceTable
+from chat.evaluation.projection import project
 from chat.evaluation.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
 from chat.evaluation.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
 from chat.evaluation.runs import RunError
@@ -22,19 +25,70 @@ class RunSummary:
     questions: list[QuestionStats]
     ratings: list[RatingStats]
     rubric: Rubric
+    scores: dict = field(default_factory=dict)  # exchange id -> {human|judge: {criterion: mean}}
 
     @property
     def question_set(self) -> dict:
         return json.loads(self.run["set_json"])
 
-    def export(self, out_dir: Path, prices: PriceTable) -> tuple[Path, Path]:
+    def export(self, out_dir: Path, prices: PriceTable, per_day: int = 1000) -> tuple[Path, Path]:
         return report.write(out_dir, self.run, self.rows, self.models, self.questions, self.ratings,
-                            [c.id for c in self.rubric.criteria], prices)
+                            [c.id for c in self.rubric.criteria], prices, self.question_set["questions"], self.scores,
+                            per_day)
+
+    def export_blind(self, out_dir: Path, prices: PriceTable, per_day: int = 1000) -> tuple[Path, Path, Path]:
+        """The report with models named A, B, C… in a random order; the key to the letters in a file of its own."""
+        real = json.loads(self.run["models_json"])
+        order = sorted(real, key=lambda _: secrets.randbits(32))
+        letters = {name: f"Model {_letter(i)}" for i, name in enumerate(order)}
+        rename = lambda name: letters.get(name, name)  # noqa: E731
+        rows = [{**r, "model": rename(r["model"]), "provider": None, "error": _hide(r.get("error"), letters)}
+                for r in self.rows]
+        projections = [replace(p, model=rename(p.model),
+                               break_even=tuple(replace(e, api_model=rename(e.api_model)) for e in p.break_even))
+                       for p in project(self.models, prices, per_day)]
+        run = {**self.run, "models_json": json.dumps(sorted(letters.values()))}
+        stem = f"run-{self.run['id']}-blind"
+        csv_path, html_path = report.write(
+            out_dir, run, rows, model_stats(rows), question_stats(rows),
+            [replace(s, model=rename(s.model)) for s in self.ratings], [c.id for c in self.rubric.criteria], prices,
+            self.question_set["questions"], self.scores, per_day, blind=True, stem=stem, projections=projections)
+        key_path = out_dir / f"{stem}-key.txt"
+        key_path.write_text("".join(f"{letter}: {name}\n" for name, letter in sorted(letters.items(), key=lambda kv: kv[1])),
+                            encoding="utf-8")
+        return csv_path, html_path, key_path
+
+
+def _hide(text: str | None, letters: dict[str, str]) -> str | None:
+    """An error message with the model names in it replaced by their letters (longest first: ids nest)."""
+    for name in sorted(letters, key=len, reverse=True):
+        text = text.replace(name, letters[name]) if text else text
+    return text
+
+
+def _letter(i: int) -> str:
+    """A, B, … Z, AA, AB, …"""
+    out = ""
+    i += 1
+    while i:
+        i, rem = divmod(i - 1, 26)
+        out = chr(65 + rem) + out
+    return out
 
 
 def list_runs(store: Store) -> list[dict]:
     store.flush()
     return queries.runs_with_counts(store)
+
+
+def answer_scores(store: Store, rows: list[dict]) -> dict[str, dict]:
+    """Per answer, the mean score per criterion from people and from the judge, kept apart."""
+    collected: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for r in queries.ratings_of(store, [row["id"] for row in rows]):
+        collected.setdefault(r["exchange_id"], {}).setdefault(r["rater_kind"], {}).setdefault(r["criterion"], []) \
+            .append(r["score"])
+    return {eid: {kind: {c: statistics.fmean(v) for c, v in crit.items()} for kind, crit in kinds.items()}
+            for eid, kinds in collected.items()}
 
 
 def summarize(store: Store, run_id: str, rubric: Rubric = DEFAULT_RUBRIC) -> RunSummary:
@@ -43,4 +97,5 @@ def summarize(store: Store, run_id: str, rubric: Rubric = DEFAULT_RUBRIC) -> Run
     if found is None:
         raise RunError(f"no run {run_id!r} in {store.path}")
     rows = run_rows(store, run_id)
-    return RunSummary(found, rows, model_stats(rows), question_stats(rows), rating_stats(store, rows, rubric), rubric)
+    return RunSummary(found, rows, model_stats(rows), question_stats(rows), rating_stats(store, rows, rubric), rubric,
+                      answer_scores(store, rows))

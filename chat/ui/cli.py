@@ -116,6 +116,18 @@ def _eval(args) -> int:
     from chat.evaluation.study import summarize
 
     qs = load(args.set, system=args.system)
+    args.model = args.model or list(qs.meta.get("models") or [])
+    if not args.model:
+        print(f"error: name the models with -m (e.g. -m gpt-4o-mini -m claude-haiku-4-5), or list them under "
+              f"'models:' in a study file such as examples/model_selection.yaml", file=sys.stderr)
+        return 2
+    if args.repeats is None:
+        repeats = qs.meta.get("repeats", 1)
+        if not isinstance(repeats, int) or isinstance(repeats, bool) or not 1 <= repeats <= 1000:
+            print(f"error: {args.set}: 'repeats' must be a whole number from 1 to 1,000, got {str(repeats)[:20]!r}",
+                  file=sys.stderr)
+            return 2
+        args.repeats = repeats
     rubric = load_rubric(args.rubric)
     engine = _engine(args)
     stop = Shutdown(engine).install()
@@ -148,8 +160,11 @@ def _eval(args) -> int:
     for row in [head, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     if args.out:
-        csv_path, html_path = summary.export(Path(args.out), engine.prices)
+        csv_path, html_path = summary.export(Path(args.out), engine.prices, per_day=args.per_day)
         print(f"\nwrote {csv_path} and {html_path}", file=sys.stderr)
+        if args.blind:
+            _, blind_path, key_path = summary.export_blind(Path(args.out), engine.prices, per_day=args.per_day)
+            print(f"wrote {blind_path} (key: {key_path})", file=sys.stderr)
     failed = sum(1 for r in summary.rows if r["status"] != "ok")
     if failed:
         first = next(r["error"] for r in summary.rows if r["status"] != "ok")
@@ -177,7 +192,11 @@ def _report(args) -> int:
     from chat.evaluation.study import summarize
 
     summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
-    csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing))
+    if args.blind:
+        csv_path, html_path, key_path = summary.export_blind(Path(args.out), load_prices(args.pricing), args.per_day)
+        print(f"wrote {csv_path} and {html_path}; the key to the letters is in {key_path}")
+        return 0
+    csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing), args.per_day)
     print(f"wrote {csv_path} and {html_path}")
     return 0
 
@@ -258,9 +277,11 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
     _cap_flags(ask)
     ev = sub.add_parser("eval", help="run a question set across models, with repeats; prints results, writes a report")
-    ev.add_argument("set", help="question set: .yaml, .csv (question[,id,reference]) or .txt (one per line)")
-    ev.add_argument("-m", "--model", action="append", required=True, help="a model to ask (repeat for more)")
-    ev.add_argument("--repeats", type=_positive_int, default=1, help="times each question is asked per model")
+    ev.add_argument("set", help="question set: .yaml, .csv (question[,id,reference]) or .txt (one per line); or a study "
+                                "file naming a set, its models and repeats (examples/model_selection.yaml)")
+    ev.add_argument("-m", "--model", action="append", help="a model to ask (repeat for more; default: the study's)")
+    ev.add_argument("--repeats", type=_positive_int, help="times each question is asked per model (default: the "
+                                                          "study's, else 1)")
     ev.add_argument("--concurrency", type=_positive_int, default=4, help="answers in flight at once")
     ev.add_argument("--system", help="system prompt (overrides the set's own)")
     ev.add_argument("--max-tokens", type=_positive_int)
@@ -268,6 +289,9 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--resume", metavar="RUN_ID", help="continue a run: finished answers are skipped")
     ev.add_argument("--rubric", help="rubric YAML for the ratings summary (default: the three-criterion study rubric)")
     ev.add_argument("--out", help="folder for the CSV and the self-contained HTML report")
+    ev.add_argument("--blind", action="store_true", help="also write a blind report (models named A, B, C…)")
+    ev.add_argument("--per-day", type=_positive_int, default=1000, metavar="N",
+                    help="questions a day for the report's monthly projection (default 1,000)")
     ev.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
     _cap_flags(ev)
     prices = sub.add_parser("prices", help="list pricing.yaml; --check compares every figure with genai-prices")
@@ -280,6 +304,9 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="reports")
     rep.add_argument("--rubric")
     rep.add_argument("--db")
+    rep.add_argument("--blind", action="store_true", help="name the models A, B, C… (the key goes in a separate file)")
+    rep.add_argument("--per-day", type=_positive_int, default=1000, metavar="N",
+                     help="questions a day for the monthly projection (default 1,000)")
     from chat.ui import cli_logs
 
     cli_logs.add_parsers(sub)

@@ -1,0 +1,83 @@
+"""The answers themselves, side by side per question: first repeat shown, every repeat a click away."""
+from __future__ import annotations
+
+import html
+import itertools
+from decimal import Decimal
+
+from chat.engine.pricing import format_usd
+
+CSS = """.q{margin:1.5rem 0;padding-top:.5rem;border-top:2px solid #ddd}.q h3{margin:.2rem 0}
+.ref{background:#f6f8fa;border-left:4px solid #59a14f;padding:.4rem .7rem;margin:.5rem 0;white-space:pre-wrap}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,300px),1fr));gap:.8rem}
+.card{border:1px solid #ccc;border-radius:6px;padding:.6rem .7rem;min-width:0}
+.card h4{margin:0 0 .3rem}.answer{white-space:pre-wrap;overflow-wrap:anywhere}
+.meter{color:#555;font-size:.8rem;margin-top:.4rem}.fail{color:#b00020}.scores{font-size:.8rem;margin-top:.3rem}
+details{margin-top:.4rem;font-size:.9rem}details .answer{border-top:1px dashed #ccc;padding-top:.3rem;margin-top:.3rem}"""
+
+
+def meter_line(row: dict) -> str:
+    """Tokens, cost, speed of one answer, with estimates and compute prices marked."""
+    est = " (estimated)" if row.get("usage_source") == "estimate" else ""
+    cost = row.get("cost_usd")
+    money = format_usd(None if cost is None else Decimal(str(cost)))
+    if row.get("cost_basis") == "compute":
+        money += " compute"
+    parts = [f"{row.get('input_tokens') or 0:,} in · {row.get('output_tokens') or 0:,} out{est}", money]
+    if row.get("ttft_ms") is not None:
+        parts.append(f"first token {row['ttft_ms']:,.0f} ms")
+    if row.get("latency_ms") is not None:
+        parts.append(f"total {row['latency_ms'] / 1000:,.1f} s")
+    return " · ".join(parts)
+
+
+def _scores(scores: dict | None) -> str:
+    if not scores:
+        return ""
+    out = []
+    for kind in ("human", "judge"):
+        got = scores.get(kind)
+        if got:
+            label = "people" if kind == "human" else "judge"
+            out.append(f"{label}: " + ", ".join(f"{html.escape(c)} {v:.1f}" for c, v in sorted(got.items())))
+    return f"<div class=scores>{' · '.join(out)}</div>" if out else ""
+
+
+def _body(row: dict) -> str:
+    if row["status"] != "ok":
+        partial = f"<div class=answer>{html.escape(row['reply'])}</div>" if row.get("reply") else ""
+        return f"<div class=fail>{html.escape(row['status'])}: {html.escape(row.get('error') or '')}</div>{partial}"
+    return f"<div class=answer>{html.escape(row.get('reply') or '')}</div>"
+
+
+def answers_html(questions: list[dict], rows: list[dict], scores: dict[str, dict], models: list[str]) -> str:
+    """questions: [{id, text, reference?, note?}] in set order; scores: exchange id -> {human|judge: {criterion: mean}}."""
+    by_cell: dict[tuple[str, str], list[dict]] = {}
+    for (qid, model), group in itertools.groupby(sorted(rows, key=lambda r: (r["question_id"] or "", r["model"],
+                                                                             r["repeat_index"] or 0)),
+                                                 key=lambda r: (r["question_id"] or "", r["model"])):
+        by_cell[qid, model] = list(group)
+    parts = []
+    for q in questions:
+        head = f"<h3>{html.escape(q['id'])}. {html.escape(q['text'])}</h3>"
+        if q.get("note"):
+            head += f"<div class=meter>{html.escape(q['note'])}</div>"
+        if q.get("reference"):
+            head += f"<div class=ref><b>Reference</b>\n{html.escape(q['reference'])}</div>"
+        cards = []
+        for model in models:
+            answers = by_cell.get((q["id"], model), [])
+            if not answers:
+                cards.append(f"<div class=card><h4>{html.escape(model)}</h4><div class=meter>no answer yet</div></div>")
+                continue
+            first, rest = answers[0], answers[1:]
+            more = ""
+            if rest:
+                more = (f"<details><summary>all {len(answers)} repeats</summary>" + "".join(
+                    f"<div><b>#{(r['repeat_index'] or 0) + 1}</b>{_body(r)}<div class=meter>{html.escape(meter_line(r))}"
+                    f"</div>{_scores(scores.get(r['id']))}</div>" for r in rest) + "</details>")
+            cards.append(f"<div class=card><h4>{html.escape(model)}</h4>{_body(first)}"
+                         f"<div class=meter>{html.escape(meter_line(first))}</div>{_scores(scores.get(first['id']))}"
+                         f"{more}</div>")
+        parts.append(f"<section class=q>{head}<div class=grid>{''.join(cards)}</div></section>")
+    return "".join(parts)
