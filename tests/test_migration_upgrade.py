@@ -44,7 +44,11 @@ def test_upgrade_keeps_every_row_and_what_was_sent(tmp_path):
     old = _old_database(path)
     store = Store(path)
     conn = sqlite3.connect(path)
-    assert [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")][-1].startswith("m004")
+    applied = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+    assert [name[:4] for name in applied[-2:]] == ["m004", "m005"]
+    # m005: every row priced before it was priced by tokens; none lost its cost
+    assert conn.execute("SELECT count(*) FROM exchanges WHERE cost_usd IS NOT NULL AND cost_basis IS NOT 'tokens'"
+                        ).fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM exchanges").fetchone()[0] == len(old)
     for row in old:
         got = store.exchange(row["id"])

@@ -76,8 +76,20 @@ def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
     assert current["model"] in saved
     ratings = runs_tab.show_results(engine, run_id)[6]
     assert list(ratings["Rated by"]) == ["human"] and list(ratings["Answers rated"]) == ["1"]
-    files = runs_tab.export(engine, run_id)
-    assert [Path(f).suffix for f in files] == [".csv", ".html"] and all(Path(f).stat().st_size > 0 for f in files)
+    projection, answers = runs_tab.show_answers(engine, run_id, "3000")
+    assert list(projection["Model"]) == ["gpt-4o", "gpt-4o-mini"]
+    # gpt-4o-mini: 50 in × $0.15 + 10 out × $0.60 per 1M = $0.0000135 a question; × 3,000 a day × 30 days
+    assert projection.loc[1, "Per month at 3,000/day"] == "$1.22"
+    assert answers.count("Hello, this is a fake reply.") == 8 and "all 2 repeats" in answers
+    assert "people: " in answers  # the rating just saved shows on its answer
+    with pytest.raises(gr.Error, match="questions a day must be a whole number"):
+        runs_tab.show_answers(engine, run_id, "lots")
+    files = runs_tab.export(engine, run_id, 1000)
+    assert [Path(f).name.removeprefix("run-") for f in files] == [f"{run_id}.csv", f"{run_id}.html",
+                                                                f"{run_id}-blind.html", f"{run_id}-blind-key.txt"]
+    assert all(Path(f).stat().st_size > 0 for f in files)
+    blind = Path(files[2]).read_text()
+    assert "gpt-4o" not in blind and "Model A" in blind and "Model B" in blind
 
 
 def test_runs_tab_explains_missing_input(engine):

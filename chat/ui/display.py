@@ -26,7 +26,7 @@ def meter_line(record: dict) -> str:
     tps = record.get("output_tokens_per_s")
     parts = [
         tokens_text(record),
-        format_usd(_dec(record.get("cost_usd"))),
+        format_usd(_dec(record.get("cost_usd"))) + (" compute" if record.get("cost_basis") == "compute" else ""),
         f"TTFT {_ms(record.get('ttft_ms'))}",
         f"total {_ms(record.get('latency_ms'))}",
         f"{tps:.1f} tok/s" if tps else "– tok/s",
@@ -39,16 +39,23 @@ def meter_line(record: dict) -> str:
 def cost_breakdown(record: dict) -> str:
     if record.get("cost_usd") is None:
         return "unpriced: this model has no entry in pricing.yaml"
+    note = f" ({record['usage_adjusted']})" if record.get("usage_adjusted") else ""
+    if record.get("cost_basis") == "compute":
+        return (f"compute: {_ms(record.get('latency_ms'))} of machine time at its hourly price in pricing.yaml = "
+                f"{format_usd(_dec(record['cost_usd']))}{note}")
     return (
         f"input {format_usd(_dec(record['uncached_input_cost']))} · cached {format_usd(_dec(record['cached_input_cost']))}"
         f" · cache write {format_usd(_dec(record['cache_write_cost']))} · output {format_usd(_dec(record['output_cost']))}"
-        f" = {format_usd(_dec(record['cost_usd']))}"
+        f" = {format_usd(_dec(record['cost_usd']))}{note}"
     )
 
 
 def price_text(price: Price | None) -> str:
     if price is None:
         return "unpriced"
+    if price.basis == "compute":
+        shared = f" ÷ {price.concurrent_requests} at once" if price.concurrent_requests > 1 else ""
+        return f"${price.usd_per_hour}/hour{shared} (compute)"
     r = price.rates
     if r.input == 0 and r.output == 0:
         return "free (local)"

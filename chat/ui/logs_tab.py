@@ -150,6 +150,9 @@ def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request
              + (f" · user `{row['user']}`" if row.get("user") else "") + (f" · run `{row['run_id']}`" if row.get("run_id") else ""),
              f"**Meter:** {meter_line(row) if row['input_tokens'] is not None else row['status']}",
              f"**Cost:** {cost_breakdown(row)}"]
+    if row.get("provider_latency_ms") is not None:
+        parts.append(f"Provider-reported latency {row['provider_latency_ms']:,.0f} ms (ours, end to end: "
+                     f"{row['latency_ms'] or 0:,.0f} ms)")
     if row.get("error"):
         parts.append(f"**Error:** {html.escape(row['error'])}")
     if row["input_tokens"] or row["output_tokens"]:

@@ -17,7 +17,10 @@ from chat.evaluation.judge import judge
 from chat.engine.models import UnknownModel
 from chat.evaluation.questionsets import QuestionSetError, load
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
-from chat.evaluation.report import elsewhere_table, model_table, question_table, rating_table
+from chat.evaluation.answers import CSS as ANSWERS_CSS
+from chat.evaluation.answers import answers_html
+from chat.evaluation.projection import MAX_PER_DAY, check_per_day, project
+from chat.evaluation.report import elsewhere_table, model_table, projection_table, question_table, rating_table
 from chat.evaluation.runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
 from chat.evaluation.study import list_runs, summarize
 from chat.storage import runs as queries
@@ -172,12 +175,33 @@ def judge_run(engine: Engine, run_id: str, judge_model: str, request: gr.Request
     return text
 
 
-def export(engine: Engine, run_id: str):
+def show_answers(engine: Engine, run_id: str, per_day, rubric: Rubric = DEFAULT_RUBRIC):
+    """The projection at the typed volume, and every answer side by side per question."""
+    if not run_id:
+        return pd.DataFrame(), ""
+    try:
+        per_day = check_per_day(per_day)
+        s = summarize(engine.store, run_id, rubric)
+    except (RunError, ValueError) as exc:
+        raise gr.Error(str(exc)) from None
+    table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day))
+    page = answers_html(s.question_set["questions"], s.rows, s.scores, json.loads(s.run["models_json"]))
+    return table, f"<style>{ANSWERS_CSS}</style>{page}"
+
+
+def export(engine: Engine, run_id: str, per_day=1000):
+    """The report, its blind twin (models as letters) and the key to the letters."""
     if not run_id:
         raise gr.Error("pick a run first")
+    try:
+        per_day = check_per_day(per_day)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from None
     out = Path(tempfile.mkdtemp(prefix="chat-report-"))
-    csv_path, html_path = summarize(engine.store, run_id).export(out, engine.prices)
-    return [str(csv_path), str(html_path)]
+    summary = summarize(engine.store, run_id)
+    csv_path, html_path = summary.export(out, engine.prices, per_day)
+    _, blind_path, key_path = summary.export_blind(out, engine.prices, per_day)
+    return [str(csv_path), str(html_path), str(blind_path), str(key_path)]
 
 
 def refresh_runs(engine: Engine, current: str | None):
@@ -211,7 +235,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, rubric: R
     with gr.Row():
         picker = gr.Dropdown([], value=None, label="Results of run", elem_id="run-picker", scale=4)
         refresh = gr.Button("Refresh", scale=1)
-        export_btn = gr.Button("Export CSV + HTML report", scale=1, elem_id="run-export")
+        export_btn = gr.Button("Export CSV + HTML report (and a blind one)", scale=1, elem_id="run-export")
     files = gr.File(label="Report files", file_count="multiple", elem_id="run-files", height=90)
     header = gr.Markdown(elem_id="run-header")
     per_model = gr.Dataframe(label="Per model", elem_id="run-per-model", interactive=False)
@@ -227,6 +251,12 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, rubric: R
     ratings = gr.Dataframe(label="Ratings (human and judge apart)", interactive=False, elem_id="run-ratings")
     elsewhere = gr.Dataframe(label="What this run's tokens would cost on other models (approximate: tokenizers differ)",
                              interactive=False)
+    per_day = CheckedNumber(value=1000, minimum=1, maximum=MAX_PER_DAY, precision=0, elem_id="run-per-day",
+                            label="Questions a day, for the monthly projection and break-even")
+    projection = gr.Dataframe(label="Projected monthly cost (30 days) and where a self-hosted machine breaks even",
+                              interactive=False, elem_id="run-projection")
+    with gr.Accordion("Answers, side by side", open=True):
+        answers = gr.HTML(elem_id="run-answers")
     with gr.Accordion("Rate answers", open=False):
         current = gr.State(None)
         with gr.Row():
@@ -255,10 +285,14 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, rubric: R
     for trigger in (refresh.click, tab.select):
         trigger(bind(refresh_runs, engine), [picker], picker, api_name=False).then(
             bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
-    export_btn.click(bind(export, engine), [picker], files, api_name=False)
+    export_btn.click(bind(export, engine), [picker, per_day], files, api_name=False)
+    for trigger in (picker.change, per_day.submit, per_day.blur):
+        trigger(bind(show_answers, engine, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
+    run_event.then(bind(show_answers, engine, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
     nxt.click(bind(next_unrated, engine), [picker, rater, blind], [current, question, answer, who], api_name=False)
-    save.click(bind(save_answer_rating, engine, rubric=rubric), [current, rater, *radios], saved, api_name=False).then(
-        bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
-    judge_btn.click(bind(judge_run, engine, rubric=rubric), [picker, judge_model], judged, api_name=False).then(
-        bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
+    for done in (save.click(bind(save_answer_rating, engine, rubric=rubric), [current, rater, *radios], saved,
+                            api_name=False),
+                 judge_btn.click(bind(judge_run, engine, rubric=rubric), [picker, judge_model], judged, api_name=False)):
+        done.then(bind(show_results, engine, rubric=rubric), [picker], results, api_name=False).then(
+            bind(show_answers, engine, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
     return rater
