@@ -394,3 +394,59 @@ def test_logs_tab_filters_searches_opens_a_row_and_exports(browser, demo, scenar
     if os.environ.get("UPDATE_SCREENSHOTS"):
         page.screenshot(path=str(ROOT / "docs" / "screenshots" / "logs.png"), full_page=True)
     context.close()
+
+
+def test_report_shows_every_answer_side_by_side_and_reads_on_a_phone(browser, fake, engine, tmp_path):
+    """The exported report, opened from disk (offline) in Chromium at desktop and phone widths."""
+    from chat.evaluation.questionsets import load
+    from chat.evaluation.ratings import rate, DEFAULT_RUBRIC
+    from chat.evaluation.runs import create, execute
+    from chat.evaluation.study import summarize
+
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=420, output_tokens=60, variants=[
+        ["Refunds go back to your card within 14 days. ", "Open Account → Orders and press Refund."],
+        ["You can request a refund from the account page; ", "it arrives within 14 days."]])
+    fake.scenarios["claude-haiku-4-5"] = Scenario(input_tokens=450, output_tokens=75, chunks=[
+        "Support is open on weekdays from 9:00 to 18:00 KST. Outside those hours, leave a message and we reply "
+        "the next working day."])
+    qs = load(ROOT / "examples" / "support_questions.csv")
+    models = ["gpt-4o-mini", "claude-haiku-4-5"]
+    run_id = create(engine, qs, models, 2, 2, 100, None, None)
+    list(execute(engine, run_id, qs, models, 2, 2, 100, None))
+    summary = summarize(engine.store, run_id)
+    first = next(r for r in summary.rows if r["model"] == "gpt-4o-mini")
+    rate(engine.store, first["id"], {"answers": 5, "concise": 4}, DEFAULT_RUBRIC, "kim", blind=True)
+    summary = summarize(engine.store, run_id)
+    _, html_path = summary.export(tmp_path, engine.prices, per_day=5000)
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(html_path.as_uri())
+        answers = page.locator("section.q")
+        assert answers.count() == len(qs.questions)
+        refund = answers.first
+        assert "How do I get a refund?" in refund.inner_text()
+        assert "Refunds are issued within 14 days" in refund.locator(".ref").inner_text()  # the reference answer
+        cards = refund.locator(".card")
+        assert cards.count() == 2 and cards.nth(0).locator("h4").inner_text() == "gpt-4o-mini"
+        assert "Refunds go back to your card" in cards.nth(0).locator(".answer").first.inner_text()
+        assert "people: answers 5.0, concise 4.0" in cards.nth(0).inner_text()
+        # side by side on a wide screen
+        a, b = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
+        assert abs(a["y"] - b["y"]) < 2 and b["x"] > a["x"] + a["width"]
+        assert not cards.nth(0).locator("details .answer").first.is_visible()
+        cards.nth(0).locator("summary").click()
+        assert cards.nth(0).locator("details .answer").first.is_visible()  # the second repeat, a click away
+        assert "Projected monthly cost at 5,000 questions a day" in page.inner_text("body")
+        page.screenshot(path=str(ROOT / "docs" / "screenshots" / "report.png"), full_page=False)
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(html_path.as_uri())
+        # on a phone: the cards stack, and nothing but the wide tables (which scroll on their own) is wider than the screen
+        a, b = page.locator("section.q").first.locator(".card").nth(0).bounding_box(), \
+            page.locator("section.q").first.locator(".card").nth(1).bounding_box()
+        assert b["y"] > a["y"] + a["height"] - 1 and a["width"] <= 390
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.locator("section.q").first.screenshot(path=str(ROOT / "docs" / "screenshots" / "report-phone.png"))
+    finally:
+        page.close()
