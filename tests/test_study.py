@@ -136,3 +136,36 @@ def test_the_whole_study_runs_in_one_command_with_exact_costs(study):
     for name in MODELS:
         assert name not in blind, name
     assert "Model A" in blind and "Model H" in blind and "훈련장려금" in blind
+
+
+def _stats(model: str, cost: str, latency_ms: float):
+    from chat.evaluation.results import ModelStats
+
+    c = Decimal(cost)
+    return ModelStats(model=model, cells=10, ok=10, error_rate=0.0, ttft_mean_ms=100, ttft_p50_ms=100, ttft_p95_ms=100,
+                      latency_mean_ms=latency_ms, latency_p50_ms=latency_ms, latency_p95_ms=latency_ms, tokens_per_s=50,
+                      mean_output_tokens=100, cost_per_question=c, cost_per_1000=c * 1000, estimated_share=0.0)
+
+
+def test_monthly_projection_and_break_even_by_hand(tmp_path):
+    from chat.engine.pricing import load_prices
+    from chat.evaluation.projection import project
+
+    path = tmp_path / "pricing.yaml"
+    path.write_text("models:\n  gpt-4o-mini: {provider: openai, input: 0.15, output: 0.6}\n"
+                    "  gpt-4.1-nano: {provider: openai, input: 0.1, output: 0.4}\n"
+                    '  "ollama:llama3.1:8b": {provider: ollama, usd_per_hour: 1.20, concurrent_requests: 4}\n')
+    stats = [_stats("gpt-4o-mini", "0.0002", 900), _stats("gpt-4.1-nano", "0.0001", 700),
+             _stats("ollama:llama3.1:8b", "0.00016", 2000)]
+    api, nano, box = project(stats, load_prices(path), 1000)
+    assert (api.basis, api.monthly) == ("tokens", Decimal("6.0000"))  # 0.0002 × 1,000 a day × 30 days
+    assert box.basis == "compute" and box.monthly == Decimal("4.80000")  # metered: 0.00016 × 30,000
+    assert box.machine_monthly == Decimal("864.00")  # $1.20 × 24 × 30
+    assert box.capacity_per_day == 172_800  # 4 at once × 86,400 s ÷ 2 s each
+    assert (box.machines, box.always_on_monthly) == (1, Decimal("864.00"))
+    # kept on all day the machine costs $28.80: that buys 144,000 gpt-4o-mini answers, within its capacity;
+    # 288,000 gpt-4.1-nano answers, more than one machine can give, so it never wins against nano
+    assert [(e.api_model, e.per_day) for e in box.break_even] == [("gpt-4o-mini", 144_000), ("gpt-4.1-nano", None)]
+    assert project(stats, load_prices(path), 500_000)[2].machines == 3  # 500,000 a day needs ⌈500,000 / 172,800⌉
+    with pytest.raises(ValueError, match="questions a day must be a whole number from 1"):
+        project(stats, load_prices(path), 0)
