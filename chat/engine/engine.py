@@ -118,8 +118,11 @@ def explain(exc: ProviderError, model: Model, partial: bool) -> str:
     ep = model.endpoint
     code = f" (HTTP {exc.status_code})" if exc.status_code else ""
     detail = str(exc).strip().rstrip(".")
-    if ep.protocol in ("bedrock", "converse") and exc.kind in ("auth", "not_found"):
-        text = f"{ep.name} refused {model.api_model!r}{code}: {detail}"  # the adapter names the AWS fix
+    if ep.protocol in ("bedrock", "converse") and exc.kind in ("auth", "not_found", "rate_limit", "bad_request") \
+            and " — " in detail:
+        text = f"{ep.name} refused {model.api_model!r}{code}: {detail}"  # the Converse adapter names the AWS fix
+    elif ep.protocol in ("bedrock", "converse") and exc.kind == "server" and " — " in detail:
+        text = f"{ep.name} failed{code}: {detail}"
     elif exc.kind == "auth":
         where = f"check {ep.key_var} in .env" if ep.key_var else "check the endpoint's credentials"
         text = f"{ep.name} rejected the credentials{code}: {where}"
