@@ -130,4 +130,4 @@ def test_two_processes_share_one_daily_cap(fake, tmp_path):
     spent = _spent(db)
     assert Decimal("0.04") < spent <= Decimal("0.08"), outs
     ran = sqlite3.connect(db).execute("SELECT count(DISTINCT run_id) FROM exchanges WHERE status = 'ok'").fetchone()[0]
-    assert ran == 2  # both processes spent, together within the one cap
+    assert ran == 2, outs  # both processes spent, together within the one cap
