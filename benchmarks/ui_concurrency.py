@@ -1,19 +1,31 @@
-"""UI concurrency: 1, 10 and 50 simultaneous sessions through `python demo.py` against a paced fake server.
+"""UI concurrency: N people streaming at once through `python demo.py`, measured from outside it.
 
-Each simulated user is a session, as a browser tab is: it keeps one session hash, its first message
-(a warm-up, like the page load) opens the session, and the measured message streams through the
-Gradio queue exactly as the page's does. Time to first token and total time as the
-client sees them are set against the fake server's own figures for the same request, so what is left is
-the app's overhead (Gradio queue, engine, meter, logging).
+    python benchmarks/ui_concurrency.py                          # levels 1,10,30,50,100, turn 1 and turn 20
+    python benchmarks/ui_concurrency.py --levels 50 --long 50 --profile /tmp/prof   # py-spy on the app too
+
+Three processes, so none of them steals the others' interpreter lock:
+  - the fake model server (tests/fake_servers.py), paced as a real API: 400 ms to the first token, then
+    300 tokens at 40 tokens/s;
+  - `python demo.py`, the app under test, exactly as a user starts it;
+  - the simulated browsers: one asyncio process speaking Gradio's queue protocol (join, then the SSE data
+    stream), one session hash per person, as a browser tab keeps.
+
+Each person's page load runs first (as the browser's does), then all send their question at the same moment.
+Client-seen time to first token and total time are set against the fake server's own figures for the same
+request, so what is left is the app's overhead: Gradio's queue, the handler, engine, meter and logging.
+The long case is the 20th turn of a conversation whose 19 earlier replies total about 10,000 tokens.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
@@ -22,48 +34,119 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import DemoProcess, demo_env  # noqa: E402
-from tests.fake_servers import FakeLLMServer, Scenario  # noqa: E402
+MEASURED = "gpt-4o-mini"
+HISTORY = "history-filler"  # the fast model that fills a long conversation before the measured turn
+FIRST_WORD = "Sure"
+TTFT_S, TOKENS, TOKENS_PER_S = 0.4, 300, 40
+HISTORY_TURNS, HISTORY_TOKENS = 19, 10_000
 
 
-class Session:
-    """One simulated browser tab: a session hash reused for every message, as the page does."""
+# ---- process 1: the fake model server ---------------------------------------------------------------
+def serve_fake(port_file: str) -> None:
+    from tests.fake_servers import FakeLLMServer, Scenario
 
-    def __init__(self, url: str, fn_index: int):
-        self.url, self.fn_index, self.hash = url, fn_index, uuid.uuid4().hex[:11]
-
-    def send(self, prompt: str, out: dict) -> None:
-        start = time.monotonic()
-        try:
-            body = json.dumps({"data": [prompt, None, "gpt-4o-mini", "", 0.7, 512], "fn_index": self.fn_index,
-                               "session_hash": self.hash, "event_data": None, "trigger_id": None}).encode()
-            req = urllib.request.Request(self.url + "gradio_api/queue/join", data=body,
-                                         headers={"Content-Type": "application/json"})
-            urllib.request.urlopen(req, timeout=120).read()
-            generating, first, status = 0, None, None
-            with urllib.request.urlopen(f"{self.url}gradio_api/queue/data?session_hash={self.hash}", timeout=120) as stream:
-                for raw in stream:
-                    if not raw.startswith(b"data: "):
-                        continue
-                    msg = json.loads(raw[6:])
-                    if msg.get("msg") == "process_generating":
-                        generating += 1
-                        if generating == 2 and first is None:  # the 1st repaint is the "…" placeholder
-                            first = time.monotonic()
-                    elif msg.get("msg") == "process_completed":
-                        status = "ok" if msg.get("success") and "⚠️" not in json.dumps(msg["output"]) else "error"
-                        break
-            out.update(client_ttft=(first or time.monotonic()) - start, client_total=time.monotonic() - start, status=status)
-        except Exception as exc:  # counted, not raised: the table reports errors
-            out.update(status=f"error: {type(exc).__name__}: {exc}")
+    fake = FakeLLMServer()
+    fake.scenarios[MEASURED] = Scenario(ttft=TTFT_S, chunks=[f" {FIRST_WORD}"] + [" token"] * (TOKENS - 1),
+                                        gap=1 / TOKENS_PER_S, input_tokens=30)
+    fake.scenarios[HISTORY] = Scenario(chunks=[" word"] * (HISTORY_TOKENS // HISTORY_TURNS), input_tokens=30)
+    fake.start()
+    Path(port_file).write_text(str(fake.port))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        fake.stop()
 
 
-def chat_fn_index(url: str) -> int:
+# ---- process 3: the simulated browsers ----------------------------------------------------------------
+async def _event(client, url, fn_index, session, data, first_marker=None):
+    """One Gradio event for one session: returns (ttft, total, repaints, status)."""
+    start = time.monotonic()
+    body = {"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None}
+    join = await client.post(url + "gradio_api/queue/join", json=body)
+    join.raise_for_status()
+    first, repaints, status = None, 0, "no completion"
+    async with client.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as stream:
+        async for line in stream.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            msg = json.loads(line[6:])
+            kind = msg.get("msg")
+            if kind == "process_generating":
+                repaints += 1
+                if first is None and first_marker and first_marker in line:
+                    first = time.monotonic()
+            elif kind == "process_completed":
+                output = json.dumps(msg.get("output"))
+                if not msg.get("success"):
+                    status = f"error: {output[:200]}"
+                elif "⚠️" in output or "\\u26a0" in output:
+                    status = f"error in reply: {output[-300:]}"
+                else:
+                    status = "ok"
+                break
+    end = time.monotonic()
+    return (first or end) - start, end - start, repaints, status
+
+
+async def _person(client, url, ids, n, tag, turns, go: asyncio.Event, ready: list):
+    session = uuid.uuid4().hex[:11]
+    out = {"prompt": f"{tag} person {n}"}
+    try:
+        await _event(client, url, ids["load"], session, [])
+        for t in range(turns - 1):
+            *_, status = await _event(client, url, ids["chat"], session,
+                                      [f"{tag} person {n} earlier turn {t}", None, f"openai:{HISTORY}", "", 0.7, 1024])
+            if status != "ok":
+                raise RuntimeError(f"history turn {t}: {status}")
+    except Exception as exc:  # counted, not raised: the table reports errors
+        out["status"] = f"error before the measured turn: {type(exc).__name__}: {exc}"[:300]
+    ready.append(n)
+    await go.wait()
+    if "status" in out:
+        return out
+    try:
+        ttft, total, repaints, status = await _event(client, url, ids["chat"], session,
+                                                     [out["prompt"], None, MEASURED, "", 0.7, 512], FIRST_WORD)
+        out.update(client_ttft=ttft, client_total=total, repaints=repaints, status=status)
+    except Exception as exc:
+        out["status"] = f"error: {type(exc).__name__}: {exc}"[:300]
+    return out
+
+
+async def _clients(url: str, n: int, tag: str, turns: int) -> list[dict]:
+    import httpx
+
     config = json.loads(urllib.request.urlopen(url + "config", timeout=60).read())
-    for n, dep in enumerate(config["dependencies"]):
+    ids = {}
+    for i, dep in enumerate(config["dependencies"]):
         if dep.get("api_name") == "chat":
-            return dep.get("id", n)
-    raise RuntimeError("the app has no /chat endpoint")
+            ids["chat"] = dep.get("id", i)
+        if any(t[1] == "load" for t in dep.get("targets", [])) and "load" not in ids:
+            ids["load"] = dep.get("id", i)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(300), limits=limits) as client:
+        go, ready = asyncio.Event(), []
+        tasks = [asyncio.create_task(_person(client, url, ids, i, tag, turns, go, ready)) for i in range(n)]
+        while len(ready) < n:
+            await asyncio.sleep(0.05)
+        # the orchestrator reads the app's CPU clock between READY and GO
+        print("READY", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        go.set()
+        return await asyncio.gather(*tasks)
+
+
+def run_clients(url: str, n: int, tag: str, turns: int) -> None:
+    results = asyncio.run(_clients(url, n, tag, turns))
+    print("RESULTS " + json.dumps(results), flush=True)
+
+
+# ---- the orchestrator -----------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values, q):
@@ -71,58 +154,130 @@ def pct(values, q):
     return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
 
 
-def run_level(clients, fake, n, tag):
-    results = [{} for _ in range(n)]
-    threads = [threading.Thread(target=clients[i].send, args=(f"{tag} session {i}", results[i])) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    by_prompt = {r["body"]["messages"][-1]["content"]: r for r in fake.requests}
-    ttft_over, total_over, errors = [], [], 0
-    for i, res in enumerate(results):
-        server = by_prompt.get(f"{tag} session {i}")
-        if res.get("status") != "ok" or server is None:
-            errors += 1
+def fake_timings(fake_url: str) -> dict[str, dict]:
+    rows = json.loads(urllib.request.urlopen(fake_url + "/_timings?clear=1", timeout=30).read())
+    return {r["prompt"]: r for r in rows}
+
+
+def measure_level(demo, fake_url: str, n: int, turns: int, profile: Path | None) -> dict:
+    tag = f"L{n}T{turns}-{uuid.uuid4().hex[:4]}"
+    proc = subprocess.Popen([sys.executable, __file__, "clients", "--url", demo.url, "--n", str(n), "--tag", tag,
+                             "--turns", str(turns)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    line = proc.stdout.readline()
+    if line.strip() != "READY":
+        raise RuntimeError(f"the client process did not get ready: {line}{proc.stdout.read()}")
+    fake_timings(fake_url)  # forget the page loads' and history turns' requests
+    spy = None
+    if profile:
+        profile.mkdir(parents=True, exist_ok=True)
+        spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "-p", str(demo.proc.pid), "--nonblocking",
+                                "-r", "50", "-f", "raw", "-o", str(profile / f"app-{n}x-turn{turns}.txt")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cpu0, wall0 = cpu_seconds(demo.proc.pid), time.monotonic()
+    proc.stdin.write("GO\n")
+    proc.stdin.flush()
+    out = proc.stdout.read()
+    proc.wait()
+    cpu = cpu_seconds(demo.proc.pid) - cpu0
+    wall = time.monotonic() - wall0
+    if spy:
+        spy.send_signal(2)
+        spy.wait(timeout=60)
+    results = json.loads(out.split("RESULTS ", 1)[1])
+    server = fake_timings(fake_url)
+    ttft, total, repaints, errors = [], [], [], []
+    for res in results:
+        s = server.get(res["prompt"])
+        if res.get("status") != "ok" or s is None:
+            errors.append(res.get("status") or "no server record")
             continue
-        ttft_over.append((res["client_ttft"] - (server["first"] - server["started"])) * 1000)
-        total_over.append((res["client_total"] - (server["ended"] - server["started"])) * 1000)
-    return ttft_over, total_over, errors, results
+        ttft.append((res["client_ttft"] - s["ttft"]) * 1000)
+        total.append((res["client_total"] - s["total"]) * 1000)
+        repaints.append(res["repaints"])
+    replies = max(1, len(results) - len(errors))
+    return {"sessions": n, "turn": turns, "errors": len(errors), "first_error": errors[0] if errors else None,
+            "ttft": ttft, "total": total, "cpu_per_reply": cpu / replies, "cpu_share": cpu / wall,
+            "repaints": statistics.mean(repaints) if repaints else 0,
+            "server_ttft": statistics.median([r["ttft"] for r in server.values()]) if server else 0,
+            "server_total": statistics.median([r["total"] for r in server.values()]) if server else 0}
+
+
+def idle_cpu(pid: int, seconds: float) -> float:
+    c0, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
+
+
+def row(r: dict) -> str:
+    if not r["ttft"]:
+        return f"| {r['sessions']} | {r['turn']} | {r['errors']} | – | – | – | – | – |"
+    t, o = r["ttft"], r["total"]
+    return (f"| {r['sessions']} | {r['turn']} | {r['errors']} | {pct(t, .5):.0f} / {pct(t, .95):.0f} / {max(t):.0f} "
+            f"| {pct(o, .5):.0f} / {pct(o, .95):.0f} / {max(o):.0f} | {r['cpu_per_reply'] * 1000:.0f} ms "
+            f"({r['cpu_share']:.0%} of a core) | {r['repaints']:.0f} | {r['server_ttft']:.2f} / {r['server_total']:.2f} s |")
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--levels", default="1,10,50")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--levels", default="1,10,30,50,100", help="sessions streaming at once, comma-separated")
+    p.add_argument("--long", default="1,50", help="levels also measured on the 20th turn (empty for none)")
+    p.add_argument("--idle", type=float, default=20, help="seconds of idle CPU measurement")
+    p.add_argument("--profile", type=Path, help="record py-spy raw stacks of the app per level into this folder")
+    p.add_argument("--app-args", default="", help="extra arguments for demo.py")
     args = p.parse_args()
-    with FakeLLMServer() as fake, tempfile.TemporaryDirectory() as tmp:
-        # realistic pacing: 400 ms to first token, then 60 chunks at 25 ms (about 40 tokens/s)
-        fake.scenarios["gpt-4o-mini"] = Scenario(ttft=0.4, chunks=[" token"] * 60, gap=0.025)
-        demo = DemoProcess(demo_env(fake.url), [], Path(tmp) / "bench.db")
+
+    from tests.browser import DemoProcess, demo_env
+
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "fake.port"
+        fake = subprocess.Popen([sys.executable, __file__, "fake", "--port-file", str(port_file)], cwd=ROOT)
+        demo = None
         try:
-            levels = [int(x) for x in args.levels.split(",")]
-            fn_index = chat_fn_index(demo.url)
-            # one session per simulated user; its first message opens the session, as a page load does
-            clients = [Session(demo.url, fn_index) for _ in range(max(levels))]
-            run_level(clients, fake, len(clients), "warmup")
-            print("sessions  errors  TTFT overhead p50/p95 (ms)  total overhead p50/p95 (ms)  server TTFT / total (s)")
-            for n in levels:
-                fake.requests.clear()
-                ttft, total, errors, results = run_level(clients, fake, n, f"L{n}")
-                server_total = statistics.median([r["ended"] - r["started"] for r in fake.requests]) if fake.requests else 0
-                server_ttft = statistics.median([r["first"] - r["started"] for r in fake.requests if r["first"]]) if fake.requests else 0
-                if ttft:
-                    print(f"{n:>8}  {errors:>6}  {pct(ttft, .5):>12.0f} / {pct(ttft, .95):<12.0f}  {pct(total, .5):>13.0f} / "
-                          f"{pct(total, .95):<13.0f}  {server_ttft:.2f} / {server_total:.2f}")
-                else:
-                    print(f"{n:>8}  {errors:>6}  (no successful sessions)")
-                for r in results:
-                    if r.get("status") not in ("ok", None) and r.get("status", "").startswith("error:"):
-                        print("   ", r["status"])
-                        break
+            while not port_file.exists() or not port_file.read_text():
+                if fake.poll() is not None:
+                    raise RuntimeError("the fake server exited")
+                time.sleep(0.1)
+            fake_url = f"http://127.0.0.1:{port_file.read_text()}"
+            demo = DemoProcess(demo_env(fake_url), args.app_args.split(), Path(tmp) / "bench.db")
+            # one exchange first, as the person who starts the app tries it: the first request of a process loads
+            # the SDK client and tokenizer, which is start-up, not the per-user cost measured here
+            measure_level(demo, fake_url, 1, 1, None)
+            time.sleep(3)
+            idle_fresh = idle_cpu(demo.proc.pid, args.idle)
+            print(f"idle CPU, fresh app: {idle_fresh:.1%} of a core over {args.idle:.0f} s", flush=True)
+            print(f"pacing: {TTFT_S * 1000:.0f} ms to first token, {TOKENS} tokens at {TOKENS_PER_S} tokens/s; "
+                  f"turn 20 follows {HISTORY_TURNS} replies of {HISTORY_TOKENS // HISTORY_TURNS} tokens\n", flush=True)
+            print("| sessions | turn | errors | TTFT overhead p50 / p95 / max (ms) | total overhead p50 / p95 / max (ms) "
+                  "| app CPU per reply | repaints per reply | server TTFT / total |")
+            print("|---|---|---|---|---|---|---|---|", flush=True)
+            plan = [(int(n), 1) for n in args.levels.split(",") if n]
+            plan += [(int(n), HISTORY_TURNS + 1) for n in args.long.split(",") if n]
+            for n, turns in plan:
+                r = measure_level(demo, fake_url, n, turns, args.profile)
+                print(row(r), flush=True)
+                if r["first_error"]:
+                    print(f"    first error: {r['first_error']}", flush=True)
+            idle_after = idle_cpu(demo.proc.pid, args.idle)
+            print(f"\nidle CPU after the runs (sessions still open): {idle_after:.1%} of a core", flush=True)
         finally:
-            demo.stop()
+            if demo:
+                demo.stop()
+            fake.terminate()
+            fake.wait(timeout=10)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if len(sys.argv) > 1 and sys.argv[1] == "fake":
+        serve_fake(sys.argv[sys.argv.index("--port-file") + 1])
+    elif len(sys.argv) > 1 and sys.argv[1] == "clients":
+        a = argparse.ArgumentParser()
+        a.add_argument("role")
+        a.add_argument("--url")
+        a.add_argument("--n", type=int)
+        a.add_argument("--tag")
+        a.add_argument("--turns", type=int)
+        ns = a.parse_args()
+        run_clients(ns.url, ns.n, ns.tag, ns.turns)
+    else:
+        sys.exit(main())

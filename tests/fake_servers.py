@@ -131,6 +131,11 @@ class BlackHole:
             s.close()
 
 
+def _last_prompt(body: dict) -> str:
+    content = (body.get("messages") or [{}])[-1].get("content", "")
+    return content if isinstance(content, str) else json.dumps(content)[:200]
+
+
 class FakeLLMServer:
     """One loopback server answering /v1/chat/completions, Azure deployments and /v1/messages."""
 
@@ -151,6 +156,15 @@ class FakeLLMServer:
                 pass
 
             def do_GET(self):
+                if self.path.startswith("/_timings"):
+                    # for a benchmark in another process: the server's own TTFT and total per request, by prompt
+                    with server._lock:
+                        done = [r for r in server.requests if r["ended"]]
+                        if "clear=1" in self.path:
+                            server.requests[:] = [r for r in server.requests if not r["ended"]]
+                    return self._json(200, [{"model": r["model"], "prompt": _last_prompt(r["body"]),
+                                             "ttft": (r["first"] or r["ended"]) - r["started"],
+                                             "total": r["ended"] - r["started"]} for r in done])
                 if self.path.rstrip("/").endswith("/models"):
                     data = [{"id": m, "object": "model", "owned_by": "fake"} for m in server.scenarios]
                     self._json(200, {"object": "list", "data": data})

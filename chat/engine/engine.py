@@ -18,7 +18,7 @@ from chat.engine.history import build_messages
 from chat.engine.meter import Meter
 from chat.engine.models import Model, UnknownModel, resolve
 from chat.engine.pricing import Cost, PriceTable, cost_of, load_prices
-from chat.engine.providers import ProviderError, ReasoningDelta, Request, TextDelta, UsageReport
+from chat.engine.providers import ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
 from chat.redact import redact
 from chat.storage.store import Store
 from chat.engine.tokens import count_messages, count_text
@@ -86,6 +86,13 @@ class Thinking:
     """A piece of reasoning text (not part of the reply)."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The request is in line for a model that serves one request at a time."""
+
+    ahead: int
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,7 @@ class _Attempt:
 
 
 class Engine:
-    """Knows providers, meter and store together; yields Chunk/Thinking values, then one Result."""
+    """Knows providers, meter and store together; yields Chunk/Thinking/Waiting values, then one Result."""
 
     def __init__(self, store: Store | None = None, prices: PriceTable | None = None, budget: Budget | None = None):
         self.prices = prices or load_prices()
@@ -203,7 +210,7 @@ class Engine:
         with self._active_lock:
             return len(self._active)
 
-    def stream(self, req: ChatRequest) -> Iterator[Chunk | Thinking | Result]:
+    def stream(self, req: ChatRequest) -> Iterator[Chunk | Thinking | Waiting | Result]:
         att = _Attempt(req.exchange_id or uuid.uuid4().hex, now_iso(), req, messages=[{"role": "user", "content": req.prompt}])
         with self._active_lock:
             self._active[att.id] = att
@@ -242,7 +249,7 @@ class Engine:
     def _refuse(self, att: _Attempt, message: str) -> None:
         att.status, att.error = "error", message
 
-    def _run(self, att: _Attempt) -> Iterator[Chunk | Thinking]:
+    def _run(self, att: _Attempt) -> Iterator[Chunk | Thinking | Waiting]:
         req: ChatRequest = att.req
         if self.closing.is_set():
             return self._refuse(att, "the app is shutting down: nothing was sent; try again in a moment")
@@ -317,6 +324,12 @@ class Engine:
                     yield Thinking(event.text)
                 elif isinstance(event, UsageReport):
                     att.report = event
+                elif isinstance(event, Queued):
+                    meter.queued()
+                    yield Waiting(event.ahead)
+                    continue  # the wait is not the model's time: CHAT_MAX_SECONDS starts when it starts
+                elif isinstance(event, Started):
+                    meter.started()
                 if limit and meter.elapsed() > limit:
                     att.status = "timeout"
                     att.error = (f"{model.endpoint.name} was still replying after {limit:g}s (CHAT_MAX_SECONDS), so the "
@@ -434,6 +447,7 @@ class Engine:
             "ttft_ms": timing.ttft_ms,
             "ttft_any_ms": timing.ttft_any_ms,
             "latency_ms": timing.latency_ms,
+            "queue_ms": timing.queue_ms,
             "output_tokens_per_s": tps,
             "gap_p50_ms": timing.gap_p50_ms,
             "gap_p95_ms": timing.gap_p95_ms,

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 class Timing:
     ttft_ms: float | None  # first reply text
     ttft_any_ms: float | None  # first token of any kind (reasoning included)
-    latency_ms: float
+    latency_ms: float  # from the model starting on it: queue wait excluded
+    queue_ms: float | None  # waiting for a model that serves one request at a time; None when there was no queue
     gap_p50_ms: float | None
     gap_p95_ms: float | None
     chunks: int
@@ -32,7 +33,7 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 
 class Meter:
-    """Call start(), then mark() per chunk; finish() once."""
+    """Created when the request is sent; queued()/started() around a wait for the model, mark() per chunk, finish() once."""
 
     def __init__(self, clock=time.perf_counter):
         self._clock = clock
@@ -41,6 +42,19 @@ class Meter:
         self._first_any: float | None = None
         self._last: float | None = None
         self._gaps: list[float] = []
+        self._queued_at: float | None = None
+        self._queue_s: float | None = None
+
+    def queued(self) -> None:
+        if self._queued_at is None:
+            self._queued_at = self._clock()
+
+    def started(self) -> None:
+        """The model took the request: the clock restarts, so TTFT and latency are the model's own."""
+        if self._queue_s is None:
+            now = self._clock()
+            self._queue_s = now - self._start
+            self._start = now
 
     def mark(self, is_text: bool) -> None:
         now = self._clock()
@@ -58,6 +72,9 @@ class Meter:
 
     def finish(self) -> Timing:
         end = self._clock()
+        if self._queued_at is not None and self._queue_s is None:
+            # stopped while still waiting: all of it was queue, none was the model's
+            self._queue_s, self._start = end - self._start, end
         gaps = sorted(self._gaps)
 
         def ms(t):
@@ -67,6 +84,7 @@ class Meter:
             ttft_ms=ms(self._first_text),
             ttft_any_ms=ms(self._first_any),
             latency_ms=(end - self._start) * 1000,
+            queue_ms=None if self._queue_s is None else self._queue_s * 1000,
             gap_p50_ms=_percentile(gaps, 0.5) * 1000 if gaps else None,
             gap_p95_ms=_percentile(gaps, 0.95) * 1000 if gaps else None,
             chunks=len(gaps) + (1 if self._first_any is not None else 0),

@@ -349,6 +349,12 @@ def m005_cache_ttl_provider_latency_cost_basis(db: sqlite_utils.Database):
     conn.execute("UPDATE exchanges SET cost_basis = 'tokens' WHERE cost_usd IS NOT NULL")
 
 
+
+@migration
+def m006_queue_wait(db: sqlite_utils.Database):
+    # time spent waiting for a one-at-a-time model, kept apart so it never reads as the model's latency
+    db.conn.execute("ALTER TABLE exchanges ADD COLUMN queue_ms REAL")
+
 def pending(conn) -> bool:
     """True when the file lacks a migration (read only: takes no lock)."""
     try:

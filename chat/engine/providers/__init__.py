@@ -3,10 +3,13 @@ from chat.engine.providers.base import (
     Event,
     Provider,
     ProviderError,
+    Queued,
     ReasoningDelta,
     Request,
+    Started,
     TextDelta,
     UsageReport,
 )
 
-__all__ = ["Event", "Provider", "ProviderError", "ReasoningDelta", "Request", "TextDelta", "UsageReport"]
+__all__ = ["Event", "Provider", "ProviderError", "Queued", "ReasoningDelta", "Request", "Started", "TextDelta",
+           "UsageReport"]

@@ -38,7 +38,19 @@ class UsageReport:
     adjusted: str | None = None  # how the adapter reconciled the provider's figures, when it had to
 
 
-Event = TextDelta | ReasoningDelta | UsageReport
+@dataclass(frozen=True)
+class Queued:
+    """The request waits its turn for a model that serves one request at a time (the embedded one)."""
+
+    ahead: int  # requests before this one
+
+
+@dataclass(frozen=True)
+class Started:
+    """The model began work on this request: time before this is queue wait, not the model's latency."""
+
+
+Event = TextDelta | ReasoningDelta | UsageReport | Queued | Started
 
 
 class ProviderError(Exception):

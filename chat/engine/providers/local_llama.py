@@ -9,11 +9,14 @@ from importlib import resources
 from pathlib import Path
 
 from chat.engine.usage import Usage
-from chat.engine.providers.base import Event, ProviderError, Request, TextDelta, UsageReport
+from chat.engine.providers.base import Event, ProviderError, Queued, Request, Started, TextDelta, UsageReport
+from chat.engine.providers.llama_state import PrefixCache, capacity_bytes
+from chat.engine.providers.turn_line import TurnLine
 
 BUNDLED_NAME = "smollm2-135m-instruct"
 DEFAULT_N_CTX = 8192
 DEFAULT_MAX_TOKENS = 512
+WAIT_REPORT_S = 0.5  # while in line, how often the position is re-reported (each report is a chance to Stop)
 # SmolLM2's own chat template, used only when a GGUF carries none
 _CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -55,7 +58,7 @@ def _model_path(name: str) -> Path:
 
 
 def _load(path: Path):
-    """One Llama per file per process, with the lock that serialises its use (llama.cpp contexts are not thread-safe)."""
+    """One Llama per file per process, with the line that serialises its use (llama.cpp contexts are not thread-safe)."""
     key = str(path.resolve())
     with _models_lock:
         if key not in _models:
@@ -67,7 +70,8 @@ def _load(path: Path):
             eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "ignore")
             bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "ignore")
             formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
-            _models[key] = (llm, formatter, threading.Lock())
+            capacity = capacity_bytes()
+            _models[key] = (llm, formatter, TurnLine(), PrefixCache(capacity) if capacity else None)
         return _models[key]
 
 
@@ -87,7 +91,7 @@ class LocalLlama:
     """Generates token by token so that input and output counts are llama.cpp's own, exactly."""
 
     def stream(self, request: Request) -> Iterator[Event]:
-        llm, formatter, lock = _load(_model_path(request.model))
+        llm, formatter, line, cache = _load(_model_path(request.model))
         prompt = formatter(messages=request.messages).prompt
         tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
         n_ctx = llm.n_ctx()
@@ -97,7 +101,16 @@ class LocalLlama:
         temperature = 0.7 if request.temperature is None else request.temperature
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         produced = 0
-        with lock:
+        ticket = line.join()
+        try:
+            ahead = line.ahead(ticket)
+            while ahead:
+                yield Queued(ahead)
+                line.wait(ticket, WAIT_REPORT_S)
+                ahead = line.ahead(ticket)
+            yield Started()
+            if cache is not None:
+                cache.prepare(llm, tokens)
             for token in llm.generate(tokens, temp=temperature, top_p=0.95, top_k=40, repeat_penalty=1.1, reset=True):
                 if _is_end(llm, token):
                     break
@@ -111,6 +124,10 @@ class LocalLlama:
             tail = decoder.decode(b"", final=True)
             if tail:
                 yield TextDelta(tail)
+        finally:
+            if cache is not None:
+                cache.generated()
+            line.leave(ticket)
         yield UsageReport(
             Usage(input_tokens=len(tokens), output_tokens=produced),
             {"prompt_tokens": len(tokens), "completion_tokens": produced},
