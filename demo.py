@@ -116,7 +116,13 @@ def main(argv=None) -> int:
     shared = args.share or args.host not in ("127.0.0.1", "localhost", "::1")
     access = Access(auth=bool(auth), shared=shared, admins=frozenset(admins))
     demo = build_app(engine, rubric=rubric, access=access)
-    demo.queue(default_concurrency_limit=None)
+    # Estimates go out once a second, not to every waiting event each time one starts: with 100 people
+    # arriving together that broadcast is 100² messages, and it held the first words back by a second
+    demo.queue(default_concurrency_limit=None, status_update_rate=1)
+    from chat.ui.serving import quiet_queue, settle_heap
+
+    quiet_queue(demo)
+    settle_heap()
     print(f"Logging every exchange to {store.path}", file=sys.stderr)
     try:
         demo.launch(

@@ -22,11 +22,13 @@ import asyncio
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -59,43 +61,82 @@ def serve_fake(port_file: str) -> None:
 
 
 # ---- process 3: the simulated browsers ----------------------------------------------------------------
-async def _event(client, url, fn_index, session, data, first_marker=None):
-    """One Gradio event for one session: returns (ttft, total, repaints, status)."""
+# Plain asyncio sockets, not an HTTP client library: at 100 people an async client library's own CPU
+# would delay what it measures, and this protocol needs only a POST and one chunked SSE response.
+async def _http(host, port, method, path, body=b""):
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+    await writer.drain()
+    status = int((await reader.readline()).split()[1])
+    headers = {}
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        k, _, v = line.decode().partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, reader, writer
+
+
+async def _body_chunks(reader, headers):
+    if headers.get("transfer-encoding") == "chunked":
+        while size := int((await reader.readline()).strip() or b"0", 16):
+            yield await reader.readexactly(size)
+            await reader.readline()
+    else:
+        yield await reader.read()
+
+
+async def _event(addr, fn_index, session, data, first_marker=None):
+    """One Gradio event for one session: (ttft, total, repaints, status, when each message kind first came)."""
+    host, port = addr
     start = time.monotonic()
-    body = {"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None}
-    join = await client.post(url + "gradio_api/queue/join", json=body)
-    join.raise_for_status()
-    first, repaints, status = None, 0, "no completion"
-    async with client.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as stream:
-        async for line in stream.aiter_lines():
-            if not line.startswith("data: "):
-                continue
-            msg = json.loads(line[6:])
-            kind = msg.get("msg")
-            if kind == "process_generating":
-                repaints += 1
-                if first is None and first_marker and first_marker in line:
-                    first = time.monotonic()
-            elif kind == "process_completed":
-                output = json.dumps(msg.get("output"))
-                if not msg.get("success"):
-                    status = f"error: {output[:200]}"
-                elif "⚠️" in output or "\\u26a0" in output:
-                    status = f"error in reply: {output[-300:]}"
-                else:
-                    status = "ok"
-                break
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
+                       "trigger_id": None}).encode()
+    status, headers, reader, writer = await _http(host, port, "POST", "/gradio_api/queue/join", body)
+    joined = b"".join([c async for c in _body_chunks(reader, headers)])
+    writer.close()
+    if status != 200:
+        raise RuntimeError(f"join: HTTP {status} {joined[:200]!r}")
+    marks = {"joined": time.monotonic() - start}
+    first, repaints, outcome = None, 0, "no completion"
+    status, headers, reader, writer = await _http(host, port, "GET", f"/gradio_api/queue/data?session_hash={session}")
+    buf = b""
+    try:
+        async for chunk in _body_chunks(reader, headers):
+            buf += chunk
+            *events, buf = buf.split(b"\n\n")
+            for raw in events:
+                if not raw.startswith(b"data: "):
+                    continue
+                msg = json.loads(raw[6:])
+                kind = msg.get("msg")
+                marks.setdefault(kind, time.monotonic() - start)
+                if kind == "process_generating":
+                    repaints += 1
+                    if first is None and first_marker and first_marker.encode() in raw:
+                        first = time.monotonic()
+                elif kind == "process_completed":
+                    output = json.dumps(msg.get("output"))
+                    if not msg.get("success"):
+                        outcome = f"error: {output[:200]}"
+                    elif "⚠️" in output or "\\u26a0" in output:
+                        outcome = f"error in reply: {output[-300:]}"
+                    else:
+                        outcome = "ok"
+                    end = time.monotonic()
+                    return (first or end) - start, end - start, repaints, outcome, marks
+    finally:
+        writer.close()
     end = time.monotonic()
-    return (first or end) - start, end - start, repaints, status
+    return (first or end) - start, end - start, repaints, outcome, marks
 
 
-async def _person(client, url, ids, n, tag, turns, go: asyncio.Event, ready: list):
+async def _person(addr, ids, n, tag, turns, go: asyncio.Event, ready: list):
     session = uuid.uuid4().hex[:11]
     out = {"prompt": f"{tag} person {n}"}
     try:
-        await _event(client, url, ids["load"], session, [])
+        await _event(addr, ids["load"], session, [])
         for t in range(turns - 1):
-            *_, status = await _event(client, url, ids["chat"], session,
+            _, _, _, status, _ = await _event(addr, ids["chat"], session,
                                       [f"{tag} person {n} earlier turn {t}", None, f"openai:{HISTORY}", "", 0.7, 1024])
             if status != "ok":
                 raise RuntimeError(f"history turn {t}: {status}")
@@ -106,17 +147,15 @@ async def _person(client, url, ids, n, tag, turns, go: asyncio.Event, ready: lis
     if "status" in out:
         return out
     try:
-        ttft, total, repaints, status = await _event(client, url, ids["chat"], session,
-                                                     [out["prompt"], None, MEASURED, "", 0.7, 512], FIRST_WORD)
-        out.update(client_ttft=ttft, client_total=total, repaints=repaints, status=status)
+        ttft, total, repaints, status, marks = await _event(addr, ids["chat"], session,
+                                                            [out["prompt"], None, MEASURED, "", 0.7, 512], FIRST_WORD)
+        out.update(client_ttft=ttft, client_total=total, repaints=repaints, status=status, marks=marks)
     except Exception as exc:
         out["status"] = f"error: {type(exc).__name__}: {exc}"[:300]
     return out
 
 
 async def _clients(url: str, n: int, tag: str, turns: int) -> list[dict]:
-    import httpx
-
     config = json.loads(urllib.request.urlopen(url + "config", timeout=60).read())
     ids = {}
     for i, dep in enumerate(config["dependencies"]):
@@ -124,22 +163,24 @@ async def _clients(url: str, n: int, tag: str, turns: int) -> list[dict]:
             ids["chat"] = dep.get("id", i)
         if any(t[1] == "load" for t in dep.get("targets", [])) and "load" not in ids:
             ids["load"] = dep.get("id", i)
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(300), limits=limits) as client:
-        go, ready = asyncio.Event(), []
-        tasks = [asyncio.create_task(_person(client, url, ids, i, tag, turns, go, ready)) for i in range(n)]
-        while len(ready) < n:
-            await asyncio.sleep(0.05)
-        # the orchestrator reads the app's CPU clock between READY and GO
-        print("READY", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        go.set()
-        return await asyncio.gather(*tasks)
+    parts = urllib.parse.urlsplit(url)
+    addr = (parts.hostname, parts.port)
+    go, ready = asyncio.Event(), []
+    tasks = [asyncio.create_task(_person(addr, ids, i, tag, turns, go, ready)) for i in range(n)]
+    while len(ready) < n:
+        await asyncio.sleep(0.05)
+    # the orchestrator reads the app's CPU clock between READY and GO
+    print("READY", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    cpu0 = time.process_time()
+    go.set()
+    results = await asyncio.gather(*tasks)
+    return results, time.process_time() - cpu0
 
 
 def run_clients(url: str, n: int, tag: str, turns: int) -> None:
-    results = asyncio.run(_clients(url, n, tag, turns))
-    print("RESULTS " + json.dumps(results), flush=True)
+    results, cpu = asyncio.run(_clients(url, n, tag, turns))
+    print("RESULTS " + json.dumps({"people": results, "cpu": cpu}), flush=True)
 
 
 # ---- the orchestrator -----------------------------------------------------------------------------------
@@ -170,8 +211,10 @@ def measure_level(demo, fake_url: str, n: int, turns: int, profile: Path | None)
     spy = None
     if profile:
         profile.mkdir(parents=True, exist_ok=True)
-        spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "-p", str(demo.proc.pid), "--nonblocking",
-                                "-r", "50", "-f", "raw", "-o", str(profile / f"app-{n}x-turn{turns}.txt")],
+        window = ["-d", os.environ["PROFILE_SECONDS"]] if os.environ.get("PROFILE_SECONDS") else []
+        spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "-p", str(demo.proc.pid), "--nonblocking", "--gil",
+                                "-r", os.environ.get("PROFILE_RATE", "200"), "-f", "raw", *window,
+                                "-o", str(profile / f"app-{n}x-turn{turns}.txt")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cpu0, wall0 = cpu_seconds(demo.proc.pid), time.monotonic()
     proc.stdin.write("GO\n")
@@ -183,9 +226,17 @@ def measure_level(demo, fake_url: str, n: int, turns: int, profile: Path | None)
     if spy:
         spy.send_signal(2)
         spy.wait(timeout=60)
-    results = json.loads(out.split("RESULTS ", 1)[1])
+    sent = json.loads(out.split("RESULTS ", 1)[1])
+    results = sent["people"]
     server = fake_timings(fake_url)
-    ttft, total, repaints, errors = [], [], [], []
+    logged = {}
+    with sqlite3.connect(demo.db) as db:  # what the app itself measured, to split its overhead by stage
+        for prompt, ttft_ms, queue_ms in db.execute("SELECT prompt, ttft_ms, queue_ms FROM exchanges WHERE prompt LIKE ?",
+                                                    [f"{tag} person %"]):
+            logged[prompt] = ttft_ms
+        failed = db.execute("SELECT error, count(*) FROM exchanges WHERE prompt LIKE ? AND status != 'ok' GROUP BY 1",
+                            [f"{tag} person %"]).fetchall()
+    ttft, total, repaints, errors, marks = [], [], [], [], {}
     for res in results:
         s = server.get(res["prompt"])
         if res.get("status") != "ok" or s is None:
@@ -194,10 +245,18 @@ def measure_level(demo, fake_url: str, n: int, turns: int, profile: Path | None)
         ttft.append((res["client_ttft"] - s["ttft"]) * 1000)
         total.append((res["client_total"] - s["total"]) * 1000)
         repaints.append(res["repaints"])
+        for k, v in res["marks"].items():
+            marks.setdefault(k, []).append(v * 1000)
+        marks.setdefault("server first token", []).append(s["ttft"] * 1000)
+        if logged.get(res["prompt"]) is not None:
+            marks.setdefault("app-measured TTFT", []).append(logged[res["prompt"]])
     replies = max(1, len(results) - len(errors))
-    return {"sessions": n, "turn": turns, "errors": len(errors), "first_error": errors[0] if errors else None,
-            "ttft": ttft, "total": total, "cpu_per_reply": cpu / replies, "cpu_share": cpu / wall,
+    if failed:
+        errors.append("logged errors: " + "; ".join(f"{n} × {e}" for e, n in failed))
+    return {"sessions": n, "turn": turns, "errors": len(errors), "first_error": errors[-1] if errors else None,
+            "ttft": ttft, "total": total, "cpu_per_reply": cpu / replies, "cpu_share": cpu / wall, "client_cpu_share": sent["cpu"] / wall,
             "repaints": statistics.mean(repaints) if repaints else 0,
+            "marks": {k: statistics.median(v) for k, v in marks.items()},
             "server_ttft": statistics.median([r["ttft"] for r in server.values()]) if server else 0,
             "server_total": statistics.median([r["total"] for r in server.values()]) if server else 0}
 
@@ -214,7 +273,7 @@ def row(r: dict) -> str:
     t, o = r["ttft"], r["total"]
     return (f"| {r['sessions']} | {r['turn']} | {r['errors']} | {pct(t, .5):.0f} / {pct(t, .95):.0f} / {max(t):.0f} "
             f"| {pct(o, .5):.0f} / {pct(o, .95):.0f} / {max(o):.0f} | {r['cpu_per_reply'] * 1000:.0f} ms "
-            f"({r['cpu_share']:.0%} of a core) | {r['repaints']:.0f} | {r['server_ttft']:.2f} / {r['server_total']:.2f} s |")
+            f"({r['cpu_share']:.0%} of a core; clients {r['client_cpu_share']:.0%}) | {r['repaints']:.0f} | {r['server_ttft']:.2f} / {r['server_total']:.2f} s |")
 
 
 def main() -> int:
@@ -222,7 +281,9 @@ def main() -> int:
     p.add_argument("--levels", default="1,10,30,50,100", help="sessions streaming at once, comma-separated")
     p.add_argument("--long", default="1,50", help="levels also measured on the 20th turn (empty for none)")
     p.add_argument("--idle", type=float, default=20, help="seconds of idle CPU measurement")
-    p.add_argument("--profile", type=Path, help="record py-spy raw stacks of the app per level into this folder")
+    p.add_argument("--profile", type=Path, help="record py-spy raw stacks of the app per level into this folder "
+                   "(PROFILE_RATE samples/s, default 200; PROFILE_SECONDS to record only the start of each level)")
+    p.add_argument("--marks", action="store_true", help="also print when each protocol message arrived (median)")
     p.add_argument("--app-args", default="", help="extra arguments for demo.py")
     args = p.parse_args()
 
@@ -255,6 +316,8 @@ def main() -> int:
             for n, turns in plan:
                 r = measure_level(demo, fake_url, n, turns, args.profile)
                 print(row(r), flush=True)
+                if args.marks:
+                    print("    client-seen medians (ms from join):", ", ".join(f"{k} {v:.0f}" for k, v in r["marks"].items()))
                 if r["first_error"]:
                     print(f"    first error: {r['first_error']}", flush=True)
             idle_after = idle_cpu(demo.proc.pid, args.idle)
@@ -262,6 +325,8 @@ def main() -> int:
         finally:
             if demo:
                 demo.stop()
+                if os.environ.get("SHOW_APP_LOG"):
+                    print(demo.output()[-3000:])
             fake.terminate()
             fake.wait(timeout=10)
     return 0

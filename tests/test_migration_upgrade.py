@@ -45,7 +45,9 @@ def test_upgrade_keeps_every_row_and_what_was_sent(tmp_path):
     store = Store(path)
     conn = sqlite3.connect(path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
-    assert [name[:4] for name in applied[-2:]] == ["m004", "m005"]
+    assert [name[:4] for name in applied[-3:]] == ["m004", "m005", "m006"]
+    # m006: rows from before the queue was metered have no queue time, rather than a made-up zero
+    assert conn.execute("SELECT count(*) FROM exchanges WHERE queue_ms IS NOT NULL").fetchone()[0] == 0
     # m005: every row priced before it was priced by tokens; none lost its cost
     assert conn.execute("SELECT count(*) FROM exchanges WHERE cost_usd IS NOT NULL AND cost_basis IS NOT 'tokens'"
                         ).fetchone()[0] == 0

@@ -1,7 +1,6 @@
 """The Gradio app: module-level handlers (testable without a browser) and the Blocks that wire them."""
 from __future__ import annotations
 
-import copy
 import threading
 import time
 import uuid
@@ -14,10 +13,10 @@ from chat.engine.config import default_model
 from chat.ui.display import price_text
 from chat.ui.identity import check_rate
 from chat.ui.components import CheckedNumber, CheckedSlider
-from chat.engine import MAX_OUTPUT_TOKENS, MAX_PROMPT_CHARS, ChatRequest, Chunk, Engine, Result
+from chat.engine import MAX_OUTPUT_TOKENS, MAX_PROMPT_CHARS, ChatRequest, Chunk, Engine, Result, Waiting
 from chat.engine.models import LOCAL_DEFAULT, UnknownModel, listed
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric
-from chat.ui.session import account, history, new_session, panel, render
+from chat.ui.session import account, fork, history, new_session, panel, render
 from chat.ui.bind import bind
 
 # A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that. With many
@@ -74,17 +73,22 @@ def _outputs(engine, state, model, textbox=None):
 
 def respond(engine: Engine, message: str, state: dict, model: str, system: str, temperature, max_tokens,
             request: gr.Request = None):
-    """Stream one reply into the chat; yields (chatbot, state, textbox, session panel)."""
+    """Stream one reply into the chat; yields (chatbot, state).
+
+    Only the chat and the state are outputs: every other output would be re-sent on each repaint, and
+    gr.skip() is no cheaper, since Gradio builds a new component for each skipped output. The question box
+    is cleared in the browser as the question is sent, and the session panel after the reply (show_panel).
+    """
     message = (message or "").strip() if isinstance(message, str) else ""
-    state = copy.deepcopy(state) if isinstance(state, dict) and "turns" in state else new_session()
+    state = fork(state)
     if not message:
-        yield _outputs(engine, state, model)
+        yield render(state, engine.prices), state
         return
     spend_key, user = check_rate(engine, request, state["session_id"])
     turn = {"id": uuid.uuid4().hex, "prompt": message, "reply": "", "status": "streaming", "record": None, "model": model}
     prior = history(state)
     state["turns"].append(turn)
-    yield _outputs(engine, state, model, "")
+    yield render(state, engine.prices), state
     req = ChatRequest(
         model=model or default_model(),
         prompt=message,
@@ -110,20 +114,29 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
                 if len(parts) == 1 or time.monotonic() - last >= _update_interval():
                     last = time.monotonic()
                     turn["reply"] = "".join(parts)
-                    # mid-stream only the chat changes; skipping the rest spares Gradio a state copy per repaint
-                    yield render(state, engine.prices), gr.skip(), gr.skip(), gr.skip()
+                    turn.pop("waiting", None)
+                    yield render(state, engine.prices), gr.skip()
+            elif isinstance(item, Waiting):
+                turn["waiting"] = item.ahead
+                yield render(state, engine.prices), gr.skip()
             elif isinstance(item, Result):
                 turn["record"], turn["status"], turn["reply"] = item.record, item.status, item.record["reply"]
+                turn.pop("waiting", None)
                 account(state, item.record)
     finally:
         with _active_lock:
             _active["streams"] -= 1
-    yield _outputs(engine, state, model)
+    yield render(state, engine.prices), state
+
+
+def show_panel(engine: Engine, state: dict, model: str) -> str:
+    """The session panel (totals, context gauge), refreshed after each reply."""
+    return panel(state if isinstance(state, dict) and "turns" in state else new_session(), context_window(engine, model))
 
 
 def after_stop(engine: Engine, state: dict, model: str, wait_s: float = 5.0):
     """After Stop: show the stopped turn with the row the engine logged for it."""
-    state = copy.deepcopy(state) if state else new_session()
+    state = fork(state)
     for turn in state["turns"]:
         if turn["status"] != "streaming":
             continue
@@ -144,7 +157,7 @@ def after_stop(engine: Engine, state: dict, model: str, wait_s: float = 5.0):
 
 def undo(engine: Engine, state: dict, model: str):
     """Drop the last turn and put its question back in the box."""
-    state = copy.deepcopy(state) if state else new_session()
+    state = fork(state)
     prompt = state["turns"].pop()["prompt"] if state["turns"] else ""
     return _outputs(engine, state, model, prompt)
 
@@ -155,7 +168,7 @@ pop_for_retry = undo
 
 def clear(engine: Engine, state: dict, model: str):
     """Forget the conversation; the session's totals stay (they are what was spent)."""
-    state = copy.deepcopy(state) if state else new_session()
+    state = fork(state)
     state["turns"] = []
     return _outputs(engine, state, model, "")
 
@@ -222,14 +235,20 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
         outputs = [chatbot, state, box, meter]
         inputs = [box, state, model, system, temperature, max_tokens]
         run = bind(respond, engine)
+        refresh = bind(show_panel, engine)
+        # the streaming text is the progress indicator; Gradio's own overlay would only flicker over it
+        streaming = dict(concurrency_limit=None, show_progress="hidden")
         send_events = [
-            # the streaming text is the progress indicator; Gradio's own overlay would only flicker over it
-            box.submit(run, inputs, outputs, concurrency_limit=None, api_name="chat", show_progress="hidden"),
-            send.click(run, inputs, outputs, concurrency_limit=None, api_name=False, show_progress="hidden"),
+            box.submit(run, inputs, [chatbot, state], api_name="chat", **streaming),
+            send.click(run, inputs, [chatbot, state], api_name=False, **streaming),
         ]
-        retry_event = retry.click(bind(pop_for_retry, engine), [state, model], outputs, api_name=False).then(
-            run, inputs, outputs, concurrency_limit=None, api_name=False, show_progress="hidden"
-        )
+        popped = retry.click(bind(pop_for_retry, engine), [state, model], outputs, api_name=False)
+        retry_event = popped.then(run, inputs, [chatbot, state], api_name=False, **streaming)
+        for event in (*send_events, retry_event):
+            event.then(refresh, [state, model], meter, api_name=False, show_progress="hidden")
+        # registered after the send, so the question is read before the box is emptied (in the browser, no round trip)
+        for trigger in (box.submit, send.click, popped.then):
+            trigger(None, None, box, js="() => ''", api_name=False, queue=False)
         stop.click(None, None, None, cancels=[*send_events, retry_event], api_name=False).then(
             bind(after_stop, engine), [state, model], outputs, api_name=False
         )

@@ -14,6 +14,17 @@ def new_session() -> dict:
             "cost": Decimal(0), "unpriced": 0}
 
 
+def fork(state) -> dict:
+    """A copy a handler may change without touching Gradio's: its own totals, list of turns and turn dicts.
+
+    Shallow on purpose: a deep copy per message walked every earlier reply and record, so a long
+    conversation's 20th question paid for the 19 before it. Nothing changes a record once logged.
+    """
+    if not (isinstance(state, dict) and "turns" in state):
+        return new_session()
+    return {**state, "turns": [dict(turn) for turn in state["turns"]]}
+
+
 def history(state: dict) -> list[dict]:
     """The conversation the model sees: finished turns with text (a stopped reply counts as said)."""
     out = []
@@ -63,6 +74,9 @@ def render(state: dict, prices: PriceTable | None = None) -> list[dict]:
         record = turn.get("record")
         body = turn["reply"]
         if turn["status"] == "streaming":
+            if not body and turn.get("waiting"):
+                ahead = turn["waiting"]
+                body = f"⏳ waiting for the model: {ahead} request{'s' if ahead != 1 else ''} ahead of yours"
             body = body or "…"
         elif record and record["status"] != "ok":
             note = "⏹ stopped" if record["status"] == "aborted" else f"⚠️ {record['error']}"

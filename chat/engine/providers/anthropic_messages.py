@@ -49,11 +49,14 @@ class AnthropicMessages:
     def stream(self, request: Request) -> Iterator[Event]:
         system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
         messages = [{"role": m["role"], "content": m["content"]} for m in request.messages if m["role"] != "system"]
+        # messages go in extra_body, merged into the JSON untouched: the SDK's type-driven transform of a long
+        # conversation cost milliseconds per question for plain string messages (see openai_chat)
         params: dict = {
             "model": request.model,
-            "messages": messages,
+            "messages": [],
             "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
             "stream": True,
+            "extra_body": {"messages": messages},
         }
         if system:
             params["system"] = system
@@ -61,7 +64,7 @@ class AnthropicMessages:
             if "temperature" in self.native:
                 params["temperature"] = request.temperature
             else:
-                params["extra_body"] = {"temperature": request.temperature}
+                params["extra_body"]["temperature"] = request.temperature
         try:
             stream = self.client.messages.create(**params)
         except anthropic.APIError as exc:

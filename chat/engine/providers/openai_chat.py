@@ -79,7 +79,11 @@ class OpenAIChat:
 
     def _open(self, request: Request):
         """Send the request; returns the SDK's streaming-response context, already entered (status checked, retried)."""
-        params: dict = {"model": request.model, "messages": request.messages, "stream": True}
+        # The messages ride in extra_body, which the SDK merges into the JSON as is: its type-driven transform
+        # of `messages` cost 5.6 ms for a 40-message conversation, on every question of a long chat, for
+        # plain {role, content: str} dicts that need no transforming. Sending, auth and retries are the SDK's.
+        params: dict = {"model": request.model, "messages": [], "extra_body": {"messages": request.messages},
+                        "stream": True}
         if request.max_tokens is not None:
             params[self.max_tokens_field] = request.max_tokens
         if request.temperature is not None:
