@@ -450,6 +450,9 @@ class FakeLLMServer:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+            # socketserver's default backlog of 5 drops connections when 50 arrive at once, and the kernel
+            # retries a dropped one after a second: that second would be blamed on the app in benchmarks
+            request_queue_size = 1024
 
             def handle_error(self, request, client_address):
                 pass  # clients hanging up (Stop, shutdown) are part of the tests, not failures
