@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import gradio as gr
 import pytest
 
 from chat.ui import app
@@ -21,9 +22,10 @@ def drain(gen):
 
 def test_reply_streams_and_meter_shows_the_logged_row(fake, engine):
     fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=30, output_tokens=8, gap=0.1)
-    outs, (chat, state) = drain(app.respond(engine, "hi there", new_session(), "gpt-4o-mini", "", 0.5, 100))
-    assert outs[0][0][-1]["content"] == "…"  # placeholder shown at once
-    assert all(len(out) == 2 for out in outs)  # chat and state only: nothing else is re-sent on each repaint
+    outs, (chat, state, _) = drain(app.respond(engine, "hi there", new_session(), "gpt-4o-mini", "", 0.5, 100))
+    assert outs[0][0][-1]["content"] == "…" and outs[0][2] == ""  # placeholder shown at once, box emptied
+    # after that the box is left alone (a follow-up may be typed meanwhile), and the state is sent only at the end
+    assert all(out[2] == gr.skip() for out in outs[1:]) and all(out[1] == gr.skip() for out in outs[1:-1])
     panel = app.show_panel(engine, state, "gpt-4o-mini")
     assert any(0 < len(o[0][-1]["content"]) < len("Hello, this is a fake reply.") for o in outs[1:-1])  # partial text seen
     engine.store.flush()
@@ -48,8 +50,8 @@ def test_fast_model_updates_are_batched(fake, engine):
 def test_second_turn_carries_history_and_estimates_are_marked(fake, engine):
     fake.scenarios["openai:no-usage"] = Scenario(usage=False)
     fake.scenarios["no-usage"] = fake.scenarios["openai:no-usage"]
-    _, (_, state) = drain(app.respond(engine, "first", new_session(), "openai:no-usage", "Be terse.", 0.7, 50))
-    _, (chat, state) = drain(app.respond(engine, "second", state, "openai:no-usage", "Be terse.", 0.7, 50))
+    _, (_, state, _) = drain(app.respond(engine, "first", new_session(), "openai:no-usage", "Be terse.", 0.7, 50))
+    _, (chat, state, _) = drain(app.respond(engine, "second", state, "openai:no-usage", "Be terse.", 0.7, 50))
     panel = app.show_panel(engine, state, "openai:no-usage")
     sent = fake.requests[-1]["body"]["messages"]
     assert [m["content"] for m in sent] == ["Be terse.", "first", "Hello, this is a fake reply.", "second"]
@@ -89,13 +91,13 @@ def test_stop_then_after_stop_shows_the_aborted_row(fake, engine):
 
 
 def test_undo_retry_clear(fake, engine):
-    _, (_, state) = drain(app.respond(engine, "q1", new_session(), "gpt-4o-mini", "", 0.7, 50))
-    _, (_, state) = drain(app.respond(engine, "q2", state, "gpt-4o-mini", "", 0.7, 50))
+    _, (_, state, _) = drain(app.respond(engine, "q1", new_session(), "gpt-4o-mini", "", 0.7, 50))
+    _, (_, state, _) = drain(app.respond(engine, "q2", state, "gpt-4o-mini", "", 0.7, 50))
     chat, undone, box, _ = app.undo(engine, state, "gpt-4o-mini")
     assert box == "q2" and [t["prompt"] for t in undone["turns"]] == ["q1"] and len(chat) == 3
     chat, popped, box, _ = app.pop_for_retry(engine, state, "gpt-4o-mini")
     assert box == "q2"
-    _, (_, retried) = drain(app.respond(engine, box, popped, "gpt-4o-mini", "", 0.7, 50))
+    _, (_, retried, _) = drain(app.respond(engine, box, popped, "gpt-4o-mini", "", 0.7, 50))
     assert [t["prompt"] for t in retried["turns"]] == ["q1", "q2"] and retried["requests"] == 3
     chat, cleared, _, panel = app.clear(engine, retried, "gpt-4o-mini")
     assert chat == [] and cleared["turns"] == [] and "3 requests" in panel  # spend so far is kept
@@ -103,7 +105,7 @@ def test_undo_retry_clear(fake, engine):
 
 def test_sessions_do_not_share_state(fake, engine):
     a, b = new_session(), new_session()
-    _, (_, a2) = drain(app.respond(engine, "from a", a, "gpt-4o-mini", "", 0.7, 50))
+    _, (_, a2, _) = drain(app.respond(engine, "from a", a, "gpt-4o-mini", "", 0.7, 50))
     assert b["turns"] == [] and a["turns"] == []  # handlers never mutate their input state
     assert a2["session_id"] != b["session_id"]
 
@@ -112,13 +114,13 @@ def test_session_cap_blocks_the_next_paid_call(fake, store):
     # worst case of one call: ~15 input tokens + 100 output at gpt-4o prices, about $0.001
     engine = Engine(store, budget=Budget(session_cap=Decimal("0.0015")))
     fake.scenarios["gpt-4o"] = Scenario(input_tokens=15, output_tokens=100)
-    _, (chat, state) = drain(app.respond(engine, "one", new_session(), "gpt-4o", "", 0.7, 100))
+    _, (chat, state, _) = drain(app.respond(engine, "one", new_session(), "gpt-4o", "", 0.7, 100))
     assert chat[1]["content"] == "Hello, this is a fake reply."
     calls = len(fake.requests)
-    _, (chat, state) = drain(app.respond(engine, "two", state, "gpt-4o", "", 0.7, 100))
+    _, (chat, state, _) = drain(app.respond(engine, "two", state, "gpt-4o", "", 0.7, 100))
     assert chat[-2]["content"].startswith("⚠️ session spend cap reached")
     assert len(fake.requests) == calls  # no paid call was made
-    _, (chat, state) = drain(app.respond(engine, "three", state, "smollm2-135m-instruct", "", 0.7, 8))
+    _, (chat, state, _) = drain(app.respond(engine, "three", state, "smollm2-135m-instruct", "", 0.7, 8))
     assert state["turns"][-1]["record"]["status"] == "ok"  # local models are never capped
     engine.store.flush()
     assert engine.store.exchange(state["turns"][1]["id"])["status"] == "error"

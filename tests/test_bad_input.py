@@ -107,7 +107,7 @@ def test_a_prompt_that_cannot_fit_the_window_is_refused_before_any_call(fake, en
     (0.5, 0, "max tokens must be a whole number"),
 ])
 def test_bad_parameters_get_one_line_naming_the_field(fake, engine, temperature, max_tokens, message):
-    *_, (chat, state) = app.respond(engine, "hi", new_session(), "gpt-4o-mini", "", temperature, max_tokens)
+    *_, (chat, state, _) = app.respond(engine, "hi", new_session(), "gpt-4o-mini", "", temperature, max_tokens)
     assert chat[1]["content"].startswith(f"⚠️ {message}")
     assert not fake.requests
     engine.store.flush()

@@ -101,6 +101,8 @@ def test_message_streams_and_meter_equals_logged_row(browser, demo, scenarios):
     send(page, "훈련장려금 얼마 받을 수 있나요?")
     page.wait_for_function("document.querySelector('#chatbot').innerText.includes('training allowance')", timeout=20_000)
     assert "TTFT" not in chat_text(page)  # the reply is visible while it is still streaming
+    assert page.input_value("#prompt textarea") == ""  # emptied as it was sent, ready for the next question
+    page.fill("#prompt textarea", "a follow-up typed while the reply streams")
     row = wait_row(demo.db, "훈련장려금 얼마 받을 수 있나요?")
     line = meter_line(row)
     page.wait_for_function("t => document.querySelector('#chatbot').innerText.includes(t)", arg=line, timeout=20_000)
@@ -108,6 +110,9 @@ def test_message_streams_and_meter_equals_logged_row(browser, demo, scenarios):
     assert (row["input_tokens"], row["output_tokens"], row["cached_tokens"]) == (412, 61, 256)
     assert Decimal(row["cost_usd"]) == (156 * Decimal("0.15") + 256 * Decimal("0.075") + 61 * Decimal("0.60")) / 1_000_000
     assert row["system"] == "You answer questions about the K-Digital training programme."
+    # the session panel is refreshed right after the reply (it is not re-sent with every repaint)
+    page.wait_for_function("() => document.querySelector('#meter-panel').innerText.includes('1 request')", timeout=20_000)
+    assert page.input_value("#prompt textarea") == "a follow-up typed while the reply streams"  # repaints leave it be
     panel = page.inner_text("#meter-panel")
     assert "1 request · 412 in / 61 out tokens" in panel and "473 / 128,000 tokens" in panel
     if os.environ.get("UPDATE_SCREENSHOTS"):

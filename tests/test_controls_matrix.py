@@ -30,7 +30,7 @@ def routes(fake, monkeypatch):
 
 
 def _chat(engine, model, temperature=0.3, max_tokens=17, system="Answer in one line."):
-    *_, (chat, state) = app.respond(engine, "What is RAG?", new_session(), model, system, temperature, max_tokens)
+    *_, (chat, state, _) = app.respond(engine, "What is RAG?", new_session(), model, system, temperature, max_tokens)
     engine.store.flush()
     return chat, engine.store.exchange(state["turns"][-1]["id"])
 

@@ -73,22 +73,22 @@ def _outputs(engine, state, model, textbox=None):
 
 def respond(engine: Engine, message: str, state: dict, model: str, system: str, temperature, max_tokens,
             request: gr.Request = None):
-    """Stream one reply into the chat; yields (chatbot, state).
+    """Stream one reply into the chat; yields (chatbot, state, question box).
 
-    Only the chat and the state are outputs: every other output would be re-sent on each repaint, and
-    gr.skip() is no cheaper, since Gradio builds a new component for each skipped output. The question box
-    is cleared in the browser as the question is sent, and the session panel after the reply (show_panel).
+    The session panel is not an output: Gradio builds a new component for every skipped output on every
+    repaint, so it is refreshed once after the reply instead (show_panel). The box is emptied by the first
+    yield and skipped after, so a follow-up typed during the reply is left alone.
     """
     message = (message or "").strip() if isinstance(message, str) else ""
     state = fork(state)
     if not message:
-        yield render(state, engine.prices), state
+        yield render(state, engine.prices), state, gr.skip()
         return
     spend_key, user = check_rate(engine, request, state["session_id"])
     turn = {"id": uuid.uuid4().hex, "prompt": message, "reply": "", "status": "streaming", "record": None, "model": model}
     prior = history(state)
     state["turns"].append(turn)
-    yield render(state, engine.prices), state
+    yield render(state, engine.prices), state, ""
     req = ChatRequest(
         model=model or default_model(),
         prompt=message,
@@ -115,10 +115,10 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
                     last = time.monotonic()
                     turn["reply"] = "".join(parts)
                     turn.pop("waiting", None)
-                    yield render(state, engine.prices), gr.skip()
+                    yield render(state, engine.prices), gr.skip(), gr.skip(), gr.skip()
             elif isinstance(item, Waiting):
                 turn["waiting"] = item.ahead
-                yield render(state, engine.prices), gr.skip()
+                yield render(state, engine.prices), gr.skip(), gr.skip()
             elif isinstance(item, Result):
                 turn["record"], turn["status"], turn["reply"] = item.record, item.status, item.record["reply"]
                 turn.pop("waiting", None)
@@ -126,7 +126,7 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
     finally:
         with _active_lock:
             _active["streams"] -= 1
-    yield render(state, engine.prices), state
+    yield render(state, engine.prices), state, gr.skip()
 
 
 def show_panel(engine: Engine, state: dict, model: str) -> str:
@@ -239,16 +239,13 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
         # the streaming text is the progress indicator; Gradio's own overlay would only flicker over it
         streaming = dict(concurrency_limit=None, show_progress="hidden")
         send_events = [
-            box.submit(run, inputs, [chatbot, state], api_name="chat", **streaming),
-            send.click(run, inputs, [chatbot, state], api_name=False, **streaming),
+            box.submit(run, inputs, [chatbot, state, box], api_name="chat", **streaming),
+            send.click(run, inputs, [chatbot, state, box], api_name=False, **streaming),
         ]
-        popped = retry.click(bind(pop_for_retry, engine), [state, model], outputs, api_name=False)
-        retry_event = popped.then(run, inputs, [chatbot, state], api_name=False, **streaming)
+        retry_event = retry.click(bind(pop_for_retry, engine), [state, model], outputs, api_name=False).then(
+            run, inputs, [chatbot, state, box], api_name=False, **streaming)
         for event in (*send_events, retry_event):
             event.then(refresh, [state, model], meter, api_name=False, show_progress="hidden")
-        # registered after the send, so the question is read before the box is emptied (in the browser, no round trip)
-        for trigger in (box.submit, send.click, popped.then):
-            trigger(None, None, box, js="() => ''", api_name=False, queue=False)
         stop.click(None, None, None, cancels=[*send_events, retry_event], api_name=False).then(
             bind(after_stop, engine), [state, model], outputs, api_name=False
         )
