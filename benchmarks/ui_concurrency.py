@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import sqlite3
 import statistics
@@ -63,9 +64,10 @@ def serve_fake(port_file: str) -> None:
 # ---- process 3: the simulated browsers ----------------------------------------------------------------
 # Plain asyncio sockets, not an HTTP client library: at 100 people an async client library's own CPU
 # would delay what it measures, and this protocol needs only a POST and one chunked SSE response.
-async def _http(host, port, method, path, body=b""):
+async def _http(host, port, method, path, body=b"", cookie=""):
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+    extra = f"Cookie: {cookie}\r\n" if cookie else ""
+    writer.write(f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n{extra}"
                  f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
     await writer.drain()
     status = int((await reader.readline()).split()[1])
@@ -85,20 +87,32 @@ async def _body_chunks(reader, headers):
         yield await reader.read()
 
 
-async def _event(addr, fn_index, session, data, first_marker=None):
+async def _page(addr) -> str:
+    """Load the page as a browser does; returns the cookie a sticky-session proxy set, if any."""
+    status, headers, reader, writer = await _http(*addr, "GET", "/")
+    async for _ in _body_chunks(reader, headers):
+        pass
+    writer.close()
+    if status != 200:
+        raise RuntimeError(f"page: HTTP {status}")
+    return headers.get("set-cookie", "").split(";", 1)[0]
+
+
+async def _event(addr, fn_index, session, data, first_marker=None, cookie=""):
     """One Gradio event for one session: (ttft, total, repaints, status, when each message kind first came)."""
     host, port = addr
     start = time.monotonic()
     body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
                        "trigger_id": None}).encode()
-    status, headers, reader, writer = await _http(host, port, "POST", "/gradio_api/queue/join", body)
+    status, headers, reader, writer = await _http(host, port, "POST", "/gradio_api/queue/join", body, cookie)
     joined = b"".join([c async for c in _body_chunks(reader, headers)])
     writer.close()
     if status != 200:
         raise RuntimeError(f"join: HTTP {status} {joined[:200]!r}")
     marks = {"joined": time.monotonic() - start}
     first, repaints, outcome = None, 0, "no completion"
-    status, headers, reader, writer = await _http(host, port, "GET", f"/gradio_api/queue/data?session_hash={session}")
+    status, headers, reader, writer = await _http(host, port, "GET", f"/gradio_api/queue/data?session_hash={session}",
+                                                  cookie=cookie)
     buf = b""
     try:
         async for chunk in _body_chunks(reader, headers):
@@ -134,10 +148,12 @@ async def _person(addr, ids, n, tag, turns, go: asyncio.Event, ready: list):
     session = uuid.uuid4().hex[:11]
     out = {"prompt": f"{tag} person {n}"}
     try:
-        await _event(addr, ids["load"], session, [])
+        cookie = await _page(addr)
+        await _event(addr, ids["load"], session, [], cookie=cookie)
         for t in range(turns - 1):
             _, _, _, status, _ = await _event(addr, ids["chat"], session,
-                                      [f"{tag} person {n} earlier turn {t}", None, f"openai:{HISTORY}", "", 0.7, 1024])
+                                              [f"{tag} person {n} earlier turn {t}", None, f"openai:{HISTORY}", "", 0.7,
+                                               1024], cookie=cookie)
             if status != "ok":
                 raise RuntimeError(f"history turn {t}: {status}")
     except Exception as exc:  # counted, not raised: the table reports errors
@@ -148,7 +164,8 @@ async def _person(addr, ids, n, tag, turns, go: asyncio.Event, ready: list):
         return out
     try:
         ttft, total, repaints, status, marks = await _event(addr, ids["chat"], session,
-                                                            [out["prompt"], None, MEASURED, "", 0.7, 512], FIRST_WORD)
+                                                            [out["prompt"], None, MEASURED, "", 0.7, 512], FIRST_WORD,
+                                                            cookie)
         out.update(client_ttft=ttft, client_total=total, repaints=repaints, status=status, marks=marks)
     except Exception as exc:
         out["status"] = f"error: {type(exc).__name__}: {exc}"[:300]
@@ -184,10 +201,57 @@ def run_clients(url: str, n: int, tag: str, turns: int) -> None:
 
 
 # ---- the orchestrator -----------------------------------------------------------------------------------
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of processes, from /proc (Linux)."""
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+class Apps:
+    """`python demo.py`, or several of them sharing one chat.db behind nginx as docs/nginx.conf sets it up."""
+
+    def __init__(self, env: dict, args: list[str], folder: Path, processes: int):
+        from tests.browser import DemoProcess, free_port
+
+        self.db = folder / "bench.db"
+        self.demos, self.nginx = [], None
+        for i in range(processes):
+            self.demos.append(DemoProcess(env, args, self.db, log=folder / f"app-{i}.log"))
+        self.pids = [d.proc.pid for d in self.demos]
+        self.url = self.demos[0].url
+        if processes > 1:
+            self.prefix = folder / "nginx"
+            (self.prefix / "logs").mkdir(parents=True)
+            port = free_port()
+            conf = (ROOT / "docs" / "nginx.conf").read_text()
+            conf = re.sub(r"(\n\s*server 127\.0\.0\.1:\d+;)+", "\n" + "".join(
+                f"        server 127.0.0.1:{d.port};\n" for d in self.demos), conf, count=1)
+            conf = conf.replace("listen 127.0.0.1:7860;", f"listen 127.0.0.1:{port};")
+            (self.prefix / "nginx.conf").write_text(conf)
+            self.nginx = ["nginx", "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf")]
+            subprocess.run(self.nginx, check=True)
+            self.pids.append(int((self.prefix / "logs" / "nginx.pid").read_text()))
+            self.pids += [int(c) for c in Path(f"/proc/{self.pids[-1]}/task/{self.pids[-1]}/children").read_text().split()]
+            self.url = f"http://127.0.0.1:{port}/"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    urllib.request.urlopen(self.url, timeout=5)
+                    break
+                except OSError:
+                    time.sleep(0.2)
+
+    def output(self) -> str:
+        return "\n".join(d.output()[-3000:] for d in self.demos)
+
+    def stop(self) -> None:
+        if self.nginx:
+            subprocess.run([*self.nginx, "-s", "stop"])
+        for d in self.demos:
+            d.stop()
 
 
 def pct(values, q):
@@ -212,16 +276,16 @@ def measure_level(demo, fake_url: str, n: int, turns: int, profile: Path | None)
     if profile:
         profile.mkdir(parents=True, exist_ok=True)
         window = ["-d", os.environ["PROFILE_SECONDS"]] if os.environ.get("PROFILE_SECONDS") else []
-        spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "-p", str(demo.proc.pid), "--nonblocking", "--gil",
+        spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "-p", str(demo.pids[0]), "--nonblocking", "--gil",
                                 "-r", os.environ.get("PROFILE_RATE", "200"), "-f", "raw", *window,
                                 "-o", str(profile / f"app-{n}x-turn{turns}.txt")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cpu0, wall0 = cpu_seconds(demo.proc.pid), time.monotonic()
+    cpu0, wall0 = cpu_seconds(demo.pids), time.monotonic()
     proc.stdin.write("GO\n")
     proc.stdin.flush()
     out = proc.stdout.read()
     proc.wait()
-    cpu = cpu_seconds(demo.proc.pid) - cpu0
+    cpu = cpu_seconds(demo.pids) - cpu0
     wall = time.monotonic() - wall0
     if spy:
         spy.send_signal(2)
@@ -257,14 +321,16 @@ def measure_level(demo, fake_url: str, n: int, turns: int, profile: Path | None)
             "ttft": ttft, "total": total, "cpu_per_reply": cpu / replies, "cpu_share": cpu / wall, "client_cpu_share": sent["cpu"] / wall,
             "repaints": statistics.mean(repaints) if repaints else 0,
             "marks": {k: statistics.median(v) for k, v in marks.items()},
+            "slowest": max((r for r in results if r.get("status") == "ok"), key=lambda r: r["client_ttft"], default=None),
+            "slowest_logged": None,
             "server_ttft": statistics.median([r["ttft"] for r in server.values()]) if server else 0,
             "server_total": statistics.median([r["total"] for r in server.values()]) if server else 0}
 
 
-def idle_cpu(pid: int, seconds: float) -> float:
-    c0, t0 = cpu_seconds(pid), time.monotonic()
+def idle_cpu(pids, seconds: float) -> float:
+    c0, t0 = cpu_seconds(pids), time.monotonic()
     time.sleep(seconds)
-    return (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
+    return (cpu_seconds(pids) - c0) / (time.monotonic() - t0)
 
 
 def row(r: dict) -> str:
@@ -283,11 +349,13 @@ def main() -> int:
     p.add_argument("--idle", type=float, default=20, help="seconds of idle CPU measurement")
     p.add_argument("--profile", type=Path, help="record py-spy raw stacks of the app per level into this folder "
                    "(PROFILE_RATE samples/s, default 200; PROFILE_SECONDS to record only the start of each level)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="app processes; above 1 they share one chat.db behind nginx, configured as docs/nginx.conf")
     p.add_argument("--marks", action="store_true", help="also print when each protocol message arrived (median)")
     p.add_argument("--app-args", default="", help="extra arguments for demo.py")
     args = p.parse_args()
 
-    from tests.browser import DemoProcess, demo_env
+    from tests.browser import demo_env
 
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "fake.port"
@@ -299,12 +367,17 @@ def main() -> int:
                     raise RuntimeError("the fake server exited")
                 time.sleep(0.1)
             fake_url = f"http://127.0.0.1:{port_file.read_text()}"
-            demo = DemoProcess(demo_env(fake_url), args.app_args.split(), Path(tmp) / "bench.db")
+            demo = Apps(demo_env(fake_url), args.app_args.split(), Path(tmp), args.processes)
             # one exchange first, as the person who starts the app tries it: the first request of a process loads
             # the SDK client and tokenizer, which is start-up, not the per-user cost measured here
-            measure_level(demo, fake_url, 1, 1, None)
+            # (each process on its own: behind the proxy, one warm-up would reach only one of them)
+            front = demo.url
+            for app in demo.demos:
+                demo.url = app.url
+                measure_level(demo, fake_url, 1, 1, None)
+            demo.url = front
             time.sleep(3)
-            idle_fresh = idle_cpu(demo.proc.pid, args.idle)
+            idle_fresh = idle_cpu(demo.pids, args.idle)
             print(f"idle CPU, fresh app: {idle_fresh:.1%} of a core over {args.idle:.0f} s", flush=True)
             print(f"pacing: {TTFT_S * 1000:.0f} ms to first token, {TOKENS} tokens at {TOKENS_PER_S} tokens/s; "
                   f"turn 20 follows {HISTORY_TURNS} replies of {HISTORY_TOKENS // HISTORY_TURNS} tokens\n", flush=True)
@@ -318,15 +391,19 @@ def main() -> int:
                 print(row(r), flush=True)
                 if args.marks:
                     print("    client-seen medians (ms from join):", ", ".join(f"{k} {v:.0f}" for k, v in r["marks"].items()))
+                    if r["slowest"]:
+                        slow = r["slowest"]
+                        print(f"    slowest first token: {slow['client_ttft'] * 1000:.0f} ms;",
+                              ", ".join(f"{k} {v * 1000:.0f}" for k, v in slow["marks"].items()))
                 if r["first_error"]:
                     print(f"    first error: {r['first_error']}", flush=True)
-            idle_after = idle_cpu(demo.proc.pid, args.idle)
+            idle_after = idle_cpu(demo.pids, args.idle)
             print(f"\nidle CPU after the runs (sessions still open): {idle_after:.1%} of a core", flush=True)
         finally:
             if demo:
                 demo.stop()
                 if os.environ.get("SHOW_APP_LOG"):
-                    print(demo.output()[-3000:])
+                    print(demo.output())
             fake.terminate()
             fake.wait(timeout=10)
     return 0

@@ -34,11 +34,11 @@ def free_port() -> int:
 class DemoProcess:
     """`python demo.py ...` on a free port, with its own SQLite file."""
 
-    def __init__(self, env: dict, args: list[str], db: Path):
+    def __init__(self, env: dict, args: list[str], db: Path, log: Path | None = None):
         self.port = free_port()
         self.db = db
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = db.with_suffix(".log")
+        self.log = log or db.with_suffix(".log")
         self._fh = self.log.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "demo.py", "--port", str(self.port), "--db", str(db), *args],
