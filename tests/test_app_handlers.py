@@ -23,6 +23,7 @@ def drain(gen):
 def test_reply_streams_and_meter_shows_the_logged_row(fake, engine):
     fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=30, output_tokens=8, gap=0.1)
     outs, (chat, state, _) = drain(app.respond(engine, "hi there", new_session(), "gpt-4o-mini", "", 0.5, 100))
+    assert all(len(out) == 3 for out in outs)  # one value per output: Gradio spells out any extra in a warning
     assert outs[0][0][-1]["content"] == "…" and outs[0][2] == ""  # placeholder shown at once, box emptied
     # after that the box is left alone (a follow-up may be typed meanwhile), and the state is sent only at the end
     assert all(out[2] == gr.skip() for out in outs[1:]) and all(out[1] == gr.skip() for out in outs[1:-1])

@@ -115,7 +115,7 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
                     last = time.monotonic()
                     turn["reply"] = "".join(parts)
                     turn.pop("waiting", None)
-                    yield render(state, engine.prices), gr.skip(), gr.skip(), gr.skip()
+                    yield render(state, engine.prices), gr.skip(), gr.skip()
             elif isinstance(item, Waiting):
                 turn["waiting"] = item.ahead
                 yield render(state, engine.prices), gr.skip(), gr.skip()
