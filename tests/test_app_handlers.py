@@ -147,3 +147,23 @@ def test_auth_parsing(value, ok):
     else:
         with pytest.raises(ValueError, match="must be user:password"):
             parse_auth([value])
+
+
+def test_the_chat_converts_a_finished_turn_once_and_shows_the_same(fake, engine):
+    from chat.ui.components import ChatLog
+    from chat.ui.session import render
+
+    state = new_session()
+    for question in ("first", "second", "third"):
+        _, (_, state, _) = drain(app.respond(engine, question, state, "gpt-4o-mini", "", 0.7, 50))
+    state["turns"].append({"id": "live", "prompt": "fourth", "reply": "Partial", "status": "streaming", "record": None,
+                           "model": "gpt-4o-mini"})
+    view = render(state, engine.prices)
+    plain = gr.Chatbot().postprocess(list(view)).model_dump()
+    chat = ChatLog()
+    assert chat.postprocess(view).model_dump() == plain
+    assert all("shown" in turn for turn in state["turns"][:3]) and "shown" not in state["turns"][3]
+    state["turns"][3]["reply"] = "Partial text, longer"
+    again = render(state, engine.prices)
+    assert chat.postprocess(again).model_dump() == gr.Chatbot().postprocess(list(again)).model_dump()
+    assert chat.postprocess(again).root[0] is chat.postprocess(view).root[0]  # the finished turns were reused

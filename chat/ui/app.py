@@ -12,7 +12,7 @@ from chat.ui.logs_tab import Access
 from chat.engine.config import default_model
 from chat.ui.display import price_text
 from chat.ui.identity import check_rate
-from chat.ui.components import CheckedNumber, CheckedSlider
+from chat.ui.components import ChatLog, CheckedNumber, CheckedSlider
 from chat.engine import MAX_OUTPUT_TOKENS, MAX_PROMPT_CHARS, ChatRequest, Chunk, Engine, Result, Waiting
 from chat.engine.models import LOCAL_DEFAULT, UnknownModel, listed
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric
@@ -22,7 +22,7 @@ from chat.ui.bind import bind
 # A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that. With many
 # streams at once the interval stretches, so total repaints stay about constant and the CPU keeps up.
 UI_UPDATE_INTERVAL_S = 0.08
-UI_UPDATES_PER_S_BUDGET = 60
+UI_UPDATES_PER_S_BUDGET = 150
 _active = {"streams": 0}
 _active_lock = threading.Lock()
 
@@ -206,7 +206,7 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Chat", height=520, buttons=["copy", "copy_all"], elem_id="chatbot",
+                    chatbot = ChatLog(label="Chat", height=520, buttons=["copy", "copy_all"], elem_id="chatbot",
                                          feedback_options=None)
                     with gr.Row():
                         box = gr.Textbox(placeholder="Ask something and press Enter", show_label=False, scale=5,

@@ -4,6 +4,9 @@ from __future__ import annotations
 import math
 
 import gradio as gr
+from gradio.components.chatbot import ChatbotDataMessages
+
+from chat.ui.session import ChatView
 
 
 class CheckedNumber(gr.Number):
@@ -42,3 +45,27 @@ class CheckedSlider(gr.Slider):
         if not math.isfinite(value) or not self.minimum <= value <= self.maximum:
             raise gr.Error(f"{label} must be from {self.minimum:g} to {self.maximum:g}, got {payload!r}")
         return super().preprocess(value)
+
+
+class ChatLog(gr.Chatbot):
+    """gr.Chatbot that converts a finished turn once, not on every repaint of every later reply.
+
+    Gradio's Chatbot re-validates and re-formats the whole history each time a streaming reply repaints,
+    so at the 20th question a repaint cost several times what it did at the first. A finished turn no
+    longer changes: its converted messages are kept with the turn in the session's state, and only the
+    streaming turn is converted each time.
+    """
+
+    is_template = True  # rendered by the browser as the gr.Chatbot it extends
+
+    def postprocess(self, value):
+        if not isinstance(value, ChatView) or not value.finished:
+            return super().postprocess(value)
+        done, start = [], 0
+        for turn, count in value.finished:
+            shown = turn.get("shown")
+            if shown is None or shown[0] != count:
+                shown = turn["shown"] = (count, super().postprocess(value[start:start + count]).root)
+            done += shown[1]
+            start += count
+        return ChatbotDataMessages(root=[*done, *super().postprocess(value[start:]).root])

@@ -66,10 +66,19 @@ def _meter_message(record: dict, prices: PriceTable | None) -> dict:
             "metadata": {"title": f"{record['model']} · {meter_line(record)}", "status": "done"}}
 
 
-def render(state: dict, prices: PriceTable | None = None) -> list[dict]:
+class ChatView(list):
+    """Chatbot messages as plain dicts, plus which finished turns they came from (see components.ChatLog)."""
+
+    def __init__(self, messages: list[dict], finished: list[tuple[dict, int]]):
+        super().__init__(messages)
+        self.finished = finished  # (turn, how many of the leading messages are its), in order
+
+
+def render(state: dict, prices: PriceTable | None = None) -> ChatView:
     """Chatbot messages: each reply, then its meter line (expand it for the cost breakdown)."""
-    messages = []
+    messages, finished, settled = [], [], True
     for turn in state["turns"]:
+        start = len(messages)
         messages.append({"role": "user", "content": turn["prompt"]})
         record = turn.get("record")
         body = turn["reply"]
@@ -87,7 +96,11 @@ def render(state: dict, prices: PriceTable | None = None) -> list[dict]:
             if "meter_message" not in turn:
                 turn["meter_message"] = _meter_message(record, prices)
             messages.append(turn["meter_message"])
-    return messages
+        if turn["status"] == "streaming":
+            settled = False
+        if settled:
+            finished.append((turn, len(messages) - start))
+    return ChatView(messages, finished)
 
 
 def panel(state: dict, context_window: int | None) -> str:
