@@ -295,8 +295,8 @@ def measure_level(demo, fake_url: str, n: int, turns: int, profile: Path | None)
     server = fake_timings(fake_url)
     logged = {}
     with sqlite3.connect(demo.db) as db:  # what the app itself measured, to split its overhead by stage
-        for prompt, ttft_ms, queue_ms in db.execute("SELECT prompt, ttft_ms, queue_ms FROM exchanges WHERE prompt LIKE ?",
-                                                    [f"{tag} person %"]):
+        for prompt, ttft_ms in db.execute("SELECT prompt, ttft_ms FROM exchanges WHERE prompt LIKE ?",
+                                          [f"{tag} person %"]):
             logged[prompt] = ttft_ms
         failed = db.execute("SELECT error, count(*) FROM exchanges WHERE prompt LIKE ? AND status != 'ok' GROUP BY 1",
                             [f"{tag} person %"]).fetchall()
