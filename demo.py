@@ -63,6 +63,10 @@ def main(argv=None) -> int:
     install_redaction()
     try:
         timeouts()
+        from chat.engine.providers.llama_state import capacity_bytes
+        from chat.engine.providers.local_llama import context_size
+
+        context_size(), capacity_bytes()  # the embedded model's settings, checked now rather than at its first use
         auth = parse_auth(args.auth or ([os.environ["DEMO_AUTH"]] if os.environ.get("DEMO_AUTH") else []))
         for _, password in auth:
             register(password)

@@ -45,3 +45,7 @@ def test_bad_settings_stop_with_one_clear_line(tmp_path):
     out = subprocess.run([sys.executable, "demo.py", "--db", str(tmp_path / "c.db")], cwd=ROOT,
                          env=_env(CHAT_DAILY_CAP_USD="lots"), capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "CHAT_DAILY_CAP_USD='lots' is not an amount in USD" in out.stderr
+    out = subprocess.run([sys.executable, "demo.py", "--db", str(tmp_path / "c.db")], cwd=ROOT,
+                         env=_env(CHAT_LOCAL_CACHE_MB="1GB"), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "CHAT_LOCAL_CACHE_MB='1GB' must be a whole number of megabytes" in out.stderr
+    assert "Traceback" not in out.stderr
