@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import shutil
 import sqlite3
 import statistics
@@ -210,50 +209,6 @@ def cpu_seconds(pids) -> float:
     return total
 
 
-class Apps:
-    """`python demo.py`, or several of them sharing one chat.db behind nginx as docs/nginx.conf sets it up."""
-
-    def __init__(self, env: dict, args: list[str], folder: Path, processes: int):
-        from tests.browser import DemoProcess, free_port
-
-        self.db = folder / "bench.db"
-        self.demos, self.nginx = [], None
-        for i in range(processes):
-            self.demos.append(DemoProcess(env, args, self.db, log=folder / f"app-{i}.log"))
-        self.pids = [d.proc.pid for d in self.demos]
-        self.url = self.demos[0].url
-        if processes > 1:
-            self.prefix = folder / "nginx"
-            (self.prefix / "logs").mkdir(parents=True)
-            port = free_port()
-            conf = (ROOT / "docs" / "nginx.conf").read_text()
-            conf = re.sub(r"(\n\s*server 127\.0\.0\.1:\d+;)+", "\n" + "".join(
-                f"        server 127.0.0.1:{d.port};\n" for d in self.demos), conf, count=1)
-            conf = conf.replace("listen 127.0.0.1:7860;", f"listen 127.0.0.1:{port};")
-            (self.prefix / "nginx.conf").write_text(conf)
-            self.nginx = ["nginx", "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf")]
-            subprocess.run(self.nginx, check=True)
-            self.pids.append(int((self.prefix / "logs" / "nginx.pid").read_text()))
-            self.pids += [int(c) for c in Path(f"/proc/{self.pids[-1]}/task/{self.pids[-1]}/children").read_text().split()]
-            self.url = f"http://127.0.0.1:{port}/"
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    urllib.request.urlopen(self.url, timeout=5)
-                    break
-                except OSError:
-                    time.sleep(0.2)
-
-    def output(self) -> str:
-        return "\n".join(d.output()[-3000:] for d in self.demos)
-
-    def stop(self) -> None:
-        if self.nginx:
-            subprocess.run([*self.nginx, "-s", "stop"])
-        for d in self.demos:
-            d.stop()
-
-
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
@@ -355,7 +310,7 @@ def main() -> int:
     p.add_argument("--app-args", default="", help="extra arguments for demo.py")
     args = p.parse_args()
 
-    from tests.browser import demo_env
+    from tests.browser import Apps, demo_env
 
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "fake.port"
