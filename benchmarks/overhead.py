@@ -25,12 +25,9 @@ from chat.storage.store import Store  # noqa: E402
 from tests.fake_servers import FakeLLMServer, Scenario  # noqa: E402
 
 
-def raw_sdk(client, model):
-    start = time.perf_counter()
+def _timed(stream, start):
+    """(TTFT, total, text chunks) of an OpenAI-shaped chunk stream, as a caller of either library reads it."""
     ttft, chunks = None, 0
-    stream = client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}
-    )
     for chunk in stream:
         for choice in chunk.choices:
             if choice.delta.content:
@@ -38,22 +35,21 @@ def raw_sdk(client, model):
                 if ttft is None:
                     ttft = time.perf_counter() - start
     return ttft, time.perf_counter() - start, chunks
+
+
+def raw_sdk(client, model):
+    start = time.perf_counter()
+    return _timed(client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], stream=True,
+                                                 stream_options={"include_usage": True}), start)
 
 
 def litellm_stream(base_url, model):
     import litellm
 
     start = time.perf_counter()
-    ttft, chunks = None, 0
-    stream = litellm.completion(model=f"openai/{model}", api_base=base_url, api_key="sk-bench", stream=True,
-                                messages=[{"role": "user", "content": "hi"}], stream_options={"include_usage": True})
-    for chunk in stream:
-        for choice in chunk.choices:
-            if choice.delta.content:
-                chunks += 1
-                if ttft is None:
-                    ttft = time.perf_counter() - start
-    return ttft, time.perf_counter() - start, chunks
+    return _timed(litellm.completion(model=f"openai/{model}", api_base=base_url, api_key="sk-bench", stream=True,
+                                     messages=[{"role": "user", "content": "hi"}],
+                                     stream_options={"include_usage": True}), start)
 
 
 def engine_stream(engine, model):

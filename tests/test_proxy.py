@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, Apps, demo_env, require_chromium
-from tests.test_browser import open_chat, send
+from tests.browser import Apps, demo_env
+from tests.test_browser import browser, open_chat, send  # noqa: F401  (browser: the real-Chromium fixture)
 from tests.fake_servers import Scenario
 
 
@@ -21,17 +21,6 @@ def proxied(fake_server, tmp_path_factory):
     apps = Apps(demo_env(fake_server.url), [], tmp_path_factory.mktemp("proxied"), processes=2)
     yield apps
     apps.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_each_browser_keeps_to_one_process_and_streams_through_the_proxy(browser, proxied, fake_server):

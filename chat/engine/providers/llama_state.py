@@ -48,12 +48,9 @@ class PrefixCache:
     def __init__(self, capacity: int):
         self.capacity = capacity
         self._items: OrderedDict[bytes, Snapshot] = OrderedDict()
+        self.size = 0  # bytes held
         self._live_saved = True  # the live sequence is already held here (or is not worth holding)
         self.hits = self.saves = 0
-
-    @property
-    def size(self) -> int:
-        return sum(len(s.data) for s in self._items.values())
 
     def prepare(self, llm, tokens: list[int]) -> int:
         """Make the context hold the longest known prefix of tokens; returns how many tokens it holds."""
@@ -92,12 +89,13 @@ class PrefixCache:
         written = llama_cpp.llama_state_seq_get_data(ctx, buf, size, 0)
         tokens = llm.input_ids[: llm.n_tokens].copy()
         key = tokens.tobytes()
-        self._items.pop(key, None)
-        self._items[key] = Snapshot(tokens, bytes(memoryview(buf)[:written]))
+        old = self._items.pop(key, None)
+        snap = self._items[key] = Snapshot(tokens, bytes(memoryview(buf)[:written]))
+        self.size += len(snap.data) - (len(old.data) if old else 0)
         self._live_saved = True
         self.saves += 1
         while self.size > self.capacity and self._items:
-            self._items.popitem(last=False)
+            self.size -= len(self._items.popitem(last=False)[1].data)
 
     def _restore(self, llm, snap: Snapshot) -> None:
         from llama_cpp import llama_cpp
