@@ -8,6 +8,8 @@ import pytest
 
 from tests.fake_servers import FakeLLMServer
 
+pytest_plugins = ["tests.crash_log"]
+
 ROOT = Path(__file__).resolve().parent.parent
 _SHARED_CACHE = ROOT.parent / "shared" / "tiktoken-cache"
 if not os.environ.get("TIKTOKEN_CACHE_DIR") and _SHARED_CACHE.is_dir():

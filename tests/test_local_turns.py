@@ -14,12 +14,13 @@ MODEL = "smollm2-135m-instruct"
 
 
 @pytest.fixture
-def fresh_model(monkeypatch):
-    """A model instance of this test's own, so earlier tests' contexts and caches play no part."""
-    from chat.engine.providers import local_llama
+def fresh_model():
+    """A model process of this test's own, so earlier tests' contexts and caches play no part."""
+    from chat.engine.providers import llama_process, local_llama
 
-    monkeypatch.setattr(local_llama, "_models", {})
-    return local_llama
+    llama_process.stop_all()
+    yield local_llama
+    llama_process.stop_all()
 
 
 def _turn(engine, prompt, history=(), session="a"):
@@ -44,15 +45,14 @@ def _conversation_with_interruption(engine):
 
 def test_a_conversation_resumes_from_its_saved_prefix_with_the_same_words(engine, fresh_model, monkeypatch):
     cached_text, cached = _conversation_with_interruption(engine)
-    llm, _, _, cache = next(iter(fresh_model._models.values()))
-    assert cache is not None and cache.saves >= 1 and cache.hits >= 1  # a's context was saved, then restored
-    assert cache.size == sum(len(s.data) for s in cache._items.values()) > 0  # the byte count the bound uses
+    cache = fresh_model.supervisor(MODEL).cache  # the worker's own figures, sent with each reply
+    assert cache is not None and cache["saves"] >= 1 and cache["hits"] >= 1  # a's context was saved, then restored
+    assert cache["size"] > 0 and cache["items"] >= 1
 
-    # the same three turns with the cache off: every prompt evaluated from scratch
-    monkeypatch.setattr(fresh_model, "_models", {})
+    # the same three turns with the cache off (a worker of its own): every prompt evaluated from scratch
     monkeypatch.setenv("CHAT_LOCAL_CACHE_MB", "0")
     plain_text, plain = _conversation_with_interruption(engine)
-    assert next(iter(fresh_model._models.values()))[3] is None
+    assert fresh_model.supervisor(MODEL).settings.cache_bytes == 0 and fresh_model.supervisor(MODEL).cache is None
     assert cached_text == plain_text and cached_text.strip()
     assert cached.record["input_tokens"] == plain.record["input_tokens"]  # the count is the whole prompt either way
 

@@ -151,8 +151,14 @@ def explain(exc: ProviderError, model: Model, partial: bool) -> str:
     elif exc.kind == "connection":
         url = ep.resolved_base_url() or "its default address"
         text = f"{detail} — is {ep.name} running at {url}?" if not partial else f"{detail}"
-    elif exc.kind == "not_found" and ep.protocol == "local":
-        text = detail  # the embedded runner says exactly which file or package is missing
+    elif ep.protocol == "local" and exc.kind != "timeout":
+        text = detail  # the embedded runner says exactly which file is wrong, or how its process ended
+        if exc.kind == "unavailable":
+            text = f"{model.name} is unavailable: {detail}"
+        price = model.price
+        if exc.kind == "crashed" and (price is None or (price.usd_per_hour is None and not price.rates.input
+                                                          and not price.rates.output)):
+            text += "; nothing was billed"
     elif exc.kind == "not_found":
         text = f"{ep.name} does not serve model {model.api_model!r}{code}: check the name (python -m chat models)"
     elif exc.kind == "bad_request":
@@ -336,6 +342,10 @@ class Engine:
                                  "reply was stopped; the partial text is kept. Lower max tokens or raise CHAT_MAX_SECONDS")
                     return
         except ProviderError as exc:
+            if self.closing.is_set():
+                # the app is stopping: whatever broke the stream (a worker ended with it, say) is part of the stop
+                att.status, att.error = "aborted", "the app shut down before the reply finished"
+                return
             att.status = "timeout" if exc.kind in ("timeout", "connect_timeout") else "error"
             att.billable = exc.billable
             att.error = explain(exc, model, partial=bool(att.reply))

@@ -35,7 +35,12 @@ class Model:
         return self.price is None or self.price.sampling
 
     def status(self) -> tuple[bool, str]:
-        return self.endpoint.status()
+        usable, why = self.endpoint.status()
+        if usable and self.endpoint.protocol == "local":
+            from chat.engine.providers.local_llama import availability
+
+            return availability(self.api_model)  # the file itself, and whether its process could load it
+        return usable, why
 
 
 def resolve(name: str, prices: PriceTable) -> Model:

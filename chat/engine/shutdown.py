@@ -48,6 +48,9 @@ class Shutdown:
     def _watchdog(self) -> None:
         # the main thread normally closes the engine itself; this bounds the exit if anything hangs
         self.engine.close(self.grace_s, self.flush_s)
+        workers = sys.modules.get("chat.engine.providers.llama_process")
+        if workers is not None:
+            workers.stop_all()  # os._exit skips atexit; the workers would notice, but need not have to
         self._main_done.wait(SETTLE_S)
         logging.shutdown()
         sys.stderr.flush()

@@ -52,6 +52,9 @@ class PrefixCache:
         self._live_saved = True  # the live sequence is already held here (or is not worth holding)
         self.hits = self.saves = 0
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def prepare(self, llm, tokens: list[int]) -> int:
         """Make the context hold the longest known prefix of tokens; returns how many tokens it holds."""
         wanted = np.asarray(tokens, dtype=np.intc)
