@@ -1,10 +1,13 @@
-"""The embedded model (SmolLM2-135M-Instruct, llama.cpp): decode speed through the engine, and TTFT across turns.
+"""The embedded model (SmolLM2-135M-Instruct, llama.cpp): speed through its worker process, and TTFT across turns.
 
     python benchmarks/embedded_model.py
     python benchmarks/embedded_model.py --turns 10 --repeats 5
 
-1. Tokens/s through the engine against llama-cpp-python's own `Llama.generate` on the same Llama
-   instance, same prompt, same sampling (temperature 0), runs alternated so both see the same machine.
+1. Decode tokens/s and time to first token through the engine (which runs the model in its own worker
+   process) against llama-cpp-python's own `Llama.generate` in this process, with the same settings (the
+   same AMX-safe choice of llama.cpp's extra buffer types, context, threads and sampling, temperature 0).
+   Runs alternate, and each repeat asks a new question of the same length, so both evaluate a fresh prompt.
+   Direct runs with the extra buffer types on and off show what the AMX-safe setting costs on this CPU.
 2. Time to first token of turn 1 and of turn N, each question the same length, for one person alone
    and for two people taking turns (each turn of one evicts the other's context), with the prefix cache
    on and off. The cache's goal: turn 10's TTFT at most 1.5x turn 1's.
@@ -22,30 +25,59 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chat.engine import ChatRequest, Chunk, Engine, Result  # noqa: E402
-from chat.engine.providers import local_llama  # noqa: E402
+from chat.engine.providers import llama_process, local_llama  # noqa: E402
+from chat.engine.providers.llama_worker import _CHATML  # noqa: E402
 from chat.storage.store import Store  # noqa: E402
 
 MODEL = local_llama.BUNDLED_NAME
-PROMPT = "Explain in a few sentences why regular exercise is good for health."
+
+
+def question(i: int) -> str:
+    return f"Question {i:03d}: explain in a few sentences why regular exercise is good for health."
 
 
 def engine_run(engine, prompt, max_tokens, history=(), session="bench"):
-    first, n, start = None, 0, time.perf_counter()
     result = None
     for item in engine.stream(ChatRequest(model=MODEL, prompt=prompt, history=tuple(history), max_tokens=max_tokens,
                                           temperature=0, session_id=session)):
-        if isinstance(item, Chunk):
-            first = first or time.perf_counter()
-        elif isinstance(item, Result):
+        if isinstance(item, Result):
             result = item
-    return result, start, first, time.perf_counter()
+    return result
 
 
-def direct_run(max_tokens):
-    llm, formatter, _, _ = local_llama._load(local_llama.bundled_model_path())
-    tokens = llm.tokenize(formatter(messages=[{"role": "user", "content": PROMPT}]).prompt.encode(), add_bos=True,
+def direct_model(extra_bufts: bool):
+    """llama-cpp-python in this process, loaded as the worker loads it."""
+    from llama_cpp import Llama
+    from llama_cpp import llama_cpp as native
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    original = native.llama_model_default_params
+
+    def defaults():
+        params = original()
+        params.use_extra_bufts = extra_bufts
+        return params
+
+    native.llama_model_default_params = defaults
+    try:
+        llm = Llama(model_path=str(local_llama.bundled_model_path()), n_ctx=local_llama.context_size(),
+                    n_threads=os.cpu_count() or 2, verbose=False)
+    finally:
+        native.llama_model_default_params = original
+    eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "ignore")
+    bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "ignore")
+    formatter = Jinja2ChatFormatter(template=llm.metadata.get("tokenizer.chat_template") or _CHATML,
+                                    eos_token=eos, bos_token=bos, add_generation_prompt=True)
+    return llm, formatter
+
+
+def direct_run(model, prompt, max_tokens):
+    """(tokens/s over the decode phase, TTFT ms), measured as the engine's meter measures them."""
+    llm, formatter = model
+    start = time.perf_counter()
+    tokens = llm.tokenize(formatter(messages=[{"role": "user", "content": prompt}]).prompt.encode(), add_bos=True,
                           special=True)
-    start, first, n = time.perf_counter(), None, 0
+    first, n = None, 0
     for token in llm.generate(tokens, temp=0, top_p=0.95, top_k=40, repeat_penalty=1.1, reset=True):
         if token == llm.token_eos():
             break
@@ -55,26 +87,35 @@ def direct_run(max_tokens):
         if n >= max_tokens:
             break
     end = time.perf_counter()
-    return n / (end - first) if n > 1 else 0.0
+    return (n / (end - first) if n > 1 else 0.0), (first - start) * 1000
 
 
-def decode_speed(engine, repeats, max_tokens):
-    ours, direct = [], []
-    for _ in range(repeats):
-        result, _, _, _ = engine_run(engine, PROMPT, max_tokens)
-        ours.append(result.record["output_tokens_per_s"])
-        direct.append(direct_run(max_tokens))
-    a, b = statistics.median(ours), statistics.median(direct)
-    print("| path | tokens/s (median) |\n|---|---|")
-    print(f"| llama-cpp-python `Llama.generate` direct | {b:.1f} |")
-    print(f"| through the engine (provider, meter, log) | {a:.1f} |")
-    print(f"\nengine / direct: **{a / b:.3f}x** over {repeats} alternated runs of {max_tokens} tokens\n")
+def speed(engine, repeats, max_tokens):
+    safe = llama_process.fast_path_is_safe()
+    same, other = direct_model(safe), direct_model(not safe)
+    ours, direct, flipped = [], [], []
+    for i in range(repeats):
+        result = engine_run(engine, question(3 * i), max_tokens)
+        ours.append((result.record["output_tokens_per_s"], result.record["ttft_ms"]))
+        direct.append(direct_run(same, question(3 * i + 1), max_tokens))
+        flipped.append(direct_run(other, question(3 * i + 2), max_tokens))
+    med = [tuple(statistics.median(v[k] for v in runs) for k in (0, 1)) for runs in (direct, ours, flipped)]
+    (d_tps, d_ttft), (o_tps, o_ttft), (f_tps, f_ttft) = med
+    print(f"llama.cpp extra buffer types (weight repacking): {'on' if safe else 'off'} on this CPU "
+          f"({'no AMX found' if safe else 'AMX, or cannot tell'})\n")
+    print("| path | decode tokens/s (median) | TTFT (median) |\n|---|---|---|")
+    print(f"| llama-cpp-python `Llama.generate` in this process, same settings | {d_tps:.1f} | {d_ttft:.1f} ms |")
+    print(f"| through the engine and the worker process (provider, meter, log) | {o_tps:.1f} | {o_ttft:.1f} ms |")
+    print(f"| llama-cpp-python, extra buffer types {'off' if safe else 'on'} | {f_tps:.1f} | {f_ttft:.1f} ms |")
+    print(f"\nworker / direct: decode **{o_tps / d_tps:.3f}x**, TTFT **{o_ttft - d_ttft:+.1f} ms**, over {repeats} "
+          f"alternated runs of {max_tokens} tokens; extra buffer types {'off' if safe else 'on'} / "
+          f"{'on' if safe else 'off'}: decode {f_tps / d_tps:.3f}x\n")
 
 
 def turns_ttft(turns, people, cache_on):
     os.environ["CHAT_LOCAL_CACHE_MB"] = "1024" if cache_on else "0"
-    local_llama._models.clear()
-    local_llama.preload()
+    llama_process.stop_all()
+    local_llama.supervisor(MODEL).wait_loaded(600)  # as the app's preload does, so turn 1 is not the load time
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(Store(Path(tmp) / "bench.db"))
         histories = {p: [] for p in range(people)}
@@ -83,7 +124,7 @@ def turns_ttft(turns, people, cache_on):
             for p in range(people):
                 # every question the same length, so only the history differs between turns
                 question = f"Question {turn:02d} from person {p}: give one tip for staying healthy."
-                result, *_ = engine_run(engine, question, 48, histories[p], session=f"p{p}")
+                result = engine_run(engine, question, 48, histories[p], session=f"p{p}")
                 if p == 0:
                     ttft[turn] = result.record["ttft_ms"]
                 histories[p] += [{"role": "user", "content": question},
@@ -100,8 +141,8 @@ def main() -> int:
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(Store(Path(tmp) / "bench.db"))
-        engine_run(engine, PROMPT, 8)  # load the model
-        decode_speed(engine, args.repeats, args.tokens)
+        engine_run(engine, question(999), 8)  # load the model
+        speed(engine, args.repeats, args.tokens)
         engine.close()
     print(f"| people taking turns | prefix cache | turn 1 TTFT | turn {args.turns} TTFT | ratio | prompt at turn "
           f"{args.turns} |\n|---|---|---|---|---|---|")

@@ -14,6 +14,11 @@ Each person's page load runs first (as the browser's does), then all send their 
 Client-seen time to first token and total time are set against the fake server's own figures for the same
 request, so what is left is the app's overhead: Gradio's queue, the handler, engine, meter and logging.
 The long case is the 20th turn of a conversation whose 19 earlier replies total about 10,000 tokens.
+
+    python benchmarks/ui_concurrency.py --levels "" --long "" --embedded 10 --rounds 5
+
+--embedded N measures N people on the API model while one more person keeps the embedded model generating
+(it runs in its own worker process), against the same N with the embedded model idle, in alternating rounds.
 """
 from __future__ import annotations
 
@@ -37,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MEASURED = "gpt-4o-mini"
+EMBEDDED = "smollm2-135m-instruct"
+STORY = "Write a very long story about a lighthouse keeper and the ships she guides, with many chapters."
 HISTORY = "history-filler"  # the fast model that fills a long conversation before the measured turn
 FIRST_WORD = "Sure"
 TTFT_S, TOKENS, TOKENS_PER_S = 0.4, 300, 40
@@ -194,6 +201,76 @@ async def _clients(url: str, n: int, tag: str, turns: int) -> list[dict]:
     return results, time.process_time() - cpu0
 
 
+async def _config_ids(url: str) -> tuple[tuple, dict]:
+    config = json.loads(urllib.request.urlopen(url + "config", timeout=60).read())
+    ids = {}
+    for i, dep in enumerate(config["dependencies"]):
+        if dep.get("api_name") == "chat":
+            ids["chat"] = dep.get("id", i)
+        if any(t[1] == "load" for t in dep.get("targets", [])) and "load" not in ids:
+            ids["load"] = dep.get("id", i)
+    parts = urllib.parse.urlsplit(url)
+    return (parts.hostname, parts.port), ids
+
+
+def keep_embedded_busy(url: str, stop, replies: list, max_tokens: int = 2048) -> None:
+    """One person asking the embedded model for long stories, one after another, until stop is set (None: once)."""
+
+    async def person():
+        addr, ids = await _config_ids(url)
+        session = uuid.uuid4().hex[:11]
+        cookie = await _page(addr)
+        await _event(addr, ids["load"], session, [], cookie=cookie)
+        while True:
+            _, total, _, status, _ = await _event(addr, ids["chat"], session,
+                                                  [STORY, None, EMBEDDED, "", 0.7, max_tokens], cookie=cookie)
+            replies.append((status, total))
+            if stop is None or stop.is_set():
+                return
+
+    asyncio.run(person())
+
+
+def embedded_rows(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM exchanges WHERE model = ? AND status = 'streaming'",
+                            [EMBEDDED]).fetchone()[0]
+
+
+def compare_embedded(demo, fake_url: str, n: int, rounds: int) -> None:
+    """N API sessions with the embedded model idle, then generating, alternated over rounds."""
+    import threading
+
+    idle, busy, tokens_per_s = [], [], []
+    for _ in range(rounds):
+        idle += measure_level(demo, fake_url, n, 1, None)["ttft"]
+        stop, replies = threading.Event(), []
+        thread = threading.Thread(target=keep_embedded_busy, args=(demo.url, stop, replies), daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 120
+        while not embedded_rows(demo.db) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # well into its decoding
+        r = measure_level(demo, fake_url, n, 1, None)
+        still = embedded_rows(demo.db)
+        stop.set()
+        thread.join(180)
+        if not still:
+            print("    (the embedded reply ended before the level did: this round's 'busy' is partly idle)")
+        busy += r["ttft"]
+        with sqlite3.connect(demo.db) as conn:
+            tokens_per_s += [v for (v,) in conn.execute(
+                "SELECT output_tokens_per_s FROM exchanges WHERE model = ? AND output_tokens_per_s IS NOT NULL",
+                [EMBEDDED])]
+    a, b = statistics.median(idle), statistics.median(busy)
+    print(f"| embedded model | API sessions | TTFT overhead p50 / p95 (ms) |\n|---|---|---|")
+    print(f"| idle | {n} | {a:.0f} / {pct(idle, .95):.0f} |")
+    print(f"| generating for one more person ({statistics.median(tokens_per_s):.0f} tokens/s) | {n} | "
+          f"{b:.0f} / {pct(busy, .95):.0f} |")
+    print(f"\nbusy / idle TTFT overhead, p50: **{b / a:.2f}x** over {rounds} alternated rounds ({len(idle)} and "
+          f"{len(busy)} replies)\n", flush=True)
+
+
 def run_clients(url: str, n: int, tag: str, turns: int) -> None:
     results, cpu = asyncio.run(_clients(url, n, tag, turns))
     print("RESULTS " + json.dumps({"people": results, "cpu": cpu}), flush=True)
@@ -308,6 +385,9 @@ def main() -> int:
                    help="app processes; above 1 they share one chat.db behind nginx, configured as docs/nginx.conf")
     p.add_argument("--marks", action="store_true", help="also print when each protocol message arrived (median)")
     p.add_argument("--app-args", default="", help="extra arguments for demo.py")
+    p.add_argument("--embedded", type=int, default=0,
+                   help="also compare this many API sessions with the embedded model idle and generating")
+    p.add_argument("--rounds", type=int, default=5, help="alternated rounds of the --embedded comparison")
     args = p.parse_args()
 
     from tests.browser import Apps, demo_env
@@ -352,6 +432,9 @@ def main() -> int:
                               ", ".join(f"{k} {v * 1000:.0f}" for k, v in slow["marks"].items()))
                 if r["first_error"]:
                     print(f"    first error: {r['first_error']}", flush=True)
+            if args.embedded:
+                keep_embedded_busy(demo.url, None, [], max_tokens=8)  # its process loads before anything is measured
+                compare_embedded(demo, fake_url, args.embedded, args.rounds)
             idle_after = idle_cpu(demo.pids, args.idle)
             print(f"\nidle CPU after the runs (sessions still open): {idle_after:.1%} of a core", flush=True)
         finally:

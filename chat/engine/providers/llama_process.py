@@ -229,7 +229,9 @@ class Supervisor:
                     worker.proc.wait(5)
                 except subprocess.TimeoutExpired:
                     pass
-                self.broken = f"llama.cpp could not load it: {worker.last_error(str(message['fatal']))}"
+                said = worker.last_error(str(message["fatal"]))
+                self.broken = (f"llama.cpp could not load it ({said.rstrip('.')}); the file may be damaged, or of a "
+                               "model architecture this llama.cpp does not know")
                 self._replace(worker, restart=False)
                 break
             worker.ready = message
@@ -238,6 +240,16 @@ class Supervisor:
             self.broken = (f"its process {how} while loading, {LOAD_ATTEMPTS} times in a row, so it is not restarted "
                            "again: check the file, or restart the app")
         raise ProviderError("unavailable", self.broken, billable=False)
+
+    def wait_loaded(self, timeout: float) -> None:
+        """Block until the worker has loaded the model (ProviderError if it cannot), taking a turn in line to read it."""
+        ticket = self.line.join()
+        try:
+            while not self.line.wait(ticket, 0.5):
+                pass
+            self.ready(timeout)
+        finally:
+            self.line.leave(ticket)
 
     def generate(self, worker: Worker, messages: list[dict], max_tokens: int | None, temperature: float | None,
                  stall_s: float) -> Iterator[TextDelta | UsageReport]:

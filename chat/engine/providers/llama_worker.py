@@ -136,6 +136,8 @@ def main(argv: list[str]) -> int:
     for sig in (signal.SIGINT, getattr(signal, "SIGHUP", None)):
         if sig is not None:
             signal.signal(sig, signal.SIG_IGN)
+    if hasattr(os, "nice"):
+        os.nice(5)  # when cores are short, the app serving everyone goes first; alone, this costs nothing
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever native code prints goes to stderr, never into the protocol
     channel = _Channel(out)
@@ -144,8 +146,9 @@ def main(argv: list[str]) -> int:
 
         llm, formatter = _load(settings)
     except Exception as exc:  # llama.cpp refuses the file: one line, and no restart will help
-        channel.send({"fatal": f"{type(exc).__name__}: {exc}"[:500]})
-        return 3
+        channel.send({"fatal": str(exc).replace(f": {settings['path']}", "")[:300]})
+        sys.stderr.flush()
+        os._exit(3)  # not a return: the stdin thread would hold up the interpreter's shutdown
     cache = PrefixCache(settings["cache_bytes"]) if settings["cache_bytes"] else None
     channel.send({"ready": True, "pid": os.getpid(), "n_ctx": llm.n_ctx(), "extra_bufts": settings["extra_bufts"]})
     while True:
