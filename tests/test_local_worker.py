@@ -270,7 +270,7 @@ def test_sigsegv_in_the_worker_while_the_app_serves_two_sessions(fake, tmp_path)
         _wait_for(lambda: local_rows("streaming") == 1, "the embedded reply to start")
         queued_job = queued.submit("Say hello.", MODEL, "", 0.0, 8, api_name="/chat")
         _wait_for(lambda: local_rows("streaming") == 2, "a second request in line")
-        time.sleep(0.5)  # some words of the first reply are out
+        _wait_for(lambda: len(local_job.outputs()) >= 5, "some words of the embedded reply on the page")
         os.kill(worker, signal.SIGSEGV)
         local_job.result(timeout=120)
         queued_job.result(timeout=120)
