@@ -175,6 +175,8 @@ def test_a_crash_mid_reply_costs_that_reply_and_the_next_in_line_is_served(engin
     assert result.record["cost_usd"] is not None and float(result.record["cost_usd"]) == 0
     assert second["result"].ok and second["result"].record["reply"].strip()  # served by the restarted worker
     assert sup.worker.pid != crashed and not _alive(crashed) and sup.restarts == 1
+    # a worker that crashed before it ever finished a reply is restarted without llama.cpp's repacking path
+    assert sup.settings.extra_bufts is False and sup.worker.ready["extra_bufts"] is False
 
 
 def test_a_model_that_dies_at_every_load_is_unavailable_and_not_restarted_in_a_loop(engine, fresh):
@@ -288,3 +290,16 @@ def test_sigsegv_in_the_worker_while_the_app_serves_two_sessions(fake, tmp_path)
     assert "crashed (SIGSEGV) and was restarted" in crashed["error"]
     assert served["status"] == "ok" and served["reply"].strip()
     assert other["status"] == "ok" and other["reply"] == "".join(f"w{n} " for n in range(40))
+
+
+def test_llama_cpps_repacking_path_is_used_only_where_amx_is_known_absent(tmp_path):
+    from chat.engine.providers.llama_process import fast_path_is_safe
+
+    sapphire_rapids = tmp_path / "spr"
+    sapphire_rapids.write_text("flags\t\t: fpu vme avx2 avx512f avx512_bf16 amx_bf16 avx512_fp16 amx_tile amx_int8\n")
+    epyc = tmp_path / "epyc"
+    epyc.write_text("flags\t\t: fpu vme sse4_2 avx avx2 fma bmi2 sha_ni vaes vpclmulqdq\n")
+    assert fast_path_is_safe(str(sapphire_rapids), "x86_64") is False
+    assert fast_path_is_safe(str(epyc), "x86_64") is True
+    assert fast_path_is_safe(str(tmp_path / "unreadable"), "x86_64") is False  # cannot tell: the safe path
+    assert fast_path_is_safe(str(sapphire_rapids), "aarch64") is True  # AMX exists on x86 alone

@@ -36,12 +36,12 @@ LOAD_ATTEMPTS = 2  # a model whose child dies this many times in a row while loa
 
 
 @functools.cache
-def fast_path_is_safe() -> bool:
+def fast_path_is_safe(cpuinfo: str = "/proc/cpuinfo", machine: str | None = None) -> bool:
     """llama.cpp's extra CPU buffer types (weight repacking) crash on Intel AMX: use them only where AMX is known absent."""
-    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686", "x86"):
+    if (machine or platform.machine()).lower() not in ("x86_64", "amd64", "i386", "i686", "x86"):
         return True  # AMX is Intel's x86 extension alone
     try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+        flags = Path(cpuinfo).read_text(errors="replace")
     except OSError:
         return False  # no way to tell: the path that works everywhere
     return re.search(r"\bamx_\w+", flags) is None
