@@ -57,8 +57,7 @@ def rating_table(stats: list[RatingStats], criteria: list[str]) -> tuple[list[st
 
 
 def elsewhere_table(rows: list[dict], prices: PriceTable) -> tuple[list[str], list[list[str]]]:
-    usage = sum((Usage(r["input_tokens"], r["output_tokens"], r["cached_tokens"] or 0, r["cache_write_tokens"] or 0,
-                       r["reasoning_tokens"] or 0) for r in rows if r["status"] == "ok"), Usage())
+    usage = sum((Usage.of_row(r) for r in rows if r["status"] == "ok"), Usage())
     return ["Model", "Approx. cost of this run's tokens"], [[m, "≈" + format_usd(c.total)] for m, c in costs_elsewhere(usage, prices)]
 
 

@@ -49,8 +49,7 @@ def account(state: dict, record: dict) -> None:
 
 def elsewhere(record: dict, prices: PriceTable) -> str:
     """The same token counts priced on every other priced model (approximate: tokenizers differ)."""
-    usage = Usage(record["input_tokens"], record["output_tokens"], record["cached_tokens"] or 0,
-                  record["cache_write_tokens"] or 0, record["reasoning_tokens"] or 0)
+    usage = Usage.of_row(record)
     others = [f"{name} ≈{format_usd(cost.total)}" for name, cost in costs_elsewhere(usage, prices) if name != record["model"]]
     return "Same tokens elsewhere (approximate — tokenizers differ): " + " · ".join(others)
 
