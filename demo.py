@@ -47,18 +47,18 @@ def main(argv=None) -> int:
 
     from starlette.middleware import Middleware
 
-    from chat.ui.app import CSS, build_app
-    from chat.ui.logs_tab import Access
-    from chat.ui.login_guard import HideApiInfoUntilLogin
+    from chat.engine import Engine
     from chat.engine.budget import Budget, parse_cap, parse_rate
     from chat.engine.endpoints import timeouts
-    from chat.engine import Engine
     from chat.engine.pricing import load_prices
+    from chat.engine.shutdown import Shutdown
     from chat.evaluation.ratings import load_rubric
     from chat.redact import install as install_redaction
     from chat.redact import redact, register
-    from chat.engine.shutdown import Shutdown
     from chat.storage.store import Store
+    from chat.ui.app import CSS, build_app
+    from chat.ui.login_guard import HideApiInfoUntilLogin
+    from chat.ui.logs_tab import Access
 
     install_redaction()
     try:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chat.engine import ChatRequest, Chunk, Engine, Result  # noqa: E402
+from chat.engine import ChatRequest, Engine, Result  # noqa: E402
 from chat.engine.providers import llama_process, local_llama  # noqa: E402
 from chat.engine.providers.llama_worker import _CHATML  # noqa: E402
 from chat.storage.store import Store  # noqa: E402

@@ -27,11 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlite_utils  # noqa: E402
 
-from chat.storage import logs  # noqa: E402
-from chat.storage import migrations  # noqa: E402
+from chat.evaluation.questionsets import load  # noqa: E402
+from chat.storage import (
+    logs,  # noqa: E402
+    migrations,  # noqa: E402
+)
 from chat.storage.logs import LogFilter  # noqa: E402
 from chat.storage.store import Store  # noqa: E402
-from chat.evaluation.questionsets import load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = [("gpt-4o-mini", "openai", 0.35, 0.15, 0.60), ("gpt-4o", "openai", 0.15, 2.5, 10.0),

@@ -263,7 +263,7 @@ def compare_embedded(demo, fake_url: str, n: int, rounds: int) -> None:
                 "SELECT output_tokens_per_s FROM exchanges WHERE model = ? AND output_tokens_per_s IS NOT NULL",
                 [EMBEDDED])]
     a, b = statistics.median(idle), statistics.median(busy)
-    print(f"| embedded model | API sessions | TTFT overhead p50 / p95 (ms) |\n|---|---|---|")
+    print("| embedded model | API sessions | TTFT overhead p50 / p95 (ms) |\n|---|---|---|")
     print(f"| idle | {n} | {a:.0f} / {pct(idle, .95):.0f} |")
     print(f"| generating for one more person ({statistics.median(tokens_per_s):.0f} tokens/s) | {n} | "
           f"{b:.0f} / {pct(busy, .95):.0f} |")
@@ -371,7 +371,8 @@ def row(r: dict) -> str:
     t, o = r["ttft"], r["total"]
     return (f"| {r['sessions']} | {r['turn']} | {r['errors']} | {pct(t, .5):.0f} / {pct(t, .95):.0f} / {max(t):.0f} "
             f"| {pct(o, .5):.0f} / {pct(o, .95):.0f} / {max(o):.0f} | {r['cpu_per_reply'] * 1000:.0f} ms "
-            f"({r['cpu_share']:.0%} of a core; clients {r['client_cpu_share']:.0%}) | {r['repaints']:.0f} | {r['server_ttft']:.2f} / {r['server_total']:.2f} s |")
+            f"({r['cpu_share']:.0%} of a core; clients {r['client_cpu_share']:.0%}) | {r['repaints']:.0f} | "
+            f"{r['server_ttft']:.2f} / {r['server_total']:.2f} s |")
 
 
 def main() -> int:

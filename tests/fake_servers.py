@@ -77,7 +77,7 @@ def sigv4_problem(method: str, raw_path: str, headers, body: bytes, secrets: dic
         return "Authorization header is not an AWS4-HMAC-SHA256 signature"
     key_id, day, region, service, signed, signature = match.groups()
     if key_id not in secrets:
-        return f"The security token included in the request is invalid (unknown access key)"
+        return "The security token included in the request is invalid (unknown access key)"
     if service != "bedrock":
         return f"Credential should be scoped to correct service: 'bedrock', not {service!r}"
     amz_date = headers.get("X-Amz-Date") or ""
@@ -391,13 +391,15 @@ class FakeLLMServer:
                             event("content_block_start", {"type": "content_block_start", "index": index, "content_block": empty})
                             block = kind
                         delta = {"type": "thinking_delta", "thinking": text} if kind == "thinking" else {"type": "text_delta", "text": text}
-                        event("content_block_delta", {"type": "content_block_delta", "index": 0 if kind == "thinking" or not sc.thinking else 1, "delta": delta})
+                        index = 0 if kind == "thinking" or not sc.thinking else 1
+                        event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
                         if i == 0:
                             event("ping", {"type": "ping"})
                     if block is not None:
                         event("content_block_stop", {"type": "content_block_stop", "index": 0})
                     final = {"output_tokens": sc.out_tokens() if sc.usage else 0}
-                    event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": final})
+                    event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                            "usage": final})
                     event("message_stop", {"type": "message_stop"})
                     self._end()
                 except (BrokenPipeError, ConnectionResetError):

@@ -7,10 +7,10 @@ from decimal import Decimal
 import gradio as gr
 import pytest
 
-from chat.ui import app
-from chat.engine.budget import Budget
-from chat.ui.display import meter_line
 from chat.engine import Engine
+from chat.engine.budget import Budget
+from chat.ui import app
+from chat.ui.display import meter_line
 from chat.ui.session import new_session
 from tests.fake_servers import Scenario
 

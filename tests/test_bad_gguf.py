@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import threading
 import time
@@ -86,7 +85,7 @@ def test_a_forged_header_costs_no_memory(engine, tmp_path):
 def test_a_well_formed_file_llama_cpp_refuses_is_reported_from_its_own_process(engine, tmp_path, real_model):
     path = tmp_path / "empty-model.gguf"
     path.write_bytes(_header() + b"\0" * 64)  # a valid GGUF with no metadata and no tensors: nothing to run
-    error = _refused(engine, path, "llama.cpp could not load")
+    _refused(engine, path, "llama.cpp could not load")
     usable, why = engine.resolve(f"local:{path}").status()
     assert not usable and "llama.cpp could not load" in why
 

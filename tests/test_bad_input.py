@@ -11,14 +11,13 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from chat.ui import app, runs_tab
 from chat.engine import ChatRequest
 from chat.engine.pricing import PricingError, load_prices
 from chat.evaluation.questionsets import QuestionSetError, load, parse
 from chat.evaluation.ratings import RubricError, load_rubric
 from chat.evaluation.runs import RunError, create
+from chat.ui import app, runs_tab
 from chat.ui.session import new_session
-from tests.fake_servers import Scenario
 from tests.helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent

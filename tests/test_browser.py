@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
-
 from chat.ui.display import meter_line
 from tests.browser import (
     CHROMIUM,
@@ -20,6 +18,7 @@ from tests.browser import (
     demo_env,
     require_chromium,
 )
+from tests.conftest import need
 from tests.fake_servers import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +115,9 @@ def test_message_streams_and_meter_equals_logged_row(browser, demo, scenarios):
     panel = page.inner_text("#meter-panel")
     assert "1 request · 412 in / 61 out tokens" in panel and "473 / 128,000 tokens" in panel
     if os.environ.get("UPDATE_SCREENSHOTS"):
-        scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=[w + " " for w in "No — finishing the course does not guarantee an internship, but graduates are matched with partner companies.".split(" ")] * 3, gap=0.12)
+        answer = ("No — finishing the course does not guarantee an internship, but graduates are matched with partner "
+                  "companies.")
+        scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=[w + " " for w in answer.split(" ")] * 3, gap=0.12)
         send(page, "교육을 수료하면 무조건 인턴 될 수 있나요?")
         page.wait_for_function("document.querySelectorAll('#chatbot .message').length > 0", timeout=10_000)
         time.sleep(1.5)  # mid-stream: the second reply is still arriving
@@ -301,7 +302,8 @@ def test_compare_tab_streams_two_models_at_once_and_votes_blind(browser, demo, s
 
 def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, demo, scenarios):
     scenarios.scenarios["gpt-4o-mini"] = Scenario(ttft=0.05, gap=0.02, input_tokens=420, output_tokens=60,
-                                                  variants=[["네, ", "연속으로 쓸 수 있어요."], ["네, 가능합니다. ", "다만 출석률 80%를 지켜야 해요."]])
+                                                  variants=[["네, ", "연속으로 쓸 수 있어요."],
+                                                            ["네, 가능합니다. ", "다만 출석률 80%를 지켜야 해요."]])
     scenarios.scenarios["gpt-4.1"] = Scenario(ttft=0.2, gap=0.03, input_tokens=420, output_tokens=90)
     context, page = open_chat(browser, demo.url)
     page.get_by_role("tab", name="Runs").click()
@@ -404,7 +406,7 @@ def test_logs_tab_filters_searches_opens_a_row_and_exports(browser, demo, scenar
 def test_report_shows_every_answer_side_by_side_and_reads_on_a_phone(browser, fake, engine, tmp_path):
     """The exported report, opened from disk (offline) in Chromium at desktop and phone widths."""
     from chat.evaluation.questionsets import load
-    from chat.evaluation.ratings import rate, DEFAULT_RUBRIC
+    from chat.evaluation.ratings import DEFAULT_RUBRIC, rate
     from chat.evaluation.runs import create, execute
     from chat.evaluation.study import summarize
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from chat.ui import app, compare_tab, runs_tab
-from chat.engine.budget import Budget
 from chat.engine import Engine
+from chat.engine.budget import Budget
+from chat.ui import app, compare_tab, runs_tab
 from chat.ui.session import new_session
 from tests.fake_servers import Scenario
 

@@ -29,7 +29,8 @@ def test_ask_streams_prints_meter_and_logs(fake, tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout == "Hello, this is a fake reply.\n"
     assert "100 in · 40 out" in out.stderr and "$0.000039" in out.stderr and "TTFT" in out.stderr
-    row = sqlite3.connect(db).execute("SELECT status, input_tokens, output_tokens, cost_usd, json_extract(cost_exact, '$.cost_usd'), system FROM exchanges_full").fetchone()
+    row = sqlite3.connect(db).execute("SELECT status, input_tokens, output_tokens, cost_usd, json_extract(cost_exact, '$.cost_usd'), "
+                                      "system FROM exchanges_full").fetchone()
     assert row == ("ok", 100, 40, 0.000039, "0.000039", "Be brief.")
     assert fake.requests[-1]["body"]["max_tokens"] == 50
 

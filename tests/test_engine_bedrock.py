@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import need
-
 from tests.fake_servers import Scenario
 from tests.helpers import run
 

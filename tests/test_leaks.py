@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from chat.ui import compare_tab
 from chat.evaluation.ratings import DEFAULT_RUBRIC, RubricError, rate
 from chat.redact import redact
+from chat.ui import compare_tab
 from tests.browser import DemoProcess, demo_env
 from tests.fake_servers import Scenario
 from tests.helpers import run

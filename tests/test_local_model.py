@@ -9,10 +9,7 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import need
-
 from tests.helpers import run
 
 need("llama_cpp", "the embedded model")

@@ -143,7 +143,7 @@ def test_stop_reaches_the_worker_within_two_tokens_and_it_serves_the_next(engine
 
 
 def test_a_crash_mid_reply_costs_that_reply_and_the_next_in_line_is_served(engine, fresh):
-    from chat.engine import ChatRequest, Chunk, Result, Waiting
+    from chat.engine import ChatRequest, Result, Waiting
 
     fresh.preload()
     sup = fresh.supervisor(MODEL)

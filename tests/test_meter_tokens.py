@@ -8,9 +8,9 @@ from pathlib import Path
 
 from chat.engine.history import build_messages
 from chat.engine.meter import Meter
-from chat.redact import redact
 from chat.engine.tokens import count_text, encoding_name_for, heuristic_count
 from chat.engine.usage import Usage
+from chat.redact import redact
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,15 +1,13 @@
 """pricing.yaml: validation, Decimal arithmetic, and agreement with genai-prices."""
 from __future__ import annotations
 
-import warnings
 from decimal import Decimal
 
 import pytest
 
-from tests.conftest import need
-
 from chat.engine.pricing import PricingError, cost_of, format_usd, load_prices
 from chat.engine.usage import Usage
+from tests.conftest import need
 
 
 def test_shipped_file_loads_with_all_families():

@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from tests.browser import Apps, demo_env
-from tests.test_browser import browser, open_chat, send  # noqa: F401  (browser: the real-Chromium fixture)
 from tests.fake_servers import Scenario
+from tests.test_browser import browser, open_chat, send  # noqa: F401  (browser: the real-Chromium fixture)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def proxied(fake_server, tmp_path_factory):
     apps.stop()
 
 
-def test_each_browser_keeps_to_one_process_and_streams_through_the_proxy(browser, proxied, fake_server):
+def test_each_browser_keeps_to_one_process_and_streams_through_the_proxy(browser, proxied, fake_server):  # noqa: F811
     fake_server.scenarios["gpt-4o-mini"] = Scenario(chunks=["Streamed", " through", " nginx", "."], gap=0.05,
                                                     input_tokens=12)
     pages = []

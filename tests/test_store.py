@@ -29,7 +29,10 @@ def test_migrations_from_an_empty_file_are_recorded_once(tmp_path):
     names = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
     assert names == [fn.__name__ for fn in migrations.MIGRATIONS]
     cols = {r[1] for r in conn.execute("PRAGMA table_info(exchanges)")}
-    required = ["id", "session_id", "created_at", "provider", "model", "system_id", "prompt", "message_ids", "reply", "status", "error", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_source", "input_cost", "output_cost", "cost_usd", "ttft_ms", "latency_ms", "output_tokens_per_s", "params_json", "usage_json", "pricing_hash"]
+    required = ["id", "session_id", "created_at", "provider", "model", "system_id", "prompt", "message_ids", "reply", "status",
+                "error", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_source",
+                "input_cost", "output_cost", "cost_usd", "ttft_ms", "latency_ms", "output_tokens_per_s", "params_json", "usage_json",
+                "pricing_hash"]
     assert set(required) <= cols
     indexes = {r[1] for r in conn.execute("PRAGMA index_list(exchanges)")}
     assert {"idx_exchanges_meter", "idx_exchanges_model", "idx_exchanges_model_latency"} <= indexes

@@ -11,18 +11,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from chat.engine.budget import Budget, CapExceeded
 from chat.clock import now_iso
+from chat.engine.budget import Budget, CapExceeded
 from chat.engine.endpoints import build_provider, max_seconds, timeouts
 from chat.engine.history import build_messages
 from chat.engine.meter import Meter
 from chat.engine.models import Model, UnknownModel, resolve
 from chat.engine.pricing import Cost, PriceTable, cost_of, load_prices
 from chat.engine.providers import ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
-from chat.redact import redact
-from chat.storage.store import Store
 from chat.engine.tokens import count_messages, count_text
 from chat.engine.usage import Usage
+from chat.redact import redact
+from chat.storage.store import Store
 
 log = logging.getLogger(__name__)
 MAX_PROMPT_CHARS = 4_000_000  # about a million tokens: no model's window holds more

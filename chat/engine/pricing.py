@@ -8,8 +8,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from chat import safe_yaml
-from chat.safe_yaml import Mapping
 from chat.engine.usage import Usage
+from chat.safe_yaml import Mapping
 
 MILLION = Decimal(1_000_000)
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "pricing.yaml"

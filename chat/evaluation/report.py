@@ -9,12 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from chat.engine.pricing import PriceTable, costs_elsewhere, format_usd
+from chat.engine.usage import Usage
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
 from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
 from chat.evaluation.results import ModelStats, QuestionStats
-from chat.engine.usage import Usage
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 MODEL_COLUMNS = [
@@ -140,7 +140,8 @@ def latency_svg(rows: list[dict]) -> str:
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}
 @media (max-width:600px){body{margin:.6rem}}table{display:block;overflow-x:auto}
-table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}svg{max-width:100%;height:auto}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}svg{max-width:100%;height:auto}
+td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
 td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}svg text{font-size:12px}.note{color:#666;font-size:.85rem}"""
 
 

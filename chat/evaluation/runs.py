@@ -15,7 +15,6 @@ from chat.engine import BadRequest, ChatRequest, Engine, Result, check_params
 from chat.evaluation.questionsets import Question, QuestionSet
 from chat.storage import runs as queries
 
-
 MAX_REPEATS = 100
 MAX_CELLS = 20_000  # models x questions x repeats in one run
 MAX_CONCURRENCY = 64

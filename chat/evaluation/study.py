@@ -7,8 +7,8 @@ import statistics
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from chat.evaluation import report
 from chat.engine.pricing import PriceTable
+from chat.evaluation import report
 from chat.evaluation.projection import project
 from chat.evaluation.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
 from chat.evaluation.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows

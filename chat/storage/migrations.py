@@ -241,7 +241,7 @@ def unpriced(row: str = "") -> str:
 
 def _rollup_add(row: str, sign: str) -> str:
     return (f"INSERT INTO rollup_hourly ({ROLLUP_KEY}, exchanges, input_tokens, output_tokens, cost_usd, priced,"
-            f" unpriced, tps_sum, tps_n, ttft_n, latency_n) VALUES (coalesce(substr({row}.created_at, 1, 13), ''), coalesce({row}.model, ''),"
+            f" unpriced, tps_sum, tps_n, ttft_n, latency_n) VALUES (coalesce(substr({row}.created_at, 1, 13), ''), coalesce({row}.model, ''),"  # noqa: E501 (frozen schema text)
             f" coalesce({row}.provider, ''), coalesce({row}.status, ''), coalesce({row}.user, ''),"
             f" coalesce({row}.usage_source, ''), {sign}1, {sign}coalesce({row}.input_tokens, 0),"
             f" {sign}coalesce({row}.output_tokens, 0), {sign}coalesce({row}.cost_usd, 0),"

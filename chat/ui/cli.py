@@ -13,9 +13,9 @@ from chat.redact import redact
 
 
 def _models(args) -> int:
-    from chat.ui.display import price_text
     from chat.engine.models import listed, resolve
     from chat.engine.pricing import load_prices
+    from chat.ui.display import price_text
 
     prices = load_prices(args.pricing)
     rows = []
@@ -44,8 +44,8 @@ def _engine(args):
     """The engine for a command, with the spend caps the app would apply (flags win over the environment)."""
     import os
 
-    from chat.engine.budget import Budget, parse_cap
     from chat.engine import Engine
+    from chat.engine.budget import Budget, parse_cap
     from chat.engine.pricing import load_prices
     from chat.storage.store import Store
 
@@ -62,9 +62,9 @@ def _engine(args):
 def _ask(args) -> int:
     import os
 
-    from chat.ui.display import meter_line
     from chat.engine import ChatRequest, Chunk, Result
     from chat.engine.shutdown import Shutdown
+    from chat.ui.display import meter_line
 
     engine = _engine(args)
     stop = Shutdown(engine).install()
@@ -108,18 +108,18 @@ def _eval(args) -> int:
 
     from tqdm import tqdm
 
+    from chat.engine.shutdown import Shutdown
     from chat.evaluation.questionsets import load
     from chat.evaluation.ratings import load_rubric
     from chat.evaluation.report import model_table
     from chat.evaluation.runs import create, execute
-    from chat.engine.shutdown import Shutdown
     from chat.evaluation.study import summarize
 
     qs = load(args.set, system=args.system)
     args.model = args.model or list(qs.meta.get("models") or [])
     if not args.model:
-        print(f"error: name the models with -m (e.g. -m gpt-4o-mini -m claude-haiku-4-5), or list them under "
-              f"'models:' in a study file such as examples/model_selection.yaml", file=sys.stderr)
+        print("error: name the models with -m (e.g. -m gpt-4o-mini -m claude-haiku-4-5), or list them under "
+              "'models:' in a study file such as examples/model_selection.yaml", file=sys.stderr)
         return 2
     if args.repeats is None:
         repeats = qs.meta.get("repeats", 1)
@@ -176,8 +176,8 @@ def _eval(args) -> int:
 
 
 def _runs(args) -> int:
-    from chat.storage.store import Store
     from chat.evaluation.study import list_runs
+    from chat.storage.store import Store
 
     for run in list_runs(Store(args.db)):
         print(f"{run['id']}  {run['set_name']}  models={','.join(json.loads(run['models_json']))}  "
@@ -188,8 +188,8 @@ def _runs(args) -> int:
 def _report(args) -> int:
     from chat.engine.pricing import load_prices
     from chat.evaluation.ratings import load_rubric
-    from chat.storage.store import Store
     from chat.evaluation.study import summarize
+    from chat.storage.store import Store
 
     summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
     if args.blind:

@@ -9,12 +9,12 @@ import uuid
 
 import gradio as gr
 
-from chat.ui.identity import check_rate, rater_name
-from chat.ui.components import CheckedNumber
-from chat.ui.display import cost_breakdown, meter_line
 from chat.engine import MAX_OUTPUT_TOKENS, BadRequest, ChatRequest, Chunk, Engine, Result, check_params
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, vote
 from chat.ui.bind import bind
+from chat.ui.components import CheckedNumber
+from chat.ui.display import cost_breakdown, meter_line
+from chat.ui.identity import check_rate, rater_name
 
 MAX_COLUMNS = 4
 UPDATE_INTERVAL_S = 0.1
@@ -164,7 +164,7 @@ def score_choices(rubric: Rubric) -> list:
 
 def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAULT_RUBRIC) -> gr.Textbox:
     """The Compare tab's components and wiring (called inside a gr.Tab); returns the rater box."""
-    
+
     state = gr.State(new_compare)
     with gr.Row():
         models = gr.Dropdown(choices=choices, multiselect=True, max_choices=MAX_COLUMNS, label="Models (2–4)",

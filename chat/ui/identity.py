@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from chat.engine.budget import CapExceeded
 from chat.engine import Engine
+from chat.engine.budget import CapExceeded
 
 
 def identity(request: gr.Request | None, fallback: str) -> tuple[str, str | None]:

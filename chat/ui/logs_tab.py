@@ -5,8 +5,8 @@ import csv
 import html
 import json
 import tempfile
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import gradio as gr
@@ -16,11 +16,11 @@ from chat.engine import Engine
 from chat.engine.pricing import format_usd
 from chat.storage import logs
 from chat.storage.logs import LogFilter
+from chat.ui.bind import bind
 from chat.ui.cli_logs import cell
 from chat.ui.display import cost_breakdown, meter_line
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
-from chat.ui.bind import bind
 
 PAGE = 50
 EXPORT_LIMIT = 100_000  # a browser download stays a sane size; the CLI exports everything

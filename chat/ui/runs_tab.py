@@ -9,22 +9,22 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from chat.ui.compare_tab import score_choices
-from chat.ui.components import CheckedNumber
 from chat.engine import MAX_OUTPUT_TOKENS, Engine
-from chat.ui.identity import check_rate
-from chat.evaluation.judge import judge
 from chat.engine.models import UnknownModel
-from chat.evaluation.questionsets import QuestionSetError, load
-from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
+from chat.evaluation.judge import judge
 from chat.evaluation.projection import MAX_PER_DAY, check_per_day, project
+from chat.evaluation.questionsets import QuestionSetError, load
+from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.evaluation.report import elsewhere_table, model_table, projection_table, question_table, rating_table
 from chat.evaluation.runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
 from chat.evaluation.study import list_runs, summarize
 from chat.storage import runs as queries
 from chat.ui.bind import bind
+from chat.ui.compare_tab import score_choices
+from chat.ui.components import CheckedNumber
+from chat.ui.identity import check_rate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

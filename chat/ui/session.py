@@ -4,9 +4,9 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from chat.ui.display import cost_breakdown, meter_line
 from chat.engine.pricing import PriceTable, costs_elsewhere, format_usd
 from chat.engine.usage import Usage
+from chat.ui.display import cost_breakdown, meter_line
 
 
 def new_session() -> dict:

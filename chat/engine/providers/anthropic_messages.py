@@ -1,13 +1,11 @@
 """Anthropic Messages streaming: Anthropic itself and Bedrock through AnthropicBedrock."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import inspect
+from collections.abc import Iterator
 
 import anthropic
 
-from chat.engine.usage import Usage
 from chat.engine.providers.base import (
     TRANSPORT_ERRORS,
     Event,
@@ -18,6 +16,7 @@ from chat.engine.providers.base import (
     UsageReport,
     classify,
 )
+from chat.engine.usage import Usage
 
 # Anthropic requires max_tokens; this is only used when the caller sets none.
 DEFAULT_MAX_TOKENS = 4096

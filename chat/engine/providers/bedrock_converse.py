@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from chat.engine.usage import Usage
 from chat.engine.providers.base import Event, ProviderError, ReasoningDelta, Request, TextDelta, UsageReport
+from chat.engine.usage import Usage
 
 # Models whose Converse refuses a system prompt: it goes at the head of the first user turn instead.
 NO_SYSTEM_PROMPT = ("mistral.mistral-7b-instruct", "mistral.mixtral-8x7b-instruct", "amazon.titan-text",

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import openai
 
-from chat.engine.usage import Usage
 from chat.engine.providers.base import (
     TRANSPORT_ERRORS,
     Event,
@@ -18,6 +17,7 @@ from chat.engine.providers.base import (
     classify,
 )
 from chat.engine.providers.sse import parse
+from chat.engine.usage import Usage
 
 
 def usage_from_openai(raw: dict) -> tuple[Usage, str | None]:
