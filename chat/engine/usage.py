@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,3 @@ class Usage:
     @property
     def uncached_input_tokens(self) -> int:
         return max(0, self.input_tokens - self.cached_tokens - self.cache_write_tokens)
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def as_dict(self) -> dict:
-        return asdict(self)

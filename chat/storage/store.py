@@ -444,16 +444,6 @@ class Store:
         """Replace a reservation with what the exchange cost (or record a cost that had none)."""
         self.append("spend", entry, mode="upsert")
 
-    def spent(self, scope: str, key: str | None, day: str) -> int:
-        """Pico-USD used (settled and reserved) by a day, a session or a user's day."""
-        if scope == "day":
-            rows = self.query("SELECT coalesce(sum(amount_pusd), 0) AS n FROM spend WHERE day = ?", [day])
-        elif scope == "session":
-            rows = self.query("SELECT coalesce(sum(amount_pusd), 0) AS n FROM spend WHERE session_key = ?", [key])
-        else:
-            rows = self.query("SELECT coalesce(sum(amount_pusd), 0) AS n FROM spend WHERE user = ? AND day = ?", [key, day])
-        return rows[0]["n"]
-
     # ---- reading -------------------------------------------------------
     def forget_messages(self) -> None:
         """After messages were deleted (a purge, on the writer thread): stop trusting the known ids."""
