@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Literal, get_args
 
+Status = Literal["ok", "error", "aborted", "timeout", "interrupted", "streaming"]
+STATUSES: tuple[Status, ...] = get_args(Status)  # an exchange's status column holds one of these, nothing else
 MONEY = ("cost_usd", "input_cost", "output_cost", "uncached_input_cost", "cached_input_cost", "cache_write_cost",
          "compute_cost")
 

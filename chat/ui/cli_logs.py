@@ -10,10 +10,9 @@ from pathlib import Path
 
 from chat.storage import logs
 from chat.storage.logs import GROUPS, LogFilter
+from chat.storage.rows import STATUSES
 from chat.storage.store import Store, default_path
 from chat.ui.timerange import parse_when
-
-STATUSES = ("ok", "error", "aborted", "timeout", "interrupted", "streaming")
 
 
 def add_parsers(sub) -> None:

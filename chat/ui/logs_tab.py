@@ -16,6 +16,7 @@ from chat.engine import Engine
 from chat.engine.pricing import format_usd
 from chat.storage import logs
 from chat.storage.logs import LogFilter
+from chat.storage.rows import STATUSES
 from chat.ui.bind import bind
 from chat.ui.cli_logs import cell
 from chat.ui.display import cost_breakdown, meter_line
@@ -27,7 +28,6 @@ EXPORT_LIMIT = 100_000  # a browser download stays a sane size; the CLI exports 
 TABLE = ["created_at", "model", "status", "input_tokens", "output_tokens", "cost_usd", "ttft_ms", "latency_ms",
          "output_tokens_per_s", "user", "prompt"]
 HEADERS = ["time (UTC)", "model", "status", "in", "out", "cost", "TTFT", "latency", "tok/s", "user", "prompt"]
-STATUSES = ["ok", "error", "aborted", "timeout", "interrupted", "streaming"]
 LATENCY_BINS = [0, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, float("inf")]
 
 
@@ -214,7 +214,7 @@ def build(engine: Engine, tab: gr.Tab, access: Access) -> None:
         until = gr.Textbox(label="Until (custom)", placeholder="2026-11-23T18:00", scale=1)
         models = gr.Dropdown([], multiselect=True, label="Models", scale=2, elem_id="logs-models")
         providers = gr.Dropdown([], multiselect=True, label="Providers", scale=1)
-        statuses = gr.Dropdown(STATUSES, multiselect=True, label="Status", scale=1, elem_id="logs-status")
+        statuses = gr.Dropdown(list(STATUSES), multiselect=True, label="Status", scale=1, elem_id="logs-status")
     with gr.Row():
         text = gr.Textbox(label="Search prompts and replies", placeholder="환불, refund …", scale=3,
                           elem_id="logs-search")
