@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     from starlette.middleware import Middleware
 
     from chat.engine import Engine
-    from chat.engine.budget import Budget, parse_cap, parse_rate
+    from chat.engine.budget import Budget, limits
     from chat.engine.endpoints import timeouts
     from chat.engine.pricing import load_prices
     from chat.engine.shutdown import Shutdown
@@ -70,10 +70,8 @@ def main(argv=None) -> int:
         auth = parse_auth(args.auth or ([os.environ["DEMO_AUTH"]] if os.environ.get("DEMO_AUTH") else []))
         for _, password in auth:
             register(password)
-        session_cap = parse_cap("CHAT_SESSION_CAP_USD", args.session_cap or os.environ.get("CHAT_SESSION_CAP_USD"))
-        daily_cap = parse_cap("CHAT_DAILY_CAP_USD", args.daily_cap or os.environ.get("CHAT_DAILY_CAP_USD"))
-        user_cap = parse_cap("CHAT_USER_CAP_USD", args.user_cap or os.environ.get("CHAT_USER_CAP_USD"))
-        rate_limit = parse_rate("CHAT_RATE_LIMIT", args.rate_limit or os.environ.get("CHAT_RATE_LIMIT"))
+        given = limits(args)
+        session_cap, daily_cap, user_cap = given["session_cap"], given["daily_cap"], given["user_cap"]
         admins = [a.strip() for v in (args.admin or [os.environ.get("DEMO_ADMINS", "")]) for a in v.split(",")
                   if a.strip()]
         if admins and not auth:
@@ -89,7 +87,7 @@ def main(argv=None) -> int:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
     store = Store(args.db)
-    budget = Budget(session_cap, daily_cap, user_cap, rate_limit, store)
+    budget = Budget(session_cap, daily_cap, user_cap, given["rate_limit"], store)
     engine = Engine(store, prices, budget)
     stop = Shutdown(engine).install()
 

@@ -125,3 +125,18 @@ def test_cap_values(raw, ok):
 def test_rate_values(raw):
     with pytest.raises(ValueError, match="CHAT_RATE_LIMIT"):
         parse_rate("CHAT_RATE_LIMIT", raw)
+
+
+def test_one_cap_set_up_names_what_the_user_wrote_and_flags_win():
+    from argparse import Namespace
+
+    from chat.engine.budget import limits
+
+    env = {"CHAT_DAILY_CAP_USD": "5", "CHAT_SESSION_CAP_USD": "lots", "CHAT_RATE_LIMIT": "20"}
+    got = limits(Namespace(daily_cap="2.50", session_cap="1"), environ=env)
+    assert got == {"session_cap": Decimal("1"), "daily_cap": Decimal("2.50"), "user_cap": None, "rate_limit": 20}
+    with pytest.raises(ValueError, match=r"^--daily-cap='x' is not an amount in USD"):
+        limits(Namespace(daily_cap="x", session_cap="1"), environ=env)
+    with pytest.raises(ValueError, match=r"^CHAT_SESSION_CAP_USD='lots' is not an amount"):
+        limits(Namespace(), environ=env)
+    assert limits(Namespace(), ("daily_cap",), environ=env) == {"daily_cap": Decimal("5")}  # only what was asked for

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -67,6 +68,22 @@ def parse_cap(name: str, raw: str | None) -> Decimal | None:
     if not value.is_finite() or value <= 0 or value > 10**9:
         raise ValueError(f"{name} must be more than 0 and at most 1,000,000,000 USD, got {raw!r}")
     return value
+
+
+# each limit: the Budget field, its command-line flag and its environment variable
+LIMITS = (("session_cap", "--session-cap", "CHAT_SESSION_CAP_USD"), ("daily_cap", "--daily-cap", "CHAT_DAILY_CAP_USD"),
+          ("user_cap", "--user-cap", "CHAT_USER_CAP_USD"), ("rate_limit", "--rate-limit", "CHAT_RATE_LIMIT"))
+
+
+def limits(args, fields=tuple(f for f, _, _ in LIMITS), environ=os.environ) -> dict:
+    """The spend caps and rate limit a command was given: its flags, else the environment. A bad value is named
+    as the user wrote it (the flag, or the variable), in a ValueError."""
+    out = {}
+    for field, flag, var in (limit for limit in LIMITS if limit[0] in fields):
+        parse = parse_rate if field == "rate_limit" else parse_cap
+        given = getattr(args, field, None)
+        out[field] = parse(flag, given) if given not in (None, "") else parse(var, environ.get(var))
+    return out
 
 
 def parse_rate(name: str, raw: str | None) -> int | None:

@@ -42,19 +42,13 @@ def _models(args) -> int:
 
 def _engine(args):
     """The engine for a command, with the spend caps the app would apply (flags win over the environment)."""
-    import os
-
     from chat.engine import Engine
-    from chat.engine.budget import Budget, parse_cap
+    from chat.engine.budget import Budget, limits
     from chat.engine.pricing import load_prices
     from chat.storage.store import Store
 
-    budget = Budget(
-        session_cap=parse_cap("--session-cap", getattr(args, "session_cap", None))
-        or parse_cap("CHAT_SESSION_CAP_USD", os.environ.get("CHAT_SESSION_CAP_USD")),
-        daily_cap=parse_cap("--daily-cap", getattr(args, "daily_cap", None))
-        or parse_cap("CHAT_DAILY_CAP_USD", os.environ.get("CHAT_DAILY_CAP_USD")),
-    )
+    # a session cap bounds one command's spend; logins, their caps and rate limits exist only in the app
+    budget = Budget(**limits(args, ("session_cap", "daily_cap")))
     prices = load_prices(args.pricing)
     return Engine(Store(args.db), prices, budget)
 
