@@ -45,7 +45,7 @@ def test_upgrade_keeps_every_row_and_what_was_sent(tmp_path):
     store = Store(path)
     conn = sqlite3.connect(path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
-    assert [name[:4] for name in applied[-3:]] == ["m004", "m005", "m006"]
+    assert [name[:4] for name in applied[-4:]] == ["m004", "m005", "m006", "m007"]
     # m006: rows from before the queue was metered have no queue time, rather than a made-up zero
     assert conn.execute("SELECT count(*) FROM exchanges WHERE queue_ms IS NOT NULL").fetchone()[0] == 0
     # m005: every row priced before it was priced by tokens; none lost its cost
@@ -90,3 +90,44 @@ def test_new_rows_after_upgrade_share_the_stored_messages(tmp_path):
     assert row["system"] == system and json.loads(row["messages_json"])[1] == {"role": "user", "content": "hi"}
     assert row["cost_usd"] == "0.1"
     assert store.query("SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH 'hello'")
+
+
+def test_every_timestamp_of_an_upgraded_log_is_utc_with_milliseconds_and_z(tmp_path):
+    import re
+
+    path = tmp_path / "old-times.db"
+    db = sqlite_utils.Database(path)
+    db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for fn in migrations.MIGRATIONS:
+        if fn.__name__ == "m007_one_timestamp_format":
+            break
+        fn(db)
+        db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", [fn.__name__])  # as the old runner wrote
+    # each table as the previous release wrote it
+    db["exchanges"].insert({"id": "e1", "created_at": "2026-11-01T10:00:05Z", "model": "gpt-4o", "status": "ok"})
+    db["exchanges"].insert({"id": "e2", "created_at": "2026-11-01T10:00:05.250Z", "model": "gpt-4o", "status": "ok"})
+    db["runs"].insert({"id": "r1", "created_at": "2026-11-01T10:00:00Z", "set_name": "faq"})
+    db["ratings"].insert({"id": "g1", "exchange_id": "e1", "created_at": "2026-11-01T10:01:00Z", "rater_kind": "human"})
+    db["votes"].insert({"id": "v1", "compare_id": "c", "exchange_id": "e1", "created_at": "2026-11-01T10:02:00Z"})
+    db["spend"].insert({"exchange_id": "e1", "day": "2026-11-01", "created_at": "2026-11-01T23:59:59.999999+00:00",
+                        "amount_pusd": 5, "state": "settled"})
+    db.conn.commit()
+    db.conn.close()
+
+    Store(path)
+    conn = sqlite3.connect(path)
+    canonical = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    seen = 0
+    for table in tables:
+        for column in [c[1] for c in conn.execute(f"PRAGMA table_info([{table}])") if c[1].endswith("_at")]:
+            for (value,) in conn.execute(f"SELECT [{column}] FROM [{table}] WHERE [{column}] IS NOT NULL"):
+                seen += 1
+                assert canonical.match(value), (table, column, value)
+    assert seen >= 6 + len(migrations.MIGRATIONS)
+    # the same instants, only written one way; the spend row's last microsecond of the day stays on that day
+    assert conn.execute("SELECT created_at FROM exchanges WHERE id = 'e1'").fetchone()[0] == "2026-11-01T10:00:05.000Z"
+    assert conn.execute("SELECT created_at FROM spend").fetchone()[0].startswith("2026-11-01T23:59:59.99")
+    # and new writes use the same format
+    rows = conn.execute("SELECT applied_at FROM _migrations WHERE name = 'm007_one_timestamp_format'").fetchall()
+    assert len(rows) == 1 and canonical.match(rows[0][0])

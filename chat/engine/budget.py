@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import ROUND_CEILING, Decimal
 
+from chat.clock import now_iso
 from chat.engine.models import Model
 from chat.engine.pricing import MILLION, format_usd
 
@@ -148,7 +149,7 @@ class Budget:
             limits.append(("session", session_key, to_pusd(self.session_cap)))
         if self.user_cap is not None and user:
             limits.append(("user", user, to_pusd(self.user_cap)))
-        entry = {"exchange_id": exchange_id, "day": day, "created_at": datetime.now(timezone.utc).isoformat(),
+        entry = {"exchange_id": exchange_id, "day": day, "created_at": now_iso(),
                  "session_key": session_key, "user": user, "amount_pusd": to_pusd(amount), "state": "reserved"}
         refused = self.store.reserve_spend(entry, limits)
         if refused:
@@ -182,12 +183,12 @@ class Budget:
         if reservation is None:
             if not cost:
                 return
-            entry = {"exchange_id": exchange_id, "day": today(), "created_at": datetime.now(timezone.utc).isoformat(),
+            entry = {"exchange_id": exchange_id, "day": today(), "created_at": now_iso(),
                      "session_key": session_key, "user": user, "amount_pusd": to_pusd(cost), "state": "settled"}
         else:
             actual = reservation.amount if cost is None else cost
             entry = {"exchange_id": exchange_id, "day": reservation.day,
-                     "created_at": datetime.now(timezone.utc).isoformat(), "session_key": reservation.session_key,
+                     "created_at": now_iso(), "session_key": reservation.session_key,
                      "user": reservation.user, "amount_pusd": to_pusd(actual), "state": "settled"}
         self.store.settle_spend(entry)
 

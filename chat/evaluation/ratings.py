@@ -110,7 +110,7 @@ def rate(store: Store, exchange_id: str, scores: dict[str, float], rubric: Rubri
     if not scores:
         raise RubricError("pick a score for at least one criterion")
     checked = {criterion: rubric.check(criterion, score) for criterion, score in scores.items()}
-    now = now_iso("seconds")
+    now = now_iso()
     store.append_many("ratings", [{
         "id": uuid.uuid4().hex, "exchange_id": exchange_id, "created_at": now, "rater": rater[:200],
         "rater_kind": kind, "criterion": criterion, "score": score, "scale": rubric.scale,
@@ -120,7 +120,7 @@ def rate(store: Store, exchange_id: str, scores: dict[str, float], rubric: Rubri
 
 def vote(store: Store, compare_id: str, exchange_id: str, rater: str, verdict: str, blind: bool) -> None:
     store.append("votes", {"id": uuid.uuid4().hex, "compare_id": compare_id, "exchange_id": exchange_id,
-                           "created_at": now_iso("seconds"),
+                           "created_at": now_iso(),
                            "rater": rater, "vote": verdict, "blind": int(blind)})
 
 

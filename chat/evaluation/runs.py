@@ -85,7 +85,7 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
     # on disk before any answer (or in the spill file, if another connection holds the log for long)
     engine.store.write_now("runs", {
         "id": run_id,
-        "created_at": now_iso("seconds"),
+        "created_at": now_iso(),
         "set_name": qs.name,
         "set_digest": qs.digest,
         "set_json": json.dumps({"name": qs.name, "system": qs.system, "questions": [asdict(q) for q in qs.questions]},

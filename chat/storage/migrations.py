@@ -355,6 +355,20 @@ def m006_queue_wait(db: sqlite_utils.Database):
     # time spent waiting for a one-at-a-time model, kept apart so it never reads as the model's latency
     db.conn.execute("ALTER TABLE exchanges ADD COLUMN queue_ms REAL")
 
+
+@migration
+def m007_one_timestamp_format(db: sqlite_utils.Database):
+    # Every timestamp becomes UTC ISO 8601 with milliseconds and a Z, so text order is time order: the spend
+    # ledger held isoformat()'s '+00:00' with microseconds, runs and ratings whole seconds, _migrations
+    # SQLite's 'YYYY-MM-DD HH:MM:SS'. SQLite's strftime reads all of them; text it cannot read is kept.
+    canonical = "'____-__-__T__:__:__.___Z'"
+    for table, column in (("exchanges", "created_at"), ("runs", "created_at"), ("ratings", "created_at"),
+                          ("votes", "created_at"), ("spend", "created_at"), ("_migrations", "applied_at")):
+        if table not in db.table_names():
+            continue
+        db.conn.execute(f"UPDATE {table} SET {column} = coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', {column}), {column}) "
+                        f"WHERE {column} IS NOT NULL AND NOT ({column} LIKE {canonical} AND length({column}) = 24)")
+
 def pending(conn) -> bool:
     """True when the file lacks a migration (read only: takes no lock)."""
     try:
@@ -366,6 +380,8 @@ def pending(conn) -> bool:
 
 def apply(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order; returns the names applied. Caller holds the write lock."""
+    from chat.clock import now_iso
+
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
     applied = []
@@ -373,6 +389,6 @@ def apply(db: sqlite_utils.Database) -> list[str]:
         if fn.__name__ in done:
             continue
         fn(db)
-        db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))", [fn.__name__])
+        db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", [fn.__name__, now_iso()])
         applied.append(fn.__name__)
     return applied

@@ -4,13 +4,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from chat.clock import iso
+
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 PRESETS = {"last hour": timedelta(hours=1), "today": None, "7 days": timedelta(days=7), "30 days": timedelta(days=30),
            "all": None}
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_when(text: str, now: datetime | None = None) -> str:
