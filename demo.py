@@ -108,7 +108,7 @@ def main(argv=None) -> int:
 
     try:
         first = engine.resolve(default_model())
-        if first.endpoint.protocol == "local" and first.status()[0]:
+        if first.endpoint.facts.local and first.status()[0]:
             from chat.engine.providers.local_llama import preload as preload_local
 
             threading.Thread(target=preload_local, args=(first.api_model,), name="model-preload", daemon=True).start()

@@ -75,3 +75,17 @@ def test_only_storage_holds_sql():
                     continue  # prose, not a statement against our tables
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:60]!r}")
     assert not found, "SQL outside chat/storage/:\n" + "\n".join(found)
+
+
+def test_no_code_compares_protocol_names_outside_the_registry():
+    """Facts about a wire protocol are asked of the registry (endpoint.facts), never read off its name."""
+    compare = re.compile(r"\bprotocol\s*(==|!=|in\s*[(\[{])")
+    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+             for path in [*CHAT.rglob("*.py"), ROOT / "demo.py"] if path.name != "protocols.py"
+             for n, line in enumerate(path.read_text().splitlines(), 1) if compare.search(line)]
+    assert not found, "compare protocols through chat/engine/protocols.py:\n" + "\n".join(found)
+    from chat.engine.endpoints import BUILTIN
+    from chat.engine.protocols import NAMES, PROTOCOLS
+
+    assert set(PROTOCOLS) == set(NAMES)  # every declared protocol has its one adapter
+    assert {e.protocol for e in BUILTIN} <= set(PROTOCOLS)

@@ -39,7 +39,7 @@ def is_uncapped(model: Model) -> bool:
     price = model.price
     if price is not None and price.usd_per_hour is not None:
         return price.usd_per_hour == 0  # a priced machine counts against caps, the embedded model's included
-    if model.endpoint.protocol == "local":
+    if model.endpoint.facts.local:
         return True
     return price is not None and not any((price.rates.input, price.rates.output, price.rates.cached_input or 0,
                                           price.rates.cache_write or 0))
@@ -122,8 +122,8 @@ class Budget:
             from chat.engine.endpoints import max_seconds, timeouts
 
             return model.price.compute_cost(max_seconds() + timeouts()[0])
-        margin = INPUT_MARGIN_OPENAI if model.endpoint.protocol in ("openai", "azure") and \
-            model.endpoint.name in ("openai", "azure") else INPUT_MARGIN_OTHER
+        # OpenAI's and Azure's own endpoints count with the tokenizer we count with; any other server may not
+        margin = INPUT_MARGIN_OPENAI if model.endpoint.name in ("openai", "azure") else INPUT_MARGIN_OTHER
         counted = int((input_tokens * margin).to_integral_value(ROUND_CEILING))
         rates = model.price.rates_for(counted)
         in_rate = max(rates.input, rates.cache_write or 0)  # a prompt may be written to the cache

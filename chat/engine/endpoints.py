@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from chat.engine.protocols import Protocol, ProtocolName, facts, protocol
+
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_MAX_RETRIES = 2
@@ -50,36 +52,23 @@ def timeouts() -> tuple[float, float, int]:
 @dataclass(frozen=True)
 class Endpoint:
     name: str
-    protocol: str  # openai | azure | anthropic | bedrock | local
+    protocol: ProtocolName  # the wire protocol; its facts are in the registry (chat/engine/protocols.py)
     base_url: str | None = None
     key_var: str | None = None
     key_required: bool = True
     price_family: str | None = None  # whose bare-name prices apply to models served here
 
+    @property
+    def facts(self) -> Protocol:
+        return facts(self.protocol)
+
     def status(self) -> tuple[bool, str]:
         """(usable now, reason if not)."""
-        if self.protocol == "local":
-            if importlib.util.find_spec("llama_cpp") is None:
-                return False, "install llama-cpp-python (pip install -r requirements.txt)"
-            return True, ""
-        if self.protocol == "azure":
-            missing = [v for v in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT") if not _env(v)]
-            return (False, f"set {' and '.join(missing)} in .env") if missing else (True, "")
-        if self.protocol == "azure-ai":
-            missing = [v for v in ("AZURE_AI_ENDPOINT", "AZURE_AI_API_KEY") if not _env(v)]
-            return (False, f"set {' and '.join(missing)} in .env (the Foundry resource's …/models address and key)") \
-                if missing else (True, "")
-        if self.protocol in ("bedrock", "converse"):
-            return _aws_status()
-        if self.name == "openai" and _env("OPENAI_BASE_URL") and not _env("OPENAI_API_KEY"):
-            return True, ""  # a compatible server behind OPENAI_BASE_URL often needs no key
-        if self.key_required and self.key_var and not _env(self.key_var):
-            return False, f"set {self.key_var} in .env"
-        return True, ""
+        return self.facts.status(self)
 
     def resolved_base_url(self) -> str | None:
-        if self.protocol == "azure-ai":
-            return _env("AZURE_AI_ENDPOINT")
+        if self.facts.base_url_var:
+            return _env(self.facts.base_url_var)
         if self.name == "openai":
             return _env("OPENAI_BASE_URL") or self.base_url
         if self.name == "anthropic":
@@ -108,6 +97,28 @@ def _aws_status() -> tuple[bool, str]:
     if not any(sources):
         return False, ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in .env, or configure "
                        "~/.aws/credentials")
+    return True, ""
+
+
+def _key_status(endpoint: Endpoint) -> tuple[bool, str]:
+    if endpoint.name == "openai" and _env("OPENAI_BASE_URL") and not _env("OPENAI_API_KEY"):
+        return True, ""  # a compatible server behind OPENAI_BASE_URL often needs no key
+    if endpoint.key_required and endpoint.key_var and not _env(endpoint.key_var):
+        return False, f"set {endpoint.key_var} in .env"
+    return True, ""
+
+
+def _vars_status(needed: tuple[str, ...], where: str = ""):
+    def status(endpoint: Endpoint) -> tuple[bool, str]:
+        missing = [v for v in needed if not _env(v)]
+        return (False, f"set {' and '.join(missing)} in .env{where}") if missing else (True, "")
+
+    return status
+
+
+def _local_status(endpoint: Endpoint) -> tuple[bool, str]:
+    if importlib.util.find_spec("llama_cpp") is None:
+        return False, "install llama-cpp-python (pip install -r requirements.txt)"
     return True, ""
 
 
@@ -174,74 +185,98 @@ def build_provider(endpoint: Endpoint):
     """The provider for an endpoint, one per process and configuration (SDK clients are thread-safe)."""
     stall, connect, retries = timeouts()
     key = (endpoint, endpoint.resolved_base_url(), stall, connect, retries, _env(endpoint.key_var or "") or "",
-           *(_env(v) for v in (_AWS_VARS if endpoint.protocol in ("bedrock", "converse") else _AZURE_AI_VARS)))
+           *(_env(v) for v in endpoint.facts.client_vars))
     with _clients_lock:
         if key not in _clients:
-            _clients[key] = _make(endpoint, stall, connect, retries)
+            # read= is the longest silence between bytes: a stalled stream ends as a timeout, a slow one doesn't
+            _clients[key] = endpoint.facts.make(endpoint, stall, connect, retries)
         return _clients[key]
 
 
-def _make(endpoint: Endpoint, stall: float, connect: float, retries: int):
-    # read= is the longest silence between bytes: a stalled stream ends as a timeout, a slow one doesn't.
-    if endpoint.protocol == "local":
-        from chat.engine.providers.local_llama import LocalLlama
+@protocol("local", status=_local_status, local=True)
+def _local(endpoint: Endpoint, stall: float, connect: float, retries: int):
+    from chat.engine.providers.local_llama import LocalLlama
 
-        return LocalLlama()
-    if endpoint.protocol == "azure-ai":
-        import openai
+    return LocalLlama()
 
-        from chat.engine.providers.openai_chat import OpenAIChat
 
-        key = _env("AZURE_AI_API_KEY")
-        client = openai.OpenAI(
-            api_key=key, base_url=endpoint.resolved_base_url(), timeout=openai.Timeout(stall, connect=connect),
-            max_retries=retries, default_headers={"api-key": key},
-            default_query={"api-version": _env("AZURE_AI_API_VERSION") or AZURE_AI_DEFAULT_API_VERSION},
-        )
-        return OpenAIChat(client, "max_tokens")
-    if endpoint.protocol in ("openai", "azure"):
-        import openai
+@protocol("azure-ai", status=_vars_status(("AZURE_AI_ENDPOINT", "AZURE_AI_API_KEY"),
+                                           " (the Foundry resource's …/models address and key)"),
+          client_vars=_AZURE_AI_VARS, base_url_var="AZURE_AI_ENDPOINT")
+def _azure_ai(endpoint: Endpoint, stall: float, connect: float, retries: int):
+    import openai
 
-        from chat.engine.providers.openai_chat import OpenAIChat
+    from chat.engine.providers.openai_chat import OpenAIChat
 
-        timeout = openai.Timeout(stall, connect=connect)
+    key = _env("AZURE_AI_API_KEY")
+    client = openai.OpenAI(
+        api_key=key, base_url=endpoint.resolved_base_url(), timeout=openai.Timeout(stall, connect=connect),
+        max_retries=retries, default_headers={"api-key": key},
+        default_query={"api-version": _env("AZURE_AI_API_VERSION") or AZURE_AI_DEFAULT_API_VERSION},
+    )
+    return OpenAIChat(client, "max_tokens")
 
-        if endpoint.protocol == "azure":
-            client = openai.AzureOpenAI(
-                azure_endpoint=_env("AZURE_OPENAI_ENDPOINT"),
-                api_key=_env("AZURE_OPENAI_API_KEY"),
-                api_version=_env("OPENAI_API_VERSION") or AZURE_DEFAULT_API_VERSION,
-                timeout=timeout,
-                max_retries=retries,
-            )
-        else:
-            client = openai.OpenAI(
-                api_key=_env(endpoint.key_var or "") or "not-needed",
-                base_url=endpoint.resolved_base_url(),
-                timeout=timeout,
-                max_retries=retries,
-            )
-        # OpenAI's own API wants max_completion_tokens (its reasoning models refuse max_tokens); compatible
-        # servers (vLLM, Ollama, Gemini, llama.cpp) know max_tokens
-        official = endpoint.protocol == "azure" or (endpoint.name == "openai" and not _env("OPENAI_BASE_URL"))
-        return OpenAIChat(client, "max_completion_tokens" if official else "max_tokens")
-    if endpoint.protocol == "converse":
-        return _converse(stall, connect, retries)
+
+@protocol("azure", status=_vars_status(("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT")), client_vars=_AZURE_AI_VARS)
+def _azure(endpoint: Endpoint, stall: float, connect: float, retries: int):
+    import openai
+
+    from chat.engine.providers.openai_chat import OpenAIChat
+
+    client = openai.AzureOpenAI(
+        azure_endpoint=_env("AZURE_OPENAI_ENDPOINT"),
+        api_key=_env("AZURE_OPENAI_API_KEY"),
+        api_version=_env("OPENAI_API_VERSION") or AZURE_DEFAULT_API_VERSION,
+        timeout=openai.Timeout(stall, connect=connect),
+        max_retries=retries,
+    )
+    return OpenAIChat(client, "max_completion_tokens")  # as OpenAI's own API: see _openai
+
+
+@protocol("openai", status=_key_status)
+def _openai(endpoint: Endpoint, stall: float, connect: float, retries: int):
+    import openai
+
+    from chat.engine.providers.openai_chat import OpenAIChat
+
+    client = openai.OpenAI(
+        api_key=_env(endpoint.key_var or "") or "not-needed",
+        base_url=endpoint.resolved_base_url(),
+        timeout=openai.Timeout(stall, connect=connect),
+        max_retries=retries,
+    )
+    # OpenAI's own API wants max_completion_tokens (its reasoning models refuse max_tokens); compatible
+    # servers (vLLM, Ollama, Gemini, llama.cpp) know max_tokens
+    official = endpoint.name == "openai" and not _env("OPENAI_BASE_URL")
+    return OpenAIChat(client, "max_completion_tokens" if official else "max_tokens")
+
+
+@protocol("anthropic", status=_key_status)
+def _anthropic(endpoint: Endpoint, stall: float, connect: float, retries: int):
     import anthropic
 
     from chat.engine.providers.anthropic_messages import AnthropicMessages
 
-    timeout = anthropic.Timeout(stall, connect=connect)
-
-    if endpoint.protocol == "bedrock":
-        # region, credentials and ANTHROPIC_BEDROCK_BASE_URL come from the SDK's own environment variables
-        claude = AnthropicMessages(anthropic.AnthropicBedrock(timeout=timeout, max_retries=retries))
-        return ByModel(is_bedrock_claude, claude, _converse(stall, connect, retries))
-    else:
-        client = anthropic.Anthropic(
-            api_key=_env("ANTHROPIC_API_KEY"), base_url=endpoint.resolved_base_url(), timeout=timeout, max_retries=retries
-        )
+    client = anthropic.Anthropic(api_key=_env("ANTHROPIC_API_KEY"), base_url=endpoint.resolved_base_url(),
+                                 timeout=anthropic.Timeout(stall, connect=connect), max_retries=retries)
     return AnthropicMessages(client)
+
+
+@protocol("bedrock", status=lambda endpoint: _aws_status(), aws=True, client_vars=_AWS_VARS)
+def _bedrock(endpoint: Endpoint, stall: float, connect: float, retries: int):
+    import anthropic
+
+    from chat.engine.providers.anthropic_messages import AnthropicMessages
+
+    # region, credentials and ANTHROPIC_BEDROCK_BASE_URL come from the SDK's own environment variables
+    claude = AnthropicMessages(anthropic.AnthropicBedrock(timeout=anthropic.Timeout(stall, connect=connect),
+                                                          max_retries=retries))
+    return ByModel(is_bedrock_claude, claude, _converse(stall, connect, retries))
+
+
+@protocol("converse", status=lambda endpoint: _aws_status(), aws=True, client_vars=_AWS_VARS)
+def _converse_endpoint(endpoint: Endpoint, stall: float, connect: float, retries: int):
+    return _converse(stall, connect, retries)
 
 
 def _converse(stall: float, connect: float, retries: int):

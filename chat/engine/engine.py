@@ -125,10 +125,10 @@ def explain(exc: ProviderError, model: Model, partial: bool) -> str:
     ep = model.endpoint
     code = f" (HTTP {exc.status_code})" if exc.status_code else ""
     detail = str(exc).strip().rstrip(".")
-    if ep.protocol in ("bedrock", "converse") and exc.kind in ("auth", "not_found", "rate_limit", "bad_request") \
+    if ep.facts.aws and exc.kind in ("auth", "not_found", "rate_limit", "bad_request") \
             and " — " in detail:
         text = f"{ep.name} refused {model.api_model!r}{code}: {detail}"  # the Converse adapter names the AWS fix
-    elif ep.protocol in ("bedrock", "converse") and exc.kind == "server" and " — " in detail:
+    elif ep.facts.aws and exc.kind == "server" and " — " in detail:
         text = f"{ep.name} failed{code}: {detail}"
     elif exc.kind == "auth":
         where = f"check {ep.key_var} in .env" if ep.key_var else "check the endpoint's credentials"
@@ -151,7 +151,7 @@ def explain(exc: ProviderError, model: Model, partial: bool) -> str:
     elif exc.kind == "connection":
         url = ep.resolved_base_url() or "its default address"
         text = f"{detail} — is {ep.name} running at {url}?" if not partial else f"{detail}"
-    elif ep.protocol == "local" and exc.kind != "timeout":
+    elif ep.facts.local and exc.kind != "timeout":
         text = detail  # the embedded runner says exactly which file is wrong, or how its process ended
         if exc.kind == "unavailable":
             text = f"{model.name} is unavailable: {detail}"

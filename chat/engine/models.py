@@ -24,7 +24,7 @@ class Model:
     def context_window(self) -> int | None:
         if self.price and self.price.context_window:
             return self.price.context_window
-        if self.endpoint.protocol == "local":
+        if self.endpoint.facts.local:
             from chat.engine.providers.local_llama import context_size
 
             return context_size()
@@ -36,7 +36,7 @@ class Model:
 
     def status(self) -> tuple[bool, str]:
         usable, why = self.endpoint.status()
-        if usable and self.endpoint.protocol == "local":
+        if usable and self.endpoint.facts.local:
             from chat.engine.providers.local_llama import availability
 
             return availability(self.api_model)  # the file itself, and whether its process could load it
@@ -81,7 +81,7 @@ def resolve(name: str, prices: PriceTable) -> Model:
         )
     price = None
     family_price = prices.get(api_model)
-    if family_price is None and endpoint.protocol in ("bedrock", "converse"):
+    if family_price is None and endpoint.facts.aws:
         from chat.engine.providers.bedrock_converse import base_model_id
 
         family_price = prices.get(base_model_id(api_model))  # a cross-region profile costs what its model does

@@ -162,7 +162,7 @@ def _pump(engine, run_id, qs, params, cancel, pending_cells, concurrency, total,
 
     def submit(cell: Cell):
         if cell.model not in gates:
-            local = engine.resolve(cell.model).endpoint.protocol == "local"
+            local = engine.resolve(cell.model).endpoint.facts.local
             gates[cell.model] = threading.Semaphore(1) if local else None
         running[pool.submit(_ask, engine, run_id, qs, cell, params, cancel, gates[cell.model])] = cell
 
