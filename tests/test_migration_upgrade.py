@@ -131,3 +131,40 @@ def test_every_timestamp_of_an_upgraded_log_is_utc_with_milliseconds_and_z(tmp_p
     # and new writes use the same format
     rows = conn.execute("SELECT applied_at FROM _migrations WHERE name = 'm007_one_timestamp_format'").fetchall()
     assert len(rows) == 1 and canonical.match(rows[0][0])
+
+
+def _schema(path) -> dict:
+    conn = sqlite3.connect(path)
+    try:
+        return {(kind, name): " ".join((sql or "").split()) for kind, name, sql in conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")}
+    finally:
+        conn.close()
+
+
+def test_a_log_left_at_any_past_migration_upgrades_to_the_schema_of_a_new_one(tmp_path):
+    Store(tmp_path / "fresh.db")
+    fresh = _schema(tmp_path / "fresh.db")
+    for k in range(1, len(migrations.MIGRATIONS)):
+        path = tmp_path / f"at-{k}.db"
+        db = sqlite_utils.Database(path)
+        db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        for fn in migrations.MIGRATIONS[:k]:
+            fn(db)
+            db.execute("INSERT INTO _migrations VALUES (?, '2026-11-01T00:00:00.000Z')", [fn.__name__])
+        db.conn.commit()
+        db.conn.close()
+        Store(path)
+        upgraded = _schema(path)
+        assert upgraded.keys() == fresh.keys(), (migrations.MIGRATIONS[k - 1].__name__, upgraded.keys() ^ fresh.keys())
+        # ALTER TABLE appends columns, so a table's text may order them differently: compare the columns
+        conn, new = sqlite3.connect(path), sqlite3.connect(tmp_path / "fresh.db")
+        for kind, name in fresh:
+            if kind == "table":
+                cols = [tuple(c[1:]) for c in conn.execute(f"PRAGMA table_info([{name}])")]
+                want = [tuple(c[1:]) for c in new.execute(f"PRAGMA table_info([{name}])")]
+                assert sorted(cols) == sorted(want), (k, name)
+            else:
+                assert upgraded[(kind, name)] == fresh[(kind, name)], (k, kind, name)
+        conn.close()
+        new.close()
