@@ -168,3 +168,32 @@ def test_a_log_left_at_any_past_migration_upgrades_to_the_schema_of_a_new_one(tm
                 assert upgraded[(kind, name)] == fresh[(kind, name)], (k, kind, name)
         conn.close()
         new.close()
+
+
+# What each migration was when it shipped. A change to one would give old logs a schema new ones never get:
+# change the schema with a new migration instead, and add its digest here.
+SHIPPED = {
+    "m001_exchanges": "62ec38bc0d443b8e",
+    "m002_runs_and_ratings": "8dbe85d4a9e85680",
+    "m003_start_rows_users_and_spend_ledger": "e17a301e4fb96648",
+    "m004_numeric_money_messages_once_views_fts": "c192508eb1e7e522",
+    "m004 schema and helpers": "e7c1551ebf5ba4e7",
+    "m005_cache_ttl_provider_latency_cost_basis": "11b027770afdc543",
+    "m006_queue_wait": "e72883c90b4d3aea",
+    "m007_one_timestamp_format": "a13e4eaf0354ee65",
+}
+
+
+def test_migrations_are_frozen():
+    import hashlib
+    import inspect
+
+    def digest(text):
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    src = open(migrations.__file__).read()
+    now = {fn.__name__: digest(inspect.getsource(fn)) for fn in migrations.MIGRATIONS}
+    now["m004 schema and helpers"] = digest(src[src.index("# ---- m004's own schema"):src.index("@migration\ndef m004")])
+    changed = [name for name in SHIPPED if now.get(name) != SHIPPED[name]]
+    assert not changed, f"shipped migrations were edited: {changed}; write a new migration instead"
+    assert set(now) == set(SHIPPED), f"a new migration needs its digest in SHIPPED: {set(now) - set(SHIPPED)}"

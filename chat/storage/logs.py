@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
-from chat.storage.migrations import unpriced
 from chat.storage.rows import exact_money
 from chat.storage.store import Store, _connect
 
@@ -51,6 +50,13 @@ class LogFilter:
                 values[key] = value if values[key] in (None, "", value) else "\x00outside your scope"
         return LogFilter(**values)
 
+
+
+def unpriced(row: str = "") -> str:
+    """SQL: 1 when an exchange used tokens that have no price (a finished row of an unpriced model), else 0."""
+    p = f"{row}." if row else ""
+    return (f"coalesce({p}cost_usd IS NULL AND {p}status != 'streaming' AND "
+            f"(coalesce({p}input_tokens, 0) > 0 OR coalesce({p}output_tokens, 0) > 0), 0)")
 
 def fts_query(text: str) -> str | None:
     """Words as prefix terms, all required: `환불` finds 환불은 and 환불이, `refund` finds refunds."""

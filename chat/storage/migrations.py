@@ -1,9 +1,10 @@
 """Schema changes as an ordered list of functions, each recorded in the DB once applied."""
 from __future__ import annotations
 
-import sqlite_utils
+import hashlib
+import json
 
-from chat.storage.rows import split_exchange
+import sqlite_utils
 
 MIGRATIONS = []
 
@@ -131,9 +132,40 @@ def m003_start_rows_users_and_spend_ledger(db: sqlite_utils.Database):
     )
 
 
+# ---- m004's own schema and helpers, frozen as m004 shipped them -------------------------------------------
+# A database upgraded today must get exactly what one upgraded then got: never edit these (nor any migration);
+# change the schema with a new migration. tests/test_migration_upgrade.py holds each migration's digest.
+_M004_MONEY = ("cost_usd", "input_cost", "output_cost", "uncached_input_cost", "cached_input_cost", "cache_write_cost")
+
+
+def _m004_message(conn, role, content) -> str:
+    if not isinstance(content, str):
+        content = json.dumps(content, ensure_ascii=False)
+    key = hashlib.sha256(f"{role}\x00{content}".encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    conn.execute("INSERT OR IGNORE INTO messages (id, role, content) VALUES (?, ?, ?)", [key, role, content])
+    return key
+
+
+def _m004_split_exchange(conn, row: dict) -> dict:
+    row = dict(row)
+    if "system" in row:
+        system = row.pop("system")
+        row["system_id"] = _m004_message(conn, "system", system) if system else None
+    if "messages_json" in row:
+        raw = row.pop("messages_json")
+        messages = json.loads(raw) if raw else []
+        row["message_ids"] = json.dumps([_m004_message(conn, m.get("role"), m.get("content")) for m in messages])
+    if any(key in row for key in _M004_MONEY):
+        exact = {key: str(row[key]) for key in _M004_MONEY if row.get(key) is not None}
+        row["cost_exact"] = json.dumps(exact) if exact else None
+        for key in exact:
+            row[key] = float(row[key])
+    return row
+
+
 # Money is REAL so it sorts, compares and sums as a number in SQLite and Datasette; the exact Decimal
 # amounts are kept beside them as JSON text (cost_exact). Message texts live once in `messages`; a row lists their ids.
-EXCHANGE_COLUMNS = """
+_M004_EXCHANGE_COLUMNS = """
     id TEXT PRIMARY KEY,
     created_at TEXT,
     session_id TEXT,
@@ -179,7 +211,7 @@ EXCHANGE_COLUMNS = """
 """
 
 
-INDEXES = [
+_M004_INDEXES = [
     # the Logs tab's filters, newest first (provider and token source ride the meter index below).
     # By model it also holds the meter columns: per-model aggregates run in index order and read no row.
     "CREATE INDEX idx_exchanges_model ON exchanges(model, created_at, status, provider, usage_source, input_tokens,"
@@ -202,7 +234,7 @@ INDEXES = [
     "CREATE INDEX idx_exchanges_streaming ON exchanges(process) WHERE status = 'streaming'",
 ]
 
-FTS = [
+_M004_FTS = [
     # the shape sqlite-utils' enable_fts makes, so `sqlite-utils search` and Datasette find it. A reply still
     # streaming is not indexed: its row is written twice (start, then final), and the index is the costliest
     # part of a write.
@@ -222,33 +254,33 @@ FTS = [
 ]
 
 # Running totals per hour and meter dimension, kept by triggers: stats over a million rows read thousands.
-ROLLUP_KEY = "hour, model, provider, status, user, usage_source"
-ROLLUP = [
+_M004_ROLLUP_KEY = "hour, model, provider, status, user, usage_source"
+_M004_ROLLUP = [
     "CREATE TABLE rollup_hourly (hour TEXT NOT NULL, model TEXT NOT NULL, provider TEXT NOT NULL, status TEXT NOT NULL,"
     " user TEXT NOT NULL, usage_source TEXT NOT NULL, exchanges INTEGER NOT NULL, input_tokens INTEGER NOT NULL,"
     " output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, priced INTEGER NOT NULL, unpriced INTEGER NOT NULL,"
     " tps_sum REAL NOT NULL, tps_n INTEGER NOT NULL, ttft_n INTEGER NOT NULL, latency_n INTEGER NOT NULL,"
-    f" PRIMARY KEY ({ROLLUP_KEY})) WITHOUT ROWID",
+    f" PRIMARY KEY ({_M004_ROLLUP_KEY})) WITHOUT ROWID",
 ]
 
 
-def unpriced(row: str = "") -> str:
+def _m004_unpriced(row: str = "") -> str:  # frozen copy: logs.unpriced is today's
     """SQL: 1 when an exchange used tokens that have no price (a finished row of an unpriced model), else 0."""
     p = f"{row}." if row else ""
     return (f"coalesce({p}cost_usd IS NULL AND {p}status != 'streaming' AND "
             f"(coalesce({p}input_tokens, 0) > 0 OR coalesce({p}output_tokens, 0) > 0), 0)")
 
 
-def _rollup_add(row: str, sign: str) -> str:
-    return (f"INSERT INTO rollup_hourly ({ROLLUP_KEY}, exchanges, input_tokens, output_tokens, cost_usd, priced,"
+def _m004_rollup_add(row: str, sign: str) -> str:
+    return (f"INSERT INTO rollup_hourly ({_M004_ROLLUP_KEY}, exchanges, input_tokens, output_tokens, cost_usd, priced,"
             f" unpriced, tps_sum, tps_n, ttft_n, latency_n) VALUES (coalesce(substr({row}.created_at, 1, 13), ''), coalesce({row}.model, ''),"  # noqa: E501 (frozen schema text)
             f" coalesce({row}.provider, ''), coalesce({row}.status, ''), coalesce({row}.user, ''),"
             f" coalesce({row}.usage_source, ''), {sign}1, {sign}coalesce({row}.input_tokens, 0),"
             f" {sign}coalesce({row}.output_tokens, 0), {sign}coalesce({row}.cost_usd, 0),"
-            f" {sign}({row}.cost_usd IS NOT NULL), {sign}{unpriced(row)},"
+            f" {sign}({row}.cost_usd IS NOT NULL), {sign}{_m004_unpriced(row)},"
             f" {sign}coalesce({row}.output_tokens_per_s, 0), {sign}({row}.output_tokens_per_s IS NOT NULL),"
             f" {sign}({row}.ttft_ms IS NOT NULL), {sign}({row}.latency_ms IS NOT NULL))"
-            f" ON CONFLICT ({ROLLUP_KEY}) DO UPDATE SET exchanges = exchanges + excluded.exchanges,"
+            f" ON CONFLICT ({_M004_ROLLUP_KEY}) DO UPDATE SET exchanges = exchanges + excluded.exchanges,"
             " input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,"
             " cost_usd = cost_usd + excluded.cost_usd, priced = priced + excluded.priced,"
             " unpriced = unpriced + excluded.unpriced,"
@@ -256,15 +288,15 @@ def _rollup_add(row: str, sign: str) -> str:
             " ttft_n = ttft_n + excluded.ttft_n, latency_n = latency_n + excluded.latency_n;")
 
 
-ROLLUP += [
-    f"CREATE TRIGGER exchanges_rollup_ai AFTER INSERT ON exchanges BEGIN {_rollup_add('new', '')} END",
-    f"CREATE TRIGGER exchanges_rollup_ad AFTER DELETE ON exchanges BEGIN {_rollup_add('old', '-')} END",
+_M004_ROLLUP += [
+    f"CREATE TRIGGER exchanges_rollup_ai AFTER INSERT ON exchanges BEGIN {_m004_rollup_add('new', '')} END",
+    f"CREATE TRIGGER exchanges_rollup_ad AFTER DELETE ON exchanges BEGIN {_m004_rollup_add('old', '-')} END",
     "CREATE TRIGGER exchanges_rollup_au AFTER UPDATE OF created_at, model, provider, status, user, usage_source,"
     " input_tokens, output_tokens, cost_usd, output_tokens_per_s, ttft_ms, latency_ms ON exchanges BEGIN"
-    f" {_rollup_add('old', '-')} {_rollup_add('new', '')} END",
+    f" {_m004_rollup_add('old', '-')} {_m004_rollup_add('new', '')} END",
 ]
 
-VIEWS = {
+_M004_VIEWS = {
     # what was sent, rebuilt from the stored-once messages: the old wide row, for people and tools
     "exchanges_full": """
         SELECT e.*,
@@ -276,7 +308,7 @@ VIEWS = {
     "spend_per_day": """
         SELECT substr(created_at, 1, 10) AS day, model, count(*) AS exchanges,
           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-          round(sum(cost_usd), 6) AS cost_usd, sum(""" + unpriced() + """) AS unpriced
+          round(sum(cost_usd), 6) AS cost_usd, sum(""" + _m004_unpriced() + """) AS unpriced
         FROM exchanges GROUP BY day, model""",
     "model_summary": """
         SELECT model, provider, count(*) AS exchanges, sum(status != 'ok') AS failed,
@@ -309,30 +341,30 @@ VIEWS = {
 def m004_numeric_money_messages_once_views_fts(db: sqlite_utils.Database):
     conn = db.conn
     conn.execute("CREATE TABLE messages (id TEXT PRIMARY KEY, role TEXT, content TEXT) WITHOUT ROWID")
-    conn.execute(f"CREATE TABLE exchanges_new ({EXCHANGE_COLUMNS})")
+    conn.execute(f"CREATE TABLE exchanges_new ({_M004_EXCHANGE_COLUMNS})")
     old = [r[1] for r in conn.execute("PRAGMA table_info(exchanges)")]
     cursor = conn.execute(f"SELECT {', '.join(f'[{c}]' for c in old)} FROM exchanges ORDER BY rowid")
     while batch := cursor.fetchmany(500):
         for values in batch:
-            row = split_exchange(conn, dict(zip(old, values)))
+            row = _m004_split_exchange(conn, dict(zip(old, values)))
             cols = ", ".join(f"[{c}]" for c in row)
             conn.execute(f"INSERT INTO exchanges_new ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
     conn.execute("DROP TABLE exchanges")
     conn.execute("ALTER TABLE exchanges_new RENAME TO exchanges")
-    for sql in INDEXES + FTS + ROLLUP:
+    for sql in _M004_INDEXES + _M004_FTS + _M004_ROLLUP:
         conn.execute(sql)
     conn.execute("INSERT INTO exchanges_fts (rowid, prompt, reply) SELECT rowid, prompt, reply FROM exchanges "
                  "WHERE status IS NOT 'streaming'")
     conn.execute(
-        f"INSERT INTO rollup_hourly ({ROLLUP_KEY}, exchanges, input_tokens, output_tokens, cost_usd, priced, unpriced,"
+        f"INSERT INTO rollup_hourly ({_M004_ROLLUP_KEY}, exchanges, input_tokens, output_tokens, cost_usd, priced, unpriced,"
         " tps_sum, tps_n, ttft_n, latency_n) SELECT coalesce(substr(created_at, 1, 13), ''), coalesce(model, ''), coalesce(provider, ''),"
         " coalesce(status, ''),"
         " coalesce(user, ''), coalesce(usage_source, ''), count(*), coalesce(sum(input_tokens), 0),"
-        f" coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd), sum({unpriced()}),"
+        f" coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd), sum({_m004_unpriced()}),"
         " coalesce(sum(output_tokens_per_s), 0), count(output_tokens_per_s), count(ttft_ms), count(latency_ms)"
         " FROM exchanges"
         " GROUP BY 1, 2, 3, 4, 5, 6")
-    for name, sql in VIEWS.items():
+    for name, sql in _M004_VIEWS.items():
         conn.execute(f"CREATE VIEW {name} AS {sql.strip()}")
     conn.execute("CREATE INDEX idx_runs_created ON runs(created_at)")
     conn.execute("CREATE INDEX idx_ratings_rater ON ratings(rater, rater_kind, exchange_id)")
