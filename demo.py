@@ -56,9 +56,9 @@ def main(argv=None) -> int:
     from chat.redact import install as install_redaction
     from chat.redact import redact, register
     from chat.storage.store import Store
+    from chat.ui.access import Access
     from chat.ui.app import CSS, build_app
     from chat.ui.login_guard import HideApiInfoUntilLogin
-    from chat.ui.logs_tab import Access
 
     install_redaction()
     try:

@@ -3,7 +3,7 @@ import pytest
 from gradio_client import Client
 
 from chat.ui import logs_tab
-from chat.ui.logs_tab import Access
+from chat.ui.access import Access
 from tests.browser import DemoProcess, demo_env
 from tests.fake_servers import Scenario
 

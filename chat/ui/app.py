@@ -12,11 +12,11 @@ from chat.engine.config import default_model
 from chat.engine.models import LOCAL_DEFAULT, UnknownModel, listed
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric
 from chat.ui import compare_tab, logs_tab, runs_tab
+from chat.ui.access import Access
 from chat.ui.bind import bind
 from chat.ui.components import ChatLog, CheckedNumber, CheckedSlider
 from chat.ui.display import price_text
 from chat.ui.identity import check_rate
-from chat.ui.logs_tab import Access
 from chat.ui.session import account, fork, history, new_session, panel, render
 
 # A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that. With many

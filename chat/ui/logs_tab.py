@@ -5,7 +5,6 @@ import csv
 import html
 import json
 import tempfile
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from chat.engine.pricing import format_usd
 from chat.storage import logs
 from chat.storage.logs import LogFilter
 from chat.storage.rows import STATUSES
+from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.cli_logs import cell
 from chat.ui.display import cost_breakdown, meter_line
@@ -29,29 +29,6 @@ TABLE = ["created_at", "model", "status", "input_tokens", "output_tokens", "cost
          "output_tokens_per_s", "user", "prompt"]
 HEADERS = ["time (UTC)", "model", "status", "in", "out", "cost", "TTFT", "latency", "tok/s", "user", "prompt"]
 LATENCY_BINS = [0, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, float("inf")]
-
-
-@dataclass(frozen=True)
-class Access:
-    """Who may read which rows: set once at launch from --auth, --admin and --share."""
-
-    auth: bool = False  # logins are required
-    shared: bool = False  # reachable by others (a share link, or a non-loopback host)
-    admins: frozenset = field(default_factory=frozenset)
-
-
-def scope(access: Access, request: gr.Request | None) -> dict:
-    """The filter every query of this visitor carries, whatever they typed: their login's rows, or their
-    browser session's on a shared link without logins; nothing extra only for admins and local runs."""
-    login = getattr(request, "username", None) if request is not None else None
-    if access.auth:
-        if login and login in access.admins:
-            return {}
-        return {"user": login or "\x00no login"}
-    if access.shared:
-        session = getattr(request, "session_hash", None) if request is not None else None
-        return {"browser_session": session or "\x00no session"}
-    return {}
 
 
 def who(access: Access, request: gr.Request | None) -> str:

@@ -1,0 +1,29 @@
+"""The privacy policy: who may read which rows of the log, decided once per request from the launch settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may read which rows: set once at launch from --auth, --admin and --share."""
+
+    auth: bool = False  # logins are required
+    shared: bool = False  # reachable by others (a share link, or a non-loopback host)
+    admins: frozenset = field(default_factory=frozenset)
+
+
+def scope(access: Access, request: gr.Request | None) -> dict:
+    """The filter every query of this visitor carries, whatever they typed: their login's rows, or their
+    browser session's on a shared link without logins; nothing extra only for admins and local runs."""
+    login = getattr(request, "username", None) if request is not None else None
+    if access.auth:
+        if login and login in access.admins:
+            return {}
+        return {"user": login or "\x00no login"}
+    if access.shared:
+        session = getattr(request, "session_hash", None) if request is not None else None
+        return {"browser_session": session or "\x00no session"}
+    return {}
