@@ -408,7 +408,7 @@ def test_report_shows_every_answer_side_by_side_and_reads_on_a_phone(browser, fa
     from chat.evaluation.questionsets import load
     from chat.evaluation.ratings import DEFAULT_RUBRIC, rate
     from chat.evaluation.runs import create, execute
-    from chat.evaluation.study import summarize
+    from chat.evaluation.summary import summarize
 
     fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=420, output_tokens=60, variants=[
         ["Refunds go back to your card within 14 days. ", "Open Account → Orders and press Refund."],

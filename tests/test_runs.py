@@ -18,7 +18,7 @@ from chat.evaluation.judge import judge, parse_verdict
 from chat.evaluation.ratings import DEFAULT_RUBRIC, RubricError, load_rubric, rate, rating_stats
 from chat.evaluation.results import similarity
 from chat.evaluation.runs import RunError, create, execute
-from chat.evaluation.study import summarize
+from chat.evaluation.summary import summarize
 from tests.conftest import need
 from tests.fake_servers import Scenario
 

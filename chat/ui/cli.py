@@ -107,7 +107,7 @@ def _eval(args) -> int:
     from chat.evaluation.ratings import load_rubric
     from chat.evaluation.report import model_table
     from chat.evaluation.runs import create, execute
-    from chat.evaluation.study import summarize
+    from chat.evaluation.summary import summarize
 
     qs = load(args.set, system=args.system)
     args.model = args.model or list(qs.meta.get("models") or [])
@@ -170,7 +170,7 @@ def _eval(args) -> int:
 
 
 def _runs(args) -> int:
-    from chat.evaluation.study import list_runs
+    from chat.evaluation.summary import list_runs
     from chat.storage.store import Store
 
     for run in list_runs(Store(args.db)):
@@ -182,7 +182,7 @@ def _runs(args) -> int:
 def _report(args) -> int:
     from chat.engine.pricing import load_prices
     from chat.evaluation.ratings import load_rubric
-    from chat.evaluation.study import summarize
+    from chat.evaluation.summary import summarize
     from chat.storage.store import Store
 
     summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))

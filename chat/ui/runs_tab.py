@@ -19,7 +19,7 @@ from chat.evaluation.questionsets import QuestionSetError, load
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.evaluation.report import elsewhere_table, model_table, projection_table, question_table, rating_table
 from chat.evaluation.runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
-from chat.evaluation.study import list_runs, summarize
+from chat.evaluation.summary import list_runs, summarize
 from chat.storage import runs as queries
 from chat.ui.bind import bind
 from chat.ui.compare_tab import score_choices
