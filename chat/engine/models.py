@@ -92,12 +92,17 @@ def resolve(name: str, prices: PriceTable) -> Model:
     return Model(name, endpoint, api_model, price)
 
 
-def listed(prices: PriceTable) -> list[Model]:
-    """Every model worth offering: the priced ones, each on its endpoint."""
+def listed(prices: PriceTable, default: str | None = None) -> list[Model]:
+    """Every model worth offering: the priced ones, each on its endpoint, and the default model if it is not priced."""
     out = []
     for price in [*prices, *(prices.alias(name) for name in prices.aliases)]:
         try:
             out.append(resolve(price.model, prices))
         except UnknownModel:
             continue
+    if default and default not in prices:
+        try:
+            out.append(resolve(default, prices))
+        except UnknownModel:
+            pass  # an unknown default is reported when it is used
     return out

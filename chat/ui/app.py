@@ -39,13 +39,7 @@ PROVIDER_LABELS = {"local": "Local", "openai": "OpenAI", "azure": "Azure OpenAI"
 def model_choices(engine: Engine) -> tuple[list[tuple[str, str]], list[str]]:
     """(usable models as (label, name), grouped by provider; one line per unusable provider saying why)."""
     usable, blocked = [], {}
-    models = listed(engine.prices)
-    extra = default_model()
-    if extra not in engine.prices:
-        try:
-            models.append(engine.resolve(extra))
-        except UnknownModel:
-            pass
+    models = listed(engine.prices, default_model())
     order = list(PROVIDER_LABELS)
     models.sort(key=lambda m: (order.index(m.endpoint.name) if m.endpoint.name in order else len(order), m.name))
     for model in models:

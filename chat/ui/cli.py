@@ -13,25 +13,18 @@ from chat.redact import redact
 
 
 def _models(args) -> int:
-    from chat.engine.models import listed, resolve
+    from chat.engine.models import listed
     from chat.engine.pricing import load_prices
     from chat.ui.display import price_text
 
     prices = load_prices(args.pricing)
     rows = []
-    for model in listed(prices):
+    default = default_model()
+    for model in listed(prices, default):
         ok, why = model.status()
         window = model.context_window
         rows.append((model.name, model.endpoint.name, "yes" if ok else f"no: {why}", price_text(model.price),
                      f"{window:,}" if window else "–"))
-    default = default_model()
-    if default not in prices:
-        try:
-            m = resolve(default, prices)
-            ok, why = m.status()
-            rows.append((m.name, m.endpoint.name, "yes" if ok else f"no: {why}", price_text(m.price), "–"))
-        except ValueError:
-            pass
     header = ("MODEL", "PROVIDER", "AVAILABLE", "PRICE (USD per 1M tokens)", "CONTEXT")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header, *rows]:
