@@ -52,7 +52,7 @@ def test_unknown_model_is_explained(fake, tmp_path):
 
 def test_bad_arguments_and_config_are_one_line(fake, tmp_path):
     out = _cli(["ask", "--temperature", "hot", "hi"], _env())
-    assert out.returncode == 2 and "'hot' is not a number" in out.stderr
+    assert out.returncode == 2 and "--temperature: must be a number from 0 to 2, got 'hot'" in out.stderr
     out = _cli(["ask", "-m", "gpt-4o-mini", "--db", str(tmp_path / "x.db"), "hi"], _env(CHAT_TIMEOUT="soon"))
     assert out.returncode == 2 and "CHAT_TIMEOUT='soon' is not a number of seconds" in out.stderr
     bad = tmp_path / "p.yaml"
@@ -70,3 +70,17 @@ def test_models_lists_availability_and_prices(fake):
     assert "yes" in lines["gpt-4o-mini"] and "$0.15 in / $0.60 out per 1M" in lines["gpt-4o-mini"]
     assert "no: set ANTHROPIC_API_KEY in .env" in lines["claude-haiku-4-5"]
     assert "free (local)" in lines["smollm2-135m-instruct"]
+
+
+def test_models_options_lists_what_a_model_takes_from_the_one_declaration():
+    from chat.engine.options import MAX_TOKENS, TEMPERATURE
+
+    reasoning = _cli(["models", "--options", "o3-mini"], _env())
+    assert reasoning.returncode == 0, reasoning.stderr
+    assert "temperature  not taken" in reasoning.stdout and "max_tokens" in reasoning.stdout
+    chat = _cli(["models", "--options", "gpt-4o-mini"], _env())
+    assert f"temperature  {TEMPERATURE.allowed}: {TEMPERATURE.description}" in chat.stdout
+    assert "a whole number from 1 to 128,000" in chat.stdout  # bounded by the model's window, not 1,000,000
+    assert MAX_TOKENS.description in chat.stdout and "system" in chat.stdout
+    unknown = _cli(["models", "--options", "no-such-model"], _env())
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "unknown model 'no-such-model'" in unknown.stderr

@@ -7,6 +7,10 @@ __all__ = ["MAX_OUTPUT_TOKENS", "MAX_PROMPT_CHARS", "BadRequest", "ChatRequest",
 
 def __getattr__(name: str):
     # imported on first use, so the embedded model's worker process (chat.engine.providers...) loads no engine
+    if name == "MAX_OUTPUT_TOKENS":
+        from chat.engine import options
+
+        return options.MAX_OUTPUT_TOKENS
     if name in __all__:
         from chat.engine import engine
 

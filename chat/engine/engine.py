@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 import time
 import uuid
@@ -17,6 +16,7 @@ from chat.engine.endpoints import build_provider, max_seconds, timeouts
 from chat.engine.history import build_messages
 from chat.engine.meter import Meter
 from chat.engine.models import Model, UnknownModel, resolve
+from chat.engine.options import MAX_TOKENS, TEMPERATURE, BadOption
 from chat.engine.pricing import Cost, PriceTable, cost_of, load_prices
 from chat.engine.providers import ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
 from chat.engine.tokens import count_messages, count_text
@@ -26,34 +26,15 @@ from chat.storage.store import Store
 
 log = logging.getLogger(__name__)
 MAX_PROMPT_CHARS = 4_000_000  # about a million tokens: no model's window holds more
-MAX_OUTPUT_TOKENS = 1_000_000
 START_ROW_WAIT_S = 2.0  # how long a request waits for its 'streaming' row before it goes to the spill file
 
 
-class BadRequest(ValueError):
-    """A request parameter is out of range; the message names the field and what is allowed."""
+BadRequest = BadOption  # a request parameter out of range: the message names the field and what is allowed
 
 
 def check_params(temperature, max_tokens) -> tuple[float | None, int | None]:
     """(temperature, max_tokens) as numbers in range, else BadRequest naming the field."""
-    if temperature is not None:
-        try:
-            temperature = float(temperature)
-        except (TypeError, ValueError):
-            raise BadRequest(f"temperature must be a number from 0 to 2, got {str(temperature)[:40]!r}") from None
-        if not math.isfinite(temperature) or not 0 <= temperature <= 2:
-            raise BadRequest(f"temperature must be a number from 0 to 2, got {temperature!r}")
-    if max_tokens is not None:
-        try:
-            as_float = float(max_tokens)
-        except (TypeError, ValueError):
-            raise BadRequest(f"max tokens must be a whole number from 1 to {MAX_OUTPUT_TOKENS:,}, "
-                             f"got {str(max_tokens)[:40]!r}") from None
-        if isinstance(max_tokens, bool) or not math.isfinite(as_float) or as_float != int(as_float) or \
-                not 1 <= as_float <= MAX_OUTPUT_TOKENS:
-            raise BadRequest(f"max tokens must be a whole number from 1 to {MAX_OUTPUT_TOKENS:,}, got {max_tokens!r}")
-        max_tokens = int(as_float)
-    return temperature, max_tokens
+    return TEMPERATURE.check(temperature), MAX_TOKENS.check(max_tokens)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ from datetime import datetime, timezone
 
 from chat.clock import now_iso
 from chat.engine import BadRequest, ChatRequest, Engine, Result, check_params
+from chat.engine.options import MAX_CONCURRENCY, MAX_REPEATS
 from chat.evaluation.questionsets import Question, QuestionSet
 from chat.storage import runs as queries
 
-MAX_REPEATS = 100
 MAX_CELLS = 20_000  # models x questions x repeats in one run
-MAX_CONCURRENCY = 64
 
 
 class RunError(ValueError):

@@ -18,6 +18,8 @@ def _models(args) -> int:
     from chat.ui.display import price_text
 
     prices = load_prices(args.pricing)
+    if getattr(args, "options", None):
+        return _options(args.options, prices)
     rows = []
     default = default_model()
     for model in listed(prices, default):
@@ -44,6 +46,28 @@ def _engine(args):
     budget = Budget(**limits(args, ("session_cap", "daily_cap")))
     prices = load_prices(args.pricing)
     return Engine(Store(args.db), prices, budget)
+
+
+def _options(name: str, prices) -> int:
+    from chat.engine.models import resolve
+    from chat.engine.options import REQUEST, TEMPERATURE
+
+    model = resolve(name, prices)  # UnknownModel is a ValueError: one line, exit 2
+    print(f"{model.name} ({model.endpoint.name}) takes:")
+    rows = [("system", "text", "the system prompt")]
+    for option in REQUEST:
+        if option is TEMPERATURE and not model.takes_temperature:
+            rows.append((option.name, "not taken", "this model takes no temperature: a value given is not sent"))
+            continue
+        high = option.high
+        if option.name == "max_tokens" and model.context_window:
+            high = min(high, model.context_window)
+        allowed = option.allowed if high == option.high else option.allowed.replace(f"{option.high:,.0f}", f"{high:,.0f}")
+        rows.append((option.name, allowed, option.description))
+    width = max(len(r[0]) for r in rows)
+    for option, allowed, description in rows:
+        print(f"  {option.ljust(width)}  {allowed}: {description}")
+    return 0
 
 
 def _ask(args) -> int:
@@ -228,13 +252,12 @@ def _positive_int(text: str) -> int:
 
 
 def _temperature(text: str) -> float:
+    from chat.engine.options import TEMPERATURE, BadOption
+
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 2:
-        raise argparse.ArgumentTypeError("must be between 0 and 2")
-    return value
+        return TEMPERATURE.check(text)
+    except BadOption as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("temperature ")) from None
 
 
 def _cap_flags(p: argparse.ArgumentParser) -> None:
@@ -254,7 +277,8 @@ def parser() -> argparse.ArgumentParser:
     p = OneLineErrors(prog="python -m chat", description="Chat with any LLM; every reply metered and logged.")
     p.add_argument("--pricing", help="pricing file (default: pricing.yaml beside the code)")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("models", help="list models, availability and prices")
+    mo = sub.add_parser("models", help="list models, availability and prices")
+    mo.add_argument("--options", metavar="MODEL", help="list the parameters MODEL takes, with their bounds")
     ask = sub.add_parser("ask", help="stream one reply to stdout; the meter goes to stderr")
     ask.add_argument("prompt")
     ask.add_argument("-m", "--model", help="model name (default: CHAT_DEFAULT_MODEL, else the embedded model)")

@@ -11,6 +11,7 @@ import pandas as pd
 
 from chat.engine import MAX_OUTPUT_TOKENS, Engine
 from chat.engine.models import UnknownModel
+from chat.engine.options import CONCURRENCY, MAX_TOKENS, REPEATS, BadOption, Option
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
 from chat.evaluation.judge import judge
@@ -52,22 +53,20 @@ def _question_set(upload, example: str, system: str):
         raise gr.Error(str(exc)) from None
 
 
-def _whole(value, label: str, low: int, high: int) -> int:
+def _whole(value, option: Option, default: int | None = None) -> int | None:
+    """A Runs tab number checked by its one declaration; empty means the default."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise gr.Error(f"{label} must be a whole number from {low} to {high:,}, got {str(value)[:40]!r}") from None
-    if number != number or number in (float("inf"), float("-inf")) or number != int(number) or not low <= number <= high:
-        raise gr.Error(f"{label} must be a whole number from {low} to {high:,}, got {value!r}")
-    return int(number)
+        return option.check(default if value in (None, "") else value)
+    except BadOption as exc:
+        raise gr.Error(str(exc)) from None
 
 
 def start_run(engine: Engine, upload, example, system, models, repeats, concurrency, max_tokens, resume,
               request: gr.Request = None, progress=gr.Progress()):
     """Run (or resume) a question set; yields a status line, then the run picker pointing at the run."""
-    repeats = _whole(repeats if repeats not in (None, "") else 1, "repeats", 1, MAX_REPEATS)
-    concurrency = _whole(concurrency if concurrency not in (None, "") else 1, "concurrency", 1, MAX_CONCURRENCY)
-    max_tokens = _whole(max_tokens, "max tokens", 1, MAX_OUTPUT_TOKENS) if max_tokens not in (None, "") else None
+    repeats = _whole(repeats, REPEATS, 1)
+    concurrency = _whole(concurrency, CONCURRENCY, 1)
+    max_tokens = _whole(max_tokens, MAX_TOKENS)
     models = [m for m in models if isinstance(m, str) and m] if isinstance(models, list) else []
     spend_key, user = check_rate(engine, request, f"runs:{uuid.uuid4().hex}")
     # a status first: Cancel works from here on, and a large file is read after the user sees something happen

@@ -1,0 +1,56 @@
+"""The request parameters, declared once with their bounds and meaning, in the spirit of llm's per-model Options.
+
+The engine, the Runs tab, run creation and the command line all check values through these declarations,
+so a bound or a message changes in one place. `python -m chat models --options MODEL` lists them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+MAX_OUTPUT_TOKENS = 1_000_000
+MAX_REPEATS = 100
+MAX_CONCURRENCY = 64
+
+
+class BadOption(ValueError):
+    """A parameter is out of range; the message names the field and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # as in ChatRequest and the command line (with - for _)
+    label: str  # as people read it
+    whole: bool  # a whole number, or any number
+    low: float
+    high: float
+    description: str
+
+    @property
+    def allowed(self) -> str:
+        return (f"a whole number from {self.low:,.0f} to {self.high:,.0f}" if self.whole
+                else f"a number from {self.low:g} to {self.high:g}")
+
+    def check(self, value) -> int | float | None:
+        """value as a number in range (None stays None), else BadOption naming the field and the range."""
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            raise BadOption(f"{self.label} must be {self.allowed}, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise BadOption(f"{self.label} must be {self.allowed}, got {str(value)[:40]!r}") from None
+        if not math.isfinite(number) or not self.low <= number <= self.high or \
+                (self.whole and number != int(number)):
+            raise BadOption(f"{self.label} must be {self.allowed}, got {value if self.whole else number!r}")
+        return int(number) if self.whole else number
+
+
+TEMPERATURE = Option("temperature", "temperature", False, 0, 2,
+                     "sampling randomness: 0 is greedy; not sent to models that take none (OpenAI's reasoning models)")
+MAX_TOKENS = Option("max_tokens", "max tokens", True, 1, MAX_OUTPUT_TOKENS,
+                    "the longest reply, in output tokens (reasoning included); a spend cap sets it when you do not")
+REPEATS = Option("repeats", "repeats", True, 1, MAX_REPEATS, "times each question is asked per model in a run")
+CONCURRENCY = Option("concurrency", "concurrency", True, 1, MAX_CONCURRENCY, "answers of a run in flight at once")
+REQUEST = (TEMPERATURE, MAX_TOKENS)  # what one exchange takes, besides the system prompt
