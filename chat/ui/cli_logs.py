@@ -5,13 +5,13 @@ import argparse
 import csv
 import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 from chat.storage import logs
 from chat.storage.logs import GROUPS, LogFilter
 from chat.storage.rows import STATUSES
 from chat.storage.store import Store, default_path
+from chat.ui.display import cell
 from chat.ui.timerange import parse_when
 
 
@@ -164,26 +164,6 @@ HEAD = {"created_at": "time (UTC)", "input_tokens": "in", "output_tokens": "out"
         "ttft_ms": "TTFT", "latency_ms": "latency", "output_tokens_per_s": "tok/s", "ttft_p50_ms": "TTFT p50",
         "ttft_p95_ms": "TTFT p95", "latency_p50_ms": "lat p50", "latency_p95_ms": "lat p95", "tokens_per_s": "tok/s",
         "input_tokens_sum": "in"}
-
-
-def cell(column: str, value) -> str:
-    if value is None:
-        return "unpriced" if column == "cost_usd" else "–"
-    if column == "cost_usd":
-        return f"${Decimal(str(value)):.6f}".rstrip("0").rstrip(".") if value else "$0"
-    if column.endswith("_ms"):
-        return f"{value / 1000:.2f}s" if value >= 1000 else f"{value:.0f}ms"
-    if column in ("tokens_per_s", "output_tokens_per_s"):
-        return f"{value:.1f}"
-    if column == "created_at":
-        return value[:19].replace("T", " ")
-    if column == "prompt":
-        return " ".join(str(value).split())[:60]
-    if column == "id":
-        return value[:12]
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 def _table(rows: list[dict], columns: list[str]) -> None:

@@ -65,3 +65,24 @@ def price_text(price: Price | None) -> str:
 def _rate(value: Decimal) -> str:
     # $2.50 rather than $2.5; sub-cent rates such as $0.075 keep their digits
     return f"${value:.2f}" if value == value.quantize(Decimal("0.01")) else f"${value.normalize()}"
+
+
+def cell(column: str, value) -> str:
+    """One log column's value as a table cell, for the Logs tab and `python -m chat logs` alike."""
+    if value is None:
+        return "unpriced" if column == "cost_usd" else "–"
+    if column == "cost_usd":
+        return f"${Decimal(str(value)):.6f}".rstrip("0").rstrip(".") if value else "$0"
+    if column.endswith("_ms"):
+        return f"{value / 1000:.2f}s" if value >= 1000 else f"{value:.0f}ms"
+    if column in ("tokens_per_s", "output_tokens_per_s"):
+        return f"{value:.1f}"
+    if column == "created_at":
+        return value[:19].replace("T", " ")
+    if column == "prompt":
+        return " ".join(str(value).split())[:60]
+    if column == "id":
+        return value[:12]
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

@@ -18,8 +18,7 @@ from chat.storage.logs import LogFilter
 from chat.storage.rows import STATUSES
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
-from chat.ui.cli_logs import cell
-from chat.ui.display import cost_breakdown, meter_line
+from chat.ui.display import cell, cost_breakdown, meter_line
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
 
