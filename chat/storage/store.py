@@ -1,4 +1,4 @@
-"""The only module that touches SQLite: migrations, one background writer, the spend ledger, and reads."""
+"""The log file itself: opening and migrating it, one background writer, the spend ledger, and reads on fresh connections."""
 from __future__ import annotations
 
 import atexit
