@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chat.engine import ChatRequest, Engine, Result  # noqa: E402
 from chat.engine.providers import llama_process, local_llama  # noqa: E402
-from chat.engine.providers.llama_worker import _CHATML  # noqa: E402
+from chat.engine.providers.llama_worker import _CHATML, load_llama  # noqa: E402
 from chat.storage.store import Store  # noqa: E402
 
 MODEL = local_llama.BUNDLED_NAME
@@ -48,23 +48,10 @@ def engine_run(engine, prompt, max_tokens, history=(), session="bench"):
 
 def direct_model(extra_bufts: bool):
     """llama-cpp-python in this process, loaded as the worker loads it."""
-    from llama_cpp import Llama
-    from llama_cpp import llama_cpp as native
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    original = native.llama_model_default_params
-
-    def defaults():
-        params = original()
-        params.use_extra_bufts = extra_bufts
-        return params
-
-    native.llama_model_default_params = defaults
-    try:
-        llm = Llama(model_path=str(local_llama.bundled_model_path()), n_ctx=local_llama.context_size(),
-                    n_threads=os.cpu_count() or 2, verbose=False)
-    finally:
-        native.llama_model_default_params = original
+    llm = load_llama(str(local_llama.bundled_model_path()), local_llama.context_size(), os.cpu_count() or 2,
+                     extra_bufts)
     eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "ignore")
     bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "ignore")
     formatter = Jinja2ChatFormatter(template=llm.metadata.get("tokenizer.chat_template") or _CHATML,

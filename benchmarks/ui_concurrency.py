@@ -178,7 +178,7 @@ async def _person(addr, ids, n, tag, turns, go: asyncio.Event, ready: list):
     return out
 
 
-async def _clients(url: str, n: int, tag: str, turns: int) -> list[dict]:
+async def _config_ids(url: str) -> tuple[tuple, dict]:
     config = json.loads(urllib.request.urlopen(url + "config", timeout=60).read())
     ids = {}
     for i, dep in enumerate(config["dependencies"]):
@@ -187,7 +187,11 @@ async def _clients(url: str, n: int, tag: str, turns: int) -> list[dict]:
         if any(t[1] == "load" for t in dep.get("targets", [])) and "load" not in ids:
             ids["load"] = dep.get("id", i)
     parts = urllib.parse.urlsplit(url)
-    addr = (parts.hostname, parts.port)
+    return (parts.hostname, parts.port), ids
+
+
+async def _clients(url: str, n: int, tag: str, turns: int) -> list[dict]:
+    addr, ids = await _config_ids(url)
     go, ready = asyncio.Event(), []
     tasks = [asyncio.create_task(_person(addr, ids, i, tag, turns, go, ready)) for i in range(n)]
     while len(ready) < n:
@@ -199,18 +203,6 @@ async def _clients(url: str, n: int, tag: str, turns: int) -> list[dict]:
     go.set()
     results = await asyncio.gather(*tasks)
     return results, time.process_time() - cpu0
-
-
-async def _config_ids(url: str) -> tuple[tuple, dict]:
-    config = json.loads(urllib.request.urlopen(url + "config", timeout=60).read())
-    ids = {}
-    for i, dep in enumerate(config["dependencies"]):
-        if dep.get("api_name") == "chat":
-            ids["chat"] = dep.get("id", i)
-        if any(t[1] == "load" for t in dep.get("targets", [])) and "load" not in ids:
-            ids["load"] = dep.get("id", i)
-    parts = urllib.parse.urlsplit(url)
-    return (parts.hostname, parts.port), ids
 
 
 def keep_embedded_busy(url: str, stop, replies: list, max_tokens: int = 2048) -> None:

@@ -62,6 +62,16 @@ def clean_env(monkeypatch, tmp_path):
 
 
 @pytest.fixture
+def fresh_model():
+    """Embedded-model worker processes of this test's own, ended afterwards: no test sees another's context or cache."""
+    from chat.engine.providers import llama_process, local_llama
+
+    llama_process.stop_all()
+    yield local_llama
+    llama_process.stop_all()
+
+
+@pytest.fixture
 def store(tmp_path):
     from chat.storage.store import Store
 

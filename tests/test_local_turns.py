@@ -13,16 +13,6 @@ need("llama_cpp", "the embedded model")
 MODEL = "smollm2-135m-instruct"
 
 
-@pytest.fixture
-def fresh_model():
-    """A model process of this test's own, so earlier tests' contexts and caches play no part."""
-    from chat.engine.providers import llama_process, local_llama
-
-    llama_process.stop_all()
-    yield local_llama
-    llama_process.stop_all()
-
-
 def _turn(engine, prompt, history=(), session="a"):
     text, result = run(engine, model=MODEL, prompt=prompt, history=tuple(history), max_tokens=24, temperature=0,
                        session_id=session)

@@ -10,33 +10,14 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import need
 from tests.helpers import run
+from tests.test_shutdown import _wait_for
 
 need("llama_cpp", "the embedded model")
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "smollm2-135m-instruct"
 LONG = "Write a long story about a cat who learns to sail across the sea, with many details."
-
-
-@pytest.fixture
-def fresh():
-    """Workers of this test's own, ended afterwards, so no test sees another's process or cache."""
-    from chat.engine.providers import llama_process, local_llama
-
-    llama_process.stop_all()
-    yield local_llama
-    llama_process.stop_all()
-
-
-def _wait_for(predicate, what, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def _alive(pid: int) -> bool:
@@ -75,7 +56,7 @@ def _worker_of(pid: int, timeout: float = 60.0) -> int:
     return found[0]
 
 
-def test_the_real_model_answers_a_chat_prompt_of_over_100_tokens_in_its_own_process(engine, fresh):
+def test_the_real_model_answers_a_chat_prompt_of_over_100_tokens_in_its_own_process(engine, fresh_model):
     system = ("You are the support assistant of a training programme. Answer questions about enrolment, course "
               "dates, certificates, refunds and the online classroom. Be brief, polite and exact; if you do not "
               "know, say so and point to the help desk, which is open on weekdays from nine to six. Refunds are "
@@ -85,7 +66,7 @@ def test_the_real_model_answers_a_chat_prompt_of_over_100_tokens_in_its_own_proc
     assert result.ok, result.error
     assert result.record["input_tokens"] >= 100 and 0 < result.record["output_tokens"] <= 24
     assert text.strip() and result.record["usage_source"] == "provider"
-    sup = fresh.supervisor(MODEL)
+    sup = fresh_model.supervisor(MODEL)
     assert sup.worker.pid != os.getpid() and _alive(sup.worker.pid)  # it ran in a child, not in this process
 
 
@@ -107,14 +88,14 @@ print(json.dumps({"text": out["choices"][0]["message"]["content"], "usage": out[
 """
 
 
-def test_greedy_output_is_llama_cpp_pythons_own(engine, fresh):
+def test_greedy_output_is_llama_cpp_pythons_own(engine, fresh_model):
     """At temperature 0 the worker says, token for token, what llama-cpp-python used directly says."""
     import json
 
     from chat.engine.providers.llama_process import fast_path_is_safe
 
     text, result = run(engine, model=MODEL, prompt="Name three colours.", max_tokens=16, temperature=0)
-    direct = subprocess.run([sys.executable, "-c", _DIRECT, str(fresh.bundled_model_path()),
+    direct = subprocess.run([sys.executable, "-c", _DIRECT, str(fresh_model.bundled_model_path()),
                              "1" if fast_path_is_safe() else "0"], capture_output=True, text=True, timeout=300)
     assert direct.returncode == 0, direct.stderr[-2000:]
     expected = json.loads(direct.stdout)
@@ -123,7 +104,7 @@ def test_greedy_output_is_llama_cpp_pythons_own(engine, fresh):
     assert result.record["output_tokens"] == expected["usage"]["completion_tokens"]
 
 
-def test_stop_reaches_the_worker_within_two_tokens_and_it_serves_the_next(engine, fresh):
+def test_stop_reaches_the_worker_within_two_tokens_and_it_serves_the_next(engine, fresh_model):
     from chat.engine import ChatRequest, Chunk
 
     gen = engine.stream(ChatRequest(model=MODEL, prompt=LONG, max_tokens=300, temperature=0, session_id="stop"))
@@ -133,7 +114,7 @@ def test_stop_reaches_the_worker_within_two_tokens_and_it_serves_the_next(engine
         if seen == 3:
             break
     gen.close()
-    sup = fresh.supervisor(MODEL)
+    sup = fresh_model.supervisor(MODEL)
     assert sup.stopped_after is not None and sup.stopped_after <= 3 + 2  # the worker's own count of tokens made
     engine.store.flush()
     row = engine.store.query("SELECT * FROM exchanges WHERE session_id='stop'")[0]
@@ -142,11 +123,11 @@ def test_stop_reaches_the_worker_within_two_tokens_and_it_serves_the_next(engine
     assert after.ok and text.strip()
 
 
-def test_a_crash_mid_reply_costs_that_reply_and_the_next_in_line_is_served(engine, fresh):
+def test_a_crash_mid_reply_costs_that_reply_and_the_next_in_line_is_served(engine, fresh_model):
     from chat.engine import ChatRequest, Result, Waiting
 
-    fresh.preload()
-    sup = fresh.supervisor(MODEL)
+    fresh_model.preload()
+    sup = fresh_model.supervisor(MODEL)
     first = engine.stream(ChatRequest(model=MODEL, prompt=LONG, max_tokens=300, temperature=0.7, session_id="one"))
     partial = [next(first).text, next(first).text]
     waiting, second = threading.Event(), {}
@@ -179,8 +160,8 @@ def test_a_crash_mid_reply_costs_that_reply_and_the_next_in_line_is_served(engin
     assert sup.settings.extra_bufts is False and sup.worker.ready["extra_bufts"] is False
 
 
-def test_a_model_that_dies_at_every_load_is_unavailable_and_not_restarted_in_a_loop(engine, fresh):
-    sup = fresh.supervisor(MODEL)
+def test_a_model_that_dies_at_every_load_is_unavailable_and_not_restarted_in_a_loop(engine, fresh_model):
+    sup = fresh_model.supervisor(MODEL)
     killed: list[int] = []
     stop = threading.Event()
 

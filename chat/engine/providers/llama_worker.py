@@ -57,25 +57,34 @@ class _Channel:
                 os._exit(0)
 
 
-def _load(settings: dict):
+def load_llama(path: str, n_ctx: int, threads: int, extra_bufts: bool):
+    """llama_cpp.Llama with llama.cpp's extra CPU buffer types on or off (the worker's, and the benchmark's)."""
     from llama_cpp import Llama
     from llama_cpp import llama_cpp as native
+
+    # they repack weights for AMX, whose kernels crash (ggml-org/llama.cpp#20824); Llama() takes no argument for
+    # it, so the defaults it starts from are changed while it loads
+    original = native.llama_model_default_params
+
+    def defaults():
+        params = original()
+        params.use_extra_bufts = extra_bufts
+        return params
+
+    native.llama_model_default_params = defaults
+    try:
+        llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+    finally:
+        native.llama_model_default_params = original
+    if llm.model_params.use_extra_bufts != extra_bufts:
+        raise RuntimeError("this llama-cpp-python no longer builds its model settings from llama_model_default_params")
+    return llm
+
+
+def _load(settings: dict):
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    if not settings["extra_bufts"]:
-        # llama.cpp's extra CPU buffer types repack weights for AMX, whose kernels crash (ggml-org/llama.cpp#20824);
-        # Llama() takes no argument for it, so the defaults it starts from are changed, in this process only
-        original = native.llama_model_default_params
-
-        def defaults():
-            params = original()
-            params.use_extra_bufts = False
-            return params
-
-        native.llama_model_default_params = defaults
-    llm = Llama(model_path=settings["path"], n_ctx=settings["n_ctx"], n_threads=settings["threads"], verbose=False)
-    if llm.model_params.use_extra_bufts != settings["extra_bufts"]:
-        raise RuntimeError("this llama-cpp-python no longer builds its model settings from llama_model_default_params")
+    llm = load_llama(settings["path"], settings["n_ctx"], settings["threads"], settings["extra_bufts"])
     template = llm.metadata.get("tokenizer.chat_template") or _CHATML
     eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "ignore")
     bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "ignore")
