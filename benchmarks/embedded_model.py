@@ -86,7 +86,7 @@ def speed(engine, repeats, max_tokens):
     ours, direct, flipped = [], [], []
     for i in range(repeats):
         result = engine_run(engine, question(3 * i), max_tokens)
-        ours.append((result.record["output_tokens_per_s"], result.record["ttft_ms"]))
+        ours.append((result.record.output_tokens_per_s, result.record.ttft_ms))
         direct.append(direct_run(same, question(3 * i + 1), max_tokens))
         if other:
             flipped.append(direct_run(other, question(3 * i + 2), max_tokens))
@@ -122,11 +122,11 @@ def turns_ttft(turns, people, cache_on):
                 question = f"Question {turn:02d} from person {p}: give one tip for staying healthy."
                 result = engine_run(engine, question, 48, histories[p], session=f"p{p}")
                 if p == 0:
-                    ttft[turn] = result.record["ttft_ms"]
+                    ttft[turn] = result.record.ttft_ms
                 histories[p] += [{"role": "user", "content": question},
-                                 {"role": "assistant", "content": result.record["reply"]}]
+                                 {"role": "assistant", "content": result.record.reply}]
         engine.close()
-    return ttft, result.record["input_tokens"]
+    return ttft, result.record.input_tokens
 
 
 def main() -> int:

@@ -185,8 +185,8 @@ def writer_as_the_app_writes(path: Path, n: int = 20_000) -> float:
 
     def stream(part):
         for start, final in part:
-            store.append("exchanges", start, mode="upsert")
-            store.append("exchanges", final, mode="upsert")
+            store.upsert("exchanges", start)
+            store.upsert("exchanges", final)
 
     pairs = list(zip(starts, rows))
     threads = [threading.Thread(target=stream, args=(pairs[i::8],)) for i in range(8)]

@@ -65,4 +65,4 @@ def test_bad_key_is_explained_without_the_key(fake, engine):
     fake.scenarios["claude-haiku-4-5"] = Scenario(status=401)
     _, result = run(engine, model="claude-haiku-4-5", prompt="hi")
     assert "check ANTHROPIC_API_KEY in .env" in result.error
-    assert "sk-" not in json.dumps(engine.store.exchange(result.record["id"]))
+    assert "sk-" not in json.dumps(engine.store.exchange(result.record["id"]).to_row())

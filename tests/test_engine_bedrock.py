@@ -35,7 +35,7 @@ def test_bedrock_streams_with_usage_and_cost(bedrock, engine):
     assert req["path"] == f"/model/{MODEL}/invoke-with-response-stream"
     assert req["headers"]["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIAFAKEFAKEFAKE1234/")
     assert req["body"]["system"] == "Be brief." and "anthropic_version" in req["body"]
-    assert "bedrock-secret" not in json.dumps(row)
+    assert "bedrock-secret" not in json.dumps(row.to_row())
 
 
 def test_bedrock_exception_frame_mid_stream_keeps_partial_text(bedrock, engine):

@@ -47,7 +47,7 @@ def test_llama3_streams_signed_with_usage_latency_and_cost(aws, engine):
     assert req["body"]["system"] == [{"text": "Answer in Korean."}]
     assert req["body"]["messages"] == [{"role": "user", "content": [{"text": "환불 규정이 어떻게 되나요?"}]}]
     assert req["body"]["inferenceConfig"] == {"maxTokens": 256, "temperature": 0.2}
-    assert "bedrock-secret" not in json.dumps(row)
+    assert "bedrock-secret" not in json.dumps(row.to_row())
 
 
 def test_cross_region_profile_is_priced_as_its_model(aws, engine):

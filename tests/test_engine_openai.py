@@ -104,7 +104,7 @@ def test_bad_key_message_never_leaks_the_key(fake, engine):
     _, result = run(engine, model="gpt-4o-mini", prompt="hi")
     row = engine.store.exchange(result.record["id"])
     assert "check OPENAI_API_KEY in .env" in row["error"]
-    dump = json.dumps(row)
+    dump = json.dumps(row.to_row())
     assert "sk-test" not in dump and "abcdef123456" not in dump
 
 

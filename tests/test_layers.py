@@ -89,3 +89,19 @@ def test_no_code_compares_protocol_names_outside_the_registry():
 
     assert set(PROTOCOLS) == set(NAMES)  # every declared protocol has its one adapter
     assert {e.protocol for e in BUILTIN} <= set(PROTOCOLS)
+
+
+RECORD_LOOKUP = re.compile(r"""\b(row|record|exchange|rating|run)(\[["']|\.get\(["'])""")
+
+
+def test_records_are_read_by_attribute_outside_storage():
+    """Exchanges, runs and ratings are typed records: code outside chat/storage/ reads fields, not dict keys."""
+    found = []
+    for path in [*CHAT.rglob("*.py"), ROOT / "demo.py"]:
+        if path.is_relative_to(CHAT / "storage"):
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if RECORD_LOOKUP.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()[:80]}")
+    assert not found, "dict lookups on records outside chat/storage/:\n" + "\n".join(found)
+    assert RECORD_LOOKUP.search('x = row["model"]') and RECORD_LOOKUP.search("result.record.get('cost_usd')")

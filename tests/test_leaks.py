@@ -53,7 +53,7 @@ def test_a_key_echoed_without_its_prefix_or_in_pieces_is_masked_everywhere(fake,
     fake.scenarios["gpt-4o-mini"] = Scenario(status=400, error_message=f"key {body} is revoked; key ends ...{KEY[-10:]}")
     _, result = run(engine, model="gpt-4o-mini", prompt="hi")
     row = engine.store.exchange(result.record["id"])
-    text = json.dumps(row)
+    text = json.dumps(row.to_row())
     for fragment in (body, KEY[-10:], KEY[10:18]):
         assert fragment not in text and fragment not in result.error
     assert "[redacted]" in row["error"]

@@ -224,11 +224,11 @@ def test_stats_from_the_hourly_rollup_match_the_rows_through_updates_and_purges(
     for row in rows[:350]:  # finished: the start rows are upserted, as the engine does
         status = rng.choice(["ok", "ok", "ok", "error", "aborted"])
         priced = row["model"] != "llama"
-        store.append("exchanges", dict(row, status=status, input_tokens=rng.randrange(1, 500),
+        store.upsert("exchanges", dict(row, status=status, input_tokens=rng.randrange(1, 500),
                                        output_tokens=rng.randrange(0, 300), usage_source=rng.choice(["provider", "estimate"]),
                                        cost_usd=f"0.{rng.randrange(10**6):06d}" if priced else None,
                                        output_tokens_per_s=rng.choice([None, rng.uniform(5, 90)]),
-                                       latency_ms=rng.uniform(100, 5000), ttft_ms=rng.uniform(50, 900)), mode="upsert")
+                                       latency_ms=rng.uniform(100, 5000), ttft_ms=rng.uniform(50, 900)))
     store.flush()
     logs.purge(store, "2026-11-20T12:00:00.000Z", content_only=False)
 

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from chat.clock import now_iso
@@ -22,6 +22,7 @@ from chat.engine.providers import ProviderError, Queued, ReasoningDelta, Request
 from chat.engine.tokens import count_messages, count_text
 from chat.engine.usage import Usage
 from chat.redact import redact
+from chat.storage.rows import Exchange, Status
 from chat.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -78,23 +79,23 @@ class Waiting:
 
 @dataclass(frozen=True)
 class Result:
-    """The end of an exchange: the very row that was logged, plus typed views of it."""
+    """The end of an exchange: the very record that was logged, plus typed views of it."""
 
-    record: dict
+    record: Exchange
     usage: Usage
     cost: Cost | None
 
     @property
-    def status(self) -> str:
-        return self.record["status"]
+    def status(self) -> Status:
+        return self.record.status
 
     @property
     def error(self) -> str | None:
-        return self.record["error"]
+        return self.record.error
 
     @property
     def ok(self) -> bool:
-        return self.record["status"] == "ok"
+        return self.record.ok
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -289,7 +290,7 @@ class Engine:
         except Exception as exc:
             return self._refuse(att, redact(f"cannot set up {model.endpoint.name}: {exc}"))
         # the trace of a call that may be paid for is on disk before the call is made
-        self.store.write_now("exchanges", self._record(att, start=True), START_ROW_WAIT_S)
+        self.store.write_now("exchanges", replace(self._record(att), status="streaming").to_row(), START_ROW_WAIT_S)
         att.started = True
         meter = att.meter = Meter()
         request = Request(model.api_model, messages, max_tokens, temperature)
@@ -364,10 +365,11 @@ class Engine:
             )
         return Usage(input_tokens=est_in, output_tokens=est_out), "estimate", method
 
-    def _record(self, att: _Attempt, start: bool = False) -> dict:
+    def _record(self, att: _Attempt) -> Exchange:
+        """What is known of the exchange before its reply: who asked what of which model."""
         req: ChatRequest = att.req
         model: Model | None = att.model
-        return {
+        return Exchange(**{
             "id": att.id,
             "session_id": req.session_id,
             "created_at": att.created_at,
@@ -376,7 +378,7 @@ class Engine:
             "system": req.system,
             "prompt": req.prompt,
             "messages_json": json.dumps(att.messages, ensure_ascii=False),
-            "status": "streaming" if start else att.status,
+            "status": att.status,
             "params_json": json.dumps(att.params or {"max_tokens": req.max_tokens, "temperature": req.temperature},
                                       default=str),
             "pricing_hash": self.prices.hash,
@@ -389,7 +391,7 @@ class Engine:
             "browser_session": req.spend_key.removeprefix("browser:") if (req.spend_key or "").startswith("browser:")
             else None,
             "process": self.store.process,
-        }
+        })
 
     def _finish(self, att: _Attempt) -> Result:
         # the stream's own thread and close() may both get here; the first one logs the row
@@ -413,8 +415,7 @@ class Engine:
         token_cost = cost is not None and cost.basis == "tokens"
         tps = timing.tokens_per_s(usage.output_tokens)
         report: UsageReport | None = att.report
-        record = self._record(att)
-        record.update({
+        record = replace(self._record(att), **{
             "reply": reply,
             "error": redact(att.error),
             "input_tokens": usage.input_tokens,
@@ -451,7 +452,8 @@ class Engine:
         except Exception:
             log.exception("could not settle the spend of exchange %s", att.id)
         try:
-            self.store.append("exchanges", record, mode="upsert" if att.started else "insert")
+            write = self.store.upsert if att.started else self.store.append
+            write("exchanges", record.to_row())
         except Exception:
-            log.exception("could not queue exchange %s for the log", record["id"])
+            log.exception("could not queue exchange %s for the log", record.id)
         return Result(record, usage, cost)

@@ -1,7 +1,6 @@
 """Token usage: a small dataclass that adds up, in one normalised meaning."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 
@@ -22,9 +21,9 @@ class Usage:
     cache_write_1h_tokens: int = 0  # of cache_write_tokens, those kept for an hour (billed at their own rate)
 
     @classmethod
-    def of_row(cls, row: Mapping) -> Usage:
-        """The usage an exchange row records, every token field by name (NULL counts as 0)."""
-        return cls(**{f.name: row.get(f.name) or 0 for f in fields(cls)})
+    def of_row(cls, record) -> Usage:
+        """The usage a logged exchange records, every token field by name (NULL counts as 0)."""
+        return cls(**{f.name: getattr(record, f.name, None) or 0 for f in fields(cls)})
 
     def __add__(self, other: Usage) -> Usage:
         if not isinstance(other, Usage):

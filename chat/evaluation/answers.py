@@ -18,16 +18,16 @@ details{margin-top:.4rem;font-size:.9rem}details .answer{border-top:1px dashed #
 
 def meter_line(row: dict) -> str:
     """Tokens, cost, speed of one answer, with estimates and compute prices marked."""
-    est = " (estimated)" if row.get("usage_source") == "estimate" else ""
-    cost = row.get("cost_usd")
+    est = " (estimated)" if row.usage_source == "estimate" else ""
+    cost = row.cost_usd
     money = format_usd(None if cost is None else Decimal(str(cost)))
-    if row.get("cost_basis") == "compute":
+    if row.cost_basis == "compute":
         money += " compute"
-    parts = [f"{row.get('input_tokens') or 0:,} in · {row.get('output_tokens') or 0:,} out{est}", money]
-    if row.get("ttft_ms") is not None:
-        parts.append(f"first token {row['ttft_ms']:,.0f} ms")
-    if row.get("latency_ms") is not None:
-        parts.append(f"total {row['latency_ms'] / 1000:,.1f} s")
+    parts = [f"{row.input_tokens or 0:,} in · {row.output_tokens or 0:,} out{est}", money]
+    if row.ttft_ms is not None:
+        parts.append(f"first token {row.ttft_ms:,.0f} ms")
+    if row.latency_ms is not None:
+        parts.append(f"total {row.latency_ms / 1000:,.1f} s")
     return " · ".join(parts)
 
 
@@ -44,18 +44,18 @@ def _scores(scores: dict | None) -> str:
 
 
 def _body(row: dict) -> str:
-    if row["status"] != "ok":
-        partial = f"<div class=answer>{html.escape(row['reply'])}</div>" if row.get("reply") else ""
-        return f"<div class=fail>{html.escape(row['status'])}: {html.escape(row.get('error') or '')}</div>{partial}"
-    return f"<div class=answer>{html.escape(row.get('reply') or '')}</div>"
+    if row.status != "ok":
+        partial = f"<div class=answer>{html.escape(row.reply)}</div>" if row.reply else ""
+        return f"<div class=fail>{html.escape(row.status)}: {html.escape(row.error or '')}</div>{partial}"
+    return f"<div class=answer>{html.escape(row.reply or '')}</div>"
 
 
 def answers_html(questions: list[dict], rows: list[dict], scores: dict[str, dict], models: list[str]) -> str:
     """questions: [{id, text, reference?, note?}] in set order; scores: exchange id -> {human|judge: {criterion: mean}}."""
     by_cell: dict[tuple[str, str], list[dict]] = {}
-    for (qid, model), group in itertools.groupby(sorted(rows, key=lambda r: (r["question_id"] or "", r["model"],
-                                                                             r["repeat_index"] or 0)),
-                                                 key=lambda r: (r["question_id"] or "", r["model"])):
+    for (qid, model), group in itertools.groupby(sorted(rows, key=lambda r: (r.question_id or "", r.model,
+                                                                             r.repeat_index or 0)),
+                                                 key=lambda r: (r.question_id or "", r.model)):
         by_cell[qid, model] = list(group)
     parts = []
     for q in questions:
@@ -74,10 +74,10 @@ def answers_html(questions: list[dict], rows: list[dict], scores: dict[str, dict
             more = ""
             if rest:
                 more = (f"<details><summary>all {len(answers)} repeats</summary>" + "".join(
-                    f"<div><b>#{(r['repeat_index'] or 0) + 1}</b>{_body(r)}<div class=meter>{html.escape(meter_line(r))}"
-                    f"</div>{_scores(scores.get(r['id']))}</div>" for r in rest) + "</details>")
+                    f"<div><b>#{(r.repeat_index or 0) + 1}</b>{_body(r)}<div class=meter>{html.escape(meter_line(r))}"
+                    f"</div>{_scores(scores.get(r.id))}</div>" for r in rest) + "</details>")
             cards.append(f"<div class=card><h4>{html.escape(model)}</h4>{_body(first)}"
-                         f"<div class=meter>{html.escape(meter_line(first))}</div>{_scores(scores.get(first['id']))}"
+                         f"<div class=meter>{html.escape(meter_line(first))}</div>{_scores(scores.get(first.id))}"
                          f"{more}</div>")
         parts.append(f"<section class=q>{head}<div class=grid>{''.join(cards)}</div></section>")
     return "".join(parts)

@@ -47,12 +47,12 @@ def parse_verdict(text: str, rubric: Rubric) -> tuple[dict[str, float], str]:
 def judge(engine: Engine, judge_model: str, exchange: dict, reference: str | None, rubric: Rubric,
           spend_key: str | None = None, user: str | None = None) -> tuple[dict, str]:
     """Ask judge_model to rate one logged exchange and store the result as a judge rating."""
-    req = ChatRequest(model=judge_model, prompt=judge_prompt(exchange["prompt"], exchange["reply"] or "", reference, rubric),
-                      temperature=0, max_tokens=400, session_id=f"judge:{exchange.get('run_id') or exchange['id']}",
+    req = ChatRequest(model=judge_model, prompt=judge_prompt(exchange.prompt, exchange.reply or "", reference, rubric),
+                      temperature=0, max_tokens=400, session_id=f"judge:{exchange.run_id or exchange.id}",
                       spend_key=spend_key, user=user)
     result = next(item for item in engine.stream(req) if isinstance(item, Result))
     if not result.ok:
         raise ValueError(f"judge call failed: {result.error}")
-    scores, rationale = parse_verdict(result.record["reply"], rubric)
-    rate(engine.store, exchange["id"], scores, rubric, rater=judge_model, kind="judge", rationale=rationale)
+    scores, rationale = parse_verdict(result.record.reply, rubric)
+    rate(engine.store, exchange.id, scores, rubric, rater=judge_model, kind="judge", rationale=rationale)
     return scores, rationale

@@ -58,18 +58,18 @@ def _from_rows(rows: list, where: str) -> list[Question]:
     if len(rows) > MAX_QUESTIONS:
         raise QuestionSetError(f"{where}: {len(rows):,} questions; a set holds at most {MAX_QUESTIONS:,}: split it")
     out = []
-    for n, row in enumerate(rows, 1):
-        if isinstance(row, str):
-            row = {"question": row}
-        if not isinstance(row, dict):
+    for n, entry in enumerate(rows, 1):
+        if isinstance(entry, str):
+            entry = {"question": entry}
+        if not isinstance(entry, dict):
             raise QuestionSetError(f"{where}: question {n} must be text or a mapping with 'question', "
-                                   f"got a {type(row).__name__}")
-        text = _text(row.get("question") or row.get("text"), where, n, "question")
+                                   f"got a {type(entry).__name__}")
+        text = _text(entry.get("question") or entry.get("text"), where, n, "question")
         if not text:
             raise QuestionSetError(f"{where}: question {n} has no 'question' text")
-        qid = _text(row.get("id"), where, n, "id") or f"q{n}"
-        out.append(Question(qid[:200], text, _text(row.get("reference") or row.get("answer"), where, n, "reference"),
-                            _text(row.get("note"), where, n, "note")))
+        qid = _text(entry.get("id"), where, n, "id") or f"q{n}"
+        out.append(Question(qid[:200], text, _text(entry.get("reference") or entry.get("answer"), where, n, "reference"),
+                            _text(entry.get("note"), where, n, "note")))
     counts = collections.Counter(q.id for q in out)  # O(n): a huge set must not take minutes here
     dupes = sorted(i for i, c in counts.items() if c > 1)
     if dupes:

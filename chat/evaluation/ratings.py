@@ -81,15 +81,15 @@ def load_rubric(path: str | Path | None, name: str | None = None) -> Rubric:
     if len(rows) > 20:
         raise RubricError(f"{at('criteria')}: at most 20 criteria, got {len(rows)}")
     criteria, seen = [], set()
-    for n, row in enumerate(rows, 1):
-        if not isinstance(row, dict) or not isinstance(row.get("id"), (str, int)) or not isinstance(row.get("label"), str) \
-                or not str(row["id"]).strip() or not row["label"].strip():
+    for n, entry in enumerate(rows, 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), (str, int)) or not isinstance(entry.get("label"), str) \
+                or not str(entry["id"]).strip() or not entry["label"].strip():
             raise RubricError(f"{at('criteria')}: criterion {n} needs an 'id' and a 'label' of text")
-        cid = str(row["id"]).strip()
+        cid = str(entry["id"]).strip()
         if cid in seen:
             raise RubricError(f"{at('criteria')}: criterion id {cid!r} appears twice")
         seen.add(cid)
-        criteria.append(Criterion(cid, row["label"].strip()[:200]))
+        criteria.append(Criterion(cid, entry["label"].strip()[:200]))
     default_bar = 4.0 if scale == "1-5" else 1.0
     bar = data.get("acceptable", default_bar)
     low, high = (1, 5) if scale == "1-5" else (0, 1)
@@ -139,15 +139,15 @@ def rating_stats(store: Store, rows: list[dict], rubric: Rubric) -> list[RatingS
     if not rows:
         return []
     store.flush()
-    by_id = {r["id"]: r for r in rows}
+    by_id = {r.id: r for r in rows}
     ratings = queries.ratings_of(store, list(by_id))
     out = []
-    key = lambda r: (by_id[r["exchange_id"]]["model"], r["rater_kind"])  # noqa: E731
+    key = lambda r: (by_id[r.exchange_id].model, r.rater_kind)  # noqa: E731
     for (model, kind), group in itertools.groupby(sorted(ratings, key=key), key=key):
         group = list(group)
         per_answer: dict[str, dict[str, list[float]]] = {}
         for r in group:
-            per_answer.setdefault(r["exchange_id"], {}).setdefault(r["criterion"], []).append(r["score"])
+            per_answer.setdefault(r.exchange_id, {}).setdefault(r.criterion, []).append(r.score)
         means = {c.id: statistics.fmean([s for a in per_answer.values() for s in a.get(c.id, [])] or [0])
                  for c in rubric.criteria if any(c.id in a for a in per_answer.values())}
         acceptable = 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,7 +56,7 @@ def rating_table(stats: list[RatingStats], criteria: list[str]) -> tuple[list[st
 
 
 def elsewhere_table(rows: list[dict], prices: PriceTable) -> tuple[list[str], list[list[str]]]:
-    usage = sum((Usage.of_row(r) for r in rows if r["status"] == "ok"), Usage())
+    usage = sum((Usage.of_row(r) for r in rows if r.status == "ok"), Usage())
     return ["Model", "Approx. cost of this run's tokens"], [[m, "≈" + format_usd(c.total)] for m, c in costs_elsewhere(usage, prices)]
 
 
@@ -120,18 +119,18 @@ def bars_svg(stats: list[ModelStats]) -> str:
 
 
 def latency_svg(rows: list[dict]) -> str:
-    models = sorted({r["model"] for r in rows if r["status"] == "ok"})
+    models = sorted({r.model for r in rows if r.status == "ok"})
     if not models:
         return "<p>No successful answers.</p>"
     w, lane, pad = 640, 34, 200
-    top = max(r["latency_ms"] for r in rows if r["status"] == "ok") * 1.05 or 1
+    top = max(r.latency_ms for r in rows if r.status == "ok") * 1.05 or 1
     parts = []
     for i, m in enumerate(models):
         y = 20 + i * lane
         parts.append(f'<text x="{pad - 8}" y="{y + 5}" text-anchor="end">{html.escape(m)}</text>')
         for r in rows:
-            if r["model"] == m and r["status"] == "ok":
-                parts.append(f'<circle cx="{pad + r["latency_ms"] / top * (w - pad - 20):.1f}" cy="{y}" r="4" '
+            if r.model == m and r.status == "ok":
+                parts.append(f'<circle cx="{pad + r.latency_ms / top * (w - pad - 20):.1f}" cy="{y}" r="4" '
                              f'fill="{PALETTE[i % len(PALETTE)]}" fill-opacity="0.6"/>')
     h = 40 + len(models) * lane
     parts.append(f'<text x="{pad}" y="{h - 6}">0 ms</text><text x="{w - 20}" y="{h - 6}" text-anchor="end">{top:,.0f} ms</text>')
@@ -171,13 +170,13 @@ def to_html(run: dict, rows: list[dict], stats: list[ModelStats], qstats: list[Q
             rstats: list[RatingStats], criteria: list[str], prices: PriceTable, questions: list[dict] | None = None,
             scores: dict | None = None, per_day: int = 1000, blind: bool = False,
             projections: list[Projection] | None = None) -> str:
-    models = json.loads(run["models_json"])
+    models = run.models
     projections = project(stats, prices, per_day) if projections is None else projections
-    title = f"Run {html.escape(run['id'])}: {html.escape(run['set_name'])}" + (" (blind)" if blind else "")
+    title = f"Run {html.escape(run.id)}: {html.escape(run.set_name)}" + (" (blind)" if blind else "")
     sections = [
         f"<h1>{title}</h1>",
-        f"<p class=note>{len(rows)} answers · models {html.escape(', '.join(models))} · {run['repeats']} repeats · "
-        f"created {html.escape(run['created_at'])} · costs from pricing.yaml</p>",
+        f"<p class=note>{len(rows)} answers · models {html.escape(', '.join(models))} · {run.repeats} repeats · "
+        f"created {html.escape(run.created_at)} · costs from pricing.yaml</p>",
     ]
     if blind:
         sections.append("<p class=note>Models are named by letter; the key is in a separate file. Costs and speeds "
@@ -214,7 +213,7 @@ def to_html(run: dict, rows: list[dict], stats: list[ModelStats], qstats: list[Q
 def write(out_dir: Path, run: dict, rows, stats, qstats, rstats, criteria, prices, questions=None, scores=None,
           per_day: int = 1000, blind: bool = False, stem: str | None = None, projections=None) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = stem or f"run-{run['id']}"
+    stem = stem or f"run-{run.id}"
     csv_path = out_dir / f"{stem}.csv"
     html_path = out_dir / f"{stem}.html"
     csv_path.write_text(to_csv(stats), encoding="utf-8")

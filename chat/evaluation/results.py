@@ -40,8 +40,8 @@ def similarity(a: str, b: str) -> float:
 def latest_cells(rows: list[dict]) -> list[dict]:
     """The last attempt of every (model, question, repeat): a resumed run's retry replaces its failure."""
     latest: dict = {}
-    for row in sorted(rows, key=lambda r: r["created_at"]):
-        latest[(row["model"], row["question_id"], row["repeat_index"])] = row
+    for row in sorted(rows, key=lambda r: r.created_at):
+        latest[(row.model, row.question_id, row.repeat_index)] = row
     return list(latest.values())
 
 
@@ -77,13 +77,13 @@ class QuestionStats:
 
 def model_stats(rows: list[dict]) -> list[ModelStats]:
     out = []
-    for model, group in itertools.groupby(sorted(rows, key=lambda r: r["model"]), key=lambda r: r["model"]):
+    for model, group in itertools.groupby(sorted(rows, key=lambda r: r.model), key=lambda r: r.model):
         group = list(group)
-        ok = [r for r in group if r["status"] == "ok"]
-        ttft = [r["ttft_ms"] for r in ok if r["ttft_ms"] is not None]
-        lat = [r["latency_ms"] for r in ok if r["latency_ms"] is not None]
-        tps = [r["output_tokens_per_s"] for r in ok if r["output_tokens_per_s"]]
-        costs = [r["cost_usd"] for r in ok]
+        ok = [r for r in group if r.status == "ok"]
+        ttft = [r.ttft_ms for r in ok if r.ttft_ms is not None]
+        lat = [r.latency_ms for r in ok if r.latency_ms is not None]
+        tps = [r.output_tokens_per_s for r in ok if r.output_tokens_per_s]
+        costs = [r.cost_usd for r in ok]
         cost = None
         if ok and all(c is not None for c in costs):
             cost = sum((Decimal(c) for c in costs), Decimal(0)) / len(ok)
@@ -91,24 +91,24 @@ def model_stats(rows: list[dict]) -> list[ModelStats]:
             model=model, cells=len(group), ok=len(ok), error_rate=1 - len(ok) / len(group),
             ttft_mean_ms=_mean(ttft), ttft_p50_ms=percentile(ttft, 0.5), ttft_p95_ms=percentile(ttft, 0.95),
             latency_mean_ms=_mean(lat), latency_p50_ms=percentile(lat, 0.5), latency_p95_ms=percentile(lat, 0.95),
-            tokens_per_s=_mean(tps), mean_output_tokens=_mean([r["output_tokens"] for r in ok]),
+            tokens_per_s=_mean(tps), mean_output_tokens=_mean([r.output_tokens for r in ok]),
             cost_per_question=cost, cost_per_1000=None if cost is None else cost * 1000,
-            estimated_share=sum(r["usage_source"] == "estimate" for r in ok) / len(ok) if ok else 0.0,
+            estimated_share=sum(r.usage_source == "estimate" for r in ok) / len(ok) if ok else 0.0,
         ))
     return out
 
 
 def question_stats(rows: list[dict]) -> list[QuestionStats]:
     out = []
-    key = lambda r: (r["model"], r["question_id"])  # noqa: E731
+    key = lambda r: (r.model, r.question_id)  # noqa: E731
     for (model, qid), group in itertools.groupby(sorted(rows, key=key), key=key):
-        ok = [r for r in group if r["status"] == "ok"]
+        ok = [r for r in group if r.status == "ok"]
         if not ok:
             continue
-        lengths = [len(r["reply"] or "") for r in ok]
+        lengths = [len(r.reply or "") for r in ok]
         mean_len = statistics.fmean(lengths)
-        lat = [r["latency_ms"] for r in ok]
-        pairs = list(itertools.combinations([r["reply"] or "" for r in ok], 2))
+        lat = [r.latency_ms for r in ok]
+        pairs = list(itertools.combinations([r.reply or "" for r in ok], 2))
         out.append(QuestionStats(
             model=model, question_id=qid, n=len(ok), mean_chars=mean_len,
             chars_cv=(statistics.pstdev(lengths) / mean_len) if len(ok) > 1 and mean_len else None,

@@ -77,12 +77,12 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         existing = queries.run(engine.store, run_id)
         if existing is None:
             raise RunError(f"no run {run_id!r} in {engine.store.path}; list runs with: python -m chat runs")
-        if existing["set_digest"] != qs.digest:
+        if existing.set_digest != qs.digest:
             raise RunError(f"run {run_id} was made with a different question set; start a new run instead")
         return run_id
     run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     # on disk before any answer (or in the spill file, if another connection holds the log for long)
-    engine.store.write_now("runs", {
+    engine.store.insert_now("runs", {
         "id": run_id,
         "created_at": now_iso(),
         "set_name": qs.name,
@@ -93,7 +93,7 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         "repeats": repeats,
         "concurrency": concurrency,
         "params_json": json.dumps({"max_tokens": max_tokens, "temperature": temperature}),
-    }, wait_s=5, mode="insert")
+    }, wait_s=5)
     return run_id
 
 
@@ -179,7 +179,7 @@ def _pump(engine, run_id, qs, params, cancel, pending_cells, concurrency, total,
                 if record is None:
                     continue
                 done += 1
-                failed += record["status"] != "ok"
+                failed += record.status != "ok"
                 yield Progress(run_id, done, total, skipped, failed, cell, record)
                 if not cancel.is_set():
                     nxt = next(pending_cells, None)

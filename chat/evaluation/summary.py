@@ -14,13 +14,14 @@ from chat.evaluation.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_
 from chat.evaluation.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
 from chat.evaluation.runs import RunError
 from chat.storage import runs as queries
+from chat.storage.rows import Exchange, Run
 from chat.storage.store import Store
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    run: dict
-    rows: list[dict]
+    run: Run
+    rows: list[Exchange]
     models: list[ModelStats]
     questions: list[QuestionStats]
     ratings: list[RatingStats]
@@ -29,7 +30,7 @@ class RunSummary:
 
     @property
     def question_set(self) -> dict:
-        return json.loads(self.run["set_json"])
+        return self.run.question_set
 
     def export(self, out_dir: Path, prices: PriceTable, per_day: int = 1000) -> tuple[Path, Path]:
         return report.write(out_dir, self.run, self.rows, self.models, self.questions, self.ratings,
@@ -38,17 +39,16 @@ class RunSummary:
 
     def export_blind(self, out_dir: Path, prices: PriceTable, per_day: int = 1000) -> tuple[Path, Path, Path]:
         """The report with models named A, B, C… in a random order; the key to the letters in a file of its own."""
-        real = json.loads(self.run["models_json"])
+        real = self.run.models
         order = sorted(real, key=lambda _: secrets.randbits(32))
         letters = {name: f"Model {_letter(i)}" for i, name in enumerate(order)}
         rename = lambda name: letters.get(name, name)  # noqa: E731
-        rows = [{**r, "model": rename(r["model"]), "provider": None, "error": _hide(r.get("error"), letters)}
-                for r in self.rows]
+        rows = [replace(r, model=rename(r.model), provider=None, error=_hide(r.error, letters)) for r in self.rows]
         projections = [replace(p, model=rename(p.model),
                                break_even=tuple(replace(e, api_model=rename(e.api_model)) for e in p.break_even))
                        for p in project(self.models, prices, per_day)]
-        run = {**self.run, "models_json": json.dumps(sorted(letters.values()))}
-        stem = f"run-{self.run['id']}-blind"
+        run = replace(self.run, models_json=json.dumps(sorted(letters.values())))
+        stem = f"run-{self.run.id}-blind"
         csv_path, html_path = report.write(
             out_dir, run, rows, model_stats(rows), question_stats(rows),
             [replace(s, model=rename(s.model)) for s in self.ratings], [c.id for c in self.rubric.criteria], prices,
@@ -76,17 +76,17 @@ def _letter(i: int) -> str:
     return out
 
 
-def list_runs(store: Store) -> list[dict]:
+def list_runs(store: Store) -> list[Run]:
     store.flush()
     return queries.runs_with_counts(store)
 
 
-def answer_scores(store: Store, rows: list[dict]) -> dict[str, dict]:
+def answer_scores(store: Store, rows: list[Exchange]) -> dict[str, dict]:
     """Per answer, the mean score per criterion from people and from the judge, kept apart."""
     collected: dict[str, dict[str, dict[str, list[float]]]] = {}
-    for r in queries.ratings_of(store, [row["id"] for row in rows]):
-        collected.setdefault(r["exchange_id"], {}).setdefault(r["rater_kind"], {}).setdefault(r["criterion"], []) \
-            .append(r["score"])
+    for r in queries.ratings_of(store, [row.id for row in rows]):
+        collected.setdefault(r.exchange_id, {}).setdefault(r.rater_kind, {}).setdefault(r.criterion, []) \
+            .append(r.score)
     return {eid: {kind: {c: statistics.fmean(v) for c, v in crit.items()} for kind, crit in kinds.items()}
             for eid, kinds in collected.items()}
 

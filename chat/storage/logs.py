@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
-from chat.storage.rows import exact_money
+from chat.storage.rows import Exchange, exact_money
 from chat.storage.store import Store, _connect
 
 # what a page of the table shows: narrow, so a page never drags the texts along
@@ -96,23 +96,24 @@ def _where(f: LogFilter) -> tuple[str, list]:
 
 
 def page(store: Store, f: LogFilter, order: str = "time", descending: bool = True, limit: int = 50,
-         offset: int = 0) -> list[dict]:
-    """One page of the table, newest (or costliest, slowest) first, with a prompt snippet."""
+         offset: int = 0) -> list[Exchange]:
+    """One page of the table, newest (or costliest, slowest) first, with a prompt snippet as the prompt."""
     where, params = _where(f)
     column = ORDERS.get(order, "created_at")
     # NULLs (unpriced, never answered) sort last either way; DESC puts them last already, and keeps the index
     direction = "DESC" if descending else "ASC NULLS LAST"
-    sql = (f"SELECT {', '.join(PAGE_COLUMNS)}, substr(prompt, 1, 120) AS prompt FROM exchanges{where} "
+    sql = (f"SELECT {', '.join(PAGE_COLUMNS)}, cost_exact, substr(prompt, 1, 120) AS prompt FROM exchanges{where} "
            f"ORDER BY {column} {direction} LIMIT ? OFFSET ?")
-    return store.query(sql, params + [max(1, min(int(limit), MAX_PAGE)), max(0, int(offset))])
+    rows = store.query(sql, params + [max(1, min(int(limit), MAX_PAGE)), max(0, int(offset))])
+    return [Exchange.from_row(r) for r in rows]
 
 
-def exchange(store: Store, f: LogFilter, exchange_id: str) -> dict | None:
+def exchange(store: Store, f: LogFilter, exchange_id: str) -> Exchange | None:
     """One exchange in full, only if the filter (the caller's privacy scope) lets it through."""
     where, params = _where(f)
     where = (where + " AND" if where else " WHERE") + " id = ?"
     found = store.query(f"SELECT * FROM exchanges_full{where}", params + [exchange_id])
-    return exact_money(found[0]) if found else None
+    return Exchange.from_row(found[0]) if found else None
 
 
 def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str | None,
@@ -318,11 +319,12 @@ def failures_per_day(store: Store, f: LogFilter) -> list[dict]:
                        f"{'AND' if where else 'WHERE'} {FAILED} GROUP BY day, status ORDER BY day", params)
 
 
-def latencies(store: Store, f: LogFilter, limit: int = 5000) -> list[dict]:
+def latencies(store: Store, f: LogFilter, limit: int = 5000) -> list[Exchange]:
     """The newest finished latencies per model, for a distribution chart (bounded, whatever the filter)."""
     where, params = _where(f)
-    return store.query(f"SELECT model, latency_ms FROM exchanges{where} {'AND' if where else 'WHERE'} "
+    rows = store.query(f"SELECT id, model, latency_ms FROM exchanges{where} {'AND' if where else 'WHERE'} "
                        "latency_ms IS NOT NULL ORDER BY created_at DESC LIMIT ?", params + [limit])
+    return [Exchange.from_row(r) for r in rows]
 
 
 def choices(store: Store, column: str, f: LogFilter | None = None, limit: int = 200) -> list[str]:
@@ -367,6 +369,11 @@ def export(store: Store, f: LogFilter, limit: int | None = None) -> Iterator[dic
                 texts.clear()
     finally:
         conn.close()
+
+
+def every(store: Store, f: LogFilter) -> Iterator[Exchange]:
+    """Every filtered exchange in full, newest first, streamed."""
+    return (Exchange.from_row(r) for r in export(store, f))
 
 
 def purge(store: Store, before: str, content_only: bool) -> int:

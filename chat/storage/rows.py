@@ -1,8 +1,10 @@
 """How an exchange row is stored: each message text once, by content address; money as numbers."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from dataclasses import dataclass, fields
 from typing import Literal, get_args
 
 Status = Literal["ok", "error", "aborted", "timeout", "interrupted", "streaming"]
@@ -78,3 +80,142 @@ def exact_money(row: dict) -> dict:
     if exact:
         row.update(json.loads(exact))
     return row
+
+
+UsageSource = Literal["provider", "estimate"]
+CostBasis = Literal["tokens", "compute"]
+RaterKind = Literal["human", "judge"]
+RATER_KINDS: tuple[RaterKind, ...] = get_args(RaterKind)
+
+
+class _Record:
+    """A typed row: built from a stored row (any schema version) and turned back into one only in storage.
+
+    Unknown columns are dropped and a column an older database never had reads as None. Indexing by column
+    name (`ex["model"]`) is kept for serialisers and tests; code reads attributes.
+    """
+
+    @classmethod
+    def from_row(cls, row: dict):
+        names = _names(cls)
+        return cls(**{k: row[k] for k in names if k in row})
+
+    def to_row(self) -> dict:
+        return {k: getattr(self, k) for k in _names(type(self))}
+
+    def __getitem__(self, key: str):
+        if key not in _names(type(self)):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default=None):
+        return getattr(self, key) if key in _names(type(self)) else default
+
+
+@functools.cache
+def _names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+@dataclass(frozen=True)
+class Exchange(_Record):
+    """One exchange as logged: what was asked of which model, what came back, what it cost, how fast.
+
+    Money fields hold the exact Decimal text (`Decimal(x)` to compute); None is unpriced, never $0.
+    """
+
+    id: str
+    created_at: str | None = None  # UTC, 'Z', milliseconds
+    session_id: str | None = None
+    user: str | None = None  # the login under --auth
+    browser_session: str | None = None  # the browser a web request came from, for a shared link without logins
+    provider: str | None = None  # the endpoint's name
+    model: str | None = None  # the model as the user named it
+    status: Status = "ok"
+    error: str | None = None  # the English line that says what went wrong and what to do
+    system: str | None = None
+    prompt: str | None = None
+    messages_json: str | None = None  # what was sent, trimmed history included
+    reply: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    usage_source: UsageSource | None = None
+    estimate_method: str | None = None  # how tokens were counted when estimated
+    uncached_input_cost: str | None = None
+    cached_input_cost: str | None = None
+    cache_write_cost: str | None = None
+    input_cost: str | None = None
+    output_cost: str | None = None
+    cost_usd: str | None = None  # None: unpriced, never $0
+    compute_cost: str | None = None
+    cost_basis: CostBasis | None = None
+    provider_latency_ms: float | None = None
+    usage_adjusted: str | None = None  # how the adapter reconciled the provider's usage, when it had to
+    ttft_ms: float | None = None
+    ttft_any_ms: float | None = None
+    latency_ms: float | None = None
+    queue_ms: float | None = None
+    output_tokens_per_s: float | None = None
+    gap_p50_ms: float | None = None
+    gap_p95_ms: float | None = None
+    trimmed_turns: int | None = None
+    params_json: str | None = None
+    usage_json: str | None = None
+    pricing_hash: str | None = None
+    compare_id: str | None = None
+    run_id: str | None = None
+    question_id: str | None = None
+    repeat_index: int | None = None
+    process: str | None = None  # the writer process, so a restart can mark its unfinished rows
+
+    @classmethod
+    def from_row(cls, row: dict) -> Exchange:
+        return super().from_row(exact_money(dict(row)))
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class Run(_Record):
+    """A question set run against models, as it was started (the set is frozen into it)."""
+
+    id: str
+    created_at: str | None = None
+    set_name: str | None = None
+    set_digest: str | None = None  # which version of the set's questions were run
+    set_json: str | None = None  # the questions, system prompt and references as run
+    models_json: str | None = None
+    repeats: int | None = None
+    concurrency: int | None = None
+    params_json: str | None = None
+    answers: int | None = None  # logged answers, when the query counted them
+
+    @property
+    def models(self) -> list[str]:
+        return json.loads(self.models_json or "[]")
+
+    @property
+    def question_set(self) -> dict:
+        return json.loads(self.set_json or "{}")
+
+
+@dataclass(frozen=True)
+class Rating(_Record):
+    """One score one rater gave one answer on one criterion."""
+
+    id: str
+    exchange_id: str | None = None
+    created_at: str | None = None
+    rater: str | None = None  # a person's name or login, or the judge model
+    rater_kind: RaterKind | None = None
+    criterion: str | None = None
+    score: float | None = None
+    scale: int | None = None
+    rationale: str | None = None
+    blind: int | None = None  # 1 when the rater did not see the model's name

@@ -1,26 +1,26 @@
 """Reads for evaluation: runs, their answers, and ratings."""
 from __future__ import annotations
 
-from chat.storage.rows import exact_money
+from chat.storage.rows import Exchange, Rating, Run
 from chat.storage.store import Store
 
 _CHUNK = 900  # bound parameters per statement, well under SQLite's limit
 
 
-def run(store: Store, run_id: str) -> dict | None:
+def run(store: Store, run_id: str) -> Run | None:
     found = store.query("SELECT * FROM runs WHERE id = ?", [run_id])
-    return found[0] if found else None
+    return Run.from_row(found[0]) if found else None
 
 
-def runs_with_counts(store: Store) -> list[dict]:
+def runs_with_counts(store: Store) -> list[Run]:
     """Every run, newest first, with how many answers it has logged."""
-    return store.query("SELECT r.*, (SELECT count(*) FROM exchanges e WHERE e.run_id = r.id) AS answers "
-                       "FROM runs r ORDER BY created_at DESC")
+    return [Run.from_row(r) for r in store.query("SELECT r.*, (SELECT count(*) FROM exchanges e WHERE e.run_id = r.id) AS answers "
+                       "FROM runs r ORDER BY created_at DESC")]
 
 
-def answers(store: Store, run_id: str) -> list[dict]:
+def answers(store: Store, run_id: str) -> list[Exchange]:
     """A run's finished rows (a cell still streaming has no answer yet), oldest first."""
-    return [exact_money(r) for r in store.query(
+    return [Exchange.from_row(r) for r in store.query(
         "SELECT * FROM exchanges WHERE run_id = ? AND status != 'streaming' ORDER BY created_at", [run_id])]
 
 
@@ -30,16 +30,17 @@ def answered_cells(store: Store, run_id: str) -> set[tuple[str, str, int]]:
     return {(r["model"], r["question_id"], r["repeat_index"]) for r in rows}
 
 
-def unrated(store: Store, run_id: str, rater: str, rater_kind: str) -> list[dict]:
+def unrated(store: Store, run_id: str, rater: str, rater_kind: str) -> list[Exchange]:
     """A run's good answers this rater (a person, or a judge model) has not rated yet."""
-    return [exact_money(r) for r in store.query(
+    return [Exchange.from_row(r) for r in store.query(
         "SELECT * FROM exchanges e WHERE run_id = ? AND status = 'ok' AND NOT EXISTS (SELECT 1 FROM ratings r "
         "WHERE r.exchange_id = e.id AND r.rater = ? AND r.rater_kind = ?)", [run_id, rater, rater_kind])]
 
 
-def ratings_of(store: Store, exchange_ids: list[str]) -> list[dict]:
+def ratings_of(store: Store, exchange_ids: list[str]) -> list[Rating]:
     out = []
     for i in range(0, len(exchange_ids), _CHUNK):
         part = exchange_ids[i:i + _CHUNK]
-        out += store.query(f"SELECT * FROM ratings WHERE exchange_id IN ({','.join('?' * len(part))})", part)
+        out += [Rating.from_row(r) for r in
+                store.query(f"SELECT * FROM ratings WHERE exchange_id IN ({','.join('?' * len(part))})", part)]
     return out

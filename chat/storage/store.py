@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 from chat.storage import migrations
-from chat.storage.rows import MessageCache, exact_money, split_exchange
+from chat.storage.rows import Exchange, MessageCache, split_exchange
 
 log = logging.getLogger(__name__)
 DEFAULT_DB = "logs/chat.db"
@@ -186,17 +186,27 @@ class Store:
             )
 
     # ---- writing -------------------------------------------------------
-    def append(self, table: str, row: dict, mode: str = "insert") -> int:
-        """Queue a row; returns its ticket at once. mode 'upsert' replaces the row with the same id."""
-        return self._put(("rows", table, [dict(row)], mode))
+    def append(self, table: str, row: dict) -> int:
+        """Queue a new row; returns its ticket at once. A row whose id is already there is refused, not replaced."""
+        return self._put(("rows", table, [dict(row)], "insert"))
+
+    def upsert(self, table: str, row: dict) -> int:
+        """Queue a row that replaces the one with the same id (a finished exchange over its 'streaming' row)."""
+        return self._put(("rows", table, [dict(row)], "upsert"))
 
     def append_many(self, table: str, rows: list[dict]) -> int:
         """Queue rows that are written in one transaction: all of them or none."""
         return self._put(("rows", table, [dict(r) for r in rows], "insert"))
 
-    def write_now(self, table: str, row: dict, wait_s: float, mode: str = "upsert") -> bool:
-        """Queue a row and wait until it is on disk; past wait_s it also goes to the spill file. True if written."""
-        ticket = self.append(table, row, mode)
+    def write_now(self, table: str, row: dict, wait_s: float) -> bool:
+        """Upsert a row and wait until it is on disk; past wait_s it also goes to the spill file. True if written."""
+        return self._written(table, row, wait_s, self.upsert(table, row), "upsert")
+
+    def insert_now(self, table: str, row: dict, wait_s: float) -> bool:
+        """Insert a new row and wait until it is on disk, as write_now does."""
+        return self._written(table, row, wait_s, self.append(table, row), "insert")
+
+    def _written(self, table: str, row: dict, wait_s: float, ticket: int, mode: str) -> bool:
         if self.wait(ticket, wait_s):
             return True
         self._spill([(table, [dict(row)], mode)])
@@ -442,7 +452,7 @@ class Store:
 
     def settle_spend(self, entry: dict) -> None:
         """Replace a reservation with what the exchange cost (or record a cost that had none)."""
-        self.append("spend", entry, mode="upsert")
+        self.upsert("spend", entry)
 
     # ---- reading -------------------------------------------------------
     def forget_messages(self) -> None:
@@ -457,10 +467,10 @@ class Store:
         finally:
             conn.close()
 
-    def exchange(self, exchange_id: str) -> dict | None:
+    def exchange(self, exchange_id: str) -> Exchange | None:
         """One exchange as it was logged: what was sent rebuilt, money exact."""
         rows = self.query("SELECT * FROM exchanges_full WHERE id = ?", [exchange_id])
-        return exact_money(rows[0]) if rows else None
+        return Exchange.from_row(rows[0]) if rows else None
 
 
 @atexit.register

@@ -114,7 +114,7 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
                 turn["waiting"] = item.ahead
                 yield render(state, engine.prices), gr.skip(), gr.skip()
             elif isinstance(item, Result):
-                turn["record"], turn["status"], turn["reply"] = item.record, item.status, item.record["reply"]
+                turn["record"], turn["status"], turn["reply"] = item.record, item.status, item.record.reply
                 turn.pop("waiting", None)
                 account(state, item.record)
     finally:
@@ -136,15 +136,15 @@ def after_stop(engine: Engine, state: dict, model: str, wait_s: float = 5.0):
             continue
         deadline = time.monotonic() + wait_s
         row = None
-        while (row is None or row["status"] == "streaming") and time.monotonic() < deadline:
+        while (row is None or row.status == "streaming") and time.monotonic() < deadline:
             engine.store.flush(timeout=1)
             row = engine.store.exchange(turn["id"])
-            if row is None or row["status"] == "streaming":
+            if row is None or row.status == "streaming":
                 time.sleep(0.05)  # the generator is closed a moment after the cancel
-        if row is None or row["status"] == "streaming":
+        if row is None or row.status == "streaming":
             turn["status"] = "aborted"
             continue
-        turn["record"], turn["status"], turn["reply"] = row, row["status"], row["reply"] or ""
+        turn["record"], turn["status"], turn["reply"] = row, row.status, row.reply or ""
         account(state, row)
     return _outputs(engine, state, model)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 import sys
 from pathlib import Path
@@ -105,9 +104,9 @@ def _ask(args) -> int:
         return stop.exit_code or 130
     engine.close()
     stop.done()
-    if result.record["reply"]:
+    if result.record.reply:
         sys.stdout.write("\n")
-    print(f"[{result.record['model']}] {meter_line(result.record)}", file=sys.stderr)
+    print(f"[{result.record.model}] {meter_line(result.record)}", file=sys.stderr)
     if not result.ok:
         print(f"error: {redact(result.error)}", file=sys.stderr)
         return 1
@@ -176,9 +175,9 @@ def _eval(args) -> int:
         if args.blind:
             _, blind_path, key_path = summary.export_blind(Path(args.out), engine.prices, per_day=args.per_day)
             print(f"wrote {blind_path} (key: {key_path})", file=sys.stderr)
-    failed = sum(1 for r in summary.rows if r["status"] != "ok")
+    failed = sum(1 for r in summary.rows if r.status != "ok")
     if failed:
-        first = next(r["error"] for r in summary.rows if r["status"] != "ok")
+        first = next(r.error for r in summary.rows if r.status != "ok")
         print(f"{failed} answers failed (first: {redact(first)}); rerun with --resume {run_id} to retry them",
               file=sys.stderr)
     engine.close()
@@ -191,8 +190,8 @@ def _runs(args) -> int:
     from chat.storage.store import Store
 
     for run in list_runs(Store(args.db)):
-        print(f"{run['id']}  {run['set_name']}  models={','.join(json.loads(run['models_json']))}  "
-              f"repeats={run['repeats']}  answers={run['answers']}")
+        print(f"{run.id}  {run.set_name}  models={','.join(run.models)}  "
+              f"repeats={run.repeats}  answers={run.answers}")
     return 0
 
 

@@ -96,18 +96,18 @@ def run_logs(args) -> int:
         if not args.full:
             rows = ({k: v for k, v in r.items() if k not in ("messages_json", "system")} for r in rows)
         return _emit(rows, args)
-    rows = logs.page(store, f, limit=args.count or logs.MAX_PAGE) if args.count else list(logs.export(store, f))
+    rows = logs.page(store, f, limit=args.count or logs.MAX_PAGE) if args.count else list(logs.every(store, f))
     _table(rows, ["created_at", "model", "status", "input_tokens", "output_tokens", "cost_usd", "ttft_ms",
                   "latency_ms", "output_tokens_per_s", "user", "id"] + ([] if args.full else ["prompt"]))
     if args.full:
         for row in rows:
-            full = logs.exchange(store, f, row["id"])
-            print(f"\n## {full['id']}  {full['created_at']}  {full['model']}  {full['status']}")
-            if full.get("system"):
-                print(f"\n### System\n{full['system']}")
-            print(f"\n### Prompt\n{full['prompt']}\n\n### Reply\n{full['reply'] or ''}")
-            if full.get("error"):
-                print(f"\n### Error\n{full['error']}")
+            full = logs.exchange(store, f, row.id)
+            print(f"\n## {full.id}  {full.created_at}  {full.model}  {full.status}")
+            if full.system:
+                print(f"\n### System\n{full.system}")
+            print(f"\n### Prompt\n{full.prompt}\n\n### Reply\n{full.reply or ''}")
+            if full.error:
+                print(f"\n### Error\n{full.error}")
     return 0
 
 
@@ -166,7 +166,8 @@ HEAD = {"created_at": "time (UTC)", "input_tokens": "in", "output_tokens": "out"
         "input_tokens_sum": "in"}
 
 
-def _table(rows: list[dict], columns: list[str]) -> None:
+def _table(rows: list, columns: list[str]) -> None:
+    # rows are exchanges (typed records) or stats (dicts): both answer .get(column)
     if not rows:
         print("no exchanges match", file=sys.stderr)
         return

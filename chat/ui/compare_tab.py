@@ -113,7 +113,7 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
                 parts[i].append(item.text)
             elif isinstance(item, Result):
                 state["records"][i] = item.record
-                texts[i] = item.record["reply"] + (f"\n\n⚠️ {item.record['error']}" if item.record["status"] != "ok" else "")
+                texts[i] = item.record.reply + (f"\n\n⚠️ {item.record.error}" if item.record.status != "ok" else "")
             if time.monotonic() - last >= UPDATE_INTERVAL_S or item is None or isinstance(item, Result):
                 last = time.monotonic()
                 yield current()
@@ -125,7 +125,7 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
 def reveal(state: dict):
     state = copy.deepcopy(state)
     state["revealed"] = True
-    return view(state, [r["reply"] if r else "" for r in state["records"]] + [""] * (MAX_COLUMNS - len(state["records"])))
+    return view(state, [r.reply if r else "" for r in state["records"]] + [""] * (MAX_COLUMNS - len(state["records"])))
 
 
 def cast_vote(engine: Engine, column: int, state: dict, typed_rater: str, request: gr.Request = None):

@@ -17,36 +17,36 @@ def _ms(value) -> str:
 
 
 def tokens_text(record: dict) -> str:
-    approx = "≈" if record.get("usage_source") == "estimate" else ""
-    return f"{approx}{record['input_tokens']:,} in · {approx}{record['output_tokens']:,} out"
+    approx = "≈" if record.usage_source == "estimate" else ""
+    return f"{approx}{record.input_tokens:,} in · {approx}{record.output_tokens:,} out"
 
 
 def meter_line(record: dict) -> str:
     """One compact line: tokens (≈ when estimated), cost, TTFT, total time, tokens/s."""
-    tps = record.get("output_tokens_per_s")
+    tps = record.output_tokens_per_s
     parts = [
         tokens_text(record),
-        format_usd(_dec(record.get("cost_usd"))) + (" compute" if record.get("cost_basis") == "compute" else ""),
-        f"TTFT {_ms(record.get('ttft_ms'))}",
-        f"total {_ms(record.get('latency_ms'))}",
+        format_usd(_dec(record.cost_usd)) + (" compute" if record.cost_basis == "compute" else ""),
+        f"TTFT {_ms(record.ttft_ms)}",
+        f"total {_ms(record.latency_ms)}",
         f"{tps:.1f} tok/s" if tps else "– tok/s",
     ]
-    if record.get("status") != "ok":
-        parts.append(record["status"])
+    if record.status != "ok":
+        parts.append(record.status)
     return " · ".join(parts)
 
 
 def cost_breakdown(record: dict) -> str:
-    if record.get("cost_usd") is None:
+    if record.cost_usd is None:
         return "unpriced: this model has no entry in pricing.yaml"
-    note = f" ({record['usage_adjusted']})" if record.get("usage_adjusted") else ""
-    if record.get("cost_basis") == "compute":
-        return (f"compute: {_ms(record.get('latency_ms'))} of machine time at its hourly price in pricing.yaml = "
-                f"{format_usd(_dec(record['cost_usd']))}{note}")
+    note = f" ({record.usage_adjusted})" if record.usage_adjusted else ""
+    if record.cost_basis == "compute":
+        return (f"compute: {_ms(record.latency_ms)} of machine time at its hourly price in pricing.yaml = "
+                f"{format_usd(_dec(record.cost_usd))}{note}")
     return (
-        f"input {format_usd(_dec(record['uncached_input_cost']))} · cached {format_usd(_dec(record['cached_input_cost']))}"
-        f" · cache write {format_usd(_dec(record['cache_write_cost']))} · output {format_usd(_dec(record['output_cost']))}"
-        f" = {format_usd(_dec(record['cost_usd']))}{note}"
+        f"input {format_usd(_dec(record.uncached_input_cost))} · cached {format_usd(_dec(record.cached_input_cost))}"
+        f" · cache write {format_usd(_dec(record.cache_write_cost))} · output {format_usd(_dec(record.output_cost))}"
+        f" = {format_usd(_dec(record.cost_usd))}{note}"
     )
 
 

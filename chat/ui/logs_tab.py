@@ -72,7 +72,7 @@ def summary_text(s: dict) -> str:
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([[cell(c, r.get(c)) for c in TABLE] for r in rows], columns=HEADERS)
+    return pd.DataFrame([[cell(c, getattr(r, c)) for c in TABLE] for r in rows], columns=HEADERS)
 
 
 def _latency_histogram(rows: list[dict]) -> pd.DataFrame:
@@ -80,8 +80,8 @@ def _latency_histogram(rows: list[dict]) -> pd.DataFrame:
               for lo, hi in zip(LATENCY_BINS, LATENCY_BINS[1:])]
     counts: dict[tuple[str, str], int] = {}
     for r in rows:
-        i = next(k for k, hi in enumerate(LATENCY_BINS[1:]) if r["latency_ms"] < hi)
-        counts[(r["model"], labels[i])] = counts.get((r["model"], labels[i]), 0) + 1
+        i = next(k for k, hi in enumerate(LATENCY_BINS[1:]) if r.latency_ms < hi)
+        counts[(r.model, labels[i])] = counts.get((r.model, labels[i]), 0) + 1
     return pd.DataFrame([{"latency": b, "model": m, "replies": n} for (m, b), n in counts.items()],
                         columns=["latency", "model", "replies"])
 
@@ -108,7 +108,7 @@ def query(engine: Engine, access: Access, preset, since, until, models, provider
     spend = pd.DataFrame(logs.spend_per_day(engine.store, f), columns=["day", "model", "cost_usd", "n"]).dropna()
     failures = pd.DataFrame(logs.failures_per_day(engine.store, f), columns=["day", "status", "n"])
     latency = _latency_histogram(logs.latencies(engine.store, f))
-    return (who(access, request) + "\n\n" + summary_text(summary), _table(rows), [r["id"] for r in rows],
+    return (who(access, request) + "\n\n" + summary_text(summary), _table(rows), [r.id for r in rows],
             f"page {page_no:,} of {pages:,}", spend, latency, failures, page_no)
 
 
@@ -120,26 +120,26 @@ def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request
     row = logs.exchange(engine.store, LogFilter().narrowed(**scope(access, request)), exchange_id)
     if row is None:
         return f"No exchange `{html.escape(exchange_id)}` that you can see.", None, None
-    messages = json.loads(row.get("messages_json") or "[]")
-    parts = [f"### {row['model']} · {row['status']} · {row['created_at']}",
-             f"`{row['id']}` · provider `{row['provider']}` · session `{row['session_id']}`"
-             + (f" · user `{row['user']}`" if row.get("user") else "") + (f" · run `{row['run_id']}`" if row.get("run_id") else ""),
-             f"**Meter:** {meter_line(row) if row['input_tokens'] is not None else row['status']}",
+    messages = json.loads(row.messages_json or "[]")
+    parts = [f"### {row.model} · {row.status} · {row.created_at}",
+             f"`{row.id}` · provider `{row.provider}` · session `{row.session_id}`"
+             + (f" · user `{row.user}`" if row.user else "") + (f" · run `{row.run_id}`" if row.run_id else ""),
+             f"**Meter:** {meter_line(row) if row.input_tokens is not None else row.status}",
              f"**Cost:** {cost_breakdown(row)}"]
-    if row.get("provider_latency_ms") is not None:
-        parts.append(f"Provider-reported latency {row['provider_latency_ms']:,.0f} ms (ours, end to end: "
-                     f"{row['latency_ms'] or 0:,.0f} ms)")
-    if row.get("error"):
-        parts.append(f"**Error:** {html.escape(row['error'])}")
-    if row["input_tokens"] or row["output_tokens"]:
+    if row.provider_latency_ms is not None:
+        parts.append(f"Provider-reported latency {row.provider_latency_ms:,.0f} ms (ours, end to end: "
+                     f"{row.latency_ms or 0:,.0f} ms)")
+    if row.error:
+        parts.append(f"**Error:** {html.escape(row.error)}")
+    if row.input_tokens or row.output_tokens:
         parts.append(f"<small>{elsewhere(row, engine.prices)}</small>")
-    parts.append("#### What was sent" + (f" ({row['trimmed_turns']} oldest turns trimmed to fit)"
-                                         if row.get("trimmed_turns") else ""))
+    parts.append("#### What was sent" + (f" ({row.trimmed_turns} oldest turns trimmed to fit)"
+                                         if row.trimmed_turns else ""))
     for m in messages:
         parts.append(f"**{m['role']}**\n\n<pre>{html.escape(str(m['content']))}</pre>")
-    parts.append(f"#### Reply\n\n<pre>{html.escape(row.get('reply') or '')}</pre>")
-    raw = {"params": json.loads(row["params_json"] or "null"), "usage": json.loads(row["usage_json"] or "null"),
-           "usage_source": row["usage_source"], "estimate_method": row.get("estimate_method")}
+    parts.append(f"#### Reply\n\n<pre>{html.escape(row.reply or '')}</pre>")
+    raw = {"params": json.loads(row.params_json or "null"), "usage": json.loads(row.usage_json or "null"),
+           "usage_source": row.usage_source, "estimate_method": row.estimate_method}
     return "\n\n".join(parts), raw, messages
 
 

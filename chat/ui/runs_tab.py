@@ -1,6 +1,5 @@
 """Runs tab: question sets across models with repeats, results tables and plots, blind rating, judge, export."""
 
-import json
 import random
 import tempfile
 import uuid
@@ -35,7 +34,7 @@ def example_sets() -> list[str]:
 
 
 def run_choices(engine: Engine) -> list[tuple[str, str]]:
-    return [(f"{r['id']} · {r['set_name']} · {', '.join(json.loads(r['models_json']))}", r["id"]) for r in list_runs(engine.store)]
+    return [(f"{r.id} · {r.set_name} · {', '.join(r.models)}", r.id) for r in list_runs(engine.store)]
 
 
 def _question_set(upload, example: str, system: str):
@@ -110,12 +109,12 @@ def show_results(engine: Engine, run_id: str, rubric: Rubric = DEFAULT_RUBRIC):
                             "latency_ms": [m.latency_p50_ms for m in priced],
                             "cost_usd": [float(m.cost_per_question) for m in priced]})
     bars = scatter[["model", "cost_usd"]]
-    ok = [r for r in s.rows if r["status"] == "ok"]
-    latency = pd.DataFrame({"model": [r["model"] for r in ok], "latency_ms": [r["latency_ms"] for r in ok]})
+    ok = [r for r in s.rows if r.status == "ok"]
+    latency = pd.DataFrame({"model": [r.model for r in ok], "latency_ms": [r.latency_ms for r in ok]})
     criteria = [c.id for c in s.rubric.criteria]
     unpriced = [m.model for m in s.models if m.cost_per_question is None]
     note = f" · unpriced (not plotted): {', '.join(unpriced)}" if unpriced else ""
-    header = (f"**Run `{run_id}`** · {s.run['set_name']} · {len(s.rows)} answers · {s.run['repeats']} repeats{note}")
+    header = (f"**Run `{run_id}`** · {s.run.set_name} · {len(s.rows)} answers · {s.run.repeats} repeats{note}")
     return (header, _df(*model_table(s.models)), scatter, bars, latency, _df(*question_table(s.questions)),
             _df(*rating_table(s.ratings, criteria)), _df(*elsewhere_table(s.rows, engine.prices)))
 
@@ -132,9 +131,9 @@ def next_unrated(engine: Engine, run_id: str, rater: str, blind: bool):
     if not rows:
         return None, "All answers of this run are rated by you.", "", ""
     row = random.choice(rows)
-    who = "hidden (blind)" if blind else row["model"]
-    return ({"id": row["id"], "blind": bool(blind), "model": row["model"]}, f"**Question** ({row['question_id']}): {row['prompt']}",
-            row["reply"], f"Model: {who} · {len(rows)} left to rate")
+    who = "hidden (blind)" if blind else row.model
+    return ({"id": row.id, "blind": bool(blind), "model": row.model}, f"**Question** ({row.question_id}): {row.prompt}",
+            row.reply, f"Model: {who} · {len(rows)} left to rate")
 
 
 def save_answer_rating(engine: Engine, current: dict, rater: str, *scores, rubric: Rubric = DEFAULT_RUBRIC):
@@ -159,11 +158,11 @@ def judge_run(engine: Engine, run_id: str, judge_model: str, request: gr.Request
     spend_key, user = check_rate(engine, request, f"judge:{uuid.uuid4().hex}")
     engine.store.flush()
     rows = queries.unrated(engine.store, run_id, judge_model, "judge")
-    refs = {q["id"]: q.get("reference") for q in json.loads(summarize(engine.store, run_id).run["set_json"])["questions"]}
+    refs = {q["id"]: q.get("reference") for q in summarize(engine.store, run_id).run.question_set["questions"]}
     done, failed = 0, []
     for row in progress.tqdm(rows, desc=f"judging with {judge_model}"):
         try:
-            judge(engine, judge_model, row, refs.get(row["question_id"]), rubric, spend_key, user)
+            judge(engine, judge_model, row, refs.get(row.question_id), rubric, spend_key, user)
             done += 1
         except (ValueError, UnknownModel) as exc:
             failed.append(str(exc))
@@ -184,7 +183,7 @@ def show_answers(engine: Engine, run_id: str, per_day, rubric: Rubric = DEFAULT_
     except (RunError, ValueError) as exc:
         raise gr.Error(str(exc)) from None
     table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day))
-    page = answers_html(s.question_set["questions"], s.rows, s.scores, json.loads(s.run["models_json"]))
+    page = answers_html(s.question_set["questions"], s.rows, s.scores, s.run.models)
     return table, f"<style>{ANSWERS_CSS}</style>{page}"
 
 

@@ -38,31 +38,31 @@ def history(state: dict) -> list[dict]:
 def account(state: dict, record: dict) -> None:
     """Add a logged exchange to the session totals."""
     state["requests"] += 1
-    state["input"] += record["input_tokens"] or 0
-    state["output"] += record["output_tokens"] or 0
-    if record.get("cost_usd") is None:
-        if record.get("input_tokens") or record.get("output_tokens"):
+    state["input"] += record.input_tokens or 0
+    state["output"] += record.output_tokens or 0
+    if record.cost_usd is None:
+        if record.input_tokens or record.output_tokens:
             state["unpriced"] += 1
     else:
-        state["cost"] += Decimal(record["cost_usd"])
+        state["cost"] += Decimal(record.cost_usd)
 
 
 def elsewhere(record: dict, prices: PriceTable) -> str:
     """The same token counts priced on every other priced model (approximate: tokenizers differ)."""
     usage = Usage.of_row(record)
-    others = [f"{name} ≈{format_usd(cost.total)}" for name, cost in costs_elsewhere(usage, prices) if name != record["model"]]
+    others = [f"{name} ≈{format_usd(cost.total)}" for name, cost in costs_elsewhere(usage, prices) if name != record.model]
     return "Same tokens elsewhere (approximate — tokenizers differ): " + " · ".join(others)
 
 
 def _meter_message(record: dict, prices: PriceTable | None) -> dict:
     details = (
-        f"{cost_breakdown(record)}\n\nmodel `{record['model']}` · status `{record['status']}`"
-        f" · tokens {'estimated' if record['usage_source'] == 'estimate' else 'reported by the provider'}"
+        f"{cost_breakdown(record)}\n\nmodel `{record.model}` · status `{record.status}`"
+        f" · tokens {'estimated' if record.usage_source == 'estimate' else 'reported by the provider'}"
     )
-    if prices is not None and (record["input_tokens"] or record["output_tokens"]):
+    if prices is not None and (record.input_tokens or record.output_tokens):
         details += f"\n\n<small>{elsewhere(record, prices)}</small>"
     return {"role": "assistant", "content": details,
-            "metadata": {"title": f"{record['model']} · {meter_line(record)}", "status": "done"}}
+            "metadata": {"title": f"{record.model} · {meter_line(record)}", "status": "done"}}
 
 
 class ChatView(list):
@@ -86,8 +86,8 @@ def render(state: dict, prices: PriceTable | None = None) -> ChatView:
                 ahead = turn["waiting"]
                 body = f"⏳ waiting for the model: {ahead} request{'s' if ahead != 1 else ''} ahead of yours"
             body = body or "…"
-        elif record and record["status"] != "ok":
-            note = "⏹ stopped" if record["status"] == "aborted" else f"⚠️ {record['error']}"
+        elif record and record.status != "ok":
+            note = "⏹ stopped" if record.status == "aborted" else f"⚠️ {record.error}"
             body = f"{body}\n\n{note}" if body else note
         messages.append({"role": "assistant", "content": body})
         if record:
@@ -110,13 +110,13 @@ def panel(state: dict, context_window: int | None) -> str:
     plural = "" if state["requests"] == 1 else "s"
     lines = [f"**Session** · {state['requests']} request{plural} · {state['input']:,} in / {state['output']:,} out tokens · {cost}"]
     last = next((t["record"] for t in reversed(state["turns"]) if t.get("record")), None)
-    used = (last["input_tokens"] + last["output_tokens"]) if last else 0
+    used = (last.input_tokens + last.output_tokens) if last else 0
     if context_window:
         share = used / context_window
         filled = min(10, round(share * 10))
         lines.append(f"**Context** {'▰' * filled}{'▱' * (10 - filled)} {used:,} / {context_window:,} tokens ({share:.1%})")
     else:
         lines.append(f"**Context** {used:,} tokens (window unknown for this model)")
-    if last and last.get("trimmed_turns"):
-        lines.append(f"{last['trimmed_turns']} oldest turns were left out to fit the window")
+    if last and last.trimmed_turns:
+        lines.append(f"{last.trimmed_turns} oldest turns were left out to fit the window")
     return "\n\n".join(lines)
