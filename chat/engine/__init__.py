@@ -1,7 +1,7 @@
 """The engine and its providers: one exchange from request to metered, logged result."""
 from __future__ import annotations
 
-__all__ = ["MAX_OUTPUT_TOKENS", "MAX_PROMPT_CHARS", "BadRequest", "ChatRequest", "Chunk", "Engine", "Result",
+__all__ = ["MAX_OUTPUT_TOKENS", "MAX_PROMPT_CHARS", "BadRequest", "Caller", "ChatRequest", "Chunk", "Engine", "Result",
            "Thinking", "Waiting", "check_params"]
 
 

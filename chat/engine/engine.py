@@ -54,6 +54,16 @@ class ChatRequest:
     repeat_index: int | None = None
     user: str | None = None  # the login that asked, when auth is on
     spend_key: str | None = None  # whose session cap this counts against (browser session); default session_id
+    browser_session: str | None = None  # the browser a web request came from: a shared link shows each only theirs
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking, as a request carries it (the field names are ChatRequest's)."""
+
+    spend_key: str | None = None
+    user: str | None = None
+    browser_session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -387,9 +397,7 @@ class Engine:
             "question_id": req.question_id,
             "repeat_index": req.repeat_index,
             "user": req.user,
-            # the browser session a web request came from: a shared link without logins shows each visitor only theirs
-            "browser_session": req.spend_key.removeprefix("browser:") if (req.spend_key or "").startswith("browser:")
-            else None,
+            "browser_session": req.browser_session,
             "process": self.store.process,
         })
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 
-from chat.engine import ChatRequest, Engine, Result
+from chat.engine import Caller, ChatRequest, Engine, Result
 from chat.evaluation.ratings import Rubric, rate
+from chat.storage.rows import Exchange
 
 _JSON = re.compile(r"\{.*\}", re.S)
 
@@ -44,12 +46,12 @@ def parse_verdict(text: str, rubric: Rubric) -> tuple[dict[str, float], str]:
     return scores, str(data.get("rationale") or "").strip()
 
 
-def judge(engine: Engine, judge_model: str, exchange: dict, reference: str | None, rubric: Rubric,
-          spend_key: str | None = None, user: str | None = None) -> tuple[dict, str]:
+def judge(engine: Engine, judge_model: str, exchange: Exchange, reference: str | None, rubric: Rubric,
+          caller: Caller = Caller()) -> tuple[dict, str]:
     """Ask judge_model to rate one logged exchange and store the result as a judge rating."""
     req = ChatRequest(model=judge_model, prompt=judge_prompt(exchange.prompt, exchange.reply or "", reference, rubric),
                       temperature=0, max_tokens=400, session_id=f"judge:{exchange.run_id or exchange.id}",
-                      spend_key=spend_key, user=user)
+                      **asdict(caller))
     result = next(item for item in engine.stream(req) if isinstance(item, Result))
     if not result.ok:
         raise ValueError(f"judge call failed: {result.error}")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 
 from chat.clock import now_iso
-from chat.engine import BadRequest, ChatRequest, Engine, Result, check_params
+from chat.engine import BadRequest, Caller, ChatRequest, Engine, Result, check_params
 from chat.engine.options import MAX_CONCURRENCY, MAX_REPEATS
 from chat.evaluation.questionsets import Question, QuestionSet
 from chat.storage import runs as queries
@@ -131,8 +131,7 @@ def _ask_now(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: d
 
 def execute(engine: Engine, run_id: str, qs: QuestionSet, models: list[str], repeats: int, concurrency: int,
             max_tokens: int | None = None, temperature: float | None = None,
-            cancel: threading.Event | None = None, spend_key: str | None = None,
-            user: str | None = None) -> Iterator[Progress]:
+            cancel: threading.Event | None = None, caller: Caller = Caller()) -> Iterator[Progress]:
     """Run every unfinished cell, at most `concurrency` at once; yields after each one."""
     cancel = cancel or threading.Event()
     cells = plan(qs, models, repeats)
@@ -141,7 +140,7 @@ def execute(engine: Engine, run_id: str, qs: QuestionSet, models: list[str], rep
     skipped = len(cells) - len(todo)
     last = Progress(run_id, skipped, len(cells), skipped, 0)
     yield last
-    params = {"max_tokens": max_tokens, "temperature": temperature, "spend_key": spend_key, "user": user}
+    params = {"max_tokens": max_tokens, "temperature": temperature, **asdict(caller)}
     try:
         for last in _pump(engine, run_id, qs, params, cancel, iter(todo), concurrency, len(cells), skipped):
             yield last

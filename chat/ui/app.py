@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from dataclasses import asdict
 
 import gradio as gr
 
@@ -78,7 +79,7 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
     if not message:
         yield render(state, engine.prices), state, gr.skip()
         return
-    spend_key, user = check_rate(engine, request, state["session_id"])
+    caller = check_rate(engine, request, state["session_id"])
     turn = {"id": uuid.uuid4().hex, "prompt": message, "reply": "", "status": "streaming", "record": None, "model": model}
     prior = history(state)
     state["turns"].append(turn)
@@ -93,8 +94,7 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
         temperature=temperature if temperature not in (None, "") else None,
         session_id=state["session_id"],
         exchange_id=turn["id"],
-        user=user,
-        spend_key=spend_key,
+        **asdict(caller),
     )
     last = time.monotonic()
     parts: list[str] = []  # joined only when repainting, so each chunk costs O(1)

@@ -118,6 +118,7 @@ def _eval(args) -> int:
 
     from tqdm import tqdm
 
+    from chat.engine import Caller
     from chat.engine.shutdown import Shutdown
     from chat.evaluation.questionsets import load
     from chat.evaluation.ratings import load_rubric
@@ -147,7 +148,7 @@ def _eval(args) -> int:
     bar = None
     try:
         for p in execute(engine, run_id, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature,
-                         spend_key=f"cli:{os.getpid()}"):
+                         caller=Caller(spend_key=f"cli:{os.getpid()}")):
             if bar is None:
                 bar = tqdm(total=p.total, initial=p.done, unit="answer", file=sys.stderr, dynamic_ncols=True)
             else:

@@ -6,6 +6,7 @@ import random
 import threading
 import time
 import uuid
+from dataclasses import asdict
 
 import gradio as gr
 
@@ -66,7 +67,7 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
     except BadRequest as exc:
         raise gr.Error(str(exc)) from None
     # the caller's browser session pays, so its cap holds across Chat, Compare and Runs
-    spend_key, user = check_rate(engine, request, f"compare:{uuid.uuid4().hex}")
+    caller = check_rate(engine, request, f"compare:{uuid.uuid4().hex}")
     order = list(models)
     if blind:
         random.shuffle(order)  # position must not give the model away
@@ -82,7 +83,7 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
     def worker(i: int, model: str) -> None:
         req = ChatRequest(model=model, prompt=prompt, system=(system or "").strip() or None,
                           max_tokens=max_tokens, session_id=session, compare_id=state["compare_id"],
-                          exchange_id=state["ids"][i], spend_key=spend_key, user=user)
+                          exchange_id=state["ids"][i], **asdict(caller))
         stream = engine.stream(req)
         try:
             for item in stream:

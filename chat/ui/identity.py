@@ -3,25 +3,25 @@ from __future__ import annotations
 
 import gradio as gr
 
-from chat.engine import Engine
+from chat.engine import Caller, Engine
 from chat.engine.budget import CapExceeded
 
 
-def identity(request: gr.Request | None, fallback: str) -> tuple[str, str | None]:
-    """(spend key, login): a browser session's caps hold across every tab of the app; the login when auth is on."""
+def identity(request: gr.Request | None, fallback: str) -> Caller:
+    """A browser session's caps hold across every tab of the app; the login when auth is on."""
     user = getattr(request, "username", None) if request is not None else None
     session = getattr(request, "session_hash", None) if request is not None else None
-    return (f"browser:{session}" if session else fallback), user
+    return Caller(spend_key=f"browser:{session}" if session else fallback, user=user, browser_session=session or None)
 
 
-def check_rate(engine: Engine, request: gr.Request | None, fallback: str) -> tuple[str, str | None]:
+def check_rate(engine: Engine, request: gr.Request | None, fallback: str) -> Caller:
     """The caller's identity, after the per-session request rate limit (gr.Error past it)."""
-    key, user = identity(request, fallback)
+    caller = identity(request, fallback)
     try:
-        engine.budget.check_rate(f"user:{user}" if user else key)
+        engine.budget.check_rate(f"user:{caller.user}" if caller.user else caller.spend_key)
     except CapExceeded as exc:
         raise gr.Error(str(exc)) from None
-    return key, user
+    return caller
 
 
 def rater_name(typed, request: gr.Request | None) -> str:

@@ -67,7 +67,7 @@ def start_run(engine: Engine, upload, example, system, models, repeats, concurre
     concurrency = _whole(concurrency, CONCURRENCY, 1)
     max_tokens = _whole(max_tokens, MAX_TOKENS)
     models = [m for m in models if isinstance(m, str) and m] if isinstance(models, list) else []
-    spend_key, user = check_rate(engine, request, f"runs:{uuid.uuid4().hex}")
+    caller = check_rate(engine, request, f"runs:{uuid.uuid4().hex}")
     # a status first: Cancel works from here on, and a large file is read after the user sees something happen
     yield "Reading the question set…", gr.update()
     qs = _question_set(upload, example, system)
@@ -77,7 +77,7 @@ def start_run(engine: Engine, upload, example, system, models, repeats, concurre
     except (RunError, UnknownModel) as exc:
         raise gr.Error(str(exc)) from None
     status = ""
-    for p in execute(engine, run_id, qs, models, repeats, concurrency, max_tokens, spend_key=spend_key, user=user):
+    for p in execute(engine, run_id, qs, models, repeats, concurrency, max_tokens, caller=caller):
         progress((p.done, p.total), desc=f"run {run_id}", unit="answers")
         state = "cancelled — resume with this run id" if p.cancelled else ("running" if p.done < p.total else "done")
         status = (f"**Run `{run_id}`** · {p.done}/{p.total} answers · {p.failed} failed · "
@@ -155,14 +155,14 @@ def judge_run(engine: Engine, run_id: str, judge_model: str, request: gr.Request
     """Pre-fill judge ratings for every answer of the run the judge has not rated yet."""
     if not run_id or not judge_model:
         raise gr.Error("pick a run and a judge model")
-    spend_key, user = check_rate(engine, request, f"judge:{uuid.uuid4().hex}")
+    caller = check_rate(engine, request, f"judge:{uuid.uuid4().hex}")
     engine.store.flush()
     rows = queries.unrated(engine.store, run_id, judge_model, "judge")
     refs = {q["id"]: q.get("reference") for q in summarize(engine.store, run_id).run.question_set["questions"]}
     done, failed = 0, []
     for row in progress.tqdm(rows, desc=f"judging with {judge_model}"):
         try:
-            judge(engine, judge_model, row, refs.get(row.question_id), rubric, spend_key, user)
+            judge(engine, judge_model, row, refs.get(row.question_id), rubric, caller)
             done += 1
         except (ValueError, UnknownModel) as exc:
             failed.append(str(exc))
