@@ -22,6 +22,29 @@ GROUPS = {
 FAILED = "status NOT IN ('ok', 'streaming')"
 MAX_PAGE = 500
 MAX_TERMS = 16
+# filter fields rollup_hourly does not hold: a filter on any of them is answered from the rows
+ROWS_ONLY = ("session", "run", "compare", "text", "browser_session", "nothing")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose rows a reader may see: every row, one login's, one browser session's, or none at all."""
+
+    user: str | None = None
+    browser_session: str | None = None
+    nothing: bool = False  # a login was required and there was none
+
+    @classmethod
+    def everyone(cls) -> Scope:
+        return cls()
+
+    @classmethod
+    def login(cls, user: str | None) -> Scope:
+        return cls(user=user) if user else cls(nothing=True)
+
+    @classmethod
+    def browser(cls, session: str | None) -> Scope:
+        return cls(browser_session=session) if session else cls(nothing=True)
 
 
 @dataclass
@@ -40,15 +63,23 @@ class LogFilter:
     usage_source: str | None = None  # provider | estimate
     text: str | None = None  # full-text search over prompt and reply
     browser_session: str | None = None  # the privacy scope of a shared link without logins
+    nothing: bool = False  # the privacy scope leaves nothing to see
 
-    def narrowed(self, **scope) -> LogFilter:
+    def narrows(self, names: tuple[str, ...]) -> bool:
+        """Whether any of these fields narrows the filter."""
+        return any(getattr(self, n) for n in names)
+
+    def narrowed(self, scope: Scope) -> LogFilter:
         """This filter with a privacy scope on top, which the caller's own fields cannot widen."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        for key, value in scope.items():
+        nothing = scope.nothing
+        for key in ("user", "browser_session"):
+            value = getattr(scope, key)
             if value is not None:
                 # asking for someone else's rows finds none, rather than quietly showing your own
-                values[key] = value if values[key] in (None, "", value) else "\x00outside your scope"
-        return LogFilter(**values)
+                nothing |= values[key] not in (None, "", value)
+                values[key] = value
+        return LogFilter(**{**values, "nothing": nothing or self.nothing})
 
 
 
@@ -67,13 +98,13 @@ def fts_query(text: str) -> str | None:
 def _covered(f: LogFilter, group: str | None = None) -> str:
     """Aggregates over filters the meter indexes cover read an index alone (the planner would rather walk a
     narrower index in GROUP BY order and fetch every row): by model in model order, else in time order."""
-    if f.session or f.run or f.compare or f.user or f.browser_session or f.text:
+    if f.narrows(ROWS_ONLY + ("user",)):  # the meter indexes hold no user either
         return ""
     return " INDEXED BY idx_exchanges_model" if group == "model" else " INDEXED BY idx_exchanges_meter"
 
 
 def _where(f: LogFilter) -> tuple[str, list]:
-    clauses, params = [], []
+    clauses, params = (["0"] if f.nothing else []), []
     if f.since:
         clauses.append("created_at >= ?")
         params.append(f.since)
@@ -127,9 +158,8 @@ def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str
     where, params = _where(f)
     cond = (where + " AND" if where else " WHERE") + f" {column} IS NOT NULL"
     g = group or "''"
-    by_index = group in (None, "model") and not any(
-        getattr(f, k) for k in ("since", "until", "providers", "statuses", "session", "run", "compare", "user",
-                                "usage_source", "text", "browser_session"))
+    by_index = group in (None, "model") and not f.narrows(
+        ROWS_ONLY + ("since", "until", "providers", "statuses", "user", "usage_source"))
     out = {}
     if not by_index:
         values: dict = {}
@@ -226,8 +256,7 @@ def _aligned(ts: str) -> bool:
 def _sums(conn, f: LogFilter, by: str | None) -> dict:
     """Totals per group. Whole hours come from rollup_hourly (kept by triggers); the part-hours at either end
     of a time range, and filters the rollup does not hold (session, run, compare, search), from the rows."""
-    if (by is not None and by not in ROLLUP_GROUPS) or f.session or f.run or f.compare or f.text or \
-            f.browser_session:
+    if (by is not None and by not in ROLLUP_GROUPS) or f.narrows(ROWS_ONLY):
         return _raw_sums(conn, f, by)
     lo = hi = None
     edges = []

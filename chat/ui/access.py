@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
+from chat.storage.logs import Scope
+
 
 @dataclass(frozen=True)
 class Access:
@@ -15,15 +17,12 @@ class Access:
     admins: frozenset = field(default_factory=frozenset)
 
 
-def scope(access: Access, request: gr.Request | None) -> dict:
-    """The filter every query of this visitor carries, whatever they typed: their login's rows, or their
-    browser session's on a shared link without logins; nothing extra only for admins and local runs."""
+def scope(access: Access, request: gr.Request | None) -> Scope:
+    """The scope every query of this visitor carries, whatever they typed: their login's rows, or their
+    browser session's on a shared link without logins; every row only for admins and local runs."""
     login = getattr(request, "username", None) if request is not None else None
     if access.auth:
-        if login and login in access.admins:
-            return {}
-        return {"user": login or "\x00no login"}
+        return Scope.everyone() if login and login in access.admins else Scope.login(login)
     if access.shared:
-        session = getattr(request, "session_hash", None) if request is not None else None
-        return {"browser_session": session or "\x00no session"}
-    return {}
+        return Scope.browser(getattr(request, "session_hash", None) if request is not None else None)
+    return Scope.everyone()

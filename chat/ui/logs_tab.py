@@ -32,10 +32,12 @@ LATENCY_BINS = [0, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, float("inf")]
 
 def who(access: Access, request: gr.Request | None) -> str:
     s = scope(access, request)
-    if "user" in s:
-        return f"Showing your exchanges only (logged in as **{s['user']}**)."
-    if "browser_session" in s:
+    if s.user:
+        return f"Showing your exchanges only (logged in as **{s.user}**)."
+    if s.browser_session:
         return "Showing this browser session's exchanges only (the link is shared without logins)."
+    if s.nothing:
+        return "Log in to see your exchanges."
     return "Showing every exchange in the log."
 
 
@@ -55,7 +57,7 @@ def build_filter(access: Access, request, preset, since, until, models, provider
                   statuses=[s for s in (statuses or []) if s in STATUSES], text=clean(text), session=clean(session),
                   run=clean(run), compare=clean(compare), user=clean(user),
                   usage_source=source if source in ("provider", "estimate") else None)
-    return f.narrowed(**scope(access, request))
+    return f.narrowed(scope(access, request))
 
 
 def summary_text(s: dict) -> str:
@@ -117,7 +119,7 @@ def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request
     exchange_id = (exchange_id or "").strip()[:100]
     if not exchange_id:
         return "Select a row to see what was sent and received.", None, None
-    row = logs.exchange(engine.store, LogFilter().narrowed(**scope(access, request)), exchange_id)
+    row = logs.exchange(engine.store, LogFilter().narrowed(scope(access, request)), exchange_id)
     if row is None:
         return f"No exchange `{html.escape(exchange_id)}` that you can see.", None, None
     messages = json.loads(row.messages_json or "[]")
@@ -177,7 +179,7 @@ def export(engine: Engine, access: Access, fmt, preset, since, until, models, pr
 
 def filter_choices(engine: Engine, access: Access, request: gr.Request = None):
     """The menus' values, from the rows this visitor may see."""
-    f = LogFilter().narrowed(**scope(access, request))
+    f = LogFilter().narrowed(scope(access, request))
     return (gr.update(choices=logs.choices(engine.store, "model", f)),
             gr.update(choices=logs.choices(engine.store, "provider", f)))
 
