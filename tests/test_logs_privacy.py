@@ -1,4 +1,6 @@
 """Who reads which rows, proved through the running app's API routes (/logs, /log_exchange) and the handlers."""
+import json
+
 import pytest
 from gradio_client import Client
 
@@ -105,3 +107,30 @@ def test_only_a_local_run_without_share_or_auth_shows_everything(engine):
     assert logs_tab.search(engine, Access(auth=True), *FILTERS, request=Request())[2] == ["e0"]
     assert logs_tab.search(engine, Access(auth=True, admins=frozenset({"alice"})), *FILTERS,
                            request=Request())[2] == ["e1", "e0"]
+
+
+def test_the_searched_filter_pages_and_exports_whole_and_never_past_the_scope(engine):
+    from chat.storage.logs import LogFilter
+
+    for i, user in enumerate(["alice", "bob", "bob"]):
+        engine.store.append("exchanges", {"id": f"e{i}", "created_at": f"2026-11-2{i}T00:00:00Z", "model": "m",
+                                          "status": "ok", "prompt": f"p{i}", "reply": "r", "user": user})
+    engine.store.flush()
+
+    class Bob:
+        username = "bob"
+        session_hash = "b"
+
+    auth = Access(auth=True)
+    args = list(FILTERS)
+    args[6] = "p2"  # bob searches for one of his own
+    *shown, searched = logs_tab.search(engine, auth, *args, request=Bob())
+    assert shown[2] == ["e2"] and isinstance(searched, LogFilter) and searched.text == "p2"
+    assert logs_tab.query(engine, auth, searched, "time", 1, 1, request=Bob())[2] == ["e2"]  # the next page: the same search
+    path, note = logs_tab.export(engine, auth, "JSONL", searched, request=Bob())
+    assert [json.loads(line)["id"] for line in open(path, encoding="utf-8")] == ["e2"] and "1 exchange" in note
+    # a filter naming alice, however it got into the state, is narrowed to bob: nothing of hers comes out
+    path, _ = logs_tab.export(engine, auth, "CSV", LogFilter(user="alice"), request=Bob())
+    assert open(path, encoding="utf-8").read() == ""
+    assert logs_tab.query(engine, auth, LogFilter(user="alice"), "time", 0, 1, request=Bob())[2] == []
+    assert logs_tab.query(engine, auth, None, "time", 0, 1, request=Bob())[2] == ["e2", "e1"]

@@ -5,6 +5,7 @@ import csv
 import html
 import json
 import tempfile
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,23 +42,39 @@ def who(access: Access, request: gr.Request | None) -> str:
     return "Showing every exchange in the log."
 
 
-def build_filter(access: Access, request, preset, since, until, models, providers, statuses, text, session, run,
-                 compare, user, source) -> LogFilter:
-    """The form's fields as a filter (gr.Error naming a bad field), narrowed to the visitor's scope."""
-    try:
-        if preset == "custom":
-            since = parse_when(since) if (since or "").strip() else None
-            until = parse_when(until) if (until or "").strip() else None
-        else:
-            since, until = preset_since(preset or "all"), None
-    except ValueError as exc:
-        raise gr.Error(f"Time range: {exc}") from None
-    clean = lambda v: (v or "").strip()[:500] or None  # noqa: E731
-    f = LogFilter(since=since, until=until, models=list(models or [])[:100], providers=list(providers or [])[:100],
-                  statuses=[s for s in (statuses or []) if s in STATUSES], text=clean(text), session=clean(session),
-                  run=clean(run), compare=clean(compare), user=clean(user),
-                  usage_source=source if source in ("provider", "estimate") else None)
-    return f.narrowed(scope(access, request))
+@dataclass(frozen=True)
+class LogForm:
+    """The Logs tab's filter fields as typed (the /logs route takes them in this order)."""
+
+    preset: str | None = "all"
+    since: str | None = None
+    until: str | None = None
+    models: list | None = None
+    providers: list | None = None
+    statuses: list | None = None
+    text: str | None = None
+    session: str | None = None
+    run: str | None = None
+    compare: str | None = None
+    user: str | None = None
+    source: str | None = "any"
+
+    def to_filter(self) -> LogFilter:
+        """The fields as a filter; gr.Error naming a bad field."""
+        try:
+            if self.preset == "custom":
+                since = parse_when(self.since) if (self.since or "").strip() else None
+                until = parse_when(self.until) if (self.until or "").strip() else None
+            else:
+                since, until = preset_since(self.preset or "all"), None
+        except ValueError as exc:
+            raise gr.Error(f"Time range: {exc}") from None
+        clean = lambda v: (v or "").strip()[:500] or None if isinstance(v, str) else None  # noqa: E731
+        listed = lambda v: [x for x in v if isinstance(x, str)][:100] if isinstance(v, list) else []  # noqa: E731
+        return LogFilter(since=since, until=until, models=listed(self.models), providers=listed(self.providers),
+                         statuses=[s for s in listed(self.statuses) if s in STATUSES], text=clean(self.text),
+                         session=clean(self.session), run=clean(self.run), compare=clean(self.compare),
+                         user=clean(self.user), usage_source=self.source if self.source in ("provider", "estimate") else None)
 
 
 def summary_text(s: dict) -> str:
@@ -90,17 +107,15 @@ def _latency_histogram(rows: list[dict]) -> pd.DataFrame:
 
 def search(engine: Engine, access: Access, preset, since, until, models, providers, statuses, text, session, run,
            compare, user, source, order, request: gr.Request = None):
-    """A new search: its first page."""
-    return query(engine, access, preset, since, until, models, providers, statuses, text, session, run, compare,
-                 user, source, order, 0, 0, request)
+    """A new search from the form (the /logs route): its first page, and the filter the other pages use."""
+    f = LogForm(preset, since, until, models, providers, statuses, text, session, run, compare, user, source).to_filter()
+    return (*query(engine, access, f, order, 0, 0, request), f)
 
 
-def query(engine: Engine, access: Access, preset, since, until, models, providers, statuses, text, session, run,
-          compare, user, source, order, step, page_no, request: gr.Request = None):
+def query(engine: Engine, access: Access, f: LogFilter | None, order, step, page_no, request: gr.Request = None):
     """Summary, one page of the table (newest first, or by cost or latency), the page's ids, the charts and the
-    page number shown (page_no moved by step, kept within the pages there are)."""
-    f = build_filter(access, request, preset, since, until, models, providers, statuses, text, session, run,
-                     compare, user, source)
+    page number shown (page_no moved by step, kept within the pages there are). Always within the visitor's scope."""
+    f = (f if isinstance(f, LogFilter) else LogFilter()).narrowed(scope(access, request))
     engine.store.flush(timeout=5)  # this process's last replies are in the view
     summary = logs.summary(engine.store, f)
     pages = max(1, -(-(summary.get("exchanges") or 0) // PAGE))
@@ -151,11 +166,9 @@ def pick(ids: list[str], evt: gr.SelectData):
     return ids[row] if ids and 0 <= row < len(ids) else ""
 
 
-def export(engine: Engine, access: Access, fmt, preset, since, until, models, providers, statuses, text, session,
-           run, compare, user, source, request: gr.Request = None):
-    """The filtered rows in full as CSV or JSONL (newest first, up to EXPORT_LIMIT)."""
-    f = build_filter(access, request, preset, since, until, models, providers, statuses, text, session, run,
-                     compare, user, source)
+def export(engine: Engine, access: Access, fmt, f: LogFilter | None, request: gr.Request = None):
+    """The rows of the last search in full as CSV or JSONL (newest first, up to EXPORT_LIMIT)."""
+    f = (f if isinstance(f, LogFilter) else LogFilter()).narrowed(scope(access, request))
     engine.store.flush(timeout=5)
     folder = Path(tempfile.mkdtemp(prefix="chat-logs-"))
     path = folder / f"exchanges.{'csv' if fmt == 'CSV' else 'jsonl'}"
@@ -232,21 +245,24 @@ def build(engine: Engine, tab: gr.Tab, access: Access) -> None:
         export_file = gr.File(label="Export", scale=2, elem_id="logs-export-file")
         export_note = gr.Markdown()
 
-    filters = [preset, since, until, models, providers, statuses, text, session, run, compare, user, source]
+    form = [preset, since, until, models, providers, statuses, text, session, run, compare, user, source]
+    searched = gr.State(None)  # the LogFilter of the last search: the other pages and the export use it whole
     outputs = [summary, table, ids, page_label, spend, latency, failures, page_no]
     run_query = bind(query, engine, access)
     first_page = bind(search, engine, access)
     # the route API callers get ("/logs", "/log_exchange"): the same scope applies to them as to the tab
-    refresh.click(first_page, filters + [order], outputs, api_name="logs")
+    refresh.click(first_page, form + [order], outputs + [searched], api_name="logs")
     for trigger in (text.submit, order.change, preset.change, statuses.change, models.change):
-        trigger(first_page, filters + [order], outputs, api_name=False)
-    prev_btn.click(run_query, filters + [order, gr.State(-1), page_no], outputs, api_name=False)
-    next_btn.click(run_query, filters + [order, gr.State(1), page_no], outputs, api_name=False)
+        trigger(first_page, form + [order], outputs + [searched], api_name=False)
+    prev_btn.click(run_query, [searched, order, gr.State(-1), page_no], outputs, api_name=False)
+    next_btn.click(run_query, [searched, order, gr.State(1), page_no], outputs, api_name=False)
     show_detail = bind(detail, engine, access)
     show.click(show_detail, exchange_id, [body, raw, sent], api_name="log_exchange")
     exchange_id.submit(show_detail, exchange_id, [body, raw, sent], api_name=False)
     table.select(pick, ids, exchange_id, api_name=False).then(show_detail, exchange_id, [body, raw, sent],
                                                                api_name=False)
-    export_btn.click(bind(export, engine, access), [fmt] + filters, [export_file, export_note], api_name=False)
+    # the form as it stands is searched first, so the file holds what the table then shows
+    export_btn.click(first_page, form + [order], outputs + [searched], api_name=False).then(
+        bind(export, engine, access), [fmt, searched], [export_file, export_note], api_name=False)
     tab.select(bind(filter_choices, engine, access), None, [models, providers], api_name=False).then(
-        first_page, filters + [order], outputs, api_name=False)
+        first_page, form + [order], outputs + [searched], api_name=False)
