@@ -33,3 +33,22 @@ def test_a_reply_with_one_hour_cache_writes_is_repriced_at_the_one_hour_rate(fak
     assert f"{opus} ≈{format_usd(expected[opus].total)}" in elsewhere(row, engine.prices)
     _, table = elsewhere_table([row], engine.prices)
     assert [opus, "≈" + format_usd(expected[opus].total)] in table
+
+
+def test_the_report_and_the_app_print_the_same_meter_line():
+    """One meter line: the report's answers read exactly as the Chat tab's meter, estimates and compute marked."""
+    import html
+
+    from chat.evaluation.answers import answers_html
+    from chat.storage.rows import Exchange
+    from chat.ui.display import meter_line
+
+    rows = [Exchange(id="a", model="m", status="ok", question_id="q1", repeat_index=0, reply="yes", input_tokens=1200,
+                     output_tokens=30, usage_source="estimate", cost_usd="0.0012", ttft_ms=420.0, latency_ms=1830.0,
+                     output_tokens_per_s=21.4),
+            Exchange(id="b", model="m", status="interrupted", question_id="q1", repeat_index=1)]
+    page = answers_html([{"id": "q1", "text": "When?"}], rows, {}, ["m"])
+    for row in rows:
+        assert html.escape(meter_line(row)) in page
+    assert "≈1,200 in" in meter_line(rows[0]) and "TTFT 420 ms" in meter_line(rows[0])
+    assert meter_line(rows[1]).startswith("0 in · 0 out · unpriced")  # a row the app never finished still reads

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import html
 import itertools
-from decimal import Decimal
 
-from chat.engine.pricing import format_usd
+from chat.evaluation.meter_text import meter_line
+from chat.storage.rows import Exchange
 
 CSS = """.q{margin:1.5rem 0;padding-top:.5rem;border-top:2px solid #ddd}.q h3{margin:.2rem 0}
 .ref{background:#f6f8fa;border-left:4px solid #59a14f;padding:.4rem .7rem;margin:.5rem 0;white-space:pre-wrap}
@@ -14,21 +14,6 @@ CSS = """.q{margin:1.5rem 0;padding-top:.5rem;border-top:2px solid #ddd}.q h3{ma
 .card h4{margin:0 0 .3rem}.answer{white-space:pre-wrap;overflow-wrap:anywhere}
 .meter{color:#555;font-size:.8rem;margin-top:.4rem}.fail{color:#b00020}.scores{font-size:.8rem;margin-top:.3rem}
 details{margin-top:.4rem;font-size:.9rem}details .answer{border-top:1px dashed #ccc;padding-top:.3rem;margin-top:.3rem}"""
-
-
-def meter_line(row: dict) -> str:
-    """Tokens, cost, speed of one answer, with estimates and compute prices marked."""
-    est = " (estimated)" if row.usage_source == "estimate" else ""
-    cost = row.cost_usd
-    money = format_usd(None if cost is None else Decimal(str(cost)))
-    if row.cost_basis == "compute":
-        money += " compute"
-    parts = [f"{row.input_tokens or 0:,} in · {row.output_tokens or 0:,} out{est}", money]
-    if row.ttft_ms is not None:
-        parts.append(f"first token {row.ttft_ms:,.0f} ms")
-    if row.latency_ms is not None:
-        parts.append(f"total {row.latency_ms / 1000:,.1f} s")
-    return " · ".join(parts)
 
 
 def _scores(scores: dict | None) -> str:
@@ -50,9 +35,9 @@ def _body(row: dict) -> str:
     return f"<div class=answer>{html.escape(row.reply or '')}</div>"
 
 
-def answers_html(questions: list[dict], rows: list[dict], scores: dict[str, dict], models: list[str]) -> str:
+def answers_html(questions: list[dict], rows: list[Exchange], scores: dict[str, dict], models: list[str]) -> str:
     """questions: [{id, text, reference?, note?}] in set order; scores: exchange id -> {human|judge: {criterion: mean}}."""
-    by_cell: dict[tuple[str, str], list[dict]] = {}
+    by_cell: dict[tuple[str, str], list[Exchange]] = {}
     for (qid, model), group in itertools.groupby(sorted(rows, key=lambda r: (r.question_id or "", r.model,
                                                                              r.repeat_index or 0)),
                                                  key=lambda r: (r.question_id or "", r.model)):

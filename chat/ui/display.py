@@ -1,53 +1,12 @@
-"""Human-readable meter text from a logged exchange row, shared by the CLI and the UI."""
+"""Human-readable text for the Logs table and price labels, shared by the CLI and the UI."""
 from __future__ import annotations
 
 from decimal import Decimal
 
-from chat.engine.pricing import Price, format_usd
+from chat.engine.pricing import Price
+from chat.evaluation.meter_text import cost_breakdown, meter_line, tokens_text
 
-
-def _dec(value) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
-def _ms(value) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.2f} s"
-
-
-def tokens_text(record: dict) -> str:
-    approx = "≈" if record.usage_source == "estimate" else ""
-    return f"{approx}{record.input_tokens:,} in · {approx}{record.output_tokens:,} out"
-
-
-def meter_line(record: dict) -> str:
-    """One compact line: tokens (≈ when estimated), cost, TTFT, total time, tokens/s."""
-    tps = record.output_tokens_per_s
-    parts = [
-        tokens_text(record),
-        format_usd(_dec(record.cost_usd)) + (" compute" if record.cost_basis == "compute" else ""),
-        f"TTFT {_ms(record.ttft_ms)}",
-        f"total {_ms(record.latency_ms)}",
-        f"{tps:.1f} tok/s" if tps else "– tok/s",
-    ]
-    if record.status != "ok":
-        parts.append(record.status)
-    return " · ".join(parts)
-
-
-def cost_breakdown(record: dict) -> str:
-    if record.cost_usd is None:
-        return "unpriced: this model has no entry in pricing.yaml"
-    note = f" ({record.usage_adjusted})" if record.usage_adjusted else ""
-    if record.cost_basis == "compute":
-        return (f"compute: {_ms(record.latency_ms)} of machine time at its hourly price in pricing.yaml = "
-                f"{format_usd(_dec(record.cost_usd))}{note}")
-    return (
-        f"input {format_usd(_dec(record.uncached_input_cost))} · cached {format_usd(_dec(record.cached_input_cost))}"
-        f" · cache write {format_usd(_dec(record.cache_write_cost))} · output {format_usd(_dec(record.output_cost))}"
-        f" = {format_usd(_dec(record.cost_usd))}{note}"
-    )
+__all__ = ["cell", "cost_breakdown", "meter_line", "price_text", "tokens_text"]
 
 
 def price_text(price: Price | None) -> str:
