@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from chat.engine.history import build_messages
 from chat.engine.meter import Meter
 from chat.engine.tokens import count_text, encoding_name_for, heuristic_count
@@ -36,8 +38,9 @@ def test_meter_separates_ttft_from_decode_speed():
     clock.t = 2.5
     timing = meter.finish()
     assert timing.ttft_any_ms == 500 and timing.ttft_ms == 1000 and timing.latency_ms == 2500
-    # ten 100 ms gaps and one 500 ms wait from thinking to text
-    assert round(timing.gap_p50_ms) == 100 and round(timing.gap_p95_ms) == 500
+    # ten 100 ms gaps and one 500 ms wait from thinking to text; p95 as every figure has it (chat.quantile:
+    # interpolated between the 10th and 11th of 11 sorted gaps, halfway: 300 ms; nearest-rank said 500)
+    assert round(timing.gap_p50_ms) == 100 and round(timing.gap_p95_ms) == 300
     # 40 output tokens over the 2.0 s after the first token
     assert timing.tokens_per_s(40) == 20.0
     assert timing.chunks == 12
@@ -89,3 +92,25 @@ def test_redaction_of_keys(monkeypatch):
     clean = redact(text)
     assert "abcd" not in clean and "98765" not in clean and "AKIA" not in clean
     assert clean.count("[redacted]") == 3
+
+
+def test_every_percentile_is_the_one_definition(tmp_path):
+    """The run results, the Logs stats (SQL ranks) and the meter's gaps agree on one p95 for the same values."""
+    from chat.evaluation.results import percentile as results_percentile
+    from chat.quantile import percentile
+    from chat.storage import logs
+    from chat.storage.logs import LogFilter
+    from chat.storage.store import Store
+
+    values = [120.0, 80.0, 300.0, 95.0, 1000.0, 110.0, 130.0, 90.0, 105.0, 2500.0]
+    assert percentile(values, 0.95) == results_percentile(values, 0.95) == pytest.approx(1000 + (2500 - 1000) * 0.55)
+    store = Store(tmp_path / "p.db")
+    for i, v in enumerate(values):
+        store.append("exchanges", {"id": f"e{i}", "created_at": f"2026-11-20T00:00:0{i}.000Z", "model": "m",
+                                   "status": "ok", "latency_ms": v, "ttft_ms": v})
+    store.flush()
+    for f in (LogFilter(), LogFilter(since="2026-11-19T00:00:00.000Z")):  # from the covering index, and from the rows
+        got = logs.summary(store, f)
+        assert got["latency_p95_ms"] == pytest.approx(percentile(values, 0.95)), f
+        assert got["latency_p50_ms"] == pytest.approx(percentile(values, 0.5)), f
+    store.close()

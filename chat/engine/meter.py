@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from chat.quantile import percentile
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -24,12 +26,6 @@ class Timing:
         if decode_s <= 0:
             return None
         return output_tokens / decode_s
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    # nearest-rank on the sorted list; exact enough for gap reporting
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[index]
 
 
 class Meter:
@@ -85,7 +81,7 @@ class Meter:
             ttft_any_ms=ms(self._first_any),
             latency_ms=(end - self._start) * 1000,
             queue_ms=None if self._queue_s is None else self._queue_s * 1000,
-            gap_p50_ms=_percentile(gaps, 0.5) * 1000 if gaps else None,
-            gap_p95_ms=_percentile(gaps, 0.95) * 1000 if gaps else None,
+            gap_p50_ms=percentile(gaps, 0.5) * 1000 if gaps else None,
+            gap_p95_ms=percentile(gaps, 0.95) * 1000 if gaps else None,
             chunks=len(gaps) + (1 if self._first_any is not None else 0),
         )

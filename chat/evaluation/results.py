@@ -6,19 +6,9 @@ import statistics
 from dataclasses import dataclass
 from decimal import Decimal
 
+from chat.quantile import percentile
 from chat.storage import runs as queries
 from chat.storage.store import Store
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default), so small samples read sensibly."""
-    if not values:
-        return None
-    s = sorted(values)
-    pos = (len(s) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
 def _mean(values):

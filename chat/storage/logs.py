@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
+from chat.quantile import between, percentile, ranks
 from chat.storage.rows import Exchange, exact_money
 from chat.storage.store import Store, _connect
 
@@ -149,7 +150,7 @@ def exchange(store: Store, f: LogFilter, exchange_id: str) -> Exchange | None:
 
 def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str | None,
                  counts: dict | None = None) -> dict:
-    """{group: (p50, p95)} by linear interpolation between closest ranks.
+    """{group: (p50, p95)}, as chat.quantile defines them (linear interpolation between closest ranks).
 
     Over the whole log (or some models), each rank is read with ORDER BY … LIMIT 2 OFFSET k along an index
     on (model, column) or (column), with no sort. Any other filter narrows the rows first: their values are
@@ -167,8 +168,7 @@ def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str
             values.setdefault(g_value, []).append(x)
         for g_value, xs in values.items():
             xs.sort()
-            ranks = dict(enumerate(xs), n=len(xs))
-            out[g_value] = (_interpolate(ranks, 0.5), _interpolate(ranks, 0.95))
+            out[g_value] = (percentile(xs, 0.5), percentile(xs, 0.95))
         return out
     if counts is None:
         counts = dict(conn.execute(f"SELECT {g}, count(*) FROM exchanges{cond} GROUP BY 1", params).fetchall())
@@ -181,21 +181,14 @@ def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str
             one, one_params = cond + f" AND {group} IS NULL", params
         else:
             one, one_params = cond + f" AND {group} = ?", params + [g_value]
-        ranks = {"n": n}
+        pair = []
         for q in (0.5, 0.95):
-            lo = int((n - 1) * q)
+            lo, _, frac = ranks(n, q)
             found = [r[0] for r in conn.execute(f"SELECT {column} FROM exchanges{one} ORDER BY {column} "
                                                 "LIMIT 2 OFFSET ?", one_params + [lo])]
-            ranks[lo], ranks[lo + 1] = found[0], found[-1]
-        out[g_value] = (_interpolate(ranks, 0.5), _interpolate(ranks, 0.95))
+            pair.append(between(found[0], found[-1], frac))
+        out[g_value] = tuple(pair)
     return out
-
-
-def _interpolate(ranks: dict, q: float) -> float:
-    pos = (ranks["n"] - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, ranks["n"] - 1)
-    return ranks[lo] + (ranks[hi] - ranks[lo]) * (pos - lo)
 
 
 # the day × model pairs of the spend chart, as one key: internal, not a --by choice
