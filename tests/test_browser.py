@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from chat.storage.rows import Exchange
 from chat.ui.display import meter_line
 from tests.browser import (
     CHROMIUM,
@@ -65,12 +66,12 @@ def rows(db: Path, where: str = "1=1", params=()) -> list[dict]:
         conn.close()
 
 
-def wait_row(db: Path, prompt: str, timeout=30) -> dict:
+def wait_row(db: Path, prompt: str, timeout=30) -> Exchange:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = rows(db, "prompt = ? AND status != 'streaming'", [prompt])  # finished, not just started
         if found:
-            return found[-1]
+            return Exchange.from_row(found[-1])
         time.sleep(0.1)
     raise AssertionError(f"no logged row for {prompt!r}")
 

@@ -230,7 +230,7 @@ def test_stats_from_the_hourly_rollup_match_the_rows_through_updates_and_purges(
                                        output_tokens_per_s=rng.choice([None, rng.uniform(5, 90)]),
                                        latency_ms=rng.uniform(100, 5000), ttft_ms=rng.uniform(50, 900)))
     store.flush()
-    logs.purge(store, "2026-11-20T12:00:00.000Z", content_only=False)
+    logs.purge(store, "2026-11-20T12:00:00.000Z")
 
     def expected(f: LogFilter, key):
         got = {}

@@ -4,8 +4,10 @@ from __future__ import annotations
 import csv
 import html
 import io
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from chat.engine.pricing import PriceTable, costs_elsewhere, format_usd
 from chat.engine.usage import Usage
@@ -14,6 +16,7 @@ from chat.evaluation.answers import answers_html
 from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
 from chat.evaluation.results import ModelStats, QuestionStats
+from chat.storage.rows import Exchange, Run
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 MODEL_COLUMNS = [
@@ -166,12 +169,28 @@ PROJECTION_NOTE = ("Per month = the measured cost per question × questions a da
                    "passes the machine's day. Change the volume: python -m chat report RUN --per-day N.")
 
 
-def to_html(run: dict, rows: list[dict], stats: list[ModelStats], qstats: list[QuestionStats],
-            rstats: list[RatingStats], criteria: list[str], prices: PriceTable, questions: list[dict] | None = None,
-            scores: dict | None = None, per_day: int = 1000, blind: bool = False,
-            projections: list[Projection] | None = None) -> str:
+@dataclass(frozen=True)
+class Report:
+    """What one run's report shows."""
+
+    run: Run
+    rows: list[Exchange]
+    stats: list[ModelStats]
+    qstats: list[QuestionStats]
+    rstats: list[RatingStats]
+    criteria: list[str]
+    questions: list[dict] = field(default_factory=list)  # [{id, text, reference?, note?}] in set order
+    scores: dict = field(default_factory=dict)  # exchange id -> {human|judge: {criterion: mean}}
+    projections: list[Projection] | None = None  # None: projected from stats at the report's volume
+    names: Literal["models", "letters"] = "models"  # letters: a blind report, whose key is kept elsewhere
+
+
+def to_html(r: Report, prices: PriceTable, per_day: int = 1000) -> str:
+    run, rows, stats, qstats, rstats, criteria, questions = r.run, r.rows, r.stats, r.qstats, r.rstats, r.criteria, r.questions
+    blind = r.names == "letters"
+    scores = r.scores
     models = run.models
-    projections = project(stats, prices, per_day) if projections is None else projections
+    projections = project(stats, prices, per_day) if r.projections is None else r.projections
     title = f"Run {html.escape(run.id)}: {html.escape(run.set_name)}" + (" (blind)" if blind else "")
     sections = [
         f"<h1>{title}</h1>",
@@ -210,14 +229,11 @@ def to_html(run: dict, rows: list[dict], stats: list[ModelStats], qstats: list[Q
             f"{''.join(sections)}</body></html>")
 
 
-def write(out_dir: Path, run: dict, rows, stats, qstats, rstats, criteria, prices, questions=None, scores=None,
-          per_day: int = 1000, blind: bool = False, stem: str | None = None, projections=None) -> tuple[Path, Path]:
+def write(out_dir: Path, r: Report, prices: PriceTable, per_day: int = 1000, stem: str | None = None) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = stem or f"run-{run.id}"
+    stem = stem or f"run-{r.run.id}"
     csv_path = out_dir / f"{stem}.csv"
     html_path = out_dir / f"{stem}.html"
-    csv_path.write_text(to_csv(stats), encoding="utf-8")
-    html_path.write_text(to_html(run, rows, stats, qstats, rstats, criteria, prices, questions, scores, per_day, blind,
-                                 projections),
-                         encoding="utf-8")
+    csv_path.write_text(to_csv(r.stats), encoding="utf-8")
+    html_path.write_text(to_html(r, prices, per_day), encoding="utf-8")
     return csv_path, html_path

@@ -33,9 +33,9 @@ class RunSummary:
         return self.run.question_set
 
     def export(self, out_dir: Path, prices: PriceTable, per_day: int = 1000) -> tuple[Path, Path]:
-        return report.write(out_dir, self.run, self.rows, self.models, self.questions, self.ratings,
-                            [c.id for c in self.rubric.criteria], prices, self.question_set["questions"], self.scores,
-                            per_day)
+        return report.write(out_dir, report.Report(self.run, self.rows, self.models, self.questions, self.ratings,
+                                                   [c.id for c in self.rubric.criteria], self.question_set["questions"],
+                                                   self.scores), prices, per_day)
 
     def export_blind(self, out_dir: Path, prices: PriceTable, per_day: int = 1000) -> tuple[Path, Path, Path]:
         """The report with models named A, B, C… in a random order; the key to the letters in a file of its own."""
@@ -49,10 +49,11 @@ class RunSummary:
                        for p in project(self.models, prices, per_day)]
         run = replace(self.run, models_json=json.dumps(sorted(letters.values())))
         stem = f"run-{self.run.id}-blind"
-        csv_path, html_path = report.write(
-            out_dir, run, rows, model_stats(rows), question_stats(rows),
-            [replace(s, model=rename(s.model)) for s in self.ratings], [c.id for c in self.rubric.criteria], prices,
-            self.question_set["questions"], self.scores, per_day, blind=True, stem=stem, projections=projections)
+        blind = report.Report(run, rows, model_stats(rows), question_stats(rows),
+                              [replace(s, model=rename(s.model)) for s in self.ratings],
+                              [c.id for c in self.rubric.criteria], self.question_set["questions"], self.scores,
+                              projections, names="letters")
+        csv_path, html_path = report.write(out_dir, blind, prices, per_day, stem=stem)
         key_path = out_dir / f"{stem}-key.txt"
         key_path.write_text("".join(f"{letter}: {name}\n" for name, letter in sorted(letters.items(), key=lambda kv: kv[1])),
                             encoding="utf-8")

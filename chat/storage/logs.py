@@ -398,18 +398,27 @@ def every(store: Store, f: LogFilter) -> Iterator[Exchange]:
     return (Exchange.from_row(r) for r in export(store, f))
 
 
-def purge(store: Store, before: str, content_only: bool) -> int:
-    """Delete exchanges older than `before`, or blank their texts and keep every number; then reclaim the space."""
+def purge(store: Store, before: str) -> int:
+    """Delete exchanges older than `before` (their ratings and votes with them); then reclaim the space."""
+    def delete(conn):
+        old = "SELECT id FROM exchanges WHERE created_at < ? AND status != 'streaming'"
+        conn.execute(f"DELETE FROM ratings WHERE exchange_id IN ({old})", [before])
+        conn.execute(f"DELETE FROM votes WHERE exchange_id IN ({old})", [before])
+        return conn.execute("DELETE FROM exchanges WHERE created_at < ? AND status != 'streaming'", [before])
+    return _reclaim(store, delete)
+
+
+def blank(store: Store, before: str) -> int:
+    """Blank the texts of exchanges older than `before` and keep every number; then reclaim the space."""
+    def blank_texts(conn):
+        return conn.execute("UPDATE exchanges SET prompt = '', reply = '', system_id = NULL, message_ids = '[]', "
+                            "error = NULL WHERE created_at < ? AND status != 'streaming'", [before])
+    return _reclaim(store, blank_texts)
+
+
+def _reclaim(store: Store, change) -> int:
     def run(conn):
-        if content_only:
-            cur = conn.execute("UPDATE exchanges SET prompt = '', reply = '', system_id = NULL, message_ids = '[]', "
-                               "error = NULL WHERE created_at < ? AND status != 'streaming'", [before])
-        else:
-            conn.execute("DELETE FROM ratings WHERE exchange_id IN (SELECT id FROM exchanges WHERE created_at < ? "
-                         "AND status != 'streaming')", [before])
-            conn.execute("DELETE FROM votes WHERE exchange_id IN (SELECT id FROM exchanges WHERE created_at < ? "
-                         "AND status != 'streaming')", [before])
-            cur = conn.execute("DELETE FROM exchanges WHERE created_at < ? AND status != 'streaming'", [before])
+        cur = change(conn)
         # message texts no longer listed by any exchange
         store.forget_messages()
         conn.execute("DELETE FROM messages WHERE id NOT IN (SELECT j.value FROM exchanges e, json_each(e.message_ids) j "

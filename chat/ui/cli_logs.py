@@ -134,7 +134,7 @@ def _purge(args) -> int:
         print(f"this would {what} {matching:,} exchanges logged before {before} in {store.path}; "
               "add --yes to do it", file=sys.stderr)
         return 1
-    done = logs.purge(store, before, args.content_only)
+    done = (logs.blank if args.content_only else logs.purge)(store, before)
     print(f"{'blanked' if args.content_only else 'deleted'} {done:,} exchanges before {before}; vacuumed "
           f"{store.path}")
     return 0

@@ -15,6 +15,7 @@ from chat.engine.providers.base import (
     TextDelta,
     UsageReport,
     classify,
+    classify_mid_stream,
 )
 from chat.engine.usage import Usage
 
@@ -92,6 +93,6 @@ class AnthropicMessages:
             if not ended:
                 raise ProviderError("cut_off", "the stream ended without message_stop")
         except (anthropic.APIError, *TRANSPORT_ERRORS) as exc:
-            raise classify(exc, anthropic, mid_stream=True) from None
+            raise classify_mid_stream(exc, anthropic) from None
         finally:
             stream.close()

@@ -97,8 +97,18 @@ def _cause_chain(exc: BaseException):
         seen += 1
 
 
-def classify(exc: Exception, sdk, mid_stream: bool = False) -> ProviderError:
-    """Map an openai/anthropic SDK or transport exception (same Stainless hierarchy) to a ProviderError."""
+def classify(exc: Exception, sdk) -> ProviderError:
+    """Map an openai/anthropic SDK or transport exception (same Stainless hierarchy), raised before the
+    stream began, to a ProviderError: a refusal then bills nothing."""
+    return _classify(exc, sdk, mid_stream=False)
+
+
+def classify_mid_stream(exc: Exception, sdk) -> ProviderError:
+    """As classify, for an exception raised while the reply streamed: whatever broke, the call was made."""
+    return _classify(exc, sdk, mid_stream=True)
+
+
+def _classify(exc: Exception, sdk, mid_stream: bool) -> ProviderError:
     chain = list(_cause_chain(exc))
     if not mid_stream and any(isinstance(e, CONNECT_TIMEOUTS) for e in chain):
         # no connection was made: the request never left this machine

@@ -15,6 +15,7 @@ from chat.engine.providers.base import (
     TextDelta,
     UsageReport,
     classify,
+    classify_mid_stream,
 )
 from chat.engine.providers.sse import parse
 from chat.engine.usage import Usage
@@ -137,7 +138,7 @@ class OpenAIChat:
             if not ended:
                 raise ProviderError("cut_off", "the stream ended without finish_reason or [DONE]")
         except (openai.APIError, *TRANSPORT_ERRORS) as exc:
-            raise classify(exc, openai, mid_stream=True) from None
+            raise classify_mid_stream(exc, openai) from None
         except json.JSONDecodeError:
             raise ProviderError("server", "the server sent a malformed stream chunk") from None
         finally:
