@@ -11,7 +11,9 @@ from decimal import ROUND_CEILING, Decimal
 
 from chat.clock import now_iso
 from chat.engine.models import Model
-from chat.engine.pricing import MILLION, format_usd
+from chat.engine.pricing import MILLION
+from chat.failures import CapReached, CapUnenforceable, RateLimited
+from chat.wording import refusal
 
 # Without max_tokens the reply length is unknown; while a cap is on this many are reserved and sent as max_tokens.
 DEFAULT_RESERVED_OUTPUT = 4096
@@ -22,7 +24,11 @@ PICO = Decimal(10) ** 12
 
 
 class CapExceeded(Exception):
-    """The call would pass a spend cap or the rate limit; the message says which and what to do."""
+    """The call would pass a spend cap or the rate limit: `reason` says which, as data; the message words it."""
+
+    def __init__(self, reason: CapReached | CapUnenforceable | RateLimited):
+        super().__init__(refusal(reason))
+        self.reason = reason
 
 
 def to_pusd(amount: Decimal) -> int:
@@ -135,10 +141,7 @@ class Budget:
         if not self.active or is_uncapped(model):
             return None
         if model.price is None:
-            raise CapExceeded(
-                f"{model.name} has no price in pricing.yaml, so the spend cap cannot be enforced for it: "
-                "add its price to pricing.yaml (0 if it is free) or pick a priced model"
-            )
+            raise CapExceeded(CapUnenforceable(model.name))
         output = max_tokens or DEFAULT_RESERVED_OUTPUT
         amount = self.worst_case(model, input_tokens, output)
         day = today()
@@ -158,22 +161,8 @@ class Budget:
         return Reservation(exchange_id, session_key, user, day, amount, output)
 
     def _refuse(self, scope: str, used: Decimal, amount: Decimal) -> None:
-        need = f"this request may cost up to {format_usd(amount)}. No call was made"
-        if scope == "day":
-            raise CapExceeded(
-                f"daily spend cap reached: {format_usd(used)} of {format_usd(self.daily_cap)} used today (UTC) across "
-                f"all users and processes; {need}. Use the embedded local model, lower max tokens, or try again tomorrow"
-            )
-        if scope == "session":
-            raise CapExceeded(
-                f"session spend cap reached: {format_usd(used)} of {format_usd(self.session_cap)} used in this browser "
-                f"session (every tab counts); {need}. Use the embedded local model, lower max tokens, or ask the host "
-                "to raise CHAT_SESSION_CAP_USD"
-            )
-        raise CapExceeded(
-            f"your daily spend cap is reached: {format_usd(used)} of {format_usd(self.user_cap)} used today (UTC) by "
-            f"this login; {need}. Use the embedded local model or try again tomorrow"
-        )
+        limit = {"day": self.daily_cap, "session": self.session_cap, "user": self.user_cap}[scope]
+        raise CapExceeded(CapReached(scope, limit, used, amount))
 
     def settle(self, reservation: Reservation | None, cost: Decimal | None, exchange_id: str, session_key: str,
                user: str | None) -> None:
@@ -203,8 +192,7 @@ class Budget:
                 recent.popleft()
             if len(recent) >= self.rate_limit:
                 wait = 60 - (now - recent[0])
-                raise CapExceeded(f"too many requests: at most {self.rate_limit} a minute per session; "
-                                  f"try again in {wait:.0f} s")
+                raise CapExceeded(RateLimited(self.rate_limit, wait))
             recent.append(now)
             if len(self._recent) > 10_000:  # forget idle sessions so the table stays small
                 for k in [k for k, d in self._recent.items() if not d or now - d[-1] > 60]:

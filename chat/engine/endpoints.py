@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat.engine.protocols import Protocol, ProtocolName, facts, protocol
+from chat.engine.providers.base import Provider
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
@@ -181,7 +182,7 @@ _clients: dict = {}
 _clients_lock = threading.Lock()
 
 
-def build_provider(endpoint: Endpoint):
+def build_provider(endpoint: Endpoint) -> Provider:
     """The provider for an endpoint, one per process and configuration (SDK clients are thread-safe)."""
     stall, connect, retries = timeouts()
     key = (endpoint, endpoint.resolved_base_url(), stall, connect, retries, _env(endpoint.key_var or "") or "",

@@ -21,9 +21,28 @@ from chat.engine.pricing import Cost, PriceTable, cost_of, load_prices
 from chat.engine.providers import ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
 from chat.engine.tokens import count_messages, count_text
 from chat.engine.usage import Usage
+from chat.failures import (
+    BadParameter,
+    EmptyMessage,
+    Failure,
+    Internal,
+    MessageTooLong,
+    ModelUnavailable,
+    NoSuchModel,
+    OverWindow,
+    ProviderFailed,
+    Reason,
+    Refused,
+    SetupFailed,
+    ShuttingDown,
+    Stopped,
+    TooSlow,
+)
+from chat.failures import Endpoint as EndpointFacts
 from chat.redact import redact
 from chat.storage.rows import Exchange, Status
 from chat.storage.store import Store
+from chat.wording import explain
 
 log = logging.getLogger(__name__)
 MAX_PROMPT_CHARS = 4_000_000  # about a million tokens: no model's window holds more
@@ -94,6 +113,7 @@ class Result:
     record: Exchange
     usage: Usage
     cost: Cost | None
+    failure: Failure | None = None  # what went wrong, as data: the UI words it in the reader's language
 
     @property
     def status(self) -> Status:
@@ -112,54 +132,15 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else format(value.normalize(), "f")
 
 
-def explain(exc: ProviderError, model: Model, partial: bool) -> str:
-    """A short message saying what went wrong and what to do; never the raw traceback."""
+def failed(exc: ProviderError, model: Model, partial: bool) -> ProviderFailed:
+    """A provider's error as data, with what its words need to know of the endpoint."""
     ep = model.endpoint
-    code = f" (HTTP {exc.status_code})" if exc.status_code else ""
-    detail = str(exc).strip().rstrip(".")
-    if ep.facts.aws and exc.kind in ("auth", "not_found", "rate_limit", "bad_request") \
-            and " — " in detail:
-        text = f"{ep.name} refused {model.api_model!r}{code}: {detail}"  # the Converse adapter names the AWS fix
-    elif ep.facts.aws and exc.kind == "server" and " — " in detail:
-        text = f"{ep.name} failed{code}: {detail}"
-    elif exc.kind == "auth":
-        where = f"check {ep.key_var} in .env" if ep.key_var else "check the endpoint's credentials"
-        text = f"{ep.name} rejected the credentials{code}: {where}"
-    elif exc.kind == "rate_limit":
-        text = f"{ep.name} is rate limiting or overloaded{code} ({detail}): wait a moment and retry, or lower concurrency"
-    elif exc.kind == "timeout":
-        stall = timeouts()[0]
-        text = f"{ep.name} sent nothing for {stall:g}s, so the request timed out: retry, or raise CHAT_TIMEOUT"
-    elif exc.kind == "connect_timeout":
-        url = ep.resolved_base_url() or "its default address"
-        connect = timeouts()[1]
-        text = (f"could not connect to {ep.name} at {url} within {connect:g}s (CHAT_CONNECT_TIMEOUT): is it running "
-                "and reachable? Nothing was sent, nothing billed")
-    elif exc.kind == "cut_off":
-        text = f"{ep.name} ended the stream without its end marker{code}: the reply was cut off"
-    elif exc.kind == "connection" and not partial and not exc.billable:
-        url = ep.resolved_base_url() or "its default address"
-        text = f"{detail} — is {ep.name} running at {url}? Nothing was sent, nothing billed"
-    elif exc.kind == "connection":
-        url = ep.resolved_base_url() or "its default address"
-        text = f"{detail} — is {ep.name} running at {url}?" if not partial else f"{detail}"
-    elif ep.facts.local and exc.kind != "timeout":
-        text = detail  # the embedded runner says exactly which file is wrong, or how its process ended
-        if exc.kind == "unavailable":
-            text = f"{model.name} is unavailable: {detail}"
-        price = model.price
-        if exc.kind == "crashed" and (price is None or (price.usd_per_hour is None and not price.rates.input
-                                                          and not price.rates.output)):
-            text += "; nothing was billed"
-    elif exc.kind == "not_found":
-        text = f"{ep.name} does not serve model {model.api_model!r}{code}: check the name (python -m chat models)"
-    elif exc.kind == "bad_request":
-        text = f"{ep.name} refused the request{code}: {detail}"
-    else:
-        text = f"{ep.name} failed{code}: {detail}; try again later"
-    if partial:
-        text += " — the reply was cut off; the partial text is kept"
-    return redact(text)
+    price = model.price
+    free = price is None or (price.usd_per_hour is None and not price.rates.input and not price.rates.output)
+    stall, connect, _ = timeouts()
+    return ProviderFailed(exc.kind, str(exc), EndpointFacts(ep.name, ep.key_var, ep.resolved_base_url(), ep.facts.aws,
+                                                            ep.facts.local),
+                          model.name, model.api_model, exc.status_code, partial, exc.billable, free, stall, connect)
 
 
 @dataclass
@@ -175,8 +156,8 @@ class _Attempt:
     reply: list = field(default_factory=list)
     reasoning: list = field(default_factory=list)
     report: UsageReport | None = None
-    status: str = "ok"
-    error: str | None = None
+    status: Status = "ok"
+    failure: Failure | None = None
     meter: Meter = field(default_factory=Meter)
     sent: bool = False
     billable: bool = True  # False when the request provably never reached a model (connect failure, HTTP refusal)
@@ -215,14 +196,14 @@ class Engine:
         try:
             yield from self._run(att)
         except GeneratorExit:
-            att.status, att.error = "aborted", "stopped before the reply finished"
+            att.status, att.failure = "aborted", Stopped("stop")
             raise
         except (KeyboardInterrupt, SystemExit):
-            att.status, att.error = "aborted", "interrupted (Ctrl-C or a stop signal) before the reply finished"
+            att.status, att.failure = "aborted", Stopped("signal")
             raise
         except Exception as exc:  # a bug must still leave a row and a readable message
             log.exception("engine failure")
-            att.status, att.error = "error", redact(f"internal error ({type(exc).__name__}): {exc}")
+            att.status, att.failure = "error", Internal(type(exc).__name__, str(exc))
         finally:
             result = self._finish(att)
         yield result
@@ -240,34 +221,33 @@ class Engine:
             left = list(self._active.values())
         for att in left:
             if att.status == "ok":
-                att.status, att.error = "aborted", "the app shut down before the reply finished"
+                att.status, att.failure = "aborted", Stopped("shutdown")
             self._finish(att)
         self.store.close(flush_s)
 
-    def _refuse(self, att: _Attempt, message: str) -> None:
-        att.status, att.error = "error", message
+    def _refuse(self, att: _Attempt, reason: Reason) -> None:
+        att.status, att.failure = "error", Refused(reason)
 
     def _run(self, att: _Attempt) -> Iterator[Chunk | Thinking | Waiting]:
         req: ChatRequest = att.req
         if self.closing.is_set():
-            return self._refuse(att, "the app is shutting down: nothing was sent; try again in a moment")
+            return self._refuse(att, ShuttingDown())
         try:
             model = self.resolve(req.model)
         except UnknownModel as exc:
-            return self._refuse(att, str(exc))
+            return self._refuse(att, NoSuchModel(str(exc)))
         att.model = model
         usable, why = model.status()
         if not usable:
-            return self._refuse(att, f"{model.name} is unavailable: {why}")
+            return self._refuse(att, ModelUnavailable(model.name, why))
         if not req.prompt or not req.prompt.strip():
-            return self._refuse(att, "the message is empty: type a question first")
+            return self._refuse(att, EmptyMessage())
         if len(req.prompt) + len(req.system or "") > MAX_PROMPT_CHARS:
-            return self._refuse(att, f"the message is {len(req.prompt) + len(req.system or ''):,} characters; at most "
-                                     f"{MAX_PROMPT_CHARS:,} can be sent to any model: shorten it")
+            return self._refuse(att, MessageTooLong(len(req.prompt) + len(req.system or ""), MAX_PROMPT_CHARS))
         try:
             temperature, max_tokens = check_params(req.temperature, req.max_tokens)
         except BadRequest as exc:
-            return self._refuse(att, str(exc))
+            return self._refuse(att, BadParameter(str(exc)))
         messages, trimmed = build_messages(
             req.system, list(req.history), req.prompt, model.api_model, model.context_window, max_tokens
         )
@@ -275,10 +255,7 @@ class Engine:
         input_tokens = count_messages(messages, model.api_model)[0]
         window = model.context_window
         if window and input_tokens + (max_tokens or 0) > window:
-            reserve = f" plus {max_tokens:,} reserved for the reply (max tokens)" if max_tokens else ""
-            return self._refuse(att, f"the message is about {input_tokens:,} tokens{reserve}, more than {model.name}'s "
-                                     f"window of {window:,}: shorten it, lower max tokens, or pick a model with a larger "
-                                     "window. Nothing was sent")
+            return self._refuse(att, OverWindow(model.name, input_tokens, max_tokens, window))
         att.params = {"max_tokens": max_tokens, "temperature": temperature}
         if model.price is not None and model.price.priced_as:
             att.params["priced_as"] = model.price.priced_as
@@ -290,7 +267,7 @@ class Engine:
             att.reservation = self.budget.reserve(att.id, req.spend_key or req.session_id, req.user, model,
                                                   input_tokens, max_tokens)
         except CapExceeded as exc:
-            return self._refuse(att, str(exc))
+            return self._refuse(att, exc.reason)
         if att.reservation is not None and max_tokens is None:
             # the reserved output is the real bound only if the model is told so
             max_tokens = att.reservation.output_tokens
@@ -298,7 +275,7 @@ class Engine:
         try:
             provider = build_provider(model.endpoint)
         except Exception as exc:
-            return self._refuse(att, redact(f"cannot set up {model.endpoint.name}: {exc}"))
+            return self._refuse(att, SetupFailed(model.endpoint.name, redact(str(exc))))
         # the trace of a call that may be paid for is on disk before the call is made
         self.store.write_now("exchanges", replace(self._record(att), status="streaming").to_row(), START_ROW_WAIT_S)
         att.started = True
@@ -310,7 +287,7 @@ class Engine:
         try:
             for event in events:
                 if self.closing.is_set():
-                    att.status, att.error = "aborted", "the app shut down before the reply finished"
+                    att.status, att.failure = "aborted", Stopped("shutdown")
                     return
                 if isinstance(event, TextDelta):
                     meter.mark(True)
@@ -329,18 +306,16 @@ class Engine:
                 elif isinstance(event, Started):
                     meter.started()
                 if limit and meter.elapsed() > limit:
-                    att.status = "timeout"
-                    att.error = (f"{model.endpoint.name} was still replying after {limit:g}s (CHAT_MAX_SECONDS), so the "
-                                 "reply was stopped; the partial text is kept. Lower max tokens or raise CHAT_MAX_SECONDS")
+                    att.status, att.failure = "timeout", TooSlow(model.endpoint.name, limit)
                     return
         except ProviderError as exc:
             if self.closing.is_set():
                 # the app is stopping: whatever broke the stream (a worker ended with it, say) is part of the stop
-                att.status, att.error = "aborted", "the app shut down before the reply finished"
+                att.status, att.failure = "aborted", Stopped("shutdown")
                 return
             att.status = "timeout" if exc.kind in ("timeout", "connect_timeout") else "error"
             att.billable = exc.billable
-            att.error = explain(exc, model, partial=bool(att.reply))
+            att.failure = failed(exc, model, partial=bool(att.reply))
         finally:
             events.close()  # on Stop this closes the HTTP stream now, not at garbage collection
 
@@ -425,7 +400,7 @@ class Engine:
         report: UsageReport | None = att.report
         record = replace(self._record(att), **{
             "reply": reply,
-            "error": redact(att.error),
+            "error": explain(att.failure) if att.failure else None,
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
             "cached_tokens": usage.cached_tokens,
@@ -464,4 +439,4 @@ class Engine:
             write("exchanges", record.to_row())
         except Exception:
             log.exception("could not queue exchange %s for the log", record.id)
-        return Result(record, usage, cost)
+        return Result(record, usage, cost, att.failure)

@@ -15,7 +15,6 @@ class Timing:
     queue_ms: float | None  # waiting for a model that serves one request at a time; None when there was no queue
     gap_p50_ms: float | None
     gap_p95_ms: float | None
-    chunks: int
 
     def tokens_per_s(self, output_tokens: int) -> float | None:
         """Output tokens over the decode phase: time after the first token, so TTFT doesn't dilute it."""
@@ -83,5 +82,4 @@ class Meter:
             queue_ms=None if self._queue_s is None else self._queue_s * 1000,
             gap_p50_ms=percentile(gaps, 0.5) * 1000 if gaps else None,
             gap_p95_ms=percentile(gaps, 0.95) * 1000 if gaps else None,
-            chunks=len(gaps) + (1 if self._first_any is not None else 0),
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 from chat import safe_yaml
 from chat.engine.usage import Usage
 from chat.safe_yaml import Mapping
+from chat.wording import format_usd  # noqa: F401 (money is worded there; this name stays importable)
 
 MILLION = Decimal(1_000_000)
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "pricing.yaml"
@@ -108,21 +109,6 @@ def cost_of(usage: Usage, price: Price | None, seconds: float | None = None) -> 
         cache_write=((usage.cache_write_tokens - long_writes) * write_rate + long_writes * write_1h_rate) / MILLION,
         output=usage.output_tokens * r.output / MILLION,
     )
-
-
-def format_usd(amount: Decimal | None) -> str:
-    """'$0.000123' style: enough digits that fractions of a cent stay visible; 'unpriced' for None."""
-    if amount is None:
-        return "unpriced"
-    if amount == 0:
-        return "$0"
-    if abs(amount) >= 1:
-        return f"${amount:,.2f}"
-    # three significant figures keep fractions of a cent visible ($0.000123, $0.0000093) without noise
-    q = amount.quantize(Decimal(1).scaleb(amount.adjusted() - 2)).normalize()
-    if q.as_tuple().exponent > -2:
-        q = q.quantize(Decimal("0.01"))  # $0.50, not $0.5
-    return f"${format(q, 'f')}"
 
 
 class PriceTable:

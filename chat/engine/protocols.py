@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from chat.engine.providers.base import Provider
+
 ProtocolName = Literal["openai", "azure", "azure-ai", "anthropic", "bedrock", "converse", "local"]
 NAMES: tuple[ProtocolName, ...] = get_args(ProtocolName)
 
@@ -16,7 +18,7 @@ NAMES: tuple[ProtocolName, ...] = get_args(ProtocolName)
 @dataclass(frozen=True)
 class Protocol:
     name: ProtocolName
-    make: Callable  # (endpoint, stall_s, connect_s, retries) -> an adapter with stream(request)
+    make: Callable[..., Provider]  # (endpoint, stall_s, connect_s, retries) -> its adapter
     status: Callable  # (endpoint) -> (usable now, what to set if not)
     local: bool = False  # runs on this machine: one request at a time, free unless priced, preloaded at start
     aws: bool = False  # AWS credentials chain; its errors carry the AWS fix; profile ids are priced as their model

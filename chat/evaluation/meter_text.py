@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from chat.engine.pricing import format_usd
 from chat.storage.rows import Exchange
+from chat.wording import format_usd
 
 
 def _dec(value) -> Decimal | None:

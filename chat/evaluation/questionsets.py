@@ -32,7 +32,6 @@ class QuestionSet:
     name: str
     questions: tuple[Question, ...]
     system: str | None = None
-    source: str | None = None
     meta: dict = field(default_factory=dict)
 
     @property
@@ -110,7 +109,7 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
     else:
         lines = [line.strip() for line in text.splitlines()]
         questions = _from_rows([line for line in lines if line and not line.startswith("#")], where)
-    return QuestionSet(name, tuple(questions), (system or "").strip() or None, where, meta)
+    return QuestionSet(name, tuple(questions), (system or "").strip() or None, meta)
 
 
 def load(path: str | Path, system: str | None = None, name: str | None = None) -> QuestionSet:
@@ -134,7 +133,7 @@ def load(path: str | Path, system: str | None = None, name: str | None = None) -
         if study is not None:
             return study
     qs = parse(text, Path(where).stem, kind, system, where=where)
-    return QuestionSet(qs.name, qs.questions, qs.system, where, qs.meta)
+    return QuestionSet(qs.name, qs.questions, qs.system, qs.meta)
 
 
 MAX_STUDY_MODELS = 50
@@ -163,5 +162,4 @@ def _study(text: str, path: Path, where: str, system: str | None) -> QuestionSet
         raise QuestionSetError(f"{where}: 'models' must be a list of up to {MAX_STUDY_MODELS} model names")
     meta = {**qs.meta, **{k: v for k, v in data.items() if k not in ("set", "name", "system")}, "models": models}
     name = str(data.get("name") or qs.name)[:200]
-    return QuestionSet(name, qs.questions, system or _text(data.get("system"), where, 0, "system") or qs.system,
-                       str(target), meta)
+    return QuestionSet(name, qs.questions, system or _text(data.get("system"), where, 0, "system") or qs.system, meta)

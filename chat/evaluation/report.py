@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from chat.engine.pricing import PriceTable, costs_elsewhere, format_usd
+from chat.engine.pricing import PriceTable, costs_elsewhere
 from chat.engine.usage import Usage
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
@@ -17,6 +17,7 @@ from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
 from chat.evaluation.results import ModelStats, QuestionStats
 from chat.storage.rows import Exchange, Run
+from chat.wording import format_usd
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 MODEL_COLUMNS = [

@@ -23,6 +23,14 @@ class RunError(ValueError):
     """A run cannot start or resume as asked; the message says why."""
 
 
+class NoSuchRun(RunError):
+    """No run has this id in the log (each edge says where runs are listed)."""
+
+    def __init__(self, run_id: str, path):
+        super().__init__(f"no run {run_id!r} in {path}")
+        self.run_id = run_id
+
+
 @dataclass(frozen=True)
 class Cell:
     model: str
@@ -55,7 +63,7 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
            max_tokens: int | None = None, temperature: float | None = None, run_id: str | None = None) -> str:
     """Record a new run (or check a resumed one matches) and return its id."""
     if not models:
-        raise RunError("choose at least one model (-m MODEL)")
+        raise RunError("choose at least one model")  # each edge says how: the CLI its -m, the app its menu
     try:
         check_params(temperature, max_tokens)
     except BadRequest as exc:
@@ -76,7 +84,7 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
     if run_id:
         existing = queries.run(engine.store, run_id)
         if existing is None:
-            raise RunError(f"no run {run_id!r} in {engine.store.path}; list runs with: python -m chat runs")
+            raise NoSuchRun(run_id, engine.store.path)
         if existing.set_digest != qs.digest:
             raise RunError(f"run {run_id} was made with a different question set; start a new run instead")
         return run_id

@@ -12,7 +12,7 @@ from chat.evaluation import report
 from chat.evaluation.projection import project
 from chat.evaluation.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
 from chat.evaluation.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
-from chat.evaluation.runs import RunError
+from chat.evaluation.runs import NoSuchRun
 from chat.storage import runs as queries
 from chat.storage.rows import Exchange, Run
 from chat.storage.store import Store
@@ -96,7 +96,7 @@ def summarize(store: Store, run_id: str, rubric: Rubric = DEFAULT_RUBRIC) -> Run
     store.flush()
     found = queries.run(store, run_id)
     if found is None:
-        raise RunError(f"no run {run_id!r} in {store.path}")
+        raise NoSuchRun(run_id, store.path)
     rows = run_rows(store, run_id)
     return RunSummary(found, rows, model_stats(rows), question_stats(rows), rating_stats(store, rows, rubric), rubric,
                       answer_scores(store, rows))

@@ -115,6 +115,7 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
                 yield render(state, engine.prices), gr.skip(), gr.skip()
             elif isinstance(item, Result):
                 turn["record"], turn["status"], turn["reply"] = item.record, item.status, item.record.reply
+                turn["failure"] = item.failure
                 turn.pop("waiting", None)
                 account(state, item.record)
     finally:

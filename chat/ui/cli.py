@@ -338,7 +338,10 @@ def main(argv=None) -> int:
                     "stats": run_stats}
         return commands[args.command](args)
     except ValueError as exc:  # configuration errors (pricing.yaml, CHAT_* variables) carry their own fix
-        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        from chat.evaluation.runs import NoSuchRun
+
+        hint = "; list runs with: python -m chat runs" if isinstance(exc, NoSuchRun) else ""
+        print(f"error: {redact(str(exc))}{hint}", file=sys.stderr)
         return 2
     except sqlite3.Error as exc:  # a damaged, locked or foreign file: say which, without a traceback
         print(f"error: the log could not be read or written ({redact(str(exc))}); check --db / CHAT_DB",

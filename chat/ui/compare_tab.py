@@ -16,6 +16,7 @@ from chat.ui.bind import bind
 from chat.ui.components import CheckedNumber
 from chat.ui.display import cost_breakdown, meter_line
 from chat.ui.identity import check_rate, rater_name
+from chat.wording import explain
 
 MAX_COLUMNS = 4
 UPDATE_INTERVAL_S = 0.1
@@ -114,7 +115,7 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
                 parts[i].append(item.text)
             elif isinstance(item, Result):
                 state["records"][i] = item.record
-                texts[i] = item.record.reply + (f"\n\n⚠️ {item.record.error}" if item.record.status != "ok" else "")
+                texts[i] = item.record.reply + (f"\n\n⚠️ {explain(item.failure)}" if item.failure and not item.ok else "")
             if time.monotonic() - last >= UPDATE_INTERVAL_S or item is None or isinstance(item, Result):
                 last = time.monotonic()
                 yield current()

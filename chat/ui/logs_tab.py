@@ -13,7 +13,6 @@ import gradio as gr
 import pandas as pd
 
 from chat.engine import Engine
-from chat.engine.pricing import format_usd
 from chat.storage import logs
 from chat.storage.logs import LogFilter
 from chat.storage.rows import STATUSES
@@ -22,6 +21,7 @@ from chat.ui.bind import bind
 from chat.ui.display import cell, cost_breakdown, meter_line
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
+from chat.wording import format_usd
 
 PAGE = 50
 EXPORT_LIMIT = 100_000  # a browser download stays a sane size; the CLI exports everything

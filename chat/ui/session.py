@@ -4,9 +4,10 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from chat.engine.pricing import PriceTable, costs_elsewhere, format_usd
+from chat.engine.pricing import PriceTable, costs_elsewhere
 from chat.engine.usage import Usage
 from chat.ui.display import cost_breakdown, meter_line
+from chat.wording import explain, format_usd
 
 
 def new_session() -> dict:
@@ -87,7 +88,8 @@ def render(state: dict, prices: PriceTable | None = None) -> ChatView:
                 body = f"⏳ waiting for the model: {ahead} request{'s' if ahead != 1 else ''} ahead of yours"
             body = body or "…"
         elif record and record.status != "ok":
-            note = "⏹ stopped" if record.status == "aborted" else f"⚠️ {record.error}"
+            failure = turn.get("failure")
+            note = "⏹ stopped" if record.status == "aborted" else f"⚠️ {explain(failure) if failure else record.error}"
             body = f"{body}\n\n{note}" if body else note
         messages.append({"role": "assistant", "content": body})
         if record:

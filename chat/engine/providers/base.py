@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat.engine.usage import Usage
+from chat.failures import ErrorKind
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,11 @@ Event = TextDelta | ReasoningDelta | UsageReport | Queued | Started
 class ProviderError(Exception):
     """A failure the user can act on.
 
-    kind: auth, rate_limit, timeout, connect_timeout, connection, cut_off, server, bad_request, not_found.
+    kind: one of chat.failures.ErrorKind.
     billable is False when the request provably never reached a model (no connection, or an HTTP refusal).
     """
 
-    def __init__(self, kind: str, message: str, status_code: int | None = None, billable: bool = True):
+    def __init__(self, kind: ErrorKind, message: str, status_code: int | None = None, billable: bool = True):
         super().__init__(message)
         self.kind = kind
         self.status_code = status_code
@@ -68,6 +69,8 @@ class ProviderError(Exception):
 
 
 class Provider(Protocol):
+    """What every adapter is (simonw/llm's one-method contract): a request in, its events out, in order."""
+
     def stream(self, request: Request) -> Iterator[Event]: ...
 
 
