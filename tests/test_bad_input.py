@@ -67,7 +67,7 @@ def test_duplicate_ids_are_found_in_linear_time_and_listed_briefly():
 def test_a_million_repeats_is_refused_before_anything_is_planned(fake, engine):
     qs = parse("one\ntwo", "s", "txt")
     before = _peak_mb()
-    for repeats, match in ((5_000_000, "repeats must be from 1 to 100"), (100, None)):
+    for repeats, match in ((5_000_000, "repeats must be a whole number from 1 to 100"), (100, None)):
         if match:
             with pytest.raises(RunError, match=match):
                 create(engine, qs, ["gpt-4o-mini"], repeats, 4)
@@ -121,9 +121,10 @@ def test_api_callers_get_the_field_named_for_text_in_a_number(fake, tmp_path):
     demo = DemoProcess(demo_env(fake.url), [], tmp_path / "api.db")
     try:
         client = Client(demo.url, verbose=False)
-        for temperature, max_tokens, field in ((0.5, "abc", "Max tokens must be a number"),
-                                               ("NaN", 50, "Temperature must be"),
-                                               (0.5, 10**9, "Max tokens must be from 1 to 1e+06")):
+        # the one declaration of each option words the API's refusal, as it does the engine's and the CLI's
+        for temperature, max_tokens, field in ((0.5, "abc", "max tokens must be a whole number from 1 to 1,000,000"),
+                                               ("NaN", 50, "temperature must be a number from 0 to 2"),
+                                               (0.5, 10**9, "max tokens must be a whole number from 1 to 1,000,000")):
             with pytest.raises(Exception) as err:
                 client.predict("hi", "gpt-4o-mini", "", temperature, max_tokens, api_name="/chat")
             assert field in str(err.value), str(err.value)
@@ -172,3 +173,31 @@ def test_engine_checks_parameters_from_any_caller(fake, engine):
 
     result = [i for i in engine.stream(ChatRequest(model="gpt-4o-mini", prompt="hi", max_tokens=-5))][-1]
     assert isinstance(result, Result) and "max tokens" in result.error and not fake.requests
+
+
+def test_every_control_checks_a_parameter_through_its_one_declaration(fake, engine):
+    """The component, the Runs handler, run creation and the CLI refuse an out-of-range value in the same words."""
+    import subprocess
+    import sys
+
+    from chat.engine.options import CONCURRENCY, MAX_TOKENS, REPEATS, TEMPERATURE, BadOption
+    from chat.ui.components import CheckedNumber, CheckedSlider
+
+    qs = parse("one\ntwo", "s", "txt")
+    for option, bad in ((REPEATS, 101), (CONCURRENCY, 0), (MAX_TOKENS, 2.5), (TEMPERATURE, 3)):
+        with pytest.raises(BadOption) as declared:
+            option.check(bad)
+        words = str(declared.value)
+        assert option.allowed in words
+        component = (CheckedSlider if option is TEMPERATURE else CheckedNumber)(option=option, label="whatever")
+        with pytest.raises(gr.Error) as shown:
+            component.preprocess(bad)
+        assert shown.value.message == words
+        if option in (REPEATS, CONCURRENCY):
+            with pytest.raises(RunError) as refused:
+                create(engine, qs, ["gpt-4o-mini"], **{"repeats": 1, "concurrency": 1, option.name: bad})
+            assert str(refused.value) == words
+        flag = "--" + option.name.replace("_", "-")
+        cli = subprocess.run([sys.executable, "-m", "chat", "eval", "examples/quick_questions.txt", "-m", "gpt-4o-mini",
+                              flag, str(bad)], capture_output=True, text=True, timeout=60)
+        assert cli.returncode == 2 and f"argument {flag}: must be {option.allowed}, got" in cli.stderr, cli.stderr

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from chat.clock import now_iso
 from chat.engine import BadRequest, Caller, ChatRequest, Engine, Result, check_params
-from chat.engine.options import MAX_CONCURRENCY, MAX_REPEATS
+from chat.engine.options import CONCURRENCY, REPEATS, BadOption
 from chat.evaluation.questionsets import Question, QuestionSet
 from chat.storage import runs as queries
 
@@ -68,10 +68,10 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         check_params(temperature, max_tokens)
     except BadRequest as exc:
         raise RunError(str(exc)) from None
-    if not 1 <= repeats <= MAX_REPEATS:
-        raise RunError(f"repeats must be from 1 to {MAX_REPEATS}, got {repeats:,}")
-    if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise RunError(f"concurrency must be from 1 to {MAX_CONCURRENCY}, got {concurrency:,}")
+    try:
+        repeats, concurrency = REPEATS.check(repeats), CONCURRENCY.check(concurrency)
+    except BadOption as exc:
+        raise RunError(str(exc)) from None
     cells = len(models) * len(qs.questions) * repeats
     if cells > MAX_CELLS:
         raise RunError(f"{len(models)} models x {len(qs.questions):,} questions x {repeats} repeats is {cells:,} answers; "

@@ -8,9 +8,10 @@ from dataclasses import asdict
 
 import gradio as gr
 
-from chat.engine import MAX_OUTPUT_TOKENS, MAX_PROMPT_CHARS, ChatRequest, Chunk, Engine, Result, Waiting
+from chat.engine import MAX_PROMPT_CHARS, ChatRequest, Chunk, Engine, Result, Waiting
 from chat.engine.config import default_model
 from chat.engine.models import LOCAL_DEFAULT, UnknownModel, listed
+from chat.engine.options import MAX_TOKENS, TEMPERATURE
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric
 from chat.ui import compare_tab, logs_tab, runs_tab
 from chat.ui.access import Access
@@ -218,11 +219,10 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
                                         info="Type endpoint:model for any other model, e.g. ollama:llama3.2", elem_id="model")
                     system = gr.Textbox(label="System prompt", lines=4, elem_id="system")
                     sampling = takes_temperature(engine, selected)
-                    temperature = CheckedSlider(0, 2, value=0.7, step=0.05, label="Temperature", elem_id="temperature",
+                    temperature = CheckedSlider(option=TEMPERATURE, value=0.7, step=0.05, label="Temperature", elem_id="temperature",
                                             interactive=sampling,
                                             info=None if sampling else f"{selected} takes no temperature; none is sent")
-                    max_tokens = CheckedNumber(value=512, minimum=1, maximum=MAX_OUTPUT_TOKENS, precision=0,
-                                               label="Max tokens", elem_id="max-tokens")
+                    max_tokens = CheckedNumber(option=MAX_TOKENS, value=512, label="Max tokens", elem_id="max-tokens")
                     if unusable:
                         with gr.Accordion("Unavailable models", open=False):
                             gr.Markdown("\n".join(f"- {line}" for line in unusable), elem_id="unavailable")

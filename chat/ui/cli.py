@@ -251,13 +251,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _temperature(text: str) -> float:
-    from chat.engine.options import TEMPERATURE, BadOption
+def _option(name: str):
+    """An argparse type that checks a value by the option's one declaration (chat.engine.options)."""
+    def check(text: str):
+        from chat.engine import options
 
-    try:
-        return TEMPERATURE.check(text)
-    except BadOption as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("temperature ")) from None
+        option = getattr(options, name)
+        try:
+            return option.check(text)
+        except options.BadOption as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{option.label} ")) from None
+    check.__name__ = name.lower()
+    return check
 
 
 def _cap_flags(p: argparse.ArgumentParser) -> None:
@@ -283,20 +288,20 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("prompt")
     ask.add_argument("-m", "--model", help="model name (default: CHAT_DEFAULT_MODEL, else the embedded model)")
     ask.add_argument("--system", help="system prompt")
-    ask.add_argument("--max-tokens", type=_positive_int)
-    ask.add_argument("--temperature", type=_temperature)
+    ask.add_argument("--max-tokens", type=_option("MAX_TOKENS"))
+    ask.add_argument("--temperature", type=_option("TEMPERATURE"))
     ask.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
     _cap_flags(ask)
     ev = sub.add_parser("eval", help="run a question set across models, with repeats; prints results, writes a report")
     ev.add_argument("set", help="question set: .yaml, .csv (question[,id,reference]) or .txt (one per line); or a study "
                                 "file naming a set, its models and repeats (examples/model_selection.yaml)")
     ev.add_argument("-m", "--model", action="append", help="a model to ask (repeat for more; default: the study's)")
-    ev.add_argument("--repeats", type=_positive_int, help="times each question is asked per model (default: the "
+    ev.add_argument("--repeats", type=_option("REPEATS"), help="times each question is asked per model (default: the "
                                                           "study's, else 1)")
-    ev.add_argument("--concurrency", type=_positive_int, default=4, help="answers in flight at once")
+    ev.add_argument("--concurrency", type=_option("CONCURRENCY"), default=4, help="answers in flight at once")
     ev.add_argument("--system", help="system prompt (overrides the set's own)")
-    ev.add_argument("--max-tokens", type=_positive_int)
-    ev.add_argument("--temperature", type=_temperature)
+    ev.add_argument("--max-tokens", type=_option("MAX_TOKENS"))
+    ev.add_argument("--temperature", type=_option("TEMPERATURE"))
     ev.add_argument("--resume", metavar="RUN_ID", help="continue a run: finished answers are skipped")
     ev.add_argument("--rubric", help="rubric YAML for the ratings summary (default: the three-criterion study rubric)")
     ev.add_argument("--out", help="folder for the CSV and the self-contained HTML report")

@@ -10,7 +10,8 @@ from dataclasses import asdict
 
 import gradio as gr
 
-from chat.engine import MAX_OUTPUT_TOKENS, BadRequest, ChatRequest, Chunk, Engine, Result, check_params
+from chat.engine import BadRequest, ChatRequest, Chunk, Engine, Result, check_params
+from chat.engine.options import MAX_TOKENS
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, vote
 from chat.ui.bind import bind
 from chat.ui.components import CheckedNumber
@@ -181,7 +182,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAU
         reveal_btn = gr.Button("Reveal", scale=1, elem_id="compare-reveal")
     with gr.Accordion("System prompt and max tokens", open=False):
         system = gr.Textbox(label="System prompt", lines=2)
-        max_tokens = CheckedNumber(value=512, minimum=1, maximum=MAX_OUTPUT_TOKENS, precision=0, label="Max tokens")
+        max_tokens = CheckedNumber(option=MAX_TOKENS, value=512, label="Max tokens")
     columns, column_outputs = [], []
     with gr.Row():
         for i in range(MAX_COLUMNS):

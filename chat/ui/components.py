@@ -6,15 +6,21 @@ import math
 import gradio as gr
 from gradio.components.chatbot import ChatbotDataMessages
 
+from chat.engine.options import BadOption, Option
 from chat.ui.session import ChatView
 
 
-class CheckedNumber(gr.Number):
-    """gr.Number that answers 'abc', NaN or inf from the API with one line naming the field, not a bare Error."""
+class _Checked:
+    """A number component whose API input is checked by an option's one declaration, or by its own bounds."""
 
-    is_template = True  # rendered by the browser as the gr.Number it extends
+    option: Option | None = None
 
-    def preprocess(self, payload):
+    def _check(self, payload):
+        if self.option is not None:
+            try:
+                return self.option.check(None if payload == "" else payload)
+            except BadOption as exc:
+                raise gr.Error(str(exc)) from None
         label = self.label or "number"
         if payload is None or payload == "":
             return None
@@ -26,25 +32,39 @@ class CheckedNumber(gr.Number):
             raise gr.Error(f"{label} must be a finite number, got {payload!r}")
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
             raise gr.Error(f"{label} must be from {self.minimum:g} to {self.maximum:g}, got {value:g}")
-        return super().preprocess(value)
+        return value
 
 
-class CheckedSlider(gr.Slider):
+class CheckedNumber(_Checked, gr.Number):
+    """gr.Number that answers 'abc', NaN or inf from the API with one line naming the field, not a bare Error."""
+
+    is_template = True  # rendered by the browser as the gr.Number it extends
+
+    def __init__(self, *args, option: Option | None = None, **kwargs):
+        if option is not None:
+            kwargs = {"minimum": option.low, "maximum": option.high, "precision": 0 if option.whole else None, **kwargs}
+        super().__init__(*args, **kwargs)
+        self.option = option
+
+    def preprocess(self, payload):
+        value = self._check(payload)
+        return None if value is None else super().preprocess(value)
+
+
+class CheckedSlider(_Checked, gr.Slider):
     """gr.Slider that refuses NaN, inf and text from the API with one line naming the field."""
 
     is_template = True
 
+    def __init__(self, *args, option: Option | None = None, **kwargs):
+        if option is not None:
+            kwargs = {"minimum": option.low, "maximum": option.high, **kwargs}
+        super().__init__(*args, **kwargs)
+        self.option = option
+
     def preprocess(self, payload):
-        label = self.label or "value"
-        if payload is None:
-            return None
-        try:
-            value = float(payload)
-        except (TypeError, ValueError):
-            raise gr.Error(f"{label} must be a number, got {str(payload)[:40]!r}") from None
-        if not math.isfinite(value) or not self.minimum <= value <= self.maximum:
-            raise gr.Error(f"{label} must be from {self.minimum:g} to {self.maximum:g}, got {payload!r}")
-        return super().preprocess(value)
+        value = self._check(payload)
+        return None if value is None else super().preprocess(value)
 
 
 class ChatLog(gr.Chatbot):

@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from chat.engine import MAX_OUTPUT_TOKENS, Engine
+from chat.engine import Engine
 from chat.engine.models import UnknownModel
 from chat.engine.options import CONCURRENCY, MAX_TOKENS, REPEATS, BadOption, Option
 from chat.evaluation.answers import CSS as ANSWERS_CSS
@@ -18,7 +18,7 @@ from chat.evaluation.projection import MAX_PER_DAY, check_per_day, project
 from chat.evaluation.questionsets import QuestionSetError, load
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.evaluation.report import elsewhere_table, model_table, projection_table, question_table, rating_table
-from chat.evaluation.runs import MAX_CONCURRENCY, MAX_REPEATS, RunError, create, execute
+from chat.evaluation.runs import RunError, create, execute
 from chat.evaluation.summary import list_runs, summarize
 from chat.storage import runs as queries
 from chat.ui.bind import bind
@@ -220,11 +220,10 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, rubric: R
             models = gr.Dropdown(choices=choices, multiselect=True, label="Models", allow_custom_value=True,
                                  elem_id="run-models")
             with gr.Row():
-                repeats = CheckedNumber(value=3, minimum=1, maximum=MAX_REPEATS, precision=0, label="Repeats",
+                repeats = CheckedNumber(option=REPEATS, value=3, label="Repeats",
                                         elem_id="run-repeats")
-                concurrency = CheckedNumber(value=4, minimum=1, maximum=MAX_CONCURRENCY, precision=0, label="Concurrency")
-                max_tokens = CheckedNumber(value=512, minimum=1, maximum=MAX_OUTPUT_TOKENS, precision=0,
-                                           label="Max tokens")
+                concurrency = CheckedNumber(option=CONCURRENCY, value=4, label="Concurrency")
+                max_tokens = CheckedNumber(option=MAX_TOKENS, value=512, label="Max tokens")
             resume = gr.Textbox(label="Resume run id (optional: finished answers are skipped)")
             with gr.Row():
                 go = gr.Button("Run", variant="primary", elem_id="run-go")
