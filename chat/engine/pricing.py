@@ -10,6 +10,7 @@ from pathlib import Path
 from chat import safe_yaml
 from chat.engine.usage import Usage
 from chat.safe_yaml import Mapping
+from chat.storage.rows import CostBasis
 from chat.wording import format_usd  # noqa: F401 (money is worded there; this name stays importable)
 
 MILLION = Decimal(1_000_000)
@@ -48,7 +49,7 @@ class Price:
     priced_as: str | None = None  # set when a user-chosen name (an alias) borrows another model's price
 
     @property
-    def basis(self) -> str:
+    def basis(self) -> CostBasis:
         return "compute" if self.usd_per_hour is not None else "tokens"
 
     def compute_cost(self, seconds: float) -> Decimal:
@@ -82,7 +83,7 @@ class Cost:
         return self.input + self.output + (self.compute or 0)
 
     @property
-    def basis(self) -> str:
+    def basis(self) -> CostBasis:
         return "tokens" if self.compute is None else "compute"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from chat import safe_yaml
 from chat.clock import now_iso
 from chat.storage import runs as queries
+from chat.storage.rows import RATER_KINDS, RaterKind
 from chat.storage.store import Store
 
 SCALES = ("1-5", "pass/fail")
@@ -100,10 +101,10 @@ def load_rubric(path: str | Path | None, name: str | None = None) -> Rubric:
 
 
 def rate(store: Store, exchange_id: str, scores: dict[str, float], rubric: Rubric, rater: str,
-         kind: str = "human", rationale: str | None = None, blind: bool = False) -> None:
+         kind: RaterKind = "human", rationale: str | None = None, blind: bool = False) -> None:
     """Store one rater's scores for one exchange (one row per criterion): every score valid, or none saved."""
-    if kind not in ("human", "judge"):
-        raise ValueError("rater kind is human or judge")
+    if kind not in RATER_KINDS:
+        raise ValueError(f"rater kind is one of {', '.join(RATER_KINDS)}")
     rater = (rater or "").strip()
     if not rater:
         raise RubricError("say who is rating: a name, or log in")
@@ -127,7 +128,7 @@ def vote(store: Store, compare_id: str, exchange_id: str, rater: str, verdict: s
 @dataclass(frozen=True)
 class RatingStats:
     model: str
-    kind: str  # human | judge
+    kind: RaterKind
     rated: int  # answers with at least one rating of this kind
     means: dict  # criterion -> mean score
     acceptable: int
