@@ -17,6 +17,7 @@ from chat.evaluation.questionsets import QuestionSetError, load, parse
 from chat.evaluation.ratings import RubricError, load_rubric
 from chat.evaluation.runs import RunError, create
 from chat.ui import app, runs_tab
+from chat.ui.access import Access
 from chat.ui.session import new_session
 from tests.helpers import run
 
@@ -75,7 +76,7 @@ def test_a_million_repeats_is_refused_before_anything_is_planned(fake, engine):
         create(engine, parse("\n".join(f"q {i}" for i in range(300)), "s", "txt"), ["gpt-4o-mini", "gpt-4o"], 50, 4)
     assert _peak_mb() - before < 50
     with pytest.raises(gr.Error, match="repeats must be a whole number from 1 to 100"):
-        list(runs_tab.start_run(engine, None, "examples/quick_questions.txt", "", ["gpt-4o-mini"], 5_000_000, 4, 50, ""))
+        list(runs_tab.start_run(engine, Access(), None, "examples/quick_questions.txt", "", ["gpt-4o-mini"], 5_000_000, 4, 50, ""))
 
 
 def test_an_uploaded_set_is_named_by_its_own_name_never_the_server_path(tmp_path):
@@ -189,7 +190,7 @@ def test_every_control_checks_a_parameter_through_its_one_declaration(fake, engi
             option.check(bad)
         words = str(declared.value)
         assert option.allowed in words
-        component = (CheckedSlider if option is TEMPERATURE else CheckedNumber)(option=option, label="whatever")
+        component = (CheckedSlider if option is TEMPERATURE else CheckedNumber).of(option, label="whatever")
         with pytest.raises(gr.Error) as shown:
             component.preprocess(bad)
         assert shown.value.message == words

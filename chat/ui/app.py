@@ -219,10 +219,10 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
                                         info="Type endpoint:model for any other model, e.g. ollama:llama3.2", elem_id="model")
                     system = gr.Textbox(label="System prompt", lines=4, elem_id="system")
                     sampling = takes_temperature(engine, selected)
-                    temperature = CheckedSlider(option=TEMPERATURE, value=0.7, step=0.05, label="Temperature", elem_id="temperature",
+                    temperature = CheckedSlider.of(TEMPERATURE, value=0.7, step=0.05, label="Temperature", elem_id="temperature",
                                             interactive=sampling,
                                             info=None if sampling else f"{selected} takes no temperature; none is sent")
-                    max_tokens = CheckedNumber(option=MAX_TOKENS, value=512, label="Max tokens", elem_id="max-tokens")
+                    max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label="Max tokens", elem_id="max-tokens")
                     if unusable:
                         with gr.Accordion("Unavailable models", open=False):
                             gr.Markdown("\n".join(f"- {line}" for line in unusable), elem_id="unavailable")
@@ -251,7 +251,7 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
         with gr.Tab("Compare"):
             compare_rater = compare_tab.build(engine, usable, rubric)
         with gr.Tab("Runs") as runs:
-            runs_rater = runs_tab.build(engine, usable, runs, rubric)
+            runs_rater = runs_tab.build(engine, usable, runs, access, rubric)
         with gr.Tab("Logs") as logs:
             logs_tab.build(engine, logs, access)
         demo.load(logged_in_user, None, [compare_rater, runs_rater], api_name=False)

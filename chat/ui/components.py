@@ -35,32 +35,35 @@ class _Checked:
         return value
 
 
-class CheckedNumber(_Checked, gr.Number):
+class CheckedNumber(gr.Number, _Checked):  # the Gradio base first: the browser renders it as that
     """gr.Number that answers 'abc', NaN or inf from the API with one line naming the field, not a bare Error."""
 
     is_template = True  # rendered by the browser as the gr.Number it extends
 
-    def __init__(self, *args, option: Option | None = None, **kwargs):
-        if option is not None:
-            kwargs = {"minimum": option.low, "maximum": option.high, "precision": 0 if option.whole else None, **kwargs}
-        super().__init__(*args, **kwargs)
-        self.option = option
+    # no __init__ of its own: Gradio builds a component's config from its constructor's signature
+    @classmethod
+    def of(cls, option: Option, **kwargs) -> CheckedNumber:
+        """A number box bounded and checked by the option's one declaration."""
+        box = cls(**{"minimum": option.low, "maximum": option.high, "precision": 0 if option.whole else None, **kwargs})
+        box.option = option
+        return box
 
     def preprocess(self, payload):
         value = self._check(payload)
         return None if value is None else super().preprocess(value)
 
 
-class CheckedSlider(_Checked, gr.Slider):
+class CheckedSlider(gr.Slider, _Checked):
     """gr.Slider that refuses NaN, inf and text from the API with one line naming the field."""
 
     is_template = True
 
-    def __init__(self, *args, option: Option | None = None, **kwargs):
-        if option is not None:
-            kwargs = {"minimum": option.low, "maximum": option.high, **kwargs}
-        super().__init__(*args, **kwargs)
-        self.option = option
+    @classmethod
+    def of(cls, option: Option, **kwargs) -> CheckedSlider:
+        """A slider bounded and checked by the option's one declaration."""
+        slider = cls(**{"minimum": option.low, "maximum": option.high, **kwargs})
+        slider.option = option
+        return slider
 
     def preprocess(self, payload):
         value = self._check(payload)
