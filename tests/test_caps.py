@@ -1,3 +1,4 @@
+
 """Caps that hold on every route: one browser session across tabs, the command line, and several processes."""
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import gradio as gr
 from chat.engine import Engine
 from chat.engine.budget import Budget
 from chat.ui import app, compare_tab, runs_tab
+from chat.ui.access import Access
 from chat.ui.session import new_session
 from tests.fake_servers import Scenario
 
@@ -60,7 +62,7 @@ def test_runs_and_judge_count_against_the_same_session(fake, store):
     engine = Engine(store, budget=Budget(session_cap=Decimal("0.0005")))
     fake.scenarios["gpt-4o"] = Scenario(input_tokens=20, output_tokens=10)
     browser = gr.Request(session_hash="b")
-    list(runs_tab.start_run(engine, None, "examples/quick_questions.txt", "", ["gpt-4o"], 10, 4, 10, "", request=browser))
+    list(runs_tab.start_run(engine, Access(), None, "examples/quick_questions.txt", "", ["gpt-4o"], 10, 4, 10, "", request=browser))
     store.flush()
     first = _spent(store.path)
     assert 0 < first <= Decimal("0.0005")

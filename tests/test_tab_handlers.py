@@ -7,6 +7,7 @@ import gradio as gr
 import pytest
 
 from chat.ui import compare_tab, runs_tab
+from chat.ui.access import Access
 from tests.fake_servers import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +49,8 @@ def test_vote_and_rating_need_a_rater_and_reveal(fake, engine):
     out = compare_tab.cast_vote(engine, 1, state, "park")
     assert out[-1]["revealed"] and out[5].startswith("### B: ")
     with pytest.raises(gr.Error, match="pick a score"):
-        compare_tab.save_rating(engine, 0, state, "park", None, None, None)
-    compare_tab.save_rating(engine, 0, state, "park", 5, 4, None)
+        compare_tab.save_rating(engine, 0, state, "park", None, None, None, None)
+    compare_tab.save_rating(engine, 0, state, "park", None, 5, 4, None)
     engine.store.flush()
     votes = engine.store.query("SELECT exchange_id, rater, blind FROM votes")
     assert votes == [{"exchange_id": state["ids"][1], "rater": "park", "blind": 1}]
@@ -60,31 +61,31 @@ def test_vote_and_rating_need_a_rater_and_reveal(fake, engine):
 def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
     fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=50, output_tokens=10)
     fake.scenarios["gpt-4o"] = Scenario(input_tokens=50, output_tokens=12)
-    updates = list(runs_tab.start_run(engine, None, "examples/support_questions.csv", "", ["gpt-4o-mini", "gpt-4o"],
+    updates = list(runs_tab.start_run(engine, Access(), None, "examples/support_questions.csv", "", ["gpt-4o-mini", "gpt-4o"],
                                       2, 2, 100, "", progress=lambda *a, **k: None))
     status, picker = updates[-1]
     run_id = picker["value"]
     assert f"**Run `{run_id}`** · 8/8 answers · 0 failed" in status and "done" in status
-    header, per_model, scatter, bars, latency, per_question, ratings, elsewhere = runs_tab.show_results(engine, run_id)
+    header, per_model, scatter, bars, latency, per_question, ratings, elsewhere = runs_tab.show_results(engine, Access(), run_id)
     assert "8 answers" in header
     assert list(per_model["Model"]) == ["gpt-4o", "gpt-4o-mini"] and list(per_model["Answers"]) == ["4", "4"]
     assert len(scatter) == 2 and len(latency) == 8 and len(per_question) == 4
     assert elsewhere["Approx. cost of this run's tokens"].str.startswith("≈$").all()
-    current, question, answer, who = runs_tab.next_unrated(engine, run_id, "kim", True)
+    current, question, answer, who = runs_tab.next_unrated(engine, Access(), run_id, "kim", True)
     assert "hidden (blind)" in who and answer == "Hello, this is a fake reply." and "8 left" in who
-    saved = runs_tab.save_answer_rating(engine, current, "kim", 4, 4, 5)
+    saved = runs_tab.save_answer_rating(engine, current, "kim", None, 4, 4, 5)
     assert current["model"] in saved
-    ratings = runs_tab.show_results(engine, run_id)[6]
+    ratings = runs_tab.show_results(engine, Access(), run_id)[6]
     assert list(ratings["Rated by"]) == ["human"] and list(ratings["Answers rated"]) == ["1"]
-    projection, answers = runs_tab.show_answers(engine, run_id, "3000")
+    projection, answers = runs_tab.show_answers(engine, Access(), run_id, "3000")
     assert list(projection["Model"]) == ["gpt-4o", "gpt-4o-mini"]
     # gpt-4o-mini: 50 in × $0.15 + 10 out × $0.60 per 1M = $0.0000135 a question; × 3,000 a day × 30 days
     assert projection.loc[1, "Per month at 3,000/day"] == "$1.22"
     assert answers.count("Hello, this is a fake reply.") == 8 and "all 2 repeats" in answers
     assert "people: " in answers  # the rating just saved shows on its answer
     with pytest.raises(gr.Error, match="questions a day must be a whole number"):
-        runs_tab.show_answers(engine, run_id, "lots")
-    files = runs_tab.export(engine, run_id, 1000)
+        runs_tab.show_answers(engine, Access(), run_id, "lots")
+    files = runs_tab.export(engine, Access(), run_id, 1000)
     assert [Path(f).name.removeprefix("run-") for f in files] == [f"{run_id}.csv", f"{run_id}.html",
                                                                 f"{run_id}-blind.html", f"{run_id}-blind-key.txt"]
     assert all(Path(f).stat().st_size > 0 for f in files)
@@ -94,7 +95,63 @@ def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
 
 def test_runs_tab_explains_missing_input(engine):
     with pytest.raises(gr.Error, match="upload a question set"):
-        list(runs_tab.start_run(engine, None, None, "", ["gpt-4o-mini"], 1, 1, 10, "", progress=lambda *a, **k: None))
+        list(runs_tab.start_run(engine, Access(), None, None, "", ["gpt-4o-mini"], 1, 1, 10, "", progress=lambda *a, **k: None))
     with pytest.raises(gr.Error, match="choose at least one model"):
-        list(runs_tab.start_run(engine, None, "examples/quick_questions.txt", "", [], 1, 1, 10, "",
+        list(runs_tab.start_run(engine, Access(), None, "examples/quick_questions.txt", "", [], 1, 1, 10, "",
                                 progress=lambda *a, **k: None))
+
+
+class _Login:
+    """A request as Gradio builds it for a logged-in visitor (the handlers read only these two fields)."""
+
+    def __init__(self, username, session_hash="s"):
+        self.username, self.session_hash = username, session_hash
+
+
+def test_runs_are_scoped_to_who_started_them_and_another_login_reads_not_found(fake, engine):
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=50, output_tokens=10)
+    auth = Access(auth=True, admins=frozenset({"carol"}))
+    alice, bob, carol = _Login("alice", "a"), _Login("bob", "b"), _Login("carol", "c")
+    *_, (status, picker) = runs_tab.start_run(engine, auth, None, "examples/quick_questions.txt", "", ["gpt-4o-mini"], 1,
+                                              1, 20, "", request=alice, progress=lambda *a, **k: None)
+    run_id = picker["value"]
+    assert [v for _, v in runs_tab.run_choices(engine, auth, alice)] == [run_id]
+    assert runs_tab.run_choices(engine, auth, bob) == []  # not even its name or models
+    assert [v for _, v in runs_tab.run_choices(engine, auth, carol)] == [run_id]  # the admin sees all
+    for read in (lambda r: runs_tab.show_results(engine, auth, run_id, request=r),
+                 lambda r: runs_tab.show_answers(engine, auth, run_id, 1000, request=r),
+                 lambda r: runs_tab.export(engine, auth, run_id, 1000, request=r),
+                 lambda r: runs_tab.next_unrated(engine, auth, run_id, "x", True, request=r),
+                 lambda r: runs_tab.judge_run(engine, auth, run_id, "gpt-4o-mini", request=r,
+                                              progress=type("P", (), {"tqdm": staticmethod(lambda x, **k: x)})())):
+        with pytest.raises(gr.Error, match=f"no run '{run_id}'"):
+            read(bob)
+    assert "answers" in runs_tab.show_results(engine, auth, run_id, request=alice)[0]
+    # bob cannot resume (and so spend on, and read back) alice's run by its id either
+    with pytest.raises(gr.Error, match=f"no run '{run_id}'"):
+        list(runs_tab.start_run(engine, auth, None, "examples/quick_questions.txt", "", ["gpt-4o-mini"], 1, 1, 20, run_id,
+                                request=bob, progress=lambda *a, **k: None))
+    # a shared link without logins: each browser session sees its own runs
+    shared = Access(shared=True)
+    assert runs_tab.run_choices(engine, shared, _Login(None, "another browser")) == []
+    assert [v for _, v in runs_tab.run_choices(engine, shared, _Login(None, "a"))] == [run_id]
+    # locally, every run
+    assert [v for _, v in runs_tab.run_choices(engine, Access(), None)] == [run_id]
+
+
+def test_the_rater_is_the_login_whatever_name_is_typed(fake, engine):
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=50, output_tokens=10)
+    auth = Access(auth=True)
+    bob = _Login("bob", "b")
+    *_, (status, picker) = runs_tab.start_run(engine, auth, None, "examples/quick_questions.txt", "", ["gpt-4o-mini"], 1,
+                                              1, 20, "", request=bob, progress=lambda *a, **k: None)
+    current, *_ = runs_tab.next_unrated(engine, auth, picker["value"], "alice", True, request=bob)
+    runs_tab.save_answer_rating(engine, current, "alice", bob, 4, 4, 5)
+    # Compare: the same, through its own handler
+    state = list(compare_tab.compare(engine, "hi", ["gpt-4o-mini", "gpt-4o"], "", 20, True, compare_tab.new_compare(),
+                                     request=bob))[-1][-1]
+    compare_tab.save_rating(engine, 0, state, "alice", bob, 5, 5, 5)
+    compare_tab.cast_vote(engine, 1, state, "alice", request=bob)
+    engine.store.flush()
+    assert {r["rater"] for r in engine.store.query("SELECT rater FROM ratings")} == {"bob"}
+    assert {r["rater"] for r in engine.store.query("SELECT rater FROM votes")} == {"bob"}

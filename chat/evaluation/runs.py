@@ -15,6 +15,7 @@ from chat.engine import BadRequest, Caller, ChatRequest, Engine, Result, check_p
 from chat.engine.options import CONCURRENCY, REPEATS, BadOption
 from chat.evaluation.questionsets import Question, QuestionSet
 from chat.storage import runs as queries
+from chat.storage.scope import Scope
 
 MAX_CELLS = 20_000  # models x questions x repeats in one run
 
@@ -60,8 +61,9 @@ def plan(qs: QuestionSet, models: list[str], repeats: int) -> list[Cell]:
 
 
 def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, concurrency: int,
-           max_tokens: int | None = None, temperature: float | None = None, run_id: str | None = None) -> str:
-    """Record a new run (or check a resumed one matches) and return its id."""
+           max_tokens: int | None = None, temperature: float | None = None, run_id: str | None = None, *,
+           caller: Caller = Caller(), scope: Scope = Scope()) -> str:
+    """Record a new run owned by the caller (or check a resumed one matches, within the caller's scope); its id."""
     if not models:
         raise RunError("choose at least one model")  # each edge says how: the CLI its -m, the app its menu
     try:
@@ -82,7 +84,7 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         if not ok:
             raise RunError(f"{name} is unavailable: {why}")
     if run_id:
-        existing = queries.run(engine.store, run_id)
+        existing = queries.run(engine.store, run_id, scope)
         if existing is None:
             raise NoSuchRun(run_id, engine.store.path)
         if existing.set_digest != qs.digest:
@@ -101,6 +103,8 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         "repeats": repeats,
         "concurrency": concurrency,
         "params_json": json.dumps({"max_tokens": max_tokens, "temperature": temperature}),
+        "user": caller.user,
+        "browser_session": caller.browser_session,
     }, wait_s=5)
     return run_id
 

@@ -15,6 +15,7 @@ from chat.evaluation.results import ModelStats, QuestionStats, model_stats, ques
 from chat.evaluation.runs import NoSuchRun
 from chat.storage import runs as queries
 from chat.storage.rows import Exchange, Run
+from chat.storage.scope import Scope
 from chat.storage.store import Store
 
 
@@ -77,9 +78,9 @@ def _letter(i: int) -> str:
     return out
 
 
-def list_runs(store: Store) -> list[Run]:
+def list_runs(store: Store, scope: Scope = Scope()) -> list[Run]:
     store.flush()
-    return queries.runs_with_counts(store)
+    return queries.runs_with_counts(store, scope)
 
 
 def answer_scores(store: Store, rows: list[Exchange]) -> dict[str, dict]:
@@ -92,9 +93,10 @@ def answer_scores(store: Store, rows: list[Exchange]) -> dict[str, dict]:
             for eid, kinds in collected.items()}
 
 
-def summarize(store: Store, run_id: str, rubric: Rubric = DEFAULT_RUBRIC) -> RunSummary:
+def summarize(store: Store, run_id: str, rubric: Rubric = DEFAULT_RUBRIC, scope: Scope = Scope()) -> RunSummary:
+    """A run's results, if the reader's scope lets them see the run (NoSuchRun otherwise, as for no run at all)."""
     store.flush()
-    found = queries.run(store, run_id)
+    found = queries.run(store, run_id, scope)
     if found is None:
         raise NoSuchRun(run_id, store.path)
     rows = run_rows(store, run_id)

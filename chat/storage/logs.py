@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from chat.quantile import between, percentile, ranks
 from chat.storage.rows import Exchange, exact_money
+from chat.storage.scope import Scope
 from chat.storage.store import Store, _connect
 
 # what a page of the table shows: narrow, so a page never drags the texts along
@@ -25,27 +26,6 @@ MAX_PAGE = 500
 MAX_TERMS = 16
 # filter fields rollup_hourly does not hold: a filter on any of them is answered from the rows
 ROWS_ONLY = ("session", "run", "compare", "text", "browser_session", "nothing")
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose rows a reader may see: every row, one login's, one browser session's, or none at all."""
-
-    user: str | None = None
-    browser_session: str | None = None
-    nothing: bool = False  # a login was required and there was none
-
-    @classmethod
-    def everyone(cls) -> Scope:
-        return cls()
-
-    @classmethod
-    def login(cls, user: str | None) -> Scope:
-        return cls(user=user) if user else cls(nothing=True)
-
-    @classmethod
-    def browser(cls, session: str | None) -> Scope:
-        return cls(browser_session=session) if session else cls(nothing=True)
 
 
 @dataclass

@@ -401,6 +401,16 @@ def m007_one_timestamp_format(db: sqlite_utils.Database):
         db.conn.execute(f"UPDATE {table} SET {column} = coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', {column}), {column}) "
                         f"WHERE {column} IS NOT NULL AND NOT ({column} LIKE {canonical} AND length({column}) = 24)")
 
+
+@migration
+def m008_run_owners(db: sqlite_utils.Database):
+    # A run belongs to who started it, as an exchange does: the login under --auth, the browser session on a
+    # shared link. Runs from before (and from the CLI) have neither, and only a local run or an admin sees them.
+    db["runs"].add_column("user", str)
+    db["runs"].add_column("browser_session", str)
+    db["runs"].create_index(["user", "created_at"])
+    db["runs"].create_index(["browser_session", "created_at"])
+
 def pending(conn) -> bool:
     """True when the file lacks a migration (read only: takes no lock)."""
     try:

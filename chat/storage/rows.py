@@ -194,6 +194,8 @@ class Run(_Record):
     repeats: int | None = None
     concurrency: int | None = None
     params_json: str | None = None
+    user: str | None = None  # who started it under --auth
+    browser_session: str | None = None  # the browser that started it on a shared link
     answers: int | None = None  # logged answers, when the query counted them
 
     @property

@@ -2,20 +2,26 @@
 from __future__ import annotations
 
 from chat.storage.rows import Exchange, Rating, Run
+from chat.storage.scope import Scope
 from chat.storage.store import Store
 
 _CHUNK = 900  # bound parameters per statement, well under SQLite's limit
 
 
-def run(store: Store, run_id: str) -> Run | None:
-    found = store.query("SELECT * FROM runs WHERE id = ?", [run_id])
+def run(store: Store, run_id: str, scope: Scope = Scope()) -> Run | None:
+    """The run, if the reader's scope lets them see it: another's run reads as no run at all."""
+    cond, params = scope.sql()
+    found = store.query("SELECT * FROM runs WHERE id = ?" + (f" AND {cond}" if cond else ""), [run_id] + params)
     return Run.from_row(found[0]) if found else None
 
 
-def runs_with_counts(store: Store) -> list[Run]:
-    """Every run, newest first, with how many answers it has logged."""
-    return [Run.from_row(r) for r in store.query("SELECT r.*, (SELECT count(*) FROM exchanges e WHERE e.run_id = r.id) AS answers "
-                       "FROM runs r ORDER BY created_at DESC")]
+def runs_with_counts(store: Store, scope: Scope = Scope()) -> list[Run]:
+    """Every run the reader may see, newest first, with how many answers it has logged."""
+    cond, params = scope.sql("r")
+    where = f" WHERE {cond}" if cond else ""
+    return [Run.from_row(r) for r in store.query(
+        "SELECT r.*, (SELECT count(*) FROM exchanges e WHERE e.run_id = r.id) AS answers "
+        f"FROM runs r{where} ORDER BY created_at DESC", params)]
 
 
 def answers(store: Store, run_id: str) -> list[Exchange]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
-from chat.storage.logs import Scope
+from chat.storage.scope import Scope
 
 
 @dataclass(frozen=True)

@@ -143,11 +143,13 @@ def cast_vote(engine: Engine, column: int, state: dict, typed_rater: str, reques
     return reveal(state)
 
 
-def save_rating(engine: Engine, column: int, state: dict, typed_rater: str, *scores, rubric: Rubric = DEFAULT_RUBRIC):
-    """Store this column's rubric scores; in blind mode this reveals the names."""
+def save_rating(engine: Engine, column: int, state: dict, typed_rater: str, request: gr.Request, *scores,
+                rubric: Rubric = DEFAULT_RUBRIC):
+    """Store this column's rubric scores; in blind mode this reveals the names. The rater is the login under
+    --auth (Gradio passes request only to a positional parameter, so it comes before the scores)."""
     if not state or column >= len(state.get("records", [])) or not state["records"][column]:
         raise gr.Error("nothing to rate yet: send a prompt first")
-    rater = rater_name(typed_rater, None)
+    rater = rater_name(typed_rater, request)
     if not rater:
         raise gr.Error("type your name in 'Rater' so the rating can be attributed")
     chosen = {c.id: s for c, s in zip(rubric.criteria, scores) if s is not None}
@@ -182,7 +184,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAU
         reveal_btn = gr.Button("Reveal", scale=1, elem_id="compare-reveal")
     with gr.Accordion("System prompt and max tokens", open=False):
         system = gr.Textbox(label="System prompt", lines=2)
-        max_tokens = CheckedNumber(option=MAX_TOKENS, value=512, label="Max tokens")
+        max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label="Max tokens")
     columns, column_outputs = [], []
     with gr.Row():
         for i in range(MAX_COLUMNS):

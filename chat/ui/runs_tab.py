@@ -21,10 +21,11 @@ from chat.evaluation.report import elsewhere_table, model_table, projection_tabl
 from chat.evaluation.runs import RunError, create, execute
 from chat.evaluation.summary import list_runs, summarize
 from chat.storage import runs as queries
+from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.compare_tab import score_choices
 from chat.ui.components import CheckedNumber
-from chat.ui.identity import check_rate
+from chat.ui.identity import check_rate, rater_name
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -33,8 +34,18 @@ def example_sets() -> list[str]:
     return sorted(str(p.relative_to(EXAMPLES.parent)) for p in EXAMPLES.glob("*") if p.suffix in (".yaml", ".yml", ".csv", ".txt"))
 
 
-def run_choices(engine: Engine) -> list[tuple[str, str]]:
-    return [(f"{r.id} · {r.set_name} · {', '.join(r.models)}", r.id) for r in list_runs(engine.store)]
+def run_choices(engine: Engine, access: Access, request: gr.Request | None) -> list[tuple[str, str]]:
+    """The runs this visitor may see: their own under --auth or on a shared link, every run locally."""
+    return [(f"{r.id} · {r.set_name} · {', '.join(r.models)}", r.id)
+            for r in list_runs(engine.store, scope(access, request))]
+
+
+def _summary(engine: Engine, access: Access, request, run_id: str, rubric: Rubric = DEFAULT_RUBRIC):
+    """The run's summary within the visitor's scope: another's run reads as no run (gr.Error)."""
+    try:
+        return summarize(engine.store, run_id, rubric, scope(access, request))
+    except RunError as exc:
+        raise gr.Error(str(exc)) from None
 
 
 def _question_set(upload, example: str, system: str):
@@ -60,7 +71,7 @@ def _whole(value, option: Option, default: int | None = None) -> int | None:
         raise gr.Error(str(exc)) from None
 
 
-def start_run(engine: Engine, upload, example, system, models, repeats, concurrency, max_tokens, resume,
+def start_run(engine: Engine, access: Access, upload, example, system, models, repeats, concurrency, max_tokens, resume,
               request: gr.Request = None, progress=gr.Progress()):
     """Run (or resume) a question set; yields a status line, then the run picker pointing at the run."""
     repeats = _whole(repeats, REPEATS, 1)
@@ -73,7 +84,8 @@ def start_run(engine: Engine, upload, example, system, models, repeats, concurre
     qs = _question_set(upload, example, system)
     try:
         run_id = create(engine, qs, models, repeats, concurrency, max_tokens, None,
-                        (resume or "").strip() or None if isinstance(resume, str) else None)
+                        (resume or "").strip()[:100] or None if isinstance(resume, str) else None,
+                        caller=caller, scope=scope(access, request))
     except (RunError, UnknownModel) as exc:
         raise gr.Error(str(exc)) from None
     status = ""
@@ -83,14 +95,15 @@ def start_run(engine: Engine, upload, example, system, models, repeats, concurre
         status = (f"**Run `{run_id}`** · {p.done}/{p.total} answers · {p.failed} failed · "
                   f"{p.skipped} skipped (already done) · {state}")
         yield status, gr.update()
-    yield status, gr.update(choices=run_choices(engine), value=run_id)
+    yield status, gr.update(choices=run_choices(engine, access, request), value=run_id)
 
 
 def _df(head, rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=head)
 
 
-def show_results(engine: Engine, run_id: str, rubric: Rubric = DEFAULT_RUBRIC):
+def show_results(engine: Engine, access: Access, run_id: str, request: gr.Request = None,
+                 rubric: Rubric = DEFAULT_RUBRIC):
     """Tables and plot data for a run: per model, latency vs cost, cost bars, latency spread, consistency, ratings."""
     if not run_id:
         empty = pd.DataFrame()
@@ -99,10 +112,7 @@ def show_results(engine: Engine, run_id: str, rubric: Rubric = DEFAULT_RUBRIC):
                                 "cost_usd": pd.Series(dtype=float)})
         latency = scatter[["model", "latency_ms"]]
         return "Pick a run.", empty, scatter, scatter[["model", "cost_usd"]], latency, empty, empty, empty
-    try:
-        s = summarize(engine.store, run_id, rubric)
-    except RunError as exc:
-        raise gr.Error(str(exc)) from None
+    s = _summary(engine, access, request, run_id, rubric)
     priced = [m for m in s.models if m.cost_per_question is not None and m.latency_p50_ms is not None]
     # plain column names: Vega-Lite reads spaces and brackets in field names as paths
     scatter = pd.DataFrame({"model": [m.model for m in priced],
@@ -119,14 +129,14 @@ def show_results(engine: Engine, run_id: str, rubric: Rubric = DEFAULT_RUBRIC):
             _df(*rating_table(s.ratings, criteria)), _df(*elsewhere_table(s.rows, engine.prices)))
 
 
-def next_unrated(engine: Engine, run_id: str, rater: str, blind: bool):
+def next_unrated(engine: Engine, access: Access, run_id: str, rater: str, blind: bool, request: gr.Request = None):
     """An answer of the run this rater has not rated yet, with the model hidden in blind mode."""
-    rater = (rater or "").strip()
+    rater = rater_name(rater, request)  # the login under --auth: a typed name cannot speak for someone else
     if not run_id:
         raise gr.Error("pick a run first")
     if not rater:
         raise gr.Error("type your name in 'Rater' so ratings can be attributed")
-    engine.store.flush()
+    _summary(engine, access, request, run_id)  # within the visitor's scope, or not found
     rows = queries.unrated(engine.store, run_id, rater, "human")
     if not rows:
         return None, "All answers of this run are rated by you.", "", ""
@@ -136,8 +146,11 @@ def next_unrated(engine: Engine, run_id: str, rater: str, blind: bool):
             row.reply, f"Model: {who} · {len(rows)} left to rate")
 
 
-def save_answer_rating(engine: Engine, current: dict, rater: str, *scores, rubric: Rubric = DEFAULT_RUBRIC):
-    rater = (rater or "").strip()
+def save_answer_rating(engine: Engine, current: dict, rater: str, request: gr.Request, *scores,
+                       rubric: Rubric = DEFAULT_RUBRIC):
+    """One rater's scores for the answer shown; the rater is the login under --auth (Gradio passes request
+    only to a positional parameter, so it comes before the scores)."""
+    rater = rater_name(rater, request)
     if not current:
         raise gr.Error("press 'Next answer' first")
     chosen = {c.id: s for c, s in zip(rubric.criteria, scores) if s is not None}
@@ -150,15 +163,16 @@ def save_answer_rating(engine: Engine, current: dict, rater: str, *scores, rubri
     return f"Saved. That answer was from **{current['model']}**."
 
 
-def judge_run(engine: Engine, run_id: str, judge_model: str, request: gr.Request = None, progress=gr.Progress(),
-              rubric: Rubric = DEFAULT_RUBRIC):
+def judge_run(engine: Engine, access: Access, run_id: str, judge_model: str, request: gr.Request = None,
+              progress=gr.Progress(), rubric: Rubric = DEFAULT_RUBRIC):
     """Pre-fill judge ratings for every answer of the run the judge has not rated yet."""
     if not run_id or not judge_model:
         raise gr.Error("pick a run and a judge model")
+    run = _summary(engine, access, request, run_id).run
     caller = check_rate(engine, request, f"judge:{uuid.uuid4().hex}")
     engine.store.flush()
     rows = queries.unrated(engine.store, run_id, judge_model, "judge")
-    refs = {q["id"]: q.get("reference") for q in summarize(engine.store, run_id).run.question_set["questions"]}
+    refs = {q["id"]: q.get("reference") for q in run.question_set["questions"]}
     done, failed = 0, []
     for row in progress.tqdm(rows, desc=f"judging with {judge_model}"):
         try:
@@ -173,21 +187,22 @@ def judge_run(engine: Engine, run_id: str, judge_model: str, request: gr.Request
     return text
 
 
-def show_answers(engine: Engine, run_id: str, per_day, rubric: Rubric = DEFAULT_RUBRIC):
+def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: gr.Request = None,
+                 rubric: Rubric = DEFAULT_RUBRIC):
     """The projection at the typed volume, and every answer side by side per question."""
     if not run_id:
         return pd.DataFrame(), ""
     try:
         per_day = check_per_day(per_day)
-        s = summarize(engine.store, run_id, rubric)
-    except (RunError, ValueError) as exc:
+    except ValueError as exc:
         raise gr.Error(str(exc)) from None
+    s = _summary(engine, access, request, run_id, rubric)
     table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day))
     page = answers_html(s.question_set["questions"], s.rows, s.scores, s.run.models)
     return table, f"<style>{ANSWERS_CSS}</style>{page}"
 
 
-def export(engine: Engine, run_id: str, per_day=1000):
+def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: gr.Request = None):
     """The report, its blind twin (models as letters) and the key to the letters."""
     if not run_id:
         raise gr.Error("pick a run first")
@@ -196,20 +211,21 @@ def export(engine: Engine, run_id: str, per_day=1000):
     except ValueError as exc:
         raise gr.Error(str(exc)) from None
     out = Path(tempfile.mkdtemp(prefix="chat-report-"))
-    summary = summarize(engine.store, run_id)
+    summary = _summary(engine, access, request, run_id)
     csv_path, html_path = summary.export(out, engine.prices, per_day)
     _, blind_path, key_path = summary.export_blind(out, engine.prices, per_day)
     return [str(csv_path), str(html_path), str(blind_path), str(key_path)]
 
 
-def refresh_runs(engine: Engine, current: str | None):
+def refresh_runs(engine: Engine, access: Access, current: str | None, request: gr.Request = None):
     """The run picker brought up to date, keeping the chosen run (else the newest)."""
-    choices = run_choices(engine)
+    choices = run_choices(engine, access, request)
     ids = [value for _, value in choices]
     return gr.update(choices=choices, value=current if current in ids else (ids[0] if ids else None))
 
 
-def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, rubric: Rubric = DEFAULT_RUBRIC) -> gr.Textbox:
+def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: Access,
+          rubric: Rubric = DEFAULT_RUBRIC) -> gr.Textbox:
     """The Runs tab's components and wiring (called inside the gr.Tab it is given); returns the rater box."""
     with gr.Row():
         with gr.Column():
@@ -220,10 +236,10 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, rubric: R
             models = gr.Dropdown(choices=choices, multiselect=True, label="Models", allow_custom_value=True,
                                  elem_id="run-models")
             with gr.Row():
-                repeats = CheckedNumber(option=REPEATS, value=3, label="Repeats",
+                repeats = CheckedNumber.of(REPEATS, value=3, label="Repeats",
                                         elem_id="run-repeats")
-                concurrency = CheckedNumber(option=CONCURRENCY, value=4, label="Concurrency")
-                max_tokens = CheckedNumber(option=MAX_TOKENS, value=512, label="Max tokens")
+                concurrency = CheckedNumber.of(CONCURRENCY, value=4, label="Concurrency")
+                max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label="Max tokens")
             resume = gr.Textbox(label="Resume run id (optional: finished answers are skipped)")
             with gr.Row():
                 go = gr.Button("Run", variant="primary", elem_id="run-go")
@@ -273,23 +289,23 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, rubric: R
         judged = gr.Markdown()
 
     results = [header, per_model, scatter, bars, latency, per_question, ratings, elsewhere]
-    run_event = go.click(bind(start_run, engine), [upload, example, system, models, repeats, concurrency, max_tokens,
+    run_event = go.click(bind(start_run, engine, access), [upload, example, system, models, repeats, concurrency, max_tokens,
                                                       resume], [status, picker], concurrency_limit=None, api_name="run")
-    run_event.then(bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
+    run_event.then(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
     cancel.click(None, None, None, cancels=[run_event], api_name=False)
-    picker.change(bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
+    picker.change(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
     # opening the tab lists the runs made since the page loaded (other sessions and the CLI included)
     for trigger in (refresh.click, tab.select):
-        trigger(bind(refresh_runs, engine), [picker], picker, api_name=False).then(
-            bind(show_results, engine, rubric=rubric), [picker], results, api_name=False)
-    export_btn.click(bind(export, engine), [picker, per_day], files, api_name=False)
+        trigger(bind(refresh_runs, engine, access), [picker], picker, api_name=False).then(
+            bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
+    export_btn.click(bind(export, engine, access), [picker, per_day], files, api_name=False)
     for trigger in (picker.change, per_day.submit, per_day.blur):
-        trigger(bind(show_answers, engine, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
-    run_event.then(bind(show_answers, engine, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
-    nxt.click(bind(next_unrated, engine), [picker, rater, blind], [current, question, answer, who], api_name=False)
+        trigger(bind(show_answers, engine, access, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
+    run_event.then(bind(show_answers, engine, access, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
+    nxt.click(bind(next_unrated, engine, access), [picker, rater, blind], [current, question, answer, who], api_name=False)
     for done in (save.click(bind(save_answer_rating, engine, rubric=rubric), [current, rater, *radios], saved,
                             api_name=False),
-                 judge_btn.click(bind(judge_run, engine, rubric=rubric), [picker, judge_model], judged, api_name=False)):
-        done.then(bind(show_results, engine, rubric=rubric), [picker], results, api_name=False).then(
-            bind(show_answers, engine, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
+                 judge_btn.click(bind(judge_run, engine, access, rubric=rubric), [picker, judge_model], judged, api_name=False)):
+        done.then(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False).then(
+            bind(show_answers, engine, access, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
     return rater
