@@ -58,6 +58,7 @@ def main(argv=None) -> int:
     from chat.storage.store import Store
     from chat.ui.access import Access
     from chat.ui.app import CSS, build_app
+    from chat.ui.csp import ContentSecurityPolicy
     from chat.ui.login_guard import HideApiInfoUntilLogin
 
     install_redaction()
@@ -140,7 +141,7 @@ def main(argv=None) -> int:
             max_file_size=MAX_UPLOAD,
             # FastAPI's schema pages would describe every route to anyone, logged in or not
             app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None,
-                        "middleware": [Middleware(HideApiInfoUntilLogin)]},
+                        "middleware": [Middleware(ContentSecurityPolicy), Middleware(HideApiInfoUntilLogin)]},
         )
     except KeyboardInterrupt:
         pass  # a stop signal: fall through to the orderly close

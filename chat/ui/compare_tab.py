@@ -1,6 +1,7 @@
 """Compare tab: one prompt to 2-4 models at once, each streaming in its own column; blind voting and rating."""
 
 import copy
+import html
 import queue
 import random
 import threading
@@ -17,6 +18,7 @@ from chat.ui.bind import bind
 from chat.ui.components import CheckedNumber
 from chat.ui.display import cost_breakdown, meter_line
 from chat.ui.identity import check_rate, rater_name
+from chat.ui.untrusted import inert
 from chat.wording import explain
 
 MAX_COLUMNS = 4
@@ -33,7 +35,7 @@ def _label(state: dict, i: int) -> str:
         return ""
     if state["blind"] and not state["revealed"]:
         return f"### Model {LETTERS[i]}"
-    return f"### {LETTERS[i]}: {state['models'][i]}"
+    return f"### {LETTERS[i]}: {html.escape(state['models'][i])}"
 
 
 def _meter(state: dict, i: int) -> str:
@@ -51,7 +53,7 @@ def view(state: dict, texts: list[str]) -> list:
     out = []
     for i in range(MAX_COLUMNS):
         used = i < len(state["models"])
-        out += [gr.update(visible=used), _label(state, i), texts[i] if used else "", _meter(state, i)]
+        out += [gr.update(visible=used), _label(state, i), inert(texts[i]) if used else "", _meter(state, i)]
     return [*out, state]
 
 

@@ -138,9 +138,10 @@ def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request
     if row is None:
         return f"No exchange `{html.escape(exchange_id)}` that you can see.", None, None
     messages = json.loads(row.messages_json or "[]")
-    parts = [f"### {row.model} · {row.status} · {row.created_at}",
-             f"`{row.id}` · provider `{row.provider}` · session `{row.session_id}`"
-             + (f" · user `{row.user}`" if row.user else "") + (f" · run `{row.run_id}`" if row.run_id else ""),
+    esc = lambda v: html.escape(str(v)) if v is not None else "–"  # noqa: E731 (names people typed, shown as text)
+    parts = [f"### {esc(row.model)} · {row.status} · {row.created_at}",
+             f"`{esc(row.id)}` · provider `{esc(row.provider)}` · session `{esc(row.session_id)}`"
+             + (f" · user `{esc(row.user)}`" if row.user else "") + (f" · run `{esc(row.run_id)}`" if row.run_id else ""),
              f"**Meter:** {meter_line(row) if row.input_tokens is not None else row.status}",
              f"**Cost:** {cost_breakdown(row)}"]
     if row.provider_latency_ms is not None:

@@ -1,5 +1,6 @@
 """Runs tab: question sets across models with repeats, results tables and plots, blind rating, judge, export."""
 
+import html
 import random
 import tempfile
 import uuid
@@ -26,6 +27,7 @@ from chat.ui.bind import bind
 from chat.ui.compare_tab import score_choices
 from chat.ui.components import CheckedNumber
 from chat.ui.identity import check_rate, rater_name
+from chat.ui.untrusted import inert
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -141,9 +143,10 @@ def next_unrated(engine: Engine, access: Access, run_id: str, rater: str, blind:
     if not rows:
         return None, "All answers of this run are rated by you.", "", ""
     row = random.choice(rows)
-    who = "hidden (blind)" if blind else row.model
-    return ({"id": row.id, "blind": bool(blind), "model": row.model}, f"**Question** ({row.question_id}): {row.prompt}",
-            row.reply, f"Model: {who} · {len(rows)} left to rate")
+    who = "hidden (blind)" if blind else html.escape(row.model or "")
+    question = f"**Question** ({html.escape(row.question_id or '')}): {inert(row.prompt)}"
+    return ({"id": row.id, "blind": bool(blind), "model": row.model}, question,
+            inert(row.reply), f"Model: {who} · {len(rows)} left to rate")
 
 
 def save_answer_rating(engine: Engine, current: dict, rater: str, request: gr.Request, *scores,
@@ -160,7 +163,7 @@ def save_answer_rating(engine: Engine, current: dict, rater: str, request: gr.Re
         rate(engine.store, current["id"], chosen, rubric, rater, blind=current["blind"])
     except RubricError as exc:
         raise gr.Error(str(exc)) from None
-    return f"Saved. That answer was from **{current['model']}**."
+    return f"Saved. That answer was from **{html.escape(current['model'] or '')}**."
 
 
 def judge_run(engine: Engine, access: Access, run_id: str, judge_model: str, request: gr.Request = None,

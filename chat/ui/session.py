@@ -7,6 +7,7 @@ from decimal import Decimal
 from chat.engine.pricing import PriceTable, costs_elsewhere
 from chat.engine.usage import Usage
 from chat.ui.display import cost_breakdown, meter_line
+from chat.ui.untrusted import inert
 from chat.wording import explain, format_usd
 
 
@@ -79,7 +80,7 @@ def render(state: dict, prices: PriceTable | None = None) -> ChatView:
     messages, finished, settled = [], [], True
     for turn in state["turns"]:
         start = len(messages)
-        messages.append({"role": "user", "content": turn["prompt"]})
+        messages.append({"role": "user", "content": inert(turn["prompt"])})
         record = turn.get("record")
         body = turn["reply"]
         if turn["status"] == "streaming":
@@ -91,7 +92,7 @@ def render(state: dict, prices: PriceTable | None = None) -> ChatView:
             failure = turn.get("failure")
             note = "⏹ stopped" if record.status == "aborted" else f"⚠️ {explain(failure) if failure else record.error}"
             body = f"{body}\n\n{note}" if body else note
-        messages.append({"role": "assistant", "content": body})
+        messages.append({"role": "assistant", "content": inert(body)})  # the model's text loads nothing
         if record:
             # built once per finished turn: repaints during the next reply reuse it
             if "meter_message" not in turn:
