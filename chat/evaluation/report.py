@@ -1,7 +1,6 @@
 """Run report: a CSV of results and a self-contained HTML page (tables and inline SVG charts, no network)."""
 from __future__ import annotations
 
-import csv
 import html
 import io
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Literal
 
 from chat.engine.pricing import PriceTable, costs_elsewhere
 from chat.engine.usage import Usage
+from chat.evaluation import spreadsheet
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
 from chat.evaluation.projection import Projection, project
@@ -66,7 +66,7 @@ def elsewhere_table(rows: list[dict], prices: PriceTable) -> tuple[list[str], li
 
 def to_csv(stats: list[ModelStats]) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = spreadsheet.writer(buf)
     writer.writerow([k for k, _ in MODEL_COLUMNS])
     for s in stats:
         writer.writerow(["" if getattr(s, k) is None else str(getattr(s, k)) for k, _ in MODEL_COLUMNS])

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 
+from chat.evaluation.spreadsheet import dict_writer
 from chat.storage import logs
 from chat.storage.logs import GROUPS, LogFilter
 from chat.storage.rows import STATUSES
@@ -72,7 +72,9 @@ def _format_flags(p, jsonl: bool) -> None:
     group.add_argument("--json", action="store_true", help="a JSON array")
     if jsonl:
         group.add_argument("--jsonl", action="store_true", help="one JSON object per line")
-    group.add_argument("--csv", action="store_true", help="CSV with a header row")
+    group.add_argument("--csv", action="store_true", help="CSV with a header row (a cell that would run as a formula "
+                       "starts with ' instead)")
+    p.add_argument("--bom", action="store_true", help="with --csv: start with a UTF-8 byte-order mark, as Excel wants")
 
 
 def _store(args) -> Store:
@@ -152,9 +154,11 @@ def _emit(rows, args) -> int:
             out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     else:
         writer = None
+        if getattr(args, "bom", False):
+            out.write("\ufeff")  # Excel reads the file as UTF-8 (Hangul intact) only with it
         for row in rows:
             if writer is None:
-                writer = csv.DictWriter(out, fieldnames=list(row), extrasaction="ignore")
+                writer = dict_writer(out, list(row))
                 writer.writeheader()
             writer.writerow(row)
     return 0

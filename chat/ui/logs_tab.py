@@ -1,7 +1,6 @@
 """The Logs tab: filter, search, summarize, chart and export the log; each visitor sees only what they may."""
 from __future__ import annotations
 
-import csv
 import html
 import json
 import tempfile
@@ -13,6 +12,7 @@ import gradio as gr
 import pandas as pd
 
 from chat.engine import Engine
+from chat.evaluation.spreadsheet import dict_writer
 from chat.storage import logs
 from chat.storage.logs import LogFilter
 from chat.storage.rows import STATUSES
@@ -174,13 +174,14 @@ def export(engine: Engine, access: Access, fmt, f: LogFilter | None, request: gr
     folder = Path(tempfile.mkdtemp(prefix="chat-logs-"))
     path = folder / f"exchanges.{'csv' if fmt == 'CSV' else 'jsonl'}"
     n = 0
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    # a BOM in the CSV: Excel on Korean Windows reads UTF-8 (Hangul) only with it; JSONL stays plain UTF-8
+    with path.open("w", encoding="utf-8-sig" if fmt == "CSV" else "utf-8", newline="") as fh:
         writer = None
         for row in logs.export(engine.store, f, limit=EXPORT_LIMIT):
             row.pop("process", None)
             n += 1
             if fmt == "CSV":
-                writer = writer or csv.DictWriter(fh, fieldnames=list(row), extrasaction="ignore")
+                writer = writer or dict_writer(fh, list(row))
                 if n == 1:
                     writer.writeheader()
                 writer.writerow(row)

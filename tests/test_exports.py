@@ -1,0 +1,50 @@
+"""Exports a spreadsheet opens as data: no cell runs as a formula, Hangul survives Excel, JSONL stays exact."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from chat.ui import logs_tab
+from chat.ui.access import Access
+from tests.fake_servers import Scenario
+from tests.helpers import run
+
+ROOT = Path(__file__).resolve().parent.parent
+ATTACKS = ['=HYPERLINK("http://evil.example/","click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)", "\t=1+1",
+           "\r=1+1"]
+
+
+def test_formulas_in_prompts_are_neutralised_in_csv_and_kept_exact_in_jsonl(fake, engine):
+    fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["=1+1 ", "답변"], input_tokens=10, output_tokens=3)
+    for attack in ATTACKS:
+        run(engine, model="gpt-4o-mini", prompt=attack + " 환불")
+    engine.store.flush()
+
+    path, _ = logs_tab.export(engine, Access(), "CSV", None)
+    raw = Path(path).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert sorted(r["prompt"] for r in rows) == sorted("'" + a + " 환불" for a in ATTACKS)
+    assert {r["reply"] for r in rows} == {"'=1+1 답변"}
+    assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for v in r.values())
+    assert all(float(r["input_tokens"]) == 10 for r in rows)  # numbers stay numbers
+
+    path, _ = logs_tab.export(engine, Access(), "JSONL", None)
+    exact = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["prompt"] for r in exact) == sorted(a + " 환불" for a in ATTACKS)  # JSONL is data, not a sheet
+
+    env = dict(os.environ, CHAT_DB=str(engine.store.path))
+    cli = subprocess.run([sys.executable, "-m", "chat", "logs", "--csv", "--bom", "-n", "0"], cwd=ROOT, env=env,
+                         capture_output=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.startswith(b"\xef\xbb\xbf")
+    cli_rows = list(csv.DictReader(io.StringIO(cli.stdout.decode("utf-8-sig"))))
+    assert sorted(r["prompt"] for r in cli_rows) == sorted("'" + a + " 환불" for a in ATTACKS)
+    plain = subprocess.run([sys.executable, "-m", "chat", "logs", "--jsonl", "-n", "0"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert sorted(json.loads(line)["prompt"] for line in plain.stdout.splitlines()) == sorted(a + " 환불" for a in ATTACKS)
