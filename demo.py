@@ -92,12 +92,15 @@ def main(argv=None) -> int:
     engine = Engine(store, prices, budget)
     stop = Shutdown(engine).install()
 
-    if args.share and not auth:
+    beyond_loopback = args.host not in ("127.0.0.1", "localhost", "::1")
+    if (args.share or beyond_loopback) and not auth:
         bar = "!" * 78
-        print(f"\n{bar}\nWARNING: --share without --auth makes this app PUBLIC: anyone with the link can chat\n"
+        how = "--share" if args.share else f"--host {args.host}"
+        who = "anyone with the link" if args.share else "anyone who can reach this machine"
+        print(f"\n{bar}\nWARNING: {how} without --auth makes this app PUBLIC: {who} can chat\n"
               f"on your API keys. Add --auth USER:PASS (or DEMO_AUTH) and a spend cap (--daily-cap).\n{bar}\n",
               file=sys.stderr)
-    if args.share and not (session_cap or daily_cap):
+    if (args.share or beyond_loopback) and not (session_cap or daily_cap):
         print("warning: sharing with no spend cap; set --daily-cap / CHAT_DAILY_CAP_USD to bound the bill", file=sys.stderr)
 
     import threading
@@ -116,7 +119,7 @@ def main(argv=None) -> int:
     except ValueError:
         pass  # an unknown default model is reported when it is used
     # anyone but this machine can reach the app: a share link, or listening beyond loopback
-    shared = args.share or args.host not in ("127.0.0.1", "localhost", "::1")
+    shared = args.share or beyond_loopback
     access = Access(auth=bool(auth), shared=shared, admins=frozenset(admins))
     demo = build_app(engine, rubric=rubric, access=access)
     # Estimates go out once a second, not to every waiting event each time one starts: with 100 people

@@ -202,3 +202,30 @@ def test_every_control_checks_a_parameter_through_its_one_declaration(fake, engi
         cli = subprocess.run([sys.executable, "-m", "chat", "eval", "examples/quick_questions.txt", "-m", "gpt-4o-mini",
                               flag, str(bad)], capture_output=True, text=True, timeout=60)
         assert cli.returncode == 2 and f"argument {flag}: must be {option.allowed}, got" in cli.stderr, cli.stderr
+
+
+def test_a_huge_or_control_character_model_name_is_one_line_and_never_logged_whole(fake, engine):
+    for name in ("m" * 10_000, "gpt-4o-mini\x00evil"):
+        _, result = run(engine, model=name, prompt="hi")
+        assert result.status == "error" and "\n" not in result.error and "at most 200 printable characters" in result.error
+        assert len(result.error) < 400 and "\x00" not in result.error
+        assert len(engine.store.exchange(result.record.id).model) <= 200
+    assert not fake.requests
+
+
+def test_a_nul_in_the_logs_search_and_an_absurd_time_range_get_one_line(engine, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from chat.ui import logs_tab
+    from chat.ui.access import Access
+
+    form = ["all", "", "", [], [], [], "refund\x00'); DROP", "", "", "", "", "any", "time"]
+    summary, *_ = logs_tab.search(engine, Access(), *form)
+    assert "No exchanges match" in summary
+    env = dict(os.environ, CHAT_DB=str(tmp_path / "cli.db"))
+    for args in (["logs", "--since", "999999w"], ["stats", "--until", "999999w"]):
+        out = subprocess.run([sys.executable, "-m", "chat", *args], env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and "past the year 1" in out.stderr and "Traceback" not in out.stderr, out.stderr
+        assert len(out.stderr.strip().splitlines()) <= 2  # usage line and the one that says what is wrong

@@ -76,6 +76,11 @@ def open_link(fake_server, tmp_path_factory):
     proc.stop()
 
 
+def test_listening_beyond_loopback_without_logins_warns_as_loudly_as_share(open_link):
+    assert "WARNING: --host 0.0.0.0 without --auth makes this app PUBLIC" in open_link.output()
+    assert "warning: sharing with no spend cap" in open_link.output()
+
+
 def test_a_shared_link_without_logins_shows_each_browser_session_only_its_own(open_link):
     one = Client(open_link.url, verbose=False)
     two = Client(open_link.url, verbose=False)

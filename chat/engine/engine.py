@@ -15,7 +15,7 @@ from chat.engine.budget import Budget, CapExceeded
 from chat.engine.endpoints import build_provider, max_seconds, timeouts
 from chat.engine.history import build_messages
 from chat.engine.meter import Meter
-from chat.engine.models import Model, UnknownModel, resolve
+from chat.engine.models import MAX_NAME, Model, UnknownModel, resolve
 from chat.engine.options import MAX_TOKENS, TEMPERATURE, BadOption
 from chat.engine.pricing import Cost, PriceTable, cost_of, load_prices
 from chat.engine.providers import ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
@@ -359,7 +359,8 @@ class Engine:
             "session_id": req.session_id,
             "created_at": att.created_at,
             "provider": model.endpoint.name if model else None,
-            "model": model.name if model else req.model,
+            # a refused name is logged as far as a name goes: a 10 KB one must not land in every menu and chart
+            "model": model.name if model else (req.model or "")[:MAX_NAME],
             "system": req.system,
             "prompt": req.prompt,
             "messages_json": json.dumps(att.messages, ensure_ascii=False),

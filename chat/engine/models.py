@@ -9,6 +9,9 @@ from chat.engine.pricing import Price, PriceTable
 LOCAL_DEFAULT = "smollm2-135m-instruct"
 
 
+MAX_NAME = 200  # the longest model name taken (the longest real ones, Bedrock ARNs, are about 100)
+
+
 class UnknownModel(ValueError):
     """The name matches no priced model and no endpoint."""
 
@@ -47,6 +50,10 @@ def resolve(name: str, prices: PriceTable) -> Model:
     name = (name or "").strip()
     if not name:
         raise UnknownModel("no model given; pass a name such as gpt-4o-mini or ollama:llama3.2 (see: python -m chat models)")
+    if len(name) > MAX_NAME or any(c < " " for c in name):
+        shown = "".join(c if c >= " " else "?" for c in name[:40])
+        raise UnknownModel(f"the model name {shown!r}{'…' if len(name) > 40 else ''} is {len(name):,} characters or holds "
+                           f"control characters; a model name is at most {MAX_NAME} printable characters")
     endpoints = all_endpoints()
     price = prices.get(name)
     alias = prices.alias(name) if price is None else None

@@ -72,6 +72,7 @@ def unpriced(row: str = "") -> str:
 
 def fts_query(text: str) -> str | None:
     """Words as prefix terms, all required: `환불` finds 환불은 and 환불이, `refund` finds refunds."""
+    text = "".join(c for c in text if c >= " " or c in "\t\n")  # a NUL or other control character matches nothing anyway
     words = [w for w in re.split(r"\s+", text.strip()) if w][:MAX_TERMS]
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words) or None
 

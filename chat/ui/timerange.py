@@ -16,7 +16,11 @@ def parse_when(text: str, now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
     value = (text or "").strip()
     if m := re.fullmatch(r"(\d{1,6})\s*([mhdw])", value):
-        return iso(now - timedelta(**{UNITS[m.group(2)]: int(m.group(1))}))
+        try:
+            return iso(now - timedelta(**{UNITS[m.group(2)]: int(m.group(1))}))
+        except OverflowError:  # before the year 1: no log goes back that far
+            raise ValueError(f"{text!r} reaches back past the year 1: use a shorter span such as 52w, "
+                             "or a date such as 2026-01-01") from None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
