@@ -14,17 +14,25 @@ def cell(value):
     return value
 
 
-def dict_writer(fh, fieldnames: list[str]) -> csv.DictWriter:
+class dict_writer(csv.DictWriter):  # noqa: N801 (used as csv.DictWriter is)
     """A DictWriter whose rows are neutralised cell by cell."""
-    writer = csv.DictWriter(fh, fieldnames=fieldnames, extrasaction="ignore")
-    write = writer.writerow
-    writer.writerow = lambda row: write({k: cell(v) for k, v in row.items()})
-    return writer
+
+    def __init__(self, fh, fieldnames: list[str]):
+        super().__init__(fh, fieldnames=fieldnames, extrasaction="ignore")
+
+    def writerow(self, row: dict):
+        return super().writerow({k: cell(v) for k, v in row.items()})
 
 
-def writer(fh):
+class writer:  # noqa: N801 (used as csv.writer is)
     """A csv.writer whose rows are neutralised cell by cell."""
-    out = csv.writer(fh)
-    write = out.writerow
-    out.writerow = lambda row: write([cell(v) for v in row])
-    return out
+
+    def __init__(self, fh):
+        self._out = csv.writer(fh)
+
+    def writerow(self, row):
+        return self._out.writerow([cell(v) for v in row])
+
+    def writerows(self, rows):
+        for row in rows:
+            self.writerow(row)
