@@ -50,12 +50,14 @@ def test_vote_and_rating_need_a_rater_and_reveal(fake, engine):
     assert out[-1]["revealed"] and out[5].startswith("### B: ")
     with pytest.raises(gr.Error, match="pick a score"):
         compare_tab.save_rating(engine, 0, state, "park", None, None, None, None)
-    compare_tab.save_rating(engine, 0, state, "park", None, 5, 4, None)
+    with pytest.raises(gr.Error, match="score every criterion before saving: Sounds natural, like a person is not scored yet"):
+        compare_tab.save_rating(engine, 0, state, "park", None, 5, 4, None)  # a half rating would skew the means
+    compare_tab.save_rating(engine, 0, state, "park", None, 5, 4, 3)
     engine.store.flush()
     votes = engine.store.query("SELECT exchange_id, rater, blind FROM votes")
     assert votes == [{"exchange_id": state["ids"][1], "rater": "park", "blind": 1}]
     ratings = engine.store.query("SELECT criterion, score FROM ratings WHERE exchange_id = ? ORDER BY criterion", [state["ids"][0]])
-    assert [(r["criterion"], r["score"]) for r in ratings] == [("answers", 5.0), ("concise", 4.0)]
+    assert [(r["criterion"], r["score"]) for r in ratings] == [("answers", 5.0), ("concise", 4.0), ("natural", 3.0)]
 
 
 def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
@@ -155,3 +157,18 @@ def test_the_rater_is_the_login_whatever_name_is_typed(fake, engine):
     engine.store.flush()
     assert {r["rater"] for r in engine.store.query("SELECT rater FROM ratings")} == {"bob"}
     assert {r["rater"] for r in engine.store.query("SELECT rater FROM votes")} == {"bob"}
+
+
+def test_rating_an_answer_again_replaces_the_first_in_every_figure_and_keeps_it_on_record(fake, engine):
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=50, output_tokens=10)
+    *_, (status, picker) = runs_tab.start_run(engine, Access(), None, "examples/quick_questions.txt", "", ["gpt-4o-mini"],
+                                              1, 1, 20, "", progress=lambda *a, **k: None)
+    run_id = picker["value"]
+    current, *_ = runs_tab.next_unrated(engine, Access(), run_id, "kim", False)
+    runs_tab.save_answer_rating(engine, current, "kim", None, 1, 1, 1)
+    runs_tab.save_answer_rating(engine, current, "kim", None, 5, 4, 3)  # kim changes her mind
+    ratings = runs_tab.show_results(engine, Access(), run_id)[6]
+    assert list(ratings["Answers rated"]) == ["1"]
+    assert [ratings.iloc[0][c] for c in ("answers", "concise", "natural")] == ["5.00", "4.00", "3.00"]
+    engine.store.flush()
+    assert engine.store.query("SELECT count(*) AS n FROM ratings")[0]["n"] == 6  # both saves are on record

@@ -44,9 +44,13 @@ def unrated(store: Store, run_id: str, rater: str, rater_kind: str) -> list[Exch
 
 
 def ratings_of(store: Store, exchange_ids: list[str]) -> list[Rating]:
+    """The ratings of these answers that count: a rater's latest score per criterion (a re-rating supersedes
+    the earlier one, which stays in the table, so nothing is lost and nothing counts twice)."""
     out = []
     for i in range(0, len(exchange_ids), _CHUNK):
         part = exchange_ids[i:i + _CHUNK]
-        out += [Rating.from_row(r) for r in
-                store.query(f"SELECT * FROM ratings WHERE exchange_id IN ({','.join('?' * len(part))})", part)]
+        out += [Rating.from_row(r) for r in store.query(
+            "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY exchange_id, rater, rater_kind, criterion "
+            "ORDER BY created_at DESC, rowid DESC) AS nth FROM ratings "
+            f"WHERE exchange_id IN ({','.join('?' * len(part))})) WHERE nth = 1", part)]
     return out

@@ -154,15 +154,25 @@ def save_rating(engine: Engine, column: int, state: dict, typed_rater: str, requ
     rater = rater_name(typed_rater, request)
     if not rater:
         raise gr.Error("type your name in 'Rater' so the rating can be attributed")
-    chosen = {c.id: s for c, s in zip(rubric.criteria, scores) if s is not None}
-    if not chosen:
-        raise gr.Error("pick a score for at least one criterion")
+    chosen = complete_scores(rubric, scores)
     try:
         rate(engine.store, state["ids"][column], chosen, rubric, rater, blind=state["blind"] and not state["revealed"])
     except RubricError as exc:
         raise gr.Error(str(exc)) from None
     gr.Info(f"Rating saved for Model {LETTERS[column]}")
     return reveal(state)
+
+
+def complete_scores(rubric: Rubric, scores) -> dict:
+    """A person's scores, one per criterion, or gr.Error naming what is missing: a half rating would skew the means."""
+    chosen = {c.id: s for c, s in zip(rubric.criteria, scores) if s is not None}
+    if not chosen:
+        raise gr.Error("pick a score for at least one criterion")
+    missing = [c.label for c in rubric.criteria if c.id not in chosen]
+    if missing:
+        raise gr.Error(f"score every criterion before saving: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                       "not scored yet")
+    return chosen
 
 
 def score_choices(rubric: Rubric) -> list:

@@ -24,7 +24,7 @@ from chat.evaluation.summary import list_runs, summarize
 from chat.storage import runs as queries
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
-from chat.ui.compare_tab import score_choices
+from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
@@ -156,9 +156,7 @@ def save_answer_rating(engine: Engine, current: dict, rater: str, request: gr.Re
     rater = rater_name(rater, request)
     if not current:
         raise gr.Error("press 'Next answer' first")
-    chosen = {c.id: s for c, s in zip(rubric.criteria, scores) if s is not None}
-    if not chosen:
-        raise gr.Error("pick a score for at least one criterion")
+    chosen = complete_scores(rubric, scores)
     try:
         rate(engine.store, current["id"], chosen, rubric, rater, blind=current["blind"])
     except RubricError as exc:
