@@ -172,3 +172,14 @@ def test_rating_an_answer_again_replaces_the_first_in_every_figure_and_keeps_it_
     assert [ratings.iloc[0][c] for c in ("answers", "concise", "natural")] == ["5.00", "4.00", "3.00"]
     engine.store.flush()
     assert engine.store.query("SELECT count(*) AS n FROM ratings")[0]["n"] == 6  # both saves are on record
+
+
+def test_every_column_of_a_blind_compare_can_be_rated_blind(fake, engine):
+    models = ["gpt-4o-mini", "gpt-4o", "gpt-4.1"]
+    state = list(compare_tab.compare(engine, "hi", models, "", 50, True, compare_tab.new_compare()))[-1][-1]
+    for column in range(3):
+        out = compare_tab.save_rating(engine, column, state, "park", None, 4, 4, 4)
+        assert out[1:12:4] == ["### Model A", "### Model B", "### Model C"] and not out[-1]["revealed"]
+    engine.store.flush()
+    assert [r["blind"] for r in engine.store.query("SELECT blind FROM ratings")] == [1] * 9
+    assert compare_tab.cast_vote(engine, 0, state, "park")[-1]["revealed"]  # a vote shows the names

@@ -147,8 +147,9 @@ def cast_vote(engine: Engine, column: int, state: dict, typed_rater: str, reques
 
 def save_rating(engine: Engine, column: int, state: dict, typed_rater: str, request: gr.Request, *scores,
                 rubric: Rubric = DEFAULT_RUBRIC):
-    """Store this column's rubric scores; in blind mode this reveals the names. The rater is the login under
-    --auth (Gradio passes request only to a positional parameter, so it comes before the scores)."""
+    """Store this column's rubric scores. Blind stays blind, so every column can be rated before the names show
+    (a vote or Reveal shows them). The rater is the login under --auth (Gradio passes request only to a
+    positional parameter, so it comes before the scores)."""
     if not state or column >= len(state.get("records", [])) or not state["records"][column]:
         raise gr.Error("nothing to rate yet: send a prompt first")
     rater = rater_name(typed_rater, request)
@@ -160,6 +161,8 @@ def save_rating(engine: Engine, column: int, state: dict, typed_rater: str, requ
     except RubricError as exc:
         raise gr.Error(str(exc)) from None
     gr.Info(f"Rating saved for Model {LETTERS[column]}")
+    if state["blind"] and not state["revealed"]:
+        return view(state, [r.reply if r else "" for r in state["records"]] + [""] * (MAX_COLUMNS - len(state["records"])))
     return reveal(state)
 
 

@@ -269,7 +269,8 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
                             label="Questions a day, for the monthly projection and break-even")
     projection = gr.Dataframe(label="Projected monthly cost (30 days) and where a self-hosted machine breaks even",
                               interactive=False, elem_id="run-projection")
-    with gr.Accordion("Answers, side by side", open=True):
+    # closed while rating blind: the answers there carry the models' names, right above the rater
+    with gr.Accordion("Answers, side by side", open=False) as side_by_side:
         answers = gr.HTML(elem_id="run-answers")
     with gr.Accordion("Rate answers", open=False):
         current = gr.State(None)
@@ -289,6 +290,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
             judge_btn = gr.Button("Judge every answer of the run")
         judged = gr.Markdown()
 
+    blind.change(lambda hidden: gr.update(open=not hidden), blind, side_by_side, api_name=False)
     results = [header, per_model, scatter, bars, latency, per_question, ratings, elsewhere]
     run_event = go.click(bind(start_run, engine, access), [upload, example, system, models, repeats, concurrency, max_tokens,
                                                       resume], [status, picker], concurrency_limit=None, api_name="run")
