@@ -91,7 +91,8 @@ def test_no_code_compares_protocol_names_outside_the_registry():
     assert {e.protocol for e in BUILTIN} <= set(PROTOCOLS)
 
 
-RECORD_LOOKUP = re.compile(r"""\b(row|record|exchange|rating|run)(\[["']|\.get\(["'])""")
+RECORD_LOOKUP = re.compile(r"""\b(row|record|exchange|rating|run)(\[["']|\.get\(["'])"""
+                           r"""|\]\[["'](cost_usd|model|status|reply|prompt|error)["']\]""")
 
 
 def test_records_are_read_by_attribute_outside_storage():

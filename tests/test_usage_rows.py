@@ -52,3 +52,16 @@ def test_the_report_and_the_app_print_the_same_meter_line():
         assert html.escape(meter_line(row)) in page
     assert "≈1,200 in" in meter_line(rows[0]) and "TTFT 420 ms" in meter_line(rows[0])
     assert meter_line(rows[1]).startswith("0 in · 0 out · unpriced")  # a row the app never finished still reads
+
+
+def test_a_priced_model_with_no_acceptable_answer_does_not_read_as_unpriced():
+    from decimal import Decimal
+
+    from chat.evaluation.ratings import RatingStats
+    from chat.evaluation.report import rating_table
+
+    none_good = RatingStats("gpt-4o-mini", "human", 3, {"answers": 1.0}, 0, None)
+    some_good = RatingStats("gpt-4o", "human", 3, {"answers": 4.5}, 2, Decimal("0.0003"))
+    _, rows = rating_table([none_good, some_good], ["answers"])
+    assert rows[0][-1] == "no acceptable answer" and "unpriced" not in rows[0]
+    assert rows[1][-1].startswith("$0.0003")

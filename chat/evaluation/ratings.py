@@ -155,7 +155,7 @@ def rating_stats(store: Store, rows: list[dict], rubric: Rubric) -> list[RatingS
         for scores in per_answer.values():
             answer_mean = statistics.fmean(statistics.fmean(v) for v in scores.values())
             acceptable += answer_mean >= rubric.acceptable
-        costs = [by_id[e]["cost_usd"] for e in per_answer]
+        costs = [by_id[e].cost_usd for e in per_answer]
         cost = None
         if acceptable and all(c is not None for c in costs):
             cost = sum((Decimal(c) for c in costs), Decimal(0)) / acceptable

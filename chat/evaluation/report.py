@@ -55,7 +55,9 @@ def question_table(stats: list[QuestionStats]) -> tuple[list[str], list[list[str
 def rating_table(stats: list[RatingStats], criteria: list[str]) -> tuple[list[str], list[list[str]]]:
     head = ["Model", "Rated by", "Answers rated", *criteria, "Acceptable", "Cost / acceptable answer"]
     rows = [[s.model, s.kind, str(s.rated), *[f"{s.means[c]:.2f}" if c in s.means else "–" for c in criteria],
-             str(s.acceptable), _cell("cost", s.cost_per_acceptable)] for s in stats]
+             # none acceptable has no cost per acceptable answer, priced or not: not the same as unpriced
+             str(s.acceptable), "no acceptable answer" if not s.acceptable else _cell("cost", s.cost_per_acceptable)]
+            for s in stats]
     return head, rows
 
 
