@@ -167,3 +167,13 @@ def test_the_chat_converts_a_finished_turn_once_and_shows_the_same(fake, engine)
     again = render(state, engine.prices)
     assert chat.postprocess(again).model_dump() == gr.Chatbot().postprocess(list(again)).model_dump()
     assert chat.postprocess(again).root[0] is chat.postprocess(view).root[0]  # the finished turns were reused
+
+
+def test_the_latency_chart_keeps_its_bins_in_time_order(engine):
+    from chat.ui.app import build_app
+    from chat.ui.logs_tab import LATENCY_LABELS
+
+    demo = build_app(engine)
+    plot = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "logs-latency")
+    assert plot.sort == LATENCY_LABELS  # not text order, which put <16.00s before <2.00s before <250ms
+    assert LATENCY_LABELS[:4] == ["<250ms", "<500ms", "<1.00s", "<2.00s"] and LATENCY_LABELS[-1] == "≥32.00s"

@@ -139,3 +139,13 @@ def test_the_searched_filter_pages_and_exports_whole_and_never_past_the_scope(en
     assert open(path, encoding="utf-8").read() == ""
     assert logs_tab.query(engine, auth, LogFilter(user="alice"), "time", 0, 1, request=Bob())[2] == []
     assert logs_tab.query(engine, auth, None, "time", 0, 1, request=Bob())[2] == ["e2", "e1"]
+
+
+def test_the_summary_says_when_filters_narrow_the_view(engine):
+    engine.store.append("exchanges", {"id": "e0", "created_at": "2026-11-20T00:00:00.000Z", "model": "m", "status": "ok",
+                                      "prompt": "p", "reply": "r"})
+    engine.store.flush()
+    assert logs_tab.search(engine, Access(), *FILTERS)[0].startswith("Showing every exchange in the log.")
+    narrowed = list(FILTERS)
+    narrowed[5] = ["error"]  # statuses
+    assert logs_tab.search(engine, Access(), *narrowed)[0].startswith("Showing the exchanges in the log that match the filters.")

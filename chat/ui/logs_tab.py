@@ -31,15 +31,22 @@ HEADERS = ["time (UTC)", "model", "status", "in", "out", "cost", "TTFT", "latenc
 LATENCY_BINS = [0, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, float("inf")]
 
 
-def who(access: Access, request: gr.Request | None) -> str:
+FILTER_FIELDS = ("since", "until", "models", "providers", "statuses", "session", "run", "compare", "usage_source",
+                 "text")
+
+
+def who(access: Access, request: gr.Request | None, f: LogFilter | None = None) -> str:
+    """Whose exchanges the view shows, and whether the filters narrow it further."""
     s = scope(access, request)
+    narrowed = f is not None and (f.narrows(FILTER_FIELDS) or (f.user and not s.user))
+    matching = " that match the filters" if narrowed else ""
     if s.user:
-        return f"Showing your exchanges only (logged in as **{s.user}**)."
+        return f"Showing your exchanges{matching} only (logged in as **{html.escape(s.user)}**)."
     if s.browser_session:
-        return "Showing this browser session's exchanges only (the link is shared without logins)."
+        return f"Showing this browser session's exchanges{matching} only (the link is shared without logins)."
     if s.nothing:
         return "Log in to see your exchanges."
-    return "Showing every exchange in the log."
+    return f"Showing the exchanges in the log{matching}." if narrowed else "Showing every exchange in the log."
 
 
 @dataclass(frozen=True)
@@ -94,9 +101,12 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([[cell(c, getattr(r, c)) for c in TABLE] for r in rows], columns=HEADERS)
 
 
-def _latency_histogram(rows: list[dict]) -> pd.DataFrame:
-    labels = [f"<{cell('x_ms', hi)}" if hi != float("inf") else f"≥{cell('x_ms', lo)}"
-              for lo, hi in zip(LATENCY_BINS, LATENCY_BINS[1:])]
+LATENCY_LABELS = [f"<{cell('x_ms', hi)}" if hi != float("inf") else f"≥{cell('x_ms', lo)}"
+                  for lo, hi in zip(LATENCY_BINS, LATENCY_BINS[1:])]  # in time order, which the chart keeps
+
+
+def _latency_histogram(rows: list) -> pd.DataFrame:
+    labels = LATENCY_LABELS
     counts: dict[tuple[str, str], int] = {}
     for r in rows:
         i = next(k for k, hi in enumerate(LATENCY_BINS[1:]) if r.latency_ms < hi)
@@ -125,7 +135,7 @@ def query(engine: Engine, access: Access, f: LogFilter | None, order, step, page
     spend = pd.DataFrame(logs.spend_per_day(engine.store, f), columns=["day", "model", "cost_usd", "n"]).dropna()
     failures = pd.DataFrame(logs.failures_per_day(engine.store, f), columns=["day", "status", "n"])
     latency = _latency_histogram(logs.latencies(engine.store, f))
-    return (who(access, request) + "\n\n" + summary_text(summary), _table(rows), [r.id for r in rows],
+    return (who(access, request, f) + "\n\n" + summary_text(summary), _table(rows), [r.id for r in rows],
             f"page {page_no:,} of {pages:,}", spend, latency, failures, page_no)
 
 
@@ -239,7 +249,8 @@ def build(engine: Engine, tab: gr.Tab, access: Access) -> None:
     with gr.Row():
         spend = gr.BarPlot(x="day", y="cost_usd", color="model", title="Spend per day (USD)", y_title="USD")
         latency = gr.BarPlot(x="latency", y="replies", color="model", title="Latency distribution (newest 5,000)",
-                             sort=None)
+                             elem_id="logs-latency",
+                             sort=LATENCY_LABELS)
         failures = gr.BarPlot(x="day", y="n", color="status", title="Failures per day", y_title="exchanges")
     with gr.Row():
         fmt = gr.Radio(["CSV", "JSONL"], value="CSV", label="Export format", scale=1)
