@@ -396,8 +396,9 @@ def test_logs_tab_filters_searches_opens_a_row_and_exports(browser, demo, scenar
     import urllib.request
 
     href = urllib.parse.urljoin(demo.url, link.get_attribute("href"))
-    exported = urllib.request.urlopen(href, timeout=10).read().decode("utf-8")
-    lines = exported.strip().splitlines()
+    raw = urllib.request.urlopen(href, timeout=10).read()
+    assert raw.startswith("\ufeff".encode())  # the BOM Excel on Korean Windows needs to read Hangul
+    lines = raw.decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("id,") and len(lines) == 2 and "수강료 환불은 언제 되나요?" in lines[1]
     if os.environ.get("UPDATE_SCREENSHOTS"):
         page.screenshot(path=str(ROOT / "docs" / "screenshots" / "logs.png"), full_page=True)

@@ -31,8 +31,8 @@ HEADERS = ["time (UTC)", "model", "status", "in", "out", "cost", "TTFT", "latenc
 LATENCY_BINS = [0, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, float("inf")]
 
 
-FILTER_FIELDS = ("since", "until", "models", "providers", "statuses", "session", "run", "compare", "usage_source",
-                 "text")
+# what narrows the view beyond its time range (the range is the view's, shown in its own menu)
+FILTER_FIELDS = ("models", "providers", "statuses", "session", "run", "compare", "usage_source", "text")
 
 
 def who(access: Access, request: gr.Request | None, f: LogFilter | None = None) -> str:
