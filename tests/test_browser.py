@@ -324,6 +324,12 @@ def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, d
     assert len(rows(demo.db, "run_id = ?", [run_id])) == 40
     table = page.inner_text("#run-per-model")
     assert "gpt-4o-mini" in table and "$0.000099" in table  # (420*0.15 + 60*0.60) / 1M per question
+    # rating blind (the default), the answers with the models' names stay closed; unticking Blind opens them
+    assert not page.locator("#run-answers").is_visible()
+    page.get_by_role("button", name="Rate answers").click()
+    page.click("#run-blind input")
+    page.wait_for_function("(() => { const e = document.querySelector('#run-answers'); return e && e.offsetParent !== null "
+                           "&& e.innerText.includes('gpt-4.1'); })()", timeout=20_000)
     if os.environ.get("UPDATE_SCREENSHOTS"):
         page.screenshot(path=str(ROOT / "docs" / "screenshots" / "runs.png"), full_page=True)
     context.close()

@@ -276,7 +276,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
         current = gr.State(None)
         with gr.Row():
             rater = gr.Textbox(label="Rater", placeholder="your name", elem_id="run-rater")
-            blind = gr.Checkbox(label="Blind (hide the model)", value=True)
+            blind = gr.Checkbox(label="Blind (hide the model)", value=True, elem_id="run-blind")
             nxt = gr.Button("Next answer", elem_id="run-next")
         question = gr.Markdown(elem_id="run-question")
         answer = gr.Markdown(elem_id="run-answer")
