@@ -286,3 +286,23 @@ def test_a_file_that_is_not_a_log_gets_one_line_not_a_traceback(tmp_path):
     out = _cli("logs", db=bogus)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "check --db" in out.stderr
+
+
+def test_a_refused_call_reads_as_costing_nothing_not_as_unpriced(fake, engine):
+    from chat.storage.rows import Exchange
+    from chat.ui import logs_tab
+    from chat.ui.access import Access
+    from chat.ui.display import exchange_cell
+
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=10, output_tokens=5)
+    run(engine, model="no-such-model-anywhere", prompt="hi")  # refused before any call: no tokens, no price
+    run(engine, model="gpt-4o-mini", prompt="hi")
+    engine.store.flush()
+    table = logs_tab.search(engine, Access(), "all", "", "", [], [], [], "", "", "", "", "", "any", "time")[1]
+    costs = dict(zip(table["model"], table["cost"]))
+    assert costs["no-such-model-anywhere"] == "–" and costs["gpt-4o-mini"].startswith("$")
+    used_unpriced = Exchange(id="x", cost_usd=None, input_tokens=100, output_tokens=20)
+    assert exchange_cell(used_unpriced, "cost_usd") == "unpriced"  # tokens used and no price: never $0
+    out = _cli("logs", "-n", "5", db=engine.store.path)
+    line = next(x for x in out.stdout.splitlines() if "no-such-model-anywhere" in x)
+    assert "unpriced" not in line and " – " in line

@@ -11,7 +11,7 @@ from chat.storage import logs
 from chat.storage.logs import GROUPS, LogFilter
 from chat.storage.rows import STATUSES
 from chat.storage.store import Store, default_path
-from chat.ui.display import cell
+from chat.ui.display import cell, exchange_cell
 from chat.ui.timerange import parse_when
 
 
@@ -175,7 +175,7 @@ def _table(rows: list, columns: list[str]) -> None:
     if not rows:
         print("no exchanges match", file=sys.stderr)
         return
-    body = [[cell(c, r.get(c)) for c in columns] for r in rows]
+    body = [[cell(c, r.get(c)) if isinstance(r, dict) else exchange_cell(r, c) for c in columns] for r in rows]
     head = [HEAD.get(c, c) for c in columns]
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
     right = {i for i, c in enumerate(columns) if c not in ("created_at", "model", "status", "user", "id", "prompt",

@@ -6,7 +6,7 @@ from decimal import Decimal
 from chat.engine.pricing import Price
 from chat.evaluation.meter_text import cost_breakdown, meter_line, tokens_text
 
-__all__ = ["cell", "cost_breakdown", "meter_line", "price_text", "tokens_text"]
+__all__ = ["cell", "cost_breakdown", "exchange_cell", "meter_line", "price_text", "tokens_text"]
 
 
 def price_text(price: Price | None) -> str:
@@ -24,6 +24,13 @@ def price_text(price: Price | None) -> str:
 def _rate(value: Decimal) -> str:
     # $2.50 rather than $2.5; sub-cent rates such as $0.075 keep their digits
     return f"${value:.2f}" if value == value.quantize(Decimal("0.01")) else f"${value.normalize()}"
+
+
+def exchange_cell(exchange, column: str) -> str:
+    """An exchange's column as a table cell: a row that used no tokens cost nothing, so it is not 'unpriced'."""
+    if column == "cost_usd" and exchange.cost_usd is None and not (exchange.input_tokens or exchange.output_tokens):
+        return "–"
+    return cell(column, getattr(exchange, column))
 
 
 def cell(column: str, value) -> str:

@@ -18,7 +18,7 @@ from chat.storage.logs import LogFilter
 from chat.storage.rows import STATUSES
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
-from chat.ui.display import cell, cost_breakdown, meter_line
+from chat.ui.display import cell, cost_breakdown, exchange_cell, meter_line
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
 from chat.wording import format_usd
@@ -97,8 +97,8 @@ def summary_text(s: dict) -> str:
             f"estimated tokens {s['estimated_share']:.0%} of rows")
 
 
-def _table(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([[cell(c, getattr(r, c)) for c in TABLE] for r in rows], columns=HEADERS)
+def _table(rows: list) -> pd.DataFrame:
+    return pd.DataFrame([[exchange_cell(r, c) for c in TABLE] for r in rows], columns=HEADERS)
 
 
 LATENCY_LABELS = [f"<{cell('x_ms', hi)}" if hi != float("inf") else f"≥{cell('x_ms', lo)}"
