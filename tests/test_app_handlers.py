@@ -177,3 +177,18 @@ def test_the_latency_chart_keeps_its_bins_in_time_order(engine):
     plot = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "logs-latency")
     assert plot.sort == LATENCY_LABELS  # not text order, which put <16.00s before <2.00s before <250ms
     assert LATENCY_LABELS[:4] == ["<250ms", "<500ms", "<1.00s", "<2.00s"] and LATENCY_LABELS[-1] == "≥32.00s"
+
+
+def test_a_finished_turn_is_made_inert_once_and_reused_by_every_later_repaint():
+    from chat.storage.rows import Exchange
+    from chat.ui.session import render
+
+    state = new_session()
+    state["turns"].append({"id": "a", "prompt": "q", "reply": "see ![x](http://127.0.0.1:9/leak) <img src=y>",
+                           "status": "ok", "record": Exchange(id="a", model="m", status="ok", input_tokens=1,
+                                                              output_tokens=1, usage_source="provider")})
+    state["turns"].append({"id": "b", "prompt": "q2", "reply": "<img src=z> so far", "status": "streaming", "record": None})
+    first, again = render(state), render(state)
+    assert first[1] is again[1] and first[2] is again[2]  # the finished turn's messages: built once
+    assert "<img" not in first[1]["content"] and "🖼 x" in first[1]["content"]
+    assert "<img" not in again[-1]["content"] and "so far" in again[-1]["content"]  # the streaming one, each time

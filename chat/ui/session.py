@@ -80,29 +80,37 @@ def render(state: dict, prices: PriceTable | None = None) -> ChatView:
     messages, finished, settled = [], [], True
     for turn in state["turns"]:
         start = len(messages)
-        messages.append({"role": "user", "content": inert(turn["prompt"])})
-        record = turn.get("record")
-        body = turn["reply"]
         if turn["status"] == "streaming":
-            if not body and turn.get("waiting"):
-                ahead = turn["waiting"]
-                body = f"⏳ waiting for the model: {ahead} request{'s' if ahead != 1 else ''} ahead of yours"
-            body = body or "…"
-        elif record and record.status != "ok":
-            failure = turn.get("failure")
-            note = "⏹ stopped" if record.status == "aborted" else f"⚠️ {explain(failure) if failure else record.error}"
-            body = f"{body}\n\n{note}" if body else note
-        messages.append({"role": "assistant", "content": inert(body)})  # the model's text loads nothing
-        if record:
-            # built once per finished turn: repaints during the next reply reuse it
-            if "meter_message" not in turn:
-                turn["meter_message"] = _meter_message(record, prices)
-            messages.append(turn["meter_message"])
-        if turn["status"] == "streaming":
+            messages += _streaming(turn)
             settled = False
+        else:
+            # a finished turn never changes: its messages are built once, and repaints during later replies reuse them
+            if "messages" not in turn:
+                turn["messages"] = _finished(turn, prices)
+            messages += turn["messages"]
         if settled:
             finished.append((turn, len(messages) - start))
     return ChatView(messages, finished)
+
+
+def _streaming(turn: dict) -> list[dict]:
+    body = turn["reply"]
+    if not body and turn.get("waiting"):
+        ahead = turn["waiting"]
+        body = f"⏳ waiting for the model: {ahead} request{'s' if ahead != 1 else ''} ahead of yours"
+    # the model's text loads nothing, even half-written
+    return [{"role": "user", "content": inert(turn["prompt"])}, {"role": "assistant", "content": inert(body or "…")}]
+
+
+def _finished(turn: dict, prices: PriceTable | None) -> list[dict]:
+    record = turn.get("record")
+    body = turn["reply"]
+    if record and record.status != "ok":
+        failure = turn.get("failure")
+        note = "⏹ stopped" if record.status == "aborted" else f"⚠️ {explain(failure) if failure else record.error}"
+        body = f"{body}\n\n{note}" if body else note
+    shown = [{"role": "user", "content": inert(turn["prompt"])}, {"role": "assistant", "content": inert(body)}]
+    return shown + ([_meter_message(record, prices)] if record else [])
 
 
 def panel(state: dict, context_window: int | None) -> str:
