@@ -45,7 +45,9 @@ def test_upgrade_keeps_every_row_and_what_was_sent(tmp_path):
     store = Store(path)
     conn = sqlite3.connect(path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
-    assert [name[:4] for name in applied[-5:]] == ["m004", "m005", "m006", "m007", "m008"]
+    assert [name[:4] for name in applied[-6:]] == ["m004", "m005", "m006", "m007", "m008", "m009"]
+    # m009: answers from before variants were asked the one way their run had, and name none
+    assert conn.execute("SELECT count(*) FROM exchanges WHERE variant IS NOT NULL").fetchone()[0] == 0
     # m006: rows from before the queue was metered have no queue time, rather than a made-up zero
     assert conn.execute("SELECT count(*) FROM exchanges WHERE queue_ms IS NOT NULL").fetchone()[0] == 0
     # m005: every row priced before it was priced by tokens; none lost its cost
@@ -182,6 +184,7 @@ SHIPPED = {
     "m006_queue_wait": "e72883c90b4d3aea",
     "m007_one_timestamp_format": "a13e4eaf0354ee65",
     "m008_run_owners": "0ada2ffa9e934bfd",
+    "m009_variants": "2123f7f80ce70207",
 }
 
 

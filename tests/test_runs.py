@@ -206,7 +206,7 @@ def test_cli_eval_resume_and_offline_report(fake, tmp_path):
     assert "<svg" in html and "Latency against cost" in html and "training-programme-faq" in html
     assert not re.search(r"(src|href)=[\"']?https?:", html)  # opens offline: nothing fetched
     csv_text = (tmp_path / "out" / f"run-{run_id}.csv").read_text().splitlines()
-    assert csv_text[0].startswith("model,cells,error_rate") and len(csv_text) == 3
+    assert csv_text[0].startswith("model,variant,cells,error_rate") and len(csv_text) == 3
 
 
 def test_embedded_model_small_real_run(engine):

@@ -71,6 +71,7 @@ class ChatRequest:
     exchange_id: str | None = None  # lets a caller find the row later, e.g. after Stop
     question_id: str | None = None  # question-set runs: which question and which repeat
     repeat_index: int | None = None
+    variant: str | None = None  # runs: which way of asking (system prompt, temperature, max tokens) this is
     user: str | None = None  # the login that asked, when auth is on
     spend_key: str | None = None  # whose session cap this counts against (browser session); default session_id
     browser_session: str | None = None  # the browser a web request came from: a shared link shows each only theirs
@@ -372,6 +373,7 @@ class Engine:
             "run_id": req.run_id,
             "question_id": req.question_id,
             "repeat_index": req.repeat_index,
+            "variant": req.variant,
             "user": req.user,
             "browser_session": req.browser_session,
             "process": self.store.process,

@@ -5,6 +5,7 @@ import html
 import itertools
 
 from chat.evaluation.meter_text import meter_line
+from chat.evaluation.results import label
 from chat.storage.rows import Exchange
 
 CSS = """.q{margin:1.5rem 0;padding-top:.5rem;border-top:2px solid #ddd}.q h3{margin:.2rem 0}
@@ -36,12 +37,12 @@ def _body(row: dict) -> str:
 
 
 def answers_html(questions: list[dict], rows: list[Exchange], scores: dict[str, dict], models: list[str]) -> str:
-    """questions: [{id, text, reference?, note?}] in set order; scores: exchange id -> {human|judge: {criterion: mean}}."""
+    """questions: [{id, text, reference?, note?}] in set order; models: the candidates' labels (results.label), in
+    the order shown; scores: exchange id -> {human|judge: {criterion: mean}}."""
     by_cell: dict[tuple[str, str], list[Exchange]] = {}
-    for (qid, model), group in itertools.groupby(sorted(rows, key=lambda r: (r.question_id or "", r.model,
-                                                                             r.repeat_index or 0)),
-                                                 key=lambda r: (r.question_id or "", r.model)):
-        by_cell[qid, model] = list(group)
+    cell = lambda r: (r.question_id or "", label(r.model, r.variant))  # noqa: E731
+    for key, group in itertools.groupby(sorted(rows, key=lambda r: (*cell(r), r.repeat_index or 0)), key=cell):
+        by_cell[key] = list(group)
     parts = []
     for q in questions:
         head = f"<h3>{html.escape(q['id'])}. {html.escape(q['text'])}</h3>"

@@ -21,7 +21,7 @@ class BreakEven:
 
 @dataclass(frozen=True)
 class Projection:
-    model: str
+    model: str  # how the candidate is named (a model, or a model asked one way: results.label)
     basis: str  # tokens | compute | unpriced
     cost_per_question: Decimal | None
     monthly: Decimal | None  # per_day x 30 questions at the measured cost per question
@@ -53,7 +53,7 @@ def check_per_day(per_day) -> int:
 def project(stats: list[ModelStats], prices: PriceTable, per_day: int) -> list[Projection]:
     per_day = check_per_day(per_day)
     month = per_day * DAYS_PER_MONTH
-    api = [(s.model, s.cost_per_question) for s in stats
+    api = [(s.label, s.cost_per_question) for s in stats
            if s.cost_per_question and getattr(_price(s.model, prices), "basis", None) == "tokens"]
     out = []
     for s in stats:
@@ -61,10 +61,10 @@ def project(stats: list[ModelStats], prices: PriceTable, per_day: int) -> list[P
         cost = s.cost_per_question
         monthly = None if cost is None else cost * month
         if price is None or cost is None:
-            out.append(Projection(s.model, "unpriced" if price is None else price.basis, cost, monthly))
+            out.append(Projection(s.label, "unpriced" if price is None else price.basis, cost, monthly))
             continue
         if price.basis != "compute" or not s.latency_mean_ms:
-            out.append(Projection(s.model, price.basis, cost, monthly))
+            out.append(Projection(s.label, price.basis, cost, monthly))
             continue
         hourly = price.usd_per_hour
         machine = hourly * 24 * DAYS_PER_MONTH
@@ -76,6 +76,6 @@ def project(stats: list[ModelStats], prices: PriceTable, per_day: int) -> list[P
             # an always-on machine costs hourly x 24 a day, whatever it answers; the API costs api_cost per answer
             volume = math.ceil(hourly * 24 / api_cost)
             evens.append(BreakEven(name, volume if volume <= capacity else None))
-        out.append(Projection(s.model, "compute", cost, monthly, machine, capacity, machines,
+        out.append(Projection(s.label, "compute", cost, monthly, machine, capacity, machines,
                               None if machines is None else machine * machines, tuple(evens)))
     return out

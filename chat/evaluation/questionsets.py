@@ -28,17 +28,66 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One way of asking: a name, and the system prompt, temperature or max tokens it sets (None: the run's own)."""
+
+    name: str
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+MAX_VARIANTS = 10
+MAX_VARIANT_NAME = 60
+
+
+@dataclass(frozen=True)
 class QuestionSet:
     name: str
     questions: tuple[Question, ...]
     system: str | None = None
     meta: dict = field(default_factory=dict)
+    variants: tuple[Variant, ...] = ()  # none: one implicit way, the set's system prompt and the run's parameters
 
     @property
     def digest(self) -> str:
         """Identifies the content, so a resumed run can check it is the same set."""
         text = "\n".join(f"{q.id}\t{q.text}" for q in self.questions) + f"\n{self.system or ''}"
+        if self.variants:  # a set without variants keeps the digest it always had, so its old runs resume
+            text += "\n" + "\n".join(f"{v.name}\t{v.system}\t{v.temperature}\t{v.max_tokens}" for v in self.variants)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def parse_variants(value, where: str) -> tuple[Variant, ...]:
+    """The `variants:` list of a study or question set: each a name and any of system, temperature, max_tokens."""
+    from chat.engine.options import MAX_TOKENS, TEMPERATURE, BadOption
+
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_VARIANTS:
+        raise QuestionSetError(f"{where}: 'variants' must list 1 to {MAX_VARIANTS} mappings, each with a 'name' and any "
+                               "of system, temperature, max_tokens")
+    out, seen = [], set()
+    for n, entry in enumerate(value, 1):
+        if not isinstance(entry, dict):
+            raise QuestionSetError(f"{where}: variant {n} must be a mapping with a 'name', got a {type(entry).__name__}")
+        unknown = set(map(str, entry)) - {"name", "system", "temperature", "max_tokens"}
+        if unknown:
+            raise QuestionSetError(f"{where}: variant {n}: unknown field(s) {', '.join(sorted(unknown))}; a variant "
+                                   "takes name, system, temperature and max_tokens")
+        name = _text(entry.get("name"), where, n, "name")
+        if not name or len(name) > MAX_VARIANT_NAME or any(c < " " for c in name):
+            raise QuestionSetError(f"{where}: variant {n} needs a 'name' of 1 to {MAX_VARIANT_NAME} printable characters")
+        if name in seen:
+            raise QuestionSetError(f"{where}: variant name {name!r} appears twice")
+        seen.add(name)
+        try:
+            temperature = TEMPERATURE.check(entry.get("temperature"))
+            max_tokens = MAX_TOKENS.check(entry.get("max_tokens"))
+        except BadOption as exc:
+            raise QuestionSetError(f"{where}: variant {name!r}: {exc}") from None
+        out.append(Variant(name, _text(entry.get("system"), where, n, "system"), temperature, max_tokens))
+    return tuple(out)
 
 
 def _text(value, where: str, n: int, field_name: str) -> str | None:
@@ -83,6 +132,7 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
     """kind: yaml, csv or txt; `where` names the source in error messages."""
     where = where or name
     meta: dict = {}
+    variants: tuple[Variant, ...] = ()
     if len(text) > MAX_BYTES:
         raise QuestionSetError(f"{where}: the file is {len(text):,} characters; at most {MAX_BYTES:,}: split it")
     if kind == "yaml":
@@ -96,7 +146,8 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
             rows = data["questions"]
             system = system or _text(data.get("system"), where, 0, "system")
             name = str(data.get("name") or name)[:200]
-            meta = {k: v for k, v in data.items() if k not in ("questions", "system", "name")}
+            variants = parse_variants(data.get("variants"), where)
+            meta = {k: v for k, v in data.items() if k not in ("questions", "system", "name", "variants")}
         else:
             raise QuestionSetError(f"{where}: expected a list of questions or a mapping with 'questions:'")
         questions = _from_rows(rows, where)
@@ -109,7 +160,7 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
     else:
         lines = [line.strip() for line in text.splitlines()]
         questions = _from_rows([line for line in lines if line and not line.startswith("#")], where)
-    return QuestionSet(name, tuple(questions), (system or "").strip() or None, meta)
+    return QuestionSet(name, tuple(questions), (system or "").strip() or None, meta, variants)
 
 
 def load(path: str | Path, system: str | None = None, name: str | None = None) -> QuestionSet:
@@ -132,8 +183,7 @@ def load(path: str | Path, system: str | None = None, name: str | None = None) -
         study = _study(text, path, where, system)
         if study is not None:
             return study
-    qs = parse(text, Path(where).stem, kind, system, where=where)
-    return QuestionSet(qs.name, qs.questions, qs.system, qs.meta)
+    return parse(text, Path(where).stem, kind, system, where=where)
 
 
 MAX_STUDY_MODELS = 50
@@ -160,6 +210,9 @@ def _study(text: str, path: Path, where: str, system: str | None) -> QuestionSet
     if not isinstance(models, list) or not all(isinstance(m, str) and m.strip() for m in models) or \
             len(models) > MAX_STUDY_MODELS:
         raise QuestionSetError(f"{where}: 'models' must be a list of up to {MAX_STUDY_MODELS} model names")
-    meta = {**qs.meta, **{k: v for k, v in data.items() if k not in ("set", "name", "system")}, "models": models}
+    meta = {**qs.meta, **{k: v for k, v in data.items() if k not in ("set", "name", "system", "variants")},
+            "models": models}
     name = str(data.get("name") or qs.name)[:200]
-    return QuestionSet(name, qs.questions, system or _text(data.get("system"), where, 0, "system") or qs.system, meta)
+    variants = parse_variants(data.get("variants"), where) if "variants" in data else qs.variants
+    return QuestionSet(name, qs.questions, system or _text(data.get("system"), where, 0, "system") or qs.system, meta,
+                       variants)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from chat import safe_yaml
 from chat.clock import now_iso
+from chat.evaluation.results import candidate, label
 from chat.storage import runs as queries
 from chat.storage.rows import RATER_KINDS, RaterKind
 from chat.storage.store import Store
@@ -133,6 +134,11 @@ class RatingStats:
     means: dict  # criterion -> mean score
     acceptable: int
     cost_per_acceptable: Decimal | None
+    variant: str | None = None
+
+    @property
+    def label(self) -> str:
+        return label(self.model, self.variant)
 
 
 def rating_stats(store: Store, rows: list[dict], rubric: Rubric) -> list[RatingStats]:
@@ -143,8 +149,8 @@ def rating_stats(store: Store, rows: list[dict], rubric: Rubric) -> list[RatingS
     by_id = {r.id: r for r in rows}
     ratings = queries.ratings_of(store, list(by_id))
     out = []
-    key = lambda r: (by_id[r.exchange_id].model, r.rater_kind)  # noqa: E731
-    for (model, kind), group in itertools.groupby(sorted(ratings, key=key), key=key):
+    key = lambda r: (*candidate(by_id[r.exchange_id]), r.rater_kind)  # noqa: E731
+    for (model, variant, kind), group in itertools.groupby(sorted(ratings, key=key), key=key):
         group = list(group)
         per_answer: dict[str, dict[str, list[float]]] = {}
         for r in group:
@@ -159,5 +165,5 @@ def rating_stats(store: Store, rows: list[dict], rubric: Rubric) -> list[RatingS
         cost = None
         if acceptable and all(c is not None for c in costs):
             cost = sum((Decimal(c) for c in costs), Decimal(0)) / acceptable
-        out.append(RatingStats(model, kind, len(per_answer), means, acceptable, cost))
+        out.append(RatingStats(model, kind, len(per_answer), means, acceptable, cost, variant or None))
     return out

@@ -15,7 +15,7 @@ from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
 from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
-from chat.evaluation.results import ModelStats, QuestionStats
+from chat.evaluation.results import ModelStats, QuestionStats, candidates, label
 from chat.storage.rows import Exchange, Run
 from chat.wording import format_usd
 
@@ -42,19 +42,20 @@ def _cell(key, value) -> str:
 
 
 def model_table(stats: list[ModelStats]) -> tuple[list[str], list[list[str]]]:
-    return [h for _, h in MODEL_COLUMNS], [[_cell(k, getattr(s, k)) for k, _ in MODEL_COLUMNS] for s in stats]
+    return [h for _, h in MODEL_COLUMNS], [[s.label, *(_cell(k, getattr(s, k)) for k, _ in MODEL_COLUMNS[1:])]
+                                           for s in stats]
 
 
 def question_table(stats: list[QuestionStats]) -> tuple[list[str], list[list[str]]]:
     head = ["Model", "Question", "Answers", "Mean length (chars)", "Length spread (CV)", "Latency stdev ms", "Similarity"]
-    rows = [[s.model, s.question_id, str(s.n), f"{s.mean_chars:,.0f}", _cell("cv", s.chars_cv),
+    rows = [[s.label, s.question_id, str(s.n), f"{s.mean_chars:,.0f}", _cell("cv", s.chars_cv),
              _cell("lat", s.latency_stdev_ms), "–" if s.similarity is None else f"{s.similarity:.2f}"] for s in stats]
     return head, rows
 
 
 def rating_table(stats: list[RatingStats], criteria: list[str]) -> tuple[list[str], list[list[str]]]:
     head = ["Model", "Rated by", "Answers rated", *criteria, "Acceptable", "Cost / acceptable answer"]
-    rows = [[s.model, s.kind, str(s.rated), *[f"{s.means[c]:.2f}" if c in s.means else "–" for c in criteria],
+    rows = [[s.label, s.kind, str(s.rated), *[f"{s.means[c]:.2f}" if c in s.means else "–" for c in criteria],
              # none acceptable has no cost per acceptable answer, priced or not: not the same as unpriced
              str(s.acceptable), "no acceptable answer" if not s.acceptable else _cell("cost", s.cost_per_acceptable)]
             for s in stats]
@@ -69,9 +70,10 @@ def elsewhere_table(rows: list[dict], prices: PriceTable) -> tuple[list[str], li
 def to_csv(stats: list[ModelStats]) -> str:
     buf = io.StringIO()
     writer = spreadsheet.writer(buf)
-    writer.writerow([k for k, _ in MODEL_COLUMNS])
+    writer.writerow(["model", "variant", *(k for k, _ in MODEL_COLUMNS[1:])])
     for s in stats:
-        writer.writerow(["" if getattr(s, k) is None else str(getattr(s, k)) for k, _ in MODEL_COLUMNS])
+        writer.writerow([s.model, s.variant or "", *("" if getattr(s, k) is None else str(getattr(s, k))
+                                                     for k, _ in MODEL_COLUMNS[1:])])
     return buf.getvalue()
 
 
@@ -89,7 +91,7 @@ def _axes(w, h, pad, xlabel, ylabel) -> str:
 
 
 def scatter_svg(stats: list[ModelStats]) -> str:
-    pts = [(s.model, s.latency_p50_ms, float(s.cost_per_question)) for s in stats
+    pts = [(s.label, s.latency_p50_ms, float(s.cost_per_question)) for s in stats
            if s.latency_p50_ms is not None and s.cost_per_question is not None]
     w, h, pad = 640, 360, 60
     if not pts:
@@ -110,7 +112,7 @@ def scatter_svg(stats: list[ModelStats]) -> str:
 
 
 def bars_svg(stats: list[ModelStats]) -> str:
-    items = [(s.model, float(s.cost_per_question)) for s in stats if s.cost_per_question is not None]
+    items = [(s.label, float(s.cost_per_question)) for s in stats if s.cost_per_question is not None]
     if not items:
         return "<p>No priced answers.</p>"
     w, bar, pad = 640, 28, 200
@@ -125,7 +127,7 @@ def bars_svg(stats: list[ModelStats]) -> str:
 
 
 def latency_svg(rows: list[dict]) -> str:
-    models = sorted({r.model for r in rows if r.status == "ok"})
+    models = sorted({label(r.model, r.variant) for r in rows if r.status == "ok"})
     if not models:
         return "<p>No successful answers.</p>"
     w, lane, pad = 640, 34, 200
@@ -135,7 +137,7 @@ def latency_svg(rows: list[dict]) -> str:
         y = 20 + i * lane
         parts.append(f'<text x="{pad - 8}" y="{y + 5}" text-anchor="end">{html.escape(m)}</text>')
         for r in rows:
-            if r.model == m and r.status == "ok":
+            if label(r.model, r.variant) == m and r.status == "ok":
                 parts.append(f'<circle cx="{pad + r.latency_ms / top * (w - pad - 20):.1f}" cy="{y}" r="4" '
                              f'fill="{PALETTE[i % len(PALETTE)]}" fill-opacity="0.6"/>')
     h = 40 + len(models) * lane
@@ -192,7 +194,7 @@ def to_html(r: Report, prices: PriceTable, per_day: int = 1000) -> str:
     run, rows, stats, qstats, rstats, criteria, questions = r.run, r.rows, r.stats, r.qstats, r.rstats, r.criteria, r.questions
     blind = r.names == "letters"
     scores = r.scores
-    models = run.models
+    models = candidates(run)
     projections = project(stats, prices, per_day) if r.projections is None else r.projections
     title = f"Run {html.escape(run.id)}: {html.escape(run.set_name)}" + (" (blind)" if blind else "")
     sections = [

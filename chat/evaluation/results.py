@@ -27,11 +27,27 @@ def similarity(a: str, b: str) -> float:
     return len(ga & gb) / len(ga | gb)
 
 
+def label(model: str, variant: str | None) -> str:
+    """How a candidate, a model asked one way, is named in tables, charts and reports."""
+    return f"{model} · {variant}" if variant else model
+
+
+def candidates(run) -> list[str]:
+    """Every candidate of a run, labelled, in the order it was started with: each model asked each way."""
+    variants = [v["name"] for v in run.question_set.get("variants") or []] or [None]
+    return [label(m, v) for m in run.models for v in variants]
+
+
+def candidate(row) -> tuple[str, str]:
+    """The (model, variant) an answer belongs to; '' for a run's only way of asking, so keys sort."""
+    return row.model or "", row.variant or ""
+
+
 def latest_cells(rows: list[dict]) -> list[dict]:
-    """The last attempt of every (model, question, repeat): a resumed run's retry replaces its failure."""
+    """The last attempt of every (model, variant, question, repeat): a resumed run's retry replaces its failure."""
     latest: dict = {}
     for row in sorted(rows, key=lambda r: r.created_at):
-        latest[(row.model, row.question_id, row.repeat_index)] = row
+        latest[(row.model, row.variant, row.question_id, row.repeat_index)] = row
     return list(latest.values())
 
 
@@ -52,6 +68,11 @@ class ModelStats:
     cost_per_question: Decimal | None  # None: unpriced
     cost_per_1000: Decimal | None
     estimated_share: float  # fraction of answers whose tokens were estimated
+    variant: str | None = None  # the way of asking (None: the run's only one)
+
+    @property
+    def label(self) -> str:
+        return label(self.model, self.variant)
 
 
 @dataclass(frozen=True)
@@ -63,11 +84,16 @@ class QuestionStats:
     chars_cv: float | None  # spread of length: stdev / mean
     latency_stdev_ms: float | None
     similarity: float | None  # mean pairwise similarity of the answers across repeats
+    variant: str | None = None
+
+    @property
+    def label(self) -> str:
+        return label(self.model, self.variant)
 
 
 def model_stats(rows: list[dict]) -> list[ModelStats]:
     out = []
-    for model, group in itertools.groupby(sorted(rows, key=lambda r: r.model), key=lambda r: r.model):
+    for (model, variant), group in itertools.groupby(sorted(rows, key=candidate), key=candidate):
         group = list(group)
         ok = [r for r in group if r.status == "ok"]
         ttft = [r.ttft_ms for r in ok if r.ttft_ms is not None]
@@ -78,7 +104,7 @@ def model_stats(rows: list[dict]) -> list[ModelStats]:
         if ok and all(c is not None for c in costs):
             cost = sum((Decimal(c) for c in costs), Decimal(0)) / len(ok)
         out.append(ModelStats(
-            model=model, cells=len(group), ok=len(ok), error_rate=1 - len(ok) / len(group),
+            model=model, variant=variant or None, cells=len(group), ok=len(ok), error_rate=1 - len(ok) / len(group),
             ttft_mean_ms=_mean(ttft), ttft_p50_ms=percentile(ttft, 0.5), ttft_p95_ms=percentile(ttft, 0.95),
             latency_mean_ms=_mean(lat), latency_p50_ms=percentile(lat, 0.5), latency_p95_ms=percentile(lat, 0.95),
             tokens_per_s=_mean(tps), mean_output_tokens=_mean([r.output_tokens for r in ok]),
@@ -90,8 +116,8 @@ def model_stats(rows: list[dict]) -> list[ModelStats]:
 
 def question_stats(rows: list[dict]) -> list[QuestionStats]:
     out = []
-    key = lambda r: (r.model, r.question_id)  # noqa: E731
-    for (model, qid), group in itertools.groupby(sorted(rows, key=key), key=key):
+    key = lambda r: (*candidate(r), r.question_id)  # noqa: E731
+    for (model, variant, qid), group in itertools.groupby(sorted(rows, key=key), key=key):
         ok = [r for r in group if r.status == "ok"]
         if not ok:
             continue
@@ -100,7 +126,7 @@ def question_stats(rows: list[dict]) -> list[QuestionStats]:
         lat = [r.latency_ms for r in ok]
         pairs = list(itertools.combinations([r.reply or "" for r in ok], 2))
         out.append(QuestionStats(
-            model=model, question_id=qid, n=len(ok), mean_chars=mean_len,
+            model=model, variant=variant or None, question_id=qid, n=len(ok), mean_chars=mean_len,
             chars_cv=(statistics.pstdev(lengths) / mean_len) if len(ok) > 1 and mean_len else None,
             latency_stdev_ms=statistics.pstdev(lat) if len(ok) > 1 else None,
             similarity=_mean([similarity(a, b) for a, b in pairs]) if pairs else None,

@@ -1,4 +1,4 @@
-"""Question-set runs: every model x question x repeat, concurrently, cancellable and resumable."""
+"""Question-set runs: every model x variant x question x repeat, concurrently, cancellable and resumable."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from chat.clock import now_iso
 from chat.engine import BadRequest, Caller, ChatRequest, Engine, Result, check_params
 from chat.engine.options import CONCURRENCY, REPEATS, BadOption
-from chat.evaluation.questionsets import Question, QuestionSet
+from chat.evaluation.questionsets import Question, QuestionSet, Variant
 from chat.storage import runs as queries
 from chat.storage.scope import Scope
 
@@ -37,10 +37,19 @@ class Cell:
     model: str
     question: Question
     repeat: int
+    variant: Variant | None = None  # None: the run's one way of asking
 
     @property
-    def key(self) -> tuple[str, str, int]:
-        return self.model, self.question.id, self.repeat
+    def key(self) -> tuple[str, str | None, str, int]:
+        return self.model, self.variant.name if self.variant else None, self.question.id, self.repeat
+
+    def request_params(self, qs: QuestionSet, max_tokens: int | None, temperature: float | None) -> dict:
+        """What this cell is asked with: its variant's system prompt and parameters, else the set's and the run's."""
+        v = self.variant
+        return {"system": v.system if v and v.system is not None else qs.system,
+                "max_tokens": v.max_tokens if v and v.max_tokens is not None else max_tokens,
+                "temperature": v.temperature if v and v.temperature is not None else temperature,
+                "variant": v.name if v else None}
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,9 @@ class Progress:
 
 
 def plan(qs: QuestionSet, models: list[str], repeats: int) -> list[Cell]:
-    # repeat-major, models interleaved: a run cut short still covers every model evenly
-    return [Cell(m, q, r) for r in range(repeats) for q in qs.questions for m in models]
+    # repeat-major, models and variants interleaved: a run cut short still covers every one evenly
+    variants = qs.variants or (None,)
+    return [Cell(m, q, r, v) for r in range(repeats) for q in qs.questions for m in models for v in variants]
 
 
 def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, concurrency: int,
@@ -74,10 +84,12 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         repeats, concurrency = REPEATS.check(repeats), CONCURRENCY.check(concurrency)
     except BadOption as exc:
         raise RunError(str(exc)) from None
-    cells = len(models) * len(qs.questions) * repeats
+    ways = len(qs.variants) or 1
+    cells = len(models) * ways * len(qs.questions) * repeats
     if cells > MAX_CELLS:
-        raise RunError(f"{len(models)} models x {len(qs.questions):,} questions x {repeats} repeats is {cells:,} answers; "
-                       f"a run may ask at most {MAX_CELLS:,}: fewer repeats, models or questions")
+        shown = f" x {ways} variants" if qs.variants else ""
+        raise RunError(f"{len(models)} models{shown} x {len(qs.questions):,} questions x {repeats} repeats is {cells:,} "
+                       f"answers; a run may ask at most {MAX_CELLS:,}: fewer repeats, models or questions")
     for name in models:
         model = engine.resolve(name)  # raises UnknownModel with a clear message
         ok, why = model.status()
@@ -97,8 +109,8 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         "created_at": now_iso(),
         "set_name": qs.name,
         "set_digest": qs.digest,
-        "set_json": json.dumps({"name": qs.name, "system": qs.system, "questions": [asdict(q) for q in qs.questions]},
-                               ensure_ascii=False),
+        "set_json": json.dumps({"name": qs.name, "system": qs.system, "questions": [asdict(q) for q in qs.questions],
+                                "variants": [asdict(v) for v in qs.variants]}, ensure_ascii=False),
         "models_json": json.dumps(models),
         "repeats": repeats,
         "concurrency": concurrency,
@@ -109,7 +121,7 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
     return run_id
 
 
-def finished_keys(engine: Engine, run_id: str) -> set[tuple[str, str, int]]:
+def finished_keys(engine: Engine, run_id: str) -> set[tuple[str, str | None, str, int]]:
     engine.store.flush(timeout=5)  # answers this process logged a moment ago; readers are never blocked
     return queries.answered_cells(engine.store, run_id)
 
@@ -127,8 +139,10 @@ def _ask(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict,
 
 def _ask_now(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event) -> dict | None:
     # logged under the run; spend counts against whoever started it (their browser session, their login)
-    req = ChatRequest(model=cell.model, prompt=cell.question.text, system=qs.system, session_id=f"run:{run_id}",
-                      run_id=run_id, question_id=cell.question.id, repeat_index=cell.repeat, **params)
+    caller = {k: v for k, v in params.items() if k not in ("max_tokens", "temperature")}
+    req = ChatRequest(model=cell.model, prompt=cell.question.text, session_id=f"run:{run_id}", run_id=run_id,
+                      question_id=cell.question.id, repeat_index=cell.repeat,
+                      **cell.request_params(qs, params["max_tokens"], params["temperature"]), **caller)
     stream = engine.stream(req)
     try:
         for item in stream:

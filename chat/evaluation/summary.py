@@ -45,8 +45,9 @@ class RunSummary:
         letters = {name: f"Model {_letter(i)}" for i, name in enumerate(order)}
         rename = lambda name: letters.get(name, name)  # noqa: E731
         rows = [replace(r, model=rename(r.model), provider=None, error=_hide(r.error, letters)) for r in self.rows]
-        projections = [replace(p, model=rename(p.model),
-                               break_even=tuple(replace(e, api_model=rename(e.api_model)) for e in p.break_even))
+        # a projection names a candidate, which may be a model asked one way: 'gpt-4o · terse'
+        projections = [replace(p, model=_hide(p.model, letters),
+                               break_even=tuple(replace(e, api_model=_hide(e.api_model, letters)) for e in p.break_even))
                        for p in project(self.models, prices, per_day)]
         run = replace(self.run, models_json=json.dumps(sorted(letters.values())))
         stem = f"run-{self.run.id}-blind"

@@ -411,6 +411,13 @@ def m008_run_owners(db: sqlite_utils.Database):
     db["runs"].create_index(["user", "created_at"])
     db["runs"].create_index(["browser_session", "created_at"])
 
+
+@migration
+def m009_variants(db: sqlite_utils.Database):
+    # A run asks each question in one or more ways (system prompt, temperature, max tokens); the answer says
+    # which. Rows from before were asked the one way their run had, and keep no name for it.
+    db.conn.execute("ALTER TABLE exchanges ADD COLUMN variant TEXT")
+
 def pending(conn) -> bool:
     """True when the file lacks a migration (read only: takes no lock)."""
     try:

@@ -170,6 +170,7 @@ class Exchange(_Record):
     run_id: str | None = None
     question_id: str | None = None
     repeat_index: int | None = None
+    variant: str | None = None  # which way of asking in a run (a study's `variants:`); None: the run's only way
     process: str | None = None  # the writer process, so a restart can mark its unfinished rows
 
     @classmethod

@@ -30,10 +30,11 @@ def answers(store: Store, run_id: str) -> list[Exchange]:
         "SELECT * FROM exchanges WHERE run_id = ? AND status != 'streaming' ORDER BY created_at", [run_id])]
 
 
-def answered_cells(store: Store, run_id: str) -> set[tuple[str, str, int]]:
-    rows = store.query("SELECT model, question_id, repeat_index FROM exchanges WHERE run_id = ? AND status = 'ok'",
-                       [run_id])
-    return {(r["model"], r["question_id"], r["repeat_index"]) for r in rows}
+def answered_cells(store: Store, run_id: str) -> set[tuple[str, str | None, str, int]]:
+    """(model, variant, question, repeat) of every cell of the run answered well."""
+    rows = store.query("SELECT model, variant, question_id, repeat_index FROM exchanges WHERE run_id = ? "
+                       "AND status = 'ok'", [run_id])
+    return {(r["model"], r["variant"], r["question_id"], r["repeat_index"]) for r in rows}
 
 
 def unrated(store: Store, run_id: str, rater: str, rater_kind: str) -> list[Exchange]:

@@ -19,6 +19,7 @@ from chat.evaluation.projection import MAX_PER_DAY, check_per_day, project
 from chat.evaluation.questionsets import QuestionSetError, load
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.evaluation.report import elsewhere_table, model_table, projection_table, question_table, rating_table
+from chat.evaluation.results import candidates, label
 from chat.evaluation.runs import RunError, create, execute
 from chat.evaluation.summary import list_runs, summarize
 from chat.storage import runs as queries
@@ -117,14 +118,14 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
     s = _summary(engine, access, request, run_id, rubric)
     priced = [m for m in s.models if m.cost_per_question is not None and m.latency_p50_ms is not None]
     # plain column names: Vega-Lite reads spaces and brackets in field names as paths
-    scatter = pd.DataFrame({"model": [m.model for m in priced],
+    scatter = pd.DataFrame({"model": [m.label for m in priced],
                             "latency_ms": [m.latency_p50_ms for m in priced],
                             "cost_usd": [float(m.cost_per_question) for m in priced]})
     bars = scatter[["model", "cost_usd"]]
     ok = [r for r in s.rows if r.status == "ok"]
-    latency = pd.DataFrame({"model": [r.model for r in ok], "latency_ms": [r.latency_ms for r in ok]})
+    latency = pd.DataFrame({"model": [label(r.model, r.variant) for r in ok], "latency_ms": [r.latency_ms for r in ok]})
     criteria = [c.id for c in s.rubric.criteria]
-    unpriced = [m.model for m in s.models if m.cost_per_question is None]
+    unpriced = [m.label for m in s.models if m.cost_per_question is None]
     note = f" · unpriced (not plotted): {', '.join(unpriced)}" if unpriced else ""
     header = (f"**Run `{run_id}`** · {s.run.set_name} · {len(s.rows)} answers · {s.run.repeats} repeats{note}")
     return (header, _df(*model_table(s.models)), scatter, bars, latency, _df(*question_table(s.questions)),
@@ -199,7 +200,7 @@ def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: 
         raise gr.Error(str(exc)) from None
     s = _summary(engine, access, request, run_id, rubric)
     table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day))
-    page = answers_html(s.question_set["questions"], s.rows, s.scores, s.run.models)
+    page = answers_html(s.question_set["questions"], s.rows, s.scores, candidates(s.run))
     return table, f"<style>{ANSWERS_CSS}</style>{page}"
 
 
