@@ -16,6 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote
 
 
+def _openai_prompt_tokens(body: dict) -> int:
+    """Prompt tokens as OpenAI's cookbook counts them for chat: 3 to prime the reply, 4 framing each message."""
+    import tiktoken
+
+    enc = tiktoken.get_encoding("o200k_base")
+    return 3 + sum(4 + len(enc.encode(str(m.get("content") or ""))) for m in body.get("messages", []))
+
+
 @dataclass
 class Scenario:
     """How the fake answers one model. Delays are seconds."""
@@ -25,6 +33,7 @@ class Scenario:
     gap: float = 0.0
     usage: bool = True  # send usage at all
     input_tokens: int = 21  # ALL input, cached and cache-write included (our meaning)
+    count_input: bool = False  # OpenAI: report the prompt's real size, counted as OpenAI documents (o200k_base)
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
@@ -331,7 +340,8 @@ class FakeLLMServer:
                     self._send(chunk({}, "stop"))
                     if sc.usage and (body.get("stream_options") or {}).get("include_usage"):
                         out = sc.out_tokens()
-                        usage = {"prompt_tokens": sc.input_tokens, "completion_tokens": out, "total_tokens": sc.input_tokens + out,
+                        n_in = _openai_prompt_tokens(body) if sc.count_input else sc.input_tokens
+                        usage = {"prompt_tokens": n_in, "completion_tokens": out, "total_tokens": n_in + out,
                                  "prompt_tokens_details": {"cached_tokens": sc.cached_tokens},
                                  "completion_tokens_details": {"reasoning_tokens": sc.reasoning_tokens}}
                         if not sc.thoughts_in_completion:

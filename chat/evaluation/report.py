@@ -13,6 +13,7 @@ from chat.engine.usage import Usage
 from chat.evaluation import spreadsheet
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
+from chat.evaluation.estimate import beside_actual
 from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
 from chat.evaluation.results import ModelStats, QuestionStats, candidates, label
@@ -202,6 +203,9 @@ def to_html(r: Report, prices: PriceTable, per_day: int = 1000) -> str:
         f"<p class=note>{len(rows)} answers · models {html.escape(', '.join(models))} · {run.repeats} repeats · "
         f"created {html.escape(run.created_at)} · costs from pricing.yaml</p>",
     ]
+    guessed = beside_actual(run, rows)
+    if guessed:
+        sections.append(f"<p class=note>{html.escape(guessed)}</p>")
     if blind:
         sections.append("<p class=note>Models are named by letter; the key is in a separate file. Costs and speeds "
                         "are shown and may hint at who is who.</p>")

@@ -72,7 +72,7 @@ def plan(qs: QuestionSet, models: list[str], repeats: int) -> list[Cell]:
 
 def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, concurrency: int,
            max_tokens: int | None = None, temperature: float | None = None, run_id: str | None = None, *,
-           caller: Caller = Caller(), scope: Scope = Scope()) -> str:
+           caller: Caller = Caller(), scope: Scope = Scope(), estimate: dict | None = None) -> str:
     """Record a new run owned by the caller (or check a resumed one matches, within the caller's scope); its id."""
     if not models:
         raise RunError("choose at least one model")  # each edge says how: the CLI its -m, the app its menu
@@ -114,7 +114,8 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         "models_json": json.dumps(models),
         "repeats": repeats,
         "concurrency": concurrency,
-        "params_json": json.dumps({"max_tokens": max_tokens, "temperature": temperature}),
+        # the estimate shown before the run, kept so its results can set it beside what the run really cost
+        "params_json": json.dumps({"max_tokens": max_tokens, "temperature": temperature, "estimate": estimate}),
         "user": caller.user,
         "browser_session": caller.browser_session,
     }, wait_s=5)

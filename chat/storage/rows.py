@@ -207,6 +207,11 @@ class Run(_Record):
     def question_set(self) -> dict:
         return json.loads(self.set_json or "{}")
 
+    @property
+    def params(self) -> dict:
+        """max_tokens, temperature and the estimate made before it started (older runs have no estimate)."""
+        return json.loads(self.params_json or "{}")
+
 
 @dataclass(frozen=True)
 class Rating(_Record):

@@ -55,3 +55,16 @@ def ratings_of(store: Store, exchange_ids: list[str]) -> list[Rating]:
             "ORDER BY created_at DESC, rowid DESC) AS nth FROM ratings "
             f"WHERE exchange_id IN ({','.join('?' * len(part))})) WHERE nth = 1", part)]
     return out
+
+
+def answer_history(store: Store, models: list[str], scope: Scope = Scope()) -> dict[str, tuple[int, float | None,
+                                                                                                  float | None]]:
+    """Per model, from the reader's own answers: how many went well, their mean output tokens and mean latency."""
+    if not models:
+        return {}
+    cond, params = scope.sql()
+    found = store.query(
+        "SELECT model, count(*) AS n, avg(output_tokens) AS out_tokens, avg(latency_ms) AS latency FROM exchanges "
+        f"WHERE status = 'ok' AND model IN ({','.join('?' * len(models))})" + (f" AND {cond}" if cond else "") +
+        " GROUP BY model", [*models, *params])
+    return {r["model"]: (r["n"], r["out_tokens"], r["latency"]) for r in found}

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from chat.engine.config import default_model, load_env
@@ -120,11 +122,15 @@ def _eval(args) -> int:
 
     from chat.engine import Caller
     from chat.engine.shutdown import Shutdown
+    from chat.evaluation.estimate import beside_actual, estimate, summary_line
+    from chat.evaluation.estimate import table as estimate_table
     from chat.evaluation.questionsets import load
     from chat.evaluation.ratings import load_rubric
     from chat.evaluation.report import model_table
     from chat.evaluation.runs import create, execute
     from chat.evaluation.summary import summarize
+    from chat.storage import runs as queries
+    from chat.wording import format_usd
 
     qs = load(args.set, system=args.system)
     args.model = args.model or list(qs.meta.get("models") or [])
@@ -141,9 +147,34 @@ def _eval(args) -> int:
         args.repeats = repeats
     rubric = load_rubric(args.rubric)
     engine = _engine(args)
+    done = queries.answered_cells(engine.store, args.resume) if args.resume else set()
+    est = estimate(engine, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature, done)
+    if args.json:
+        print(json.dumps(est.as_json(), indent=2))
+    elif args.dry_run:
+        _print_table(*estimate_table(est))
+    if args.dry_run:
+        print("dry run: no call was made and no run was recorded", file=sys.stderr)
+        return 0
+    print(f"estimate: {summary_line(est)}", file=sys.stderr)
+    if args.max_cost is not None and (est.cost_high is None or est.cost_high > args.max_cost):
+        high = "has no upper bound (an unpriced model, or no max tokens)" if est.cost_high is None else \
+            f"may cost up to {format_usd(est.cost_high)}"
+        print(f"error: this run {high}, above --max-cost {format_usd(args.max_cost)}; lower --repeats or "
+              "--max-tokens, or drop a model", file=sys.stderr)
+        return 2
+    over = est.cost_high is None or est.cost_high > args.confirm_over
+    if over and not args.yes and sys.stdin.isatty() and sys.stderr.isatty():
+        high = "an unbounded amount" if est.cost_high is None else f"up to {format_usd(est.cost_high)}"
+        print(f"This run may spend {high}. Go ahead? [y/N] ", end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            print("not started; nothing was spent", file=sys.stderr)
+            return 1
     stop = Shutdown(engine).install()
-    run_id = create(engine, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature, args.resume)
-    print(f"run {run_id}: {len(qs.questions)} questions x {len(args.model)} models x {args.repeats} repeats "
+    run_id = create(engine, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature, args.resume,
+                    estimate=est.as_json())
+    print(f"run {run_id}: {len(qs.questions)} questions x {len(args.model)} models"
+          f"{f' x {len(qs.variants)} variants' if qs.variants else ''} x {args.repeats} repeats "
           f"-> {engine.store.path}", file=sys.stderr)
     bar = None
     try:
@@ -166,10 +197,8 @@ def _eval(args) -> int:
         bar.close()
     engine.store.flush()
     summary = summarize(engine.store, run_id, rubric)
-    head, rows = model_table(summary.models)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    for row in [head, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    _print_table(*model_table(summary.models))
+    print(beside_actual(summary.run, summary.rows), file=sys.stderr)
     if args.out:
         csv_path, html_path = summary.export(Path(args.out), engine.prices, per_day=args.per_day)
         print(f"\nwrote {csv_path} and {html_path}", file=sys.stderr)
@@ -184,6 +213,12 @@ def _eval(args) -> int:
     engine.close()
     stop.done()
     return 1 if failed else 0
+
+
+def _print_table(head: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    for row in [head, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
 def _runs(args) -> int:
@@ -251,6 +286,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _usd(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip().lstrip("$"))
+    except (InvalidOperation, AttributeError):
+        raise argparse.ArgumentTypeError(f"{text[:30]!r} is not an amount in USD, e.g. 5 or 0.50") from None
+    if not value.is_finite() or value < 0 or value > 1_000_000:
+        raise argparse.ArgumentTypeError("must be an amount in USD from 0 to 1,000,000")
+    return value
+
+
 def _option(name: str):
     """An argparse type that checks a value by the option's one declaration (chat.engine.options)."""
     def check(text: str):
@@ -308,6 +353,13 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--blind", action="store_true", help="also write a blind report (models named A, B, C…)")
     ev.add_argument("--per-day", type=_positive_int, default=1000, metavar="N",
                     help="questions a day for the report's monthly projection (default 1,000)")
+    ev.add_argument("--dry-run", action="store_true", help="print the estimate (calls, tokens, cost low to high, time) "
+                                                           "and stop: no call is made and no run recorded")
+    ev.add_argument("--json", action="store_true", help="print the estimate as JSON (with --dry-run, nothing else)")
+    ev.add_argument("--confirm-over", type=_usd, default=Decimal(1), metavar="USD",
+                    help="on a terminal, ask before a run that may cost more than this (default $1)")
+    ev.add_argument("--yes", action="store_true", help="do not ask, whatever the estimate")
+    ev.add_argument("--max-cost", type=_usd, metavar="USD", help="refuse a run whose high estimate is above this")
     ev.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
     _cap_flags(ev)
     prices = sub.add_parser("prices", help="list pricing.yaml; --check compares every figure with genai-prices")

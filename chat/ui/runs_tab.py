@@ -3,7 +3,10 @@
 import html
 import random
 import tempfile
+import time
 import uuid
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import gradio as gr
@@ -14,9 +17,11 @@ from chat.engine.models import UnknownModel
 from chat.engine.options import CONCURRENCY, MAX_TOKENS, REPEATS, BadOption, Option
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
+from chat.evaluation.estimate import beside_actual, duration, estimate, summary_line
+from chat.evaluation.estimate import table as estimate_table
 from chat.evaluation.judge import judge
 from chat.evaluation.projection import MAX_PER_DAY, check_per_day, project
-from chat.evaluation.questionsets import QuestionSetError, load
+from chat.evaluation.questionsets import QuestionSet, QuestionSetError, Variant, load
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.evaluation.report import elsewhere_table, model_table, projection_table, question_table, rating_table
 from chat.evaluation.results import candidates, label
@@ -29,6 +34,7 @@ from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
+from chat.wording import format_usd
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -74,29 +80,96 @@ def _whole(value, option: Option, default: int | None = None) -> int | None:
         raise gr.Error(str(exc)) from None
 
 
-def start_run(engine: Engine, access: Access, upload, example, system, models, repeats, concurrency, max_tokens, resume,
-              request: gr.Request = None, progress=gr.Progress()):
-    """Run (or resume) a question set; yields a status line, then the run picker pointing at the run."""
+def _with_prompts(qs: QuestionSet, second, third) -> QuestionSet:
+    """The set asked with a second or third system prompt too: each prompt becomes a variant of the run."""
+    extra = [p.strip() for p in (second, third) if isinstance(p, str) and p.strip()]
+    if not extra:
+        return qs
+    prompts = [qs.system, *extra]
+    return replace(qs, variants=tuple(Variant(f"prompt-{i}", text) for i, text in enumerate(prompts, 1)))
+
+
+def _plan(engine: Engine, access: Access, request, upload, example, system, models, repeats, concurrency, max_tokens,
+          resume, second, third):
+    """The run the form describes, checked: its set, models, numbers, resume id and the estimate of what is left."""
     repeats = _whole(repeats, REPEATS, 1)
     concurrency = _whole(concurrency, CONCURRENCY, 1)
     max_tokens = _whole(max_tokens, MAX_TOKENS)
     models = [m for m in models if isinstance(m, str) and m] if isinstance(models, list) else []
+    resume = (resume or "").strip()[:100] or None if isinstance(resume, str) else None
+    qs = _with_prompts(_question_set(upload, example, system), second, third)
+    if not models:
+        raise gr.Error("choose at least one model")
+    done = set()
+    if resume:
+        if queries.run(engine.store, resume, scope(access, request)) is None:
+            raise gr.Error(f"no run {resume!r}")
+        done = queries.answered_cells(engine.store, resume)
+    try:
+        est = estimate(engine, qs, models, repeats, concurrency, max_tokens, done=done, scope=scope(access, request))
+    except UnknownModel as exc:
+        raise gr.Error(str(exc)) from None
+    return qs, models, repeats, concurrency, max_tokens, resume, est
+
+
+def estimate_markdown(est) -> str:
+    head, rows = estimate_table(est)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(html.escape(c, quote=False).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return (f"**Estimate before any call** · {html.escape(summary_line(est), quote=False)}\n\n" + "\n".join(lines) +
+            "\n\nLow: the model's mean answer length in this log (prompts alone when it has none); high: every "
+            "answer running to max tokens.")
+
+
+def show_estimate(engine: Engine, access: Access, upload, example, system, models, repeats, concurrency, max_tokens,
+                  resume, second="", third="", request: gr.Request = None):
+    """What the run in the form would cost and take, low to high; nothing is asked of any model."""
+    if not models or not (upload or example):
+        return "Pick a question set and models to see what the run will cost before it starts."
+    try:
+        *_, est = _plan(engine, access, request, upload, example, system, models, repeats, concurrency, max_tokens,
+                        resume, second, third)
+    except gr.Error as exc:
+        return html.escape(str(exc.message), quote=False)
+    return estimate_markdown(est)
+
+
+def _left(started: float, done_now: int, left: int) -> str:
+    if not done_now or not left:
+        return ""
+    seconds = (time.monotonic() - started) / done_now * left
+    return f" · about {duration(seconds)} left"
+
+
+def start_run(engine: Engine, access: Access, upload, example, system, models, repeats, concurrency, max_tokens, resume,
+              second="", third="", request: gr.Request = None, progress=gr.Progress()):
+    """Run (or resume) a question set; yields a status line, then the run picker pointing at the run."""
     caller = check_rate(engine, request, f"runs:{uuid.uuid4().hex}")
     # a status first: Cancel works from here on, and a large file is read after the user sees something happen
     yield "Reading the question set…", gr.update()
-    qs = _question_set(upload, example, system)
+    qs, models, repeats, concurrency, max_tokens, resume, est = _plan(
+        engine, access, request, upload, example, system, models, repeats, concurrency, max_tokens, resume, second, third)
     try:
-        run_id = create(engine, qs, models, repeats, concurrency, max_tokens, None,
-                        (resume or "").strip()[:100] or None if isinstance(resume, str) else None,
-                        caller=caller, scope=scope(access, request))
+        run_id = create(engine, qs, models, repeats, concurrency, max_tokens, None, resume,
+                        caller=caller, scope=scope(access, request), estimate=est.as_json())
     except (RunError, UnknownModel) as exc:
         raise gr.Error(str(exc)) from None
     status = ""
+    spent, unpriced, started, first_done = Decimal(0), False, time.monotonic(), None
+    high = "no bound" if est.cost_high is None else format_usd(est.cost_high)
     for p in execute(engine, run_id, qs, models, repeats, concurrency, max_tokens, caller=caller):
+        if first_done is None:
+            first_done = p.done  # cells an earlier attempt finished do not make this one look fast
+        if p.record is not None:
+            if p.record.cost_usd is None:
+                unpriced = True
+            else:
+                spent += Decimal(p.record.cost_usd)
         progress((p.done, p.total), desc=f"run {run_id}", unit="answers")
         state = "cancelled — resume with this run id" if p.cancelled else ("running" if p.done < p.total else "done")
-        status = (f"**Run `{run_id}`** · {p.done}/{p.total} answers · {p.failed} failed · "
-                  f"{p.skipped} skipped (already done) · {state}")
+        money = "spend unknown (unpriced models)" if unpriced else f"{format_usd(spent)} spent of {high} at most"
+        status = (f"**Run `{run_id}`** · {p.done}/{p.total} answers · {p.failed} failed · {p.skipped} skipped "
+                  f"(already done) · {money}{_left(started, p.done - first_done, p.total - p.done)} · {state}")
         yield status, gr.update()
     yield status, gr.update(choices=run_choices(engine, access, request), value=run_id)
 
@@ -127,7 +200,9 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
     criteria = [c.id for c in s.rubric.criteria]
     unpriced = [m.label for m in s.models if m.cost_per_question is None]
     note = f" · unpriced (not plotted): {', '.join(unpriced)}" if unpriced else ""
-    header = (f"**Run `{run_id}`** · {s.run.set_name} · {len(s.rows)} answers · {s.run.repeats} repeats{note}")
+    guessed = beside_actual(s.run, s.rows)
+    header = (f"**Run `{run_id}`** · {html.escape(s.run.set_name or '')} · {len(s.rows)} answers · {s.run.repeats} repeats"
+              f"{note}" + (f"\n\n{guessed}" if guessed else ""))
     return (header, _df(*model_table(s.models)), scatter, bars, latency, _df(*question_table(s.questions)),
             _df(*rating_table(s.ratings, criteria)), _df(*elsewhere_table(s.rows, engine.prices)))
 
@@ -234,6 +309,10 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
             upload = gr.File(label="Question set (YAML, CSV or .txt)", file_types=[".yaml", ".yml", ".csv", ".txt"])
             example = gr.Dropdown(example_sets(), label="…or an example", value=None, elem_id="run-example")
             system = gr.Textbox(label="System prompt (overrides the set's own)", lines=2)
+            with gr.Accordion("Compare system prompts (variants)", open=False):
+                second = gr.Textbox(label="Second system prompt", lines=2, elem_id="run-second-prompt",
+                                    placeholder="each prompt becomes a variant: every model answers with each")
+                third = gr.Textbox(label="Third system prompt", lines=2, elem_id="run-third-prompt")
         with gr.Column():
             models = gr.Dropdown(choices=choices, multiselect=True, label="Models", allow_custom_value=True,
                                  elem_id="run-models")
@@ -246,6 +325,8 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
             with gr.Row():
                 go = gr.Button("Run", variant="primary", elem_id="run-go")
                 cancel = gr.Button("Cancel", elem_id="run-cancel")
+    plan_md = gr.Markdown("Pick a question set and models to see what the run will cost before it starts.",
+                          elem_id="run-estimate")
     status = gr.Markdown(elem_id="run-status")
     with gr.Row():
         picker = gr.Dropdown([], value=None, label="Results of run", elem_id="run-picker", scale=4)
@@ -293,8 +374,12 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
 
     blind.change(lambda hidden: gr.update(open=not hidden), blind, side_by_side, api_name=False)
     results = [header, per_model, scatter, bars, latency, per_question, ratings, elsewhere]
-    run_event = go.click(bind(start_run, engine, access), [upload, example, system, models, repeats, concurrency, max_tokens,
-                                                      resume], [status, picker], concurrency_limit=None, api_name="run")
+    form = [upload, example, system, models, repeats, concurrency, max_tokens, resume, second, third]
+    for part in form:
+        # the estimate follows the form; the text boxes only once typing stops, so a keystroke counts nothing
+        trigger = part.blur if isinstance(part, gr.Textbox) else part.change
+        trigger(bind(show_estimate, engine, access), form, plan_md, api_name=False, show_progress="hidden")
+    run_event = go.click(bind(start_run, engine, access), form, [status, picker], concurrency_limit=None, api_name="run")
     run_event.then(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
     cancel.click(None, None, None, cancels=[run_event], api_name=False)
     picker.change(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
