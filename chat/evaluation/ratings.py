@@ -141,13 +141,15 @@ class RatingStats:
         return label(self.model, self.variant)
 
 
-def rating_stats(store: Store, rows: list[dict], rubric: Rubric) -> list[RatingStats]:
-    """Per model and rater kind: mean score per criterion, acceptable answers and cost per acceptable one."""
+def rating_stats(store: Store, rows: list[dict], rubric: Rubric, ratings: list | None = None) -> list[RatingStats]:
+    """Per model and rater kind: mean score per criterion, acceptable answers and cost per acceptable one
+    (`ratings`: the rows' ratings when the caller has read them already)."""
     if not rows:
         return []
-    store.flush()
     by_id = {r.id: r for r in rows}
-    ratings = queries.ratings_of(store, list(by_id))
+    if ratings is None:
+        store.flush()
+        ratings = queries.ratings_of(store, list(by_id))
     out = []
     key = lambda r: (*candidate(by_id[r.exchange_id]), r.rater_kind)  # noqa: E731
     for (model, variant, kind), group in itertools.groupby(sorted(ratings, key=key), key=key):

@@ -15,16 +15,27 @@ def _mean(values):
     return statistics.fmean(values) if values else None
 
 
-def similarity(a: str, b: str) -> float:
-    """Jaccard overlap of character trigrams: script-agnostic, so Korean and English answers compare alike."""
-    def grams(text):
-        text = " ".join(text.split())
-        return {text[i:i + 3] for i in range(max(1, len(text) - 2))}
+def _grams(text: str) -> set[str]:
+    text = " ".join(text.split())
+    return {text[i:i + 3] for i in range(max(1, len(text) - 2))}
 
-    ga, gb = grams(a), grams(b)
+
+def _jaccard(ga: set, gb: set) -> float:
     if not ga and not gb:
         return 1.0
     return len(ga & gb) / len(ga | gb)
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard overlap of character trigrams: script-agnostic, so Korean and English answers compare alike."""
+    return _jaccard(_grams(a), _grams(b))
+
+
+def mean_similarity(texts: list[str]) -> float | None:
+    """The mean similarity of every pair of texts (each text's trigrams taken once, not once per pair)."""
+    grams = [_grams(t) for t in texts]
+    pairs = [_jaccard(a, b) for a, b in itertools.combinations(grams, 2)]
+    return _mean(pairs) if pairs else None
 
 
 def label(model: str, variant: str | None) -> str:
@@ -124,12 +135,11 @@ def question_stats(rows: list[dict]) -> list[QuestionStats]:
         lengths = [len(r.reply or "") for r in ok]
         mean_len = statistics.fmean(lengths)
         lat = [r.latency_ms for r in ok]
-        pairs = list(itertools.combinations([r.reply or "" for r in ok], 2))
         out.append(QuestionStats(
             model=model, variant=variant or None, question_id=qid, n=len(ok), mean_chars=mean_len,
             chars_cv=(statistics.pstdev(lengths) / mean_len) if len(ok) > 1 and mean_len else None,
             latency_stdev_ms=statistics.pstdev(lat) if len(ok) > 1 else None,
-            similarity=_mean([similarity(a, b) for a, b in pairs]) if pairs else None,
+            similarity=mean_similarity([r.reply or "" for r in ok]),
         ))
     return out
 

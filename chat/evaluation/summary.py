@@ -84,10 +84,10 @@ def list_runs(store: Store, scope: Scope = Scope()) -> list[Run]:
     return queries.runs_with_counts(store, scope)
 
 
-def answer_scores(store: Store, rows: list[Exchange]) -> dict[str, dict]:
+def answer_scores(store: Store, rows: list[Exchange], ratings: list | None = None) -> dict[str, dict]:
     """Per answer, the mean score per criterion from people and from the judge, kept apart."""
     collected: dict[str, dict[str, dict[str, list[float]]]] = {}
-    for r in queries.ratings_of(store, [row.id for row in rows]):
+    for r in queries.ratings_of(store, [row.id for row in rows]) if ratings is None else ratings:
         collected.setdefault(r.exchange_id, {}).setdefault(r.rater_kind, {}).setdefault(r.criterion, []) \
             .append(r.score)
     return {eid: {kind: {c: statistics.fmean(v) for c, v in crit.items()} for kind, crit in kinds.items()}
@@ -101,5 +101,8 @@ def summarize(store: Store, run_id: str, rubric: Rubric = DEFAULT_RUBRIC, scope:
     if found is None:
         raise NoSuchRun(run_id, store.path)
     rows = run_rows(store, run_id)
-    return RunSummary(found, rows, model_stats(rows), question_stats(rows), rating_stats(store, rows, rubric), rubric,
-                      answer_scores(store, rows))
+    ids = {row.id for row in rows}
+    # read once for both aggregates; a retried cell's earlier attempt is not among the rows and does not count
+    ratings = [r for r in queries.ratings_of_run(store, run_id) if r.exchange_id in ids]
+    return RunSummary(found, rows, model_stats(rows), question_stats(rows), rating_stats(store, rows, rubric, ratings),
+                      rubric, answer_scores(store, rows, ratings))

@@ -68,3 +68,13 @@ def answer_history(store: Store, models: list[str], scope: Scope = Scope()) -> d
         f"WHERE status = 'ok' AND model IN ({','.join('?' * len(models))})" + (f" AND {cond}" if cond else "") +
         " GROUP BY model", [*models, *params])
     return {r["model"]: (r["n"], r["out_tokens"], r["latency"]) for r in found}
+
+
+def ratings_of_run(store: Store, run_id: str) -> list[Rating]:
+    """The ratings of a run's answers that count, as ratings_of gives them, in one read of the run's rows
+    (a rater's latest score per criterion supersedes the earlier ones)."""
+    latest: dict[tuple, dict] = {}
+    for r in store.query("SELECT r.* FROM ratings r JOIN exchanges e ON e.id = r.exchange_id WHERE e.run_id = ? "
+                         "ORDER BY r.created_at, r.rowid", [run_id]):
+        latest[(r["exchange_id"], r["rater"], r["rater_kind"], r["criterion"])] = r
+    return [Rating.from_row(r) for r in latest.values()]

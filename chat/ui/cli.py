@@ -247,6 +247,62 @@ def _report(args) -> int:
     return 0
 
 
+def _decide(args) -> int:
+    from chat.evaluation.decision import Constraints, decide, pairs_table, reason, scores_note, shortlist_table
+    from chat.evaluation.ratings import load_rubric
+    from chat.evaluation.summary import summarize
+    from chat.storage.store import Store
+
+    if (args.max_monthly is None) != (args.per_day is None) and args.max_monthly is not None:
+        print("error: --max-monthly needs --per-day N, the questions a day it is reckoned at", file=sys.stderr)
+        return 2
+    constraints = Constraints(args.max_ttft_p95, args.max_latency_p95, dict(args.min_score or []), args.min_acceptable,
+                              args.max_cost_per_question, args.per_day, args.max_monthly)
+    summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
+    d = decide(summary, constraints, margin=args.margin)
+    if args.json:
+        print(json.dumps(d.as_json(), indent=2, ensure_ascii=False))
+        return 0
+    print(reason(d))
+    print(scores_note(d) + " Intervals are 95% (bootstrap over questions, then repeats; Wilson for rates).\n")
+    _print_table(*shortlist_table(d))
+    if d.pairs:
+        print()
+        _print_table(*pairs_table(d))
+    return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:30]!r} is not a number of seconds, e.g. 3 or 0.8") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("must be a number of seconds from 0 to 3,600")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:30]!r} is not a rate, e.g. 0.9 or 90%") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be a rate from 0 to 1 (or 0% to 100%)")
+    return value
+
+
+def _criterion_score(text: str) -> tuple[str, float]:
+    name, sep, number = text.partition("=")
+    try:
+        value = float(number)
+    except ValueError:
+        value = None
+    if not sep or not name.strip() or value is None or not 0 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} should be CRITERION=SCORE, e.g. answers=4")
+    return name.strip(), value
+
+
 def _prices(args) -> int:
     from chat.engine.pricing import load_prices
 
@@ -362,6 +418,21 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-cost", type=_usd, metavar="USD", help="refuse a run whose high estimate is above this")
     ev.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
     _cap_flags(ev)
+    de = sub.add_parser("decide", help="which model (and variant) to choose from a run, given your constraints")
+    de.add_argument("run_id")
+    de.add_argument("--max-ttft-p95", type=_seconds, metavar="SECONDS", help="slowest 95th-percentile first token")
+    de.add_argument("--max-latency-p95", type=_seconds, metavar="SECONDS", help="slowest 95th-percentile whole answer")
+    de.add_argument("--min-score", type=_criterion_score, action="append", metavar="CRITERION=X",
+                    help="lowest mean score on a criterion (repeat for more), e.g. --min-score answers=4")
+    de.add_argument("--min-acceptable", type=_rate, metavar="RATE", help="lowest share of acceptable answers, e.g. 0.9")
+    de.add_argument("--max-cost-per-question", type=_usd, metavar="USD")
+    de.add_argument("--per-day", type=_positive_int, metavar="N", help="questions a day, for the monthly cost")
+    de.add_argument("--max-monthly", type=_usd, metavar="USD", help="highest monthly cost at --per-day")
+    de.add_argument("--margin", type=float, default=0.25, help="score difference worth telling apart, for the "
+                                                              "repeats needed (default 0.25 points)")
+    de.add_argument("--rubric")
+    de.add_argument("--json", action="store_true", help="the decision as JSON: recommended, candidates, pairs")
+    de.add_argument("--db")
     prices = sub.add_parser("prices", help="list pricing.yaml; --check compares every figure with genai-prices")
     prices.add_argument("--check", action="store_true", help="print each figure that differs from genai-prices' data "
                                                              "(exit 1 when any does)")
@@ -391,7 +462,8 @@ def main(argv=None) -> int:
         timeouts()  # a malformed CHAT_TIMEOUT is a configuration error: say so before any call
         from chat.ui.cli_logs import run_logs, run_stats
 
-        commands = {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report, "prices": _prices, "logs": run_logs,
+        commands = {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report, "decide": _decide,
+                    "prices": _prices, "logs": run_logs,
                     "stats": run_stats}
         return commands[args.command](args)
     except ValueError as exc:  # configuration errors (pricing.yaml, CHAT_* variables) carry their own fix
