@@ -152,3 +152,34 @@ def test_decide_names_the_model_a_real_run_was_built_to_favour(fake, engine, tmp
     assert monthly.returncode == 2 and "--max-monthly needs --per-day" in monthly.stderr
     missing = _cli(["decide", "no-such-run"], env)
     assert missing.returncode == 2 and "no run 'no-such-run'" in missing.stderr
+
+
+def test_the_runs_tab_decision_view_follows_its_constraints_and_keeps_its_measurements(store):
+    import gradio as gr
+
+    from chat.engine import Engine
+    from chat.ui.access import Access
+    from chat.ui.decision_view import show_decision
+
+    engine = Engine(store)
+    run_id = _three(store)
+    text, shortlist, plot, pairs, cached = show_decision(engine, Access(), run_id, None, None, None, None, None, 1000,
+                                                         None, None, 4, None, None)
+    assert text.startswith("### gpt-4o-mini: meets all constraints; 75% cheaper than claude-haiku-4-5")
+    assert "Scores are people's ratings." in text and "◆ marks the cost–quality frontier" in text
+    assert list(shortlist["Model"])[0] == "gpt-4o-mini ◆" and list(shortlist["Meets constraints"])[0] == "yes"
+    assert list(shortlist["Meets constraints"])[-1].startswith("no: answers score")
+    assert set(plot["model"]) == {"gpt-4o-mini", "claude-haiku-4-5", "gpt-4o"}
+    assert set(plot[plot["frontier"] == "yes"]["model"]) == {"gpt-4o-mini", "claude-haiku-4-5"}
+    assert len(pairs) == 3
+    # a tighter latency limit: the same measurements, a different answer
+    text2, *_, cached2 = show_decision(engine, Access(), run_id, cached, None, 1.0, None, None, 1000, None, None, 4,
+                                       None, None)
+    assert cached2 is cached and text2.startswith("### claude-haiku-4-5: meets all constraints")
+    with pytest.raises(gr.Error, match="slowest latency p95 \\(s\\) must be a number"):
+        show_decision(engine, Access(), run_id, cached, None, "soon", None, None, 1000, None, None)
+    # under --auth, another login's run reads as no run
+    auth = Access(auth=True)
+    bob = gr.Request(username="bob")
+    with pytest.raises(gr.Error, match="no run"):
+        show_decision(engine, auth, run_id, None, None, None, None, None, 1000, None, bob)

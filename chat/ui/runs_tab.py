@@ -28,6 +28,7 @@ from chat.evaluation.results import candidates, label
 from chat.evaluation.runs import RunError, create, execute
 from chat.evaluation.summary import list_runs, summarize
 from chat.storage import runs as queries
+from chat.ui import decision_view
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.compare_tab import complete_scores, score_choices
@@ -334,6 +335,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
         export_btn = gr.Button("Export CSV + HTML report (and a blind one)", scale=1, elem_id="run-export")
     files = gr.File(label="Report files", file_count="multiple", elem_id="run-files", height=90)
     header = gr.Markdown(elem_id="run-header")
+    decide_handler, decide_inputs, decide_outputs = decision_view.build(engine, access, picker, rubric)
     per_model = gr.Dataframe(label="Per model", elem_id="run-per-model", interactive=False)
     with gr.Row():
         scatter = gr.ScatterPlot(x="latency_ms", y="cost_usd", color="model", x_title="median latency (ms)",
@@ -383,6 +385,8 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
     run_event.then(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
     cancel.click(None, None, None, cancels=[run_event], api_name=False)
     picker.change(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
+    picker.change(decide_handler, decide_inputs, decide_outputs, api_name=False)
+    run_event.then(decide_handler, decide_inputs, decide_outputs, api_name=False)
     # opening the tab lists the runs made since the page loaded (other sessions and the CLI included)
     for trigger in (refresh.click, tab.select):
         trigger(bind(refresh_runs, engine, access), [picker], picker, api_name=False).then(
@@ -395,6 +399,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
     for done in (save.click(bind(save_answer_rating, engine, rubric=rubric), [current, rater, *radios], saved,
                             api_name=False),
                  judge_btn.click(bind(judge_run, engine, access, rubric=rubric), [picker, judge_model], judged, api_name=False)):
+        done.then(decide_handler, decide_inputs, decide_outputs, api_name=False)
         done.then(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False).then(
             bind(show_answers, engine, access, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
     return rater

@@ -1,0 +1,152 @@
+"""The Runs tab's decision view: the team's constraints in, a ranked shortlist, the frontier and a recommendation out."""
+from __future__ import annotations
+
+import html
+import math
+from decimal import Decimal, InvalidOperation
+
+import gradio as gr
+import pandas as pd
+
+from chat.engine import Engine
+from chat.evaluation.decision import (
+    ConstraintError,
+    Constraints,
+    Measured,
+    decide,
+    measure,
+    pairs_table,
+    reason,
+    scores_note,
+    shortlist_table,
+)
+from chat.evaluation.projection import MAX_PER_DAY
+from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric
+from chat.evaluation.runs import RunError
+from chat.evaluation.summary import summarize
+from chat.ui.access import Access, scope
+
+LATENCY_BANDS = ((1.0, "p95 under 1 s"), (3.0, "p95 1–3 s"), (10.0, "p95 3–10 s"), (math.inf, "p95 10 s or more"))
+
+
+def _number(value, what: str, low: float = 0, high: float = math.inf) -> float | None:
+    """A constraint box: empty is no constraint; anything else a number in range, else one line saying so."""
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"{what} must be a number, got {str(value)[:30]!r}") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise gr.Error(f"{what} must be from {low:g} to {high:g}, got {number:g}")
+    return number
+
+
+def _usd(value, what: str) -> Decimal | None:
+    number = _number(value, what, 0, 1_000_000)
+    try:
+        return None if number is None else Decimal(repr(number))
+    except InvalidOperation:
+        raise gr.Error(f"{what} must be an amount in USD") from None
+
+
+def constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day, max_monthly, min_scores,
+                     rubric: Rubric) -> Constraints:
+    scale_high = 5 if rubric.scale == "1-5" else 1
+    scores = {c.id: v for c, raw in zip(rubric.criteria, min_scores)
+              if (v := _number(raw, f"lowest {c.id} score", 0, scale_high)) is not None}
+    acceptable = _number(min_acceptable_pct, "lowest acceptable rate (%)", 0, 100)
+    volume = _number(per_day, "questions a day", 1, MAX_PER_DAY)
+    if volume is not None and volume != int(volume):
+        raise gr.Error("questions a day must be a whole number")
+    return Constraints(_number(max_ttft, "slowest TTFT p95 (s)", 0, 3600),
+                       _number(max_latency, "slowest latency p95 (s)", 0, 3600), scores,
+                       None if acceptable is None else acceptable / 100, _usd(max_cost, "highest cost per question"),
+                       None if volume is None else int(volume), _usd(max_monthly, "highest monthly cost"))
+
+
+def _band(seconds: float | None) -> str:
+    if seconds is None:
+        return "latency unknown"
+    return next(name for limit, name in LATENCY_BANDS if seconds < limit)
+
+
+def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured | None, max_ttft, max_latency,
+                  min_acceptable_pct, max_cost, per_day, max_monthly, request: gr.Request = None, *min_scores,
+                  rubric: Rubric = DEFAULT_RUBRIC):
+    """The recommendation, the shortlist, the cost-quality frontier and the paired comparisons; the measured
+    figures are kept so that moving a constraint only re-checks them (Gradio passes the request only to a
+    positional parameter, so it comes before the per-criterion scores)."""
+    empty = pd.DataFrame()
+    plot = pd.DataFrame({"model": pd.Series(dtype=str), "cost_usd": pd.Series(dtype=float),
+                         "score": pd.Series(dtype=float), "latency": pd.Series(dtype=str)})
+    if not run_id:
+        return "Pick a run to decide on.", empty, plot, empty, None
+    constraints = constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day, max_monthly,
+                                   min_scores, rubric)
+    try:
+        s = summarize(engine.store, run_id, rubric, scope(access, request))
+    except RunError as exc:
+        raise gr.Error(str(exc)) from None
+    if not isinstance(cached, Measured) or not cached.current(s):
+        cached = measure(s)
+    try:
+        d = decide(cached, constraints)
+    except ConstraintError as exc:
+        raise gr.Error(str(exc)) from None
+    frontier = [c.label for c in d.candidates if c.frontier]
+    points = [c for c in d.candidates if c.metrics["cost_per_question_usd"].value is not None
+              and c.metrics["score_mean"].value is not None]
+    plot = pd.DataFrame({"model": [c.label for c in points],
+                         "cost_usd": [c.metrics["cost_per_question_usd"].value for c in points],
+                         "score": [c.metrics["score_mean"].value for c in points],
+                         "latency": [_band(c.metrics["latency_p95_s"].value) for c in points],
+                         "frontier": ["yes" if c.frontier else "no" for c in points]})
+    text = (f"### {html.escape(reason(d), quote=False)}\n\n{scores_note(d)} Intervals are 95%: a seeded bootstrap "
+            "over questions, then repeats within them (Wilson's for rates). ◆ marks the cost–quality frontier"
+            + (f": {html.escape(', '.join(frontier), quote=False)}." if frontier else "."))
+    head, rows = shortlist_table(d)
+    return text, pd.DataFrame(rows, columns=head), plot, _pairs_frame(d), cached
+
+
+def _pairs_frame(d) -> pd.DataFrame:
+    head, rows = pairs_table(d)
+    return pd.DataFrame(rows, columns=head)
+
+
+def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = DEFAULT_RUBRIC) -> list:
+    """The decision view's components and wiring; returns what refreshes it, for the tab to call after a run."""
+    with gr.Accordion("Decide: your constraints, the shortlist and the recommendation", open=True):
+        with gr.Row():
+            max_ttft = gr.Number(label="Slowest TTFT p95 (s)", elem_id="decide-max-ttft", minimum=0)
+            max_latency = gr.Number(label="Slowest latency p95 (s)", elem_id="decide-max-latency", minimum=0)
+            min_acceptable = gr.Number(label="Lowest acceptable rate (%)", elem_id="decide-min-acceptable", minimum=0,
+                                       maximum=100)
+            max_cost = gr.Number(label="Highest cost per question (USD)", elem_id="decide-max-cost", minimum=0)
+        with gr.Row():
+            per_day = gr.Number(label="Questions a day", value=1000, precision=0, elem_id="decide-per-day", minimum=1)
+            max_monthly = gr.Number(label="Highest monthly cost (USD)", elem_id="decide-max-monthly", minimum=0)
+            min_scores = [gr.Number(label=f"Lowest {c.id} score", elem_id=f"decide-min-{c.id}", minimum=0)
+                          for c in rubric.criteria]
+        verdict = gr.Markdown(elem_id="decide-verdict")
+        shortlist = gr.Dataframe(label="Shortlist (meets every constraint first, cheapest first; 95% intervals)",
+                                 interactive=False, elem_id="decide-shortlist", wrap=True)
+        pareto = gr.ScatterPlot(x="cost_usd", y="score", color="latency", x_title="cost per question (USD)",
+                                y_title="mean score", label="Cost against quality (colour: latency p95)",
+                                elem_id="decide-pareto", height=300, tooltip="all", x_lim=[0, None])
+        pairs = gr.Dataframe(label="Leading candidates compared, paired by question", interactive=False,
+                             elem_id="decide-pairs")
+    cached = gr.State(None)
+    inputs = [picker, cached, max_ttft, max_latency, min_acceptable, max_cost, per_day, max_monthly, *min_scores]
+    outputs = [verdict, shortlist, pareto, pairs, cached]
+    handler = bind_decision(engine, access, rubric)
+    for box in inputs[2:]:
+        box.submit(handler, inputs, outputs, api_name=False)
+        box.blur(handler, inputs, outputs, api_name=False)
+    return [handler, inputs, outputs]
+
+
+def bind_decision(engine: Engine, access: Access, rubric: Rubric):
+    from chat.ui.bind import bind
+
+    return bind(show_decision, engine, access, rubric=rubric)
