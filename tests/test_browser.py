@@ -453,7 +453,9 @@ def test_report_shows_every_answer_side_by_side_and_reads_on_a_phone(browser, fa
         cards.nth(0).locator("summary").click()
         assert cards.nth(0).locator("details .answer").first.is_visible()  # the second repeat, a click away
         assert "Projected monthly cost at 5,000 questions a day" in page.inner_text("body")
-        page.screenshot(path=str(ROOT / "docs" / "screenshots" / "report.png"), full_page=False)
+        assert page.locator("h2").first.inner_text() == "Recommendation"
+        if os.environ.get("UPDATE_SCREENSHOTS"):
+            refund.screenshot(path=str(ROOT / "docs" / "screenshots" / "report-answers.png"))
 
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(html_path.as_uri())
@@ -462,6 +464,59 @@ def test_report_shows_every_answer_side_by_side_and_reads_on_a_phone(browser, fa
             page.locator("section.q").first.locator(".card").nth(1).bounding_box()
         assert b["y"] > a["y"] + a["height"] - 1 and a["width"] <= 390
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        page.locator("section.q").first.screenshot(path=str(ROOT / "docs" / "screenshots" / "report-phone.png"))
+    finally:
+        page.close()
+
+
+def test_the_report_leads_with_the_decision_and_every_table_fits_a_phone(browser, store, tmp_path):
+    """A stakeholder's report: titled by the set and its date, the recommendation first, no command lines, every
+    table a stack of cards at 390 px; its blind twin shows no cost or speed."""
+    from decimal import Decimal
+
+    from chat.engine.pricing import load_prices
+    from chat.evaluation.decision import Constraints
+    from chat.evaluation.summary import summarize
+    from tests.synthetic import Truth, write_run
+
+    truths = [Truth("gpt-4o-mini", 1.2, cost_usd="0.0001", score=4.4),
+              Truth("claude-haiku-4-5", 0.5, cost_usd="0.0004", score=4.5),
+              Truth("gpt-4o", 0.8, cost_usd="0.0020", score=3.0)]
+    run_id = write_run(store, truths, questions=10, repeats=6, seed=7)
+    s = summarize(store, run_id)
+    constraints = Constraints(max_latency_p95_s=2.5, min_score={"answers": 4}, max_monthly=Decimal(50))
+    _, html_path = s.export(tmp_path, load_prices(), 1000, constraints)
+    _, blind_path, _ = s.export_blind(tmp_path, load_prices(), 1000)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(html_path.as_uri())
+        assert page.locator("h1").inner_text() == "synthetic · 2026-12-01"
+        assert page.locator("h2").first.inner_text() == "Recommendation"
+        assert page.locator(".verdict").inner_text().startswith("gpt-4o-mini: meets all constraints; 75% cheaper "
+                                                                "than claude-haiku-4-5")
+        headings = page.locator("h2").all_inner_texts()
+        assert headings.index("Ratings") < headings.index("Per model") < headings.index("Answers side by side")
+        assert headings[-1].startswith("Appendix: what these tokens would cost elsewhere")
+        body = page.inner_text("body")
+        assert "python -m chat" not in body and "at most $50.00 a month at 1,000 questions a day" in body
+        assert page.locator("svg[aria-label='cost against quality'] polyline").count() == 1  # the frontier line
+        if os.environ.get("UPDATE_SCREENSHOTS"):
+            page.screenshot(path=str(ROOT / "docs" / "screenshots" / "report.png"), full_page=False)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(html_path.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        wide = page.evaluate("[...document.querySelectorAll('table, td')].filter(e => e.getBoundingClientRect()"
+                             ".right > 390 || e.scrollWidth > e.clientWidth + 1).length")
+        assert wide == 0  # no table and no cell needs sideways scrolling
+        cell = page.locator("td[data-label='Latency p95']").first
+        assert cell.is_visible() and cell.bounding_box()["width"] < 390
+        if os.environ.get("UPDATE_SCREENSHOTS"):
+            page.screenshot(path=str(ROOT / "docs" / "screenshots" / "report-phone.png"), full_page=False)
+
+        page.goto(blind_path.as_uri())
+        blind = page.inner_text("body")
+        assert "Cost and speed are left out until the key is opened" in blind
+        assert "$" not in blind and " ms" not in blind and "latency" not in blind.lower().replace(
+            "cost and speed", "")
+        assert "gpt-4o" not in blind and "Model A" in blind
     finally:
         page.close()

@@ -88,10 +88,11 @@ def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
     with pytest.raises(gr.Error, match="questions a day must be a whole number"):
         runs_tab.show_answers(engine, Access(), run_id, "lots")
     files = runs_tab.export(engine, Access(), run_id, 1000)
-    assert [Path(f).name.removeprefix("run-") for f in files] == [f"{run_id}.csv", f"{run_id}.html",
-                                                                f"{run_id}-blind.html", f"{run_id}-blind-key.txt"]
+    # the two reports people open come first, then the CSV and the key to the letters
+    assert [Path(f).name.removeprefix("run-") for f in files] == [f"{run_id}.html", f"{run_id}-blind.html",
+                                                                f"{run_id}.csv", f"{run_id}-blind-key.txt"]
     assert all(Path(f).stat().st_size > 0 for f in files)
-    blind = Path(files[2]).read_text()
+    blind = Path(files[1]).read_text()
     assert "gpt-4o" not in blind and "Model A" in blind and "Model B" in blind
 
 

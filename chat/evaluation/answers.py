@@ -36,9 +36,12 @@ def _body(row: dict) -> str:
     return f"<div class=answer>{html.escape(row.reply or '')}</div>"
 
 
-def answers_html(questions: list[dict], rows: list[Exchange], scores: dict[str, dict], models: list[str]) -> str:
+def answers_html(questions: list[dict], rows: list[Exchange], scores: dict[str, dict], models: list[str],
+                 meters: bool = True) -> str:
     """questions: [{id, text, reference?, note?}] in set order; models: the candidates' labels (results.label), in
-    the order shown; scores: exchange id -> {human|judge: {criterion: mean}}."""
+    the order shown; scores: exchange id -> {human|judge: {criterion: mean}}; meters: False leaves out each
+    answer's cost and timing (a blind report, where they would name the model)."""
+    meter = (lambda r: f"<div class=meter>{html.escape(meter_line(r))}</div>") if meters else (lambda r: "")  # noqa: E731
     by_cell: dict[tuple[str, str], list[Exchange]] = {}
     cell = lambda r: (r.question_id or "", label(r.model, r.variant))  # noqa: E731
     for key, group in itertools.groupby(sorted(rows, key=lambda r: (*cell(r), r.repeat_index or 0)), key=cell):
@@ -60,10 +63,10 @@ def answers_html(questions: list[dict], rows: list[Exchange], scores: dict[str, 
             more = ""
             if rest:
                 more = (f"<details><summary>all {len(answers)} repeats</summary>" + "".join(
-                    f"<div><b>#{(r.repeat_index or 0) + 1}</b>{_body(r)}<div class=meter>{html.escape(meter_line(r))}"
-                    f"</div>{_scores(scores.get(r.id))}</div>" for r in rest) + "</details>")
+                    f"<div><b>#{(r.repeat_index or 0) + 1}</b>{_body(r)}{meter(r)}"
+                    f"{_scores(scores.get(r.id))}</div>" for r in rest) + "</details>")
             cards.append(f"<div class=card><h4>{html.escape(model)}</h4>{_body(first)}"
-                         f"<div class=meter>{html.escape(meter_line(first))}</div>{_scores(scores.get(first.id))}"
+                         f"{meter(first)}{_scores(scores.get(first.id))}"
                          f"{more}</div>")
         parts.append(f"<section class=q>{head}<div class=grid>{''.join(cards)}</div></section>")
     return "".join(parts)

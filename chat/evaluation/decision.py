@@ -7,12 +7,15 @@ import statistics
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from chat.evaluation.intervals import Figure, Resampler, beats, effective_size, repeats_needed, wilson
 from chat.evaluation.projection import DAYS_PER_MONTH
 from chat.evaluation.results import candidate, label
-from chat.evaluation.summary import RunSummary
 from chat.wording import format_usd
+
+if TYPE_CHECKING:  # the report leads with a decision, and the summary writes the report
+    from chat.evaluation.summary import RunSummary
 
 REPLICATES = 2000
 # what each figure is called, and whether less of it is better
@@ -373,9 +376,13 @@ def _named(c: Candidate) -> str:
 KEY_METRICS = ("ttft_p95_s", "latency_p95_s", "cost_per_question_usd", "score_mean", "acceptable_rate", "consistency")
 
 
+def _first_up(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def shortlist_table(d: Decision) -> tuple[list[str], list[list[str]]]:
     """The ranked shortlist: each candidate, whether it meets every constraint (or what it misses), key figures."""
-    head = ["#", "Model", "Meets constraints", *(metric_name(m).capitalize() for m in KEY_METRICS),
+    head = ["#", "Model", "Meets constraints", *(_first_up(metric_name(m)) for m in KEY_METRICS),
             *(f"{c} score" for c in d.criteria)]
     if d.constraints.per_day:
         head.append(f"Monthly at {d.constraints.per_day:,}/day")

@@ -13,6 +13,7 @@ from chat.engine.usage import Usage
 from chat.evaluation import spreadsheet
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
+from chat.evaluation.decision import Constraints, Decision, pairs_table, reason, scores_note, shortlist_table
 from chat.evaluation.estimate import beside_actual
 from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
@@ -79,8 +80,10 @@ def to_csv(stats: list[ModelStats]) -> str:
 
 
 def _table(head, rows) -> str:
+    """A table that becomes one card per row on a phone: each cell carries its column's name."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td data-label=\"{html.escape(h)}\">{html.escape(c)}</td>"
+                                    for h, c in zip(head, row)) + "</tr>" for row in rows)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -147,10 +150,17 @@ def latency_svg(rows: list[dict]) -> str:
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}
-@media (max-width:600px){body{margin:.6rem}}table{display:block;overflow-x:auto}
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}svg{max-width:100%;height:auto}
-td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
-td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}svg text{font-size:12px}.note{color:#666;font-size:.85rem}"""
+td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right;overflow-wrap:anywhere}
+td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}svg text{font-size:12px}.note{color:#666;font-size:.85rem}
+.verdict{font-size:1.25rem;font-weight:600;background:#eef6ee;border-left:6px solid #59a14f;padding:.7rem 1rem}
+.verdict.none{background:#fbeeee;border-left-color:#e15759}ul.constraints{margin:.3rem 0 .8rem}
+@media (max-width:600px){body{margin:.6rem}h1{font-size:1.4rem}
+table,thead,tbody,tr,td{display:block;width:100%;box-sizing:border-box}thead{display:none}
+tr{border:1px solid #ccc;border-radius:6px;margin:.6rem 0;padding:.3rem .5rem}
+td{border:none;border-bottom:1px dotted #ddd;text-align:right;padding:.25rem 0;display:flex;
+justify-content:space-between;gap:.8rem}td:last-child{border-bottom:none}td:first-child{text-align:right;font-weight:600}
+td::before{content:attr(data-label);flex:0 0 40%;text-align:left;color:#555;font-weight:normal}}"""
 
 
 def projection_table(projections: list[Projection], per_day: int) -> tuple[list[str], list[list[str]]]:
@@ -172,7 +182,8 @@ def projection_table(projections: list[Projection], per_day: int) -> tuple[list[
 PROJECTION_NOTE = ("Per month = the measured cost per question × questions a day × 30. A self-hosted model priced by "
                    "the hour is metered by the time each answer held the machine; kept on all month it costs its "
                    "hourly price × 720, and it is cheaper than an API model once the API's cost of a day's questions "
-                   "passes the machine's day. Change the volume: python -m chat report RUN --per-day N.")
+                   "passes the machine's day.")
+ELSEWHERE_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -189,6 +200,81 @@ class Report:
     scores: dict = field(default_factory=dict)  # exchange id -> {human|judge: {criterion: mean}}
     projections: list[Projection] | None = None  # None: projected from stats at the report's volume
     names: Literal["models", "letters"] = "models"  # letters: a blind report, whose key is kept elsewhere
+    decision: Decision | None = None  # what the report leads with (a blind report has none: costs name models)
+
+
+def frontier_svg(d: Decision) -> str:
+    """Cost per question against mean score; the dot's size is its latency p95; the frontier joined by a line."""
+    pts = [(c.label, c.metrics["cost_per_question_usd"].value, c.metrics["score_mean"].value,
+            c.metrics["latency_p95_s"].value, c.frontier) for c in d.candidates
+           if c.metrics["cost_per_question_usd"].value is not None and c.metrics["score_mean"].value is not None]
+    if not pts:
+        return "<p class=note>No candidate is both priced and rated yet, so there is no cost–quality chart.</p>"
+    w, h, pad = 640, 360, 60
+    xmax = max(p[1] for p in pts) * 1.15 or 1
+    lo, hi = min(p[2] for p in pts), max(p[2] for p in pts)
+    lo, hi = max(0.0, lo - 0.5), hi + 0.3
+    slow = max((p[3] or 0) for p in pts) or 1
+    x = lambda v: pad + v / xmax * (w - pad - 20)  # noqa: E731
+    y = lambda v: h - pad - (v - lo) / ((hi - lo) or 1) * (h - pad - 20)  # noqa: E731
+    line = sorted((p for p in pts if p[4]), key=lambda p: p[1])
+    parts = ['<polyline fill="none" stroke="#59a14f" stroke-width="2" stroke-dasharray="6 4" points="'
+             + " ".join(f"{x(p[1]):.1f},{y(p[2]):.1f}" for p in line) + '"/>'] if len(line) > 1 else []
+    for i, (name, cost, score, latency, on) in enumerate(pts):
+        r = 5 + 10 * ((latency or 0) / slow)
+        anchor, dx = ("end", -r - 4) if x(cost) > w * 0.65 else ("start", r + 4)
+        parts.append(f'<circle cx="{x(cost):.1f}" cy="{y(score):.1f}" r="{r:.1f}" fill="{PALETTE[i % len(PALETTE)]}" '
+                     f'fill-opacity="0.75" stroke="{"#2b6b2b" if on else "none"}" stroke-width="2"><title>'
+                     f'{html.escape(name)}</title></circle><text x="{x(cost) + dx:.1f}" y="{y(score) + 4:.1f}" '
+                     f'text-anchor="{anchor}">{html.escape(name)}{" ◆" if on else ""}</text>')
+    axes = _axes(w, h, pad, f"cost per question (USD) → up to {format_usd(Decimal(repr(xmax)))}",
+                 f"mean score ({lo:.1f}–{hi:.1f})")
+    return (f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="cost against quality">'
+            f"{axes}{''.join(parts)}</svg><p class=note>Larger dots are slower (latency p95); ◆ and the dashed line "
+            "mark the frontier: no other candidate is both cheaper and better rated.</p>")
+
+
+def constraints_html(c: Constraints) -> str:
+    items = []
+    if c.max_ttft_p95_s is not None:
+        items.append(f"TTFT p95 at most {c.max_ttft_p95_s:g} s")
+    if c.max_latency_p95_s is not None:
+        items.append(f"latency p95 at most {c.max_latency_p95_s:g} s")
+    items += [f"{name} score at least {low:g}" for name, low in c.min_score.items()]
+    if c.min_acceptable is not None:
+        items.append(f"at least {c.min_acceptable:.0%} of answers acceptable")
+    if c.max_cost_per_question is not None:
+        items.append(f"at most {format_usd(c.max_cost_per_question)} a question")
+    if c.max_monthly is not None:
+        items.append(f"at most {format_usd(c.max_monthly)} a month at {c.per_day:,} questions a day")
+    if not items:
+        return "<p class=note>No constraints were set: the shortlist is simply cheapest first.</p>"
+    return "<ul class=constraints>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+def decision_html(d: Decision) -> list[str]:
+    rec = d.recommended
+    out = [f"<h2>Recommendation</h2><p class=\"verdict{'' if rec else ' none'}\">{html.escape(reason(d))}</p>",
+           "<h3>Constraints</h3>", constraints_html(d.constraints),
+           f"<p class=note>{html.escape(scores_note(d))} Intervals are 95%: a seeded bootstrap over questions, then "
+           "repeats within them (Wilson's for rates); a figure from fewer than 5 answers shows no interval.</p>",
+           "<h3>Shortlist</h3>", _table(*shortlist_table(d)), "<h3>Cost against quality</h3>", frontier_svg(d)]
+    if d.pairs:
+        out += ["<h3>Leading candidates compared</h3><p class=note>Paired by question: the chance A's figure is the "
+                "better one, and the repeats per question that would tell a difference of the margin apart.</p>",
+                _table(*pairs_table(d))]
+    return out
+
+
+def _elsewhere(rows, prices) -> list[str]:
+    head, table = elsewhere_table(rows, prices)
+    shown, rest = table[:ELSEWHERE_SHOWN], table[ELSEWHERE_SHOWN:]
+    out = ["<h2>Appendix: what these tokens would cost elsewhere</h2>",
+           f"<p class=note>Approximate: the same text is a different number of tokens on each vendor's tokenizer. "
+           f"The {len(shown)} cheapest of {len(table)} priced models.</p>", _table(head, shown)]
+    if rest:
+        out.append(f"<details><summary>the other {len(rest)} models</summary>{_table(head, rest)}</details>")
+    return out
 
 
 def to_html(r: Report, prices: PriceTable, per_day: int = 1000) -> str:
@@ -197,45 +283,60 @@ def to_html(r: Report, prices: PriceTable, per_day: int = 1000) -> str:
     scores = r.scores
     models = candidates(run)
     projections = project(stats, prices, per_day) if r.projections is None else r.projections
-    title = f"Run {html.escape(run.id)}: {html.escape(run.set_name)}" + (" (blind)" if blind else "")
+    day = (run.created_at or "")[:10]
+    title = f"{html.escape(run.set_name or 'Question set')} · {html.escape(day)}" + (" (blind)" if blind else "")
     sections = [
         f"<h1>{title}</h1>",
-        f"<p class=note>{len(rows)} answers · models {html.escape(', '.join(models))} · {run.repeats} repeats · "
-        f"created {html.escape(run.created_at)} · costs from pricing.yaml</p>",
+        f"<p class=note>{len(rows)} answers · {html.escape(', '.join(models))} · {run.repeats} repeats each · "
+        f"run {html.escape(run.id)} · costs from pricing.yaml</p>",
     ]
-    guessed = beside_actual(run, rows)
-    if guessed:
-        sections.append(f"<p class=note>{html.escape(guessed)}</p>")
     if blind:
-        sections.append("<p class=note>Models are named by letter; the key is in a separate file. Costs and speeds "
-                        "are shown and may hint at who is who.</p>")
-    sections += [
-        "<h2>Per model</h2>", _table(*model_table(stats)),
-        f"<h2>Projected monthly cost at {per_day:,} questions a day</h2>", f"<p class=note>{PROJECTION_NOTE}</p>",
-        _table(*projection_table(projections, per_day)),
-        "<h2>Latency against cost</h2>", scatter_svg(stats),
-        "<h2>Cost per question</h2>", bars_svg(stats),
-        "<h2>Latency distribution</h2>", latency_svg(rows),
-    ]
+        sections.append("<p class=note>Blind report: models are named by letter and the key is in a separate file. "
+                        "Cost and speed are left out until the key is opened, because they would give the models "
+                        "away.</p>")
+    elif r.decision is not None:
+        sections += decision_html(r.decision)
+    guessed = beside_actual(run, rows)
+    if guessed and not blind:
+        sections.append(f"<p class=note>{html.escape(guessed)}</p>")
+    if rstats:
+        sections += ["<h2>Ratings</h2><p class=note>Human and judge ratings are kept apart.</p>",
+                     _table(*(_without_cost(*rating_table(rstats, criteria)) if blind else rating_table(rstats, criteria)))]
+    if not blind:
+        sections += [
+            "<h2>Per model</h2>", _table(*model_table(stats)),
+            f"<h2>Projected monthly cost at {per_day:,} questions a day</h2>", f"<p class=note>{PROJECTION_NOTE}</p>",
+            _table(*projection_table(projections, per_day)),
+            "<h2>Latency against cost</h2>", scatter_svg(stats),
+            "<h2>Cost per question</h2>", bars_svg(stats),
+            "<h2>Latency distribution</h2>", latency_svg(rows),
+        ]
     if questions:
-        sections += ["<h2>Answers</h2><p class=note>Each question's first repeat per model; open “all repeats” for the "
-                     "rest. Meter: tokens in and out, cost, time to first token and in total.</p>",
-                     answers_html(questions, rows, scores or {}, models)]
+        meter = "" if blind else " Meter: tokens in and out, cost, time to first token and in total."
+        sections += [f"<h2>Answers side by side</h2><p class=note>Each question's first repeat per model; open “all "
+                     f"repeats” for the rest.{meter}</p>",
+                     answers_html(questions, rows, scores or {}, models, meters=not blind)]
     sections += [
         "<h2>Consistency across repeats</h2>",
         "<p class=note>Length spread is the coefficient of variation of answer length; similarity is the mean pairwise "
-        "overlap of character trigrams between the repeated answers (1 = identical).</p>", _table(*question_table(qstats)),
+        "overlap of character trigrams between the repeated answers (1 = identical).</p>",
+        _table(*(_without_latency(*question_table(qstats)) if blind else question_table(qstats))),
     ]
-    if rstats:
-        sections += ["<h2>Ratings</h2><p class=note>Human and judge ratings are kept apart.</p>",
-                     _table(*rating_table(rstats, criteria))]
     if not blind:  # it names every priced model beside its cost, which would undo the letters
-        sections += ["<h2>What these tokens would cost elsewhere</h2>",
-                     "<p class=note>Approximate: the same text is a different number of tokens on each vendor's "
-                     "tokenizer.</p>", _table(*elsewhere_table(rows, prices))]
+        sections += _elsewhere(rows, prices)
     return (f"<!doctype html><html><head><meta charset=utf-8><meta name=viewport content='width=device-width, "
             f"initial-scale=1'><title>{title}</title><style>{CSS}{ANSWERS_CSS}</style></head><body>"
             f"{''.join(sections)}</body></html>")
+
+
+def _without_cost(head, rows):
+    keep = [i for i, h in enumerate(head) if not h.startswith("Cost")]
+    return [head[i] for i in keep], [[row[i] for i in keep] for row in rows]
+
+
+def _without_latency(head, rows):
+    keep = [i for i, h in enumerate(head) if "ms" not in h]
+    return [head[i] for i in keep], [[row[i] for i in keep] for row in rows]
 
 
 def write(out_dir: Path, r: Report, prices: PriceTable, per_day: int = 1000, stem: str | None = None) -> tuple[Path, Path]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from chat.engine.pricing import PriceTable
 from chat.evaluation import report
+from chat.evaluation.decision import Constraints, decide
 from chat.evaluation.projection import project
 from chat.evaluation.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
 from chat.evaluation.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
@@ -33,10 +34,15 @@ class RunSummary:
     def question_set(self) -> dict:
         return self.run.question_set
 
-    def export(self, out_dir: Path, prices: PriceTable, per_day: int = 1000) -> tuple[Path, Path]:
+    def export(self, out_dir: Path, prices: PriceTable, per_day: int = 1000,
+               constraints: Constraints | None = None) -> tuple[Path, Path]:
+        """The CSV and the HTML report, which leads with the decision under these constraints."""
+        constraints = constraints or Constraints()
+        if constraints.per_day is None:
+            constraints = replace(constraints, per_day=per_day)
         return report.write(out_dir, report.Report(self.run, self.rows, self.models, self.questions, self.ratings,
                                                    [c.id for c in self.rubric.criteria], self.question_set["questions"],
-                                                   self.scores), prices, per_day)
+                                                   self.scores, decision=decide(self, constraints)), prices, per_day)
 
     def export_blind(self, out_dir: Path, prices: PriceTable, per_day: int = 1000) -> tuple[Path, Path, Path]:
         """The report with models named A, B, C… in a random order; the key to the letters in a file of its own."""

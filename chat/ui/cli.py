@@ -242,13 +242,13 @@ def _report(args) -> int:
         csv_path, html_path, key_path = summary.export_blind(Path(args.out), load_prices(args.pricing), args.per_day)
         print(f"wrote {csv_path} and {html_path}; the key to the letters is in {key_path}")
         return 0
-    csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing), args.per_day)
+    csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing), args.per_day, _constraints(args))
     print(f"wrote {csv_path} and {html_path}")
     return 0
 
 
 def _decide(args) -> int:
-    from chat.evaluation.decision import Constraints, decide, pairs_table, reason, scores_note, shortlist_table
+    from chat.evaluation.decision import decide, pairs_table, reason, scores_note, shortlist_table
     from chat.evaluation.ratings import load_rubric
     from chat.evaluation.summary import summarize
     from chat.storage.store import Store
@@ -256,8 +256,7 @@ def _decide(args) -> int:
     if (args.max_monthly is None) != (args.per_day is None) and args.max_monthly is not None:
         print("error: --max-monthly needs --per-day N, the questions a day it is reckoned at", file=sys.stderr)
         return 2
-    constraints = Constraints(args.max_ttft_p95, args.max_latency_p95, dict(args.min_score or []), args.min_acceptable,
-                              args.max_cost_per_question, args.per_day, args.max_monthly)
+    constraints = _constraints(args)
     summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
     d = decide(summary, constraints, margin=args.margin)
     if args.json:
@@ -366,6 +365,24 @@ def _option(name: str):
     return check
 
 
+def _constraint_flags(p: argparse.ArgumentParser) -> None:
+    """The team's constraints, for decide and for the report that leads with the decision."""
+    p.add_argument("--max-ttft-p95", type=_seconds, metavar="SECONDS", help="slowest 95th-percentile first token")
+    p.add_argument("--max-latency-p95", type=_seconds, metavar="SECONDS", help="slowest 95th-percentile whole answer")
+    p.add_argument("--min-score", type=_criterion_score, action="append", metavar="CRITERION=X",
+                   help="lowest mean score on a criterion (repeat for more), e.g. --min-score answers=4")
+    p.add_argument("--min-acceptable", type=_rate, metavar="RATE", help="lowest share of acceptable answers, e.g. 0.9")
+    p.add_argument("--max-cost-per-question", type=_usd, metavar="USD")
+    p.add_argument("--max-monthly", type=_usd, metavar="USD", help="highest monthly cost at --per-day")
+
+
+def _constraints(args):
+    from chat.evaluation.decision import Constraints
+
+    return Constraints(args.max_ttft_p95, args.max_latency_p95, dict(args.min_score or []), args.min_acceptable,
+                       args.max_cost_per_question, args.per_day, args.max_monthly)
+
+
 def _cap_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--daily-cap", metavar="USD", help="spend cap per UTC day shared with the app and every other "
                                                       "process on this log (CHAT_DAILY_CAP_USD)")
@@ -420,14 +437,8 @@ def parser() -> argparse.ArgumentParser:
     _cap_flags(ev)
     de = sub.add_parser("decide", help="which model (and variant) to choose from a run, given your constraints")
     de.add_argument("run_id")
-    de.add_argument("--max-ttft-p95", type=_seconds, metavar="SECONDS", help="slowest 95th-percentile first token")
-    de.add_argument("--max-latency-p95", type=_seconds, metavar="SECONDS", help="slowest 95th-percentile whole answer")
-    de.add_argument("--min-score", type=_criterion_score, action="append", metavar="CRITERION=X",
-                    help="lowest mean score on a criterion (repeat for more), e.g. --min-score answers=4")
-    de.add_argument("--min-acceptable", type=_rate, metavar="RATE", help="lowest share of acceptable answers, e.g. 0.9")
-    de.add_argument("--max-cost-per-question", type=_usd, metavar="USD")
+    _constraint_flags(de)
     de.add_argument("--per-day", type=_positive_int, metavar="N", help="questions a day, for the monthly cost")
-    de.add_argument("--max-monthly", type=_usd, metavar="USD", help="highest monthly cost at --per-day")
     de.add_argument("--margin", type=float, default=0.25, help="score difference worth telling apart, for the "
                                                               "repeats needed (default 0.25 points)")
     de.add_argument("--rubric")
@@ -446,6 +457,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--blind", action="store_true", help="name the models A, B, C… (the key goes in a separate file)")
     rep.add_argument("--per-day", type=_positive_int, default=1000, metavar="N",
                      help="questions a day for the monthly projection (default 1,000)")
+    _constraint_flags(rep)
     from chat.ui import cli_logs
 
     cli_logs.add_parsers(sub)

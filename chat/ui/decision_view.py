@@ -25,6 +25,7 @@ from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric
 from chat.evaluation.runs import RunError
 from chat.evaluation.summary import summarize
 from chat.ui.access import Access, scope
+from chat.ui.components import CheckedNumber
 
 LATENCY_BANDS = ((1.0, "p95 under 1 s"), (3.0, "p95 1–3 s"), (10.0, "p95 3–10 s"), (math.inf, "p95 10 s or more"))
 
@@ -114,8 +115,10 @@ def _pairs_frame(d) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=head)
 
 
-def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = DEFAULT_RUBRIC) -> list:
-    """The decision view's components and wiring; returns what refreshes it, for the tab to call after a run."""
+def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = DEFAULT_RUBRIC):
+    """The decision view's components and wiring. Returns its handler with its inputs and outputs (the tab
+    refreshes it after a run or a rating), the constraint boxes (the export writes the report under them) and
+    the questions-a-day box (the tab's projection uses the same volume)."""
     with gr.Accordion("Decide: your constraints, the shortlist and the recommendation", open=True):
         with gr.Row():
             max_ttft = gr.Number(label="Slowest TTFT p95 (s)", elem_id="decide-max-ttft", minimum=0)
@@ -124,7 +127,8 @@ def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = 
                                        maximum=100)
             max_cost = gr.Number(label="Highest cost per question (USD)", elem_id="decide-max-cost", minimum=0)
         with gr.Row():
-            per_day = gr.Number(label="Questions a day", value=1000, precision=0, elem_id="decide-per-day", minimum=1)
+            per_day = CheckedNumber(value=1000, minimum=1, maximum=MAX_PER_DAY, precision=0, elem_id="run-per-day",
+                                    label="Questions a day (monthly cost, projection and break-even)")
             max_monthly = gr.Number(label="Highest monthly cost (USD)", elem_id="decide-max-monthly", minimum=0)
             min_scores = [gr.Number(label=f"Lowest {c.id} score", elem_id=f"decide-min-{c.id}", minimum=0)
                           for c in rubric.criteria]
@@ -143,7 +147,7 @@ def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = 
     for box in inputs[2:]:
         box.submit(handler, inputs, outputs, api_name=False)
         box.blur(handler, inputs, outputs, api_name=False)
-    return [handler, inputs, outputs]
+    return handler, inputs, outputs, [max_ttft, max_latency, min_acceptable, max_cost, max_monthly, *min_scores], per_day
 
 
 def bind_decision(engine: Engine, access: Access, rubric: Rubric):

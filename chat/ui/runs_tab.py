@@ -17,10 +17,11 @@ from chat.engine.models import UnknownModel
 from chat.engine.options import CONCURRENCY, MAX_TOKENS, REPEATS, BadOption, Option
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
+from chat.evaluation.decision import ConstraintError
 from chat.evaluation.estimate import beside_actual, duration, estimate, summary_line
 from chat.evaluation.estimate import table as estimate_table
 from chat.evaluation.judge import judge
-from chat.evaluation.projection import MAX_PER_DAY, check_per_day, project
+from chat.evaluation.projection import check_per_day, project
 from chat.evaluation.questionsets import QuestionSet, QuestionSetError, Variant, load
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.evaluation.report import elsewhere_table, model_table, projection_table, question_table, rating_table
@@ -280,19 +281,28 @@ def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: 
     return table, f"<style>{ANSWERS_CSS}</style>{page}"
 
 
-def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: gr.Request = None):
-    """The report, its blind twin (models as letters) and the key to the letters."""
+def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: gr.Request = None, max_ttft=None,
+           max_latency=None, min_acceptable_pct=None, max_cost=None, max_monthly=None, *min_scores,
+           rubric: Rubric = DEFAULT_RUBRIC):
+    """The report (leading with the decision under the view's constraints), its blind twin and the key."""
     if not run_id:
         raise gr.Error("pick a run first")
     try:
         per_day = check_per_day(per_day)
     except ValueError as exc:
         raise gr.Error(str(exc)) from None
+    constraints = decision_view.constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day,
+                                                 max_monthly, min_scores, rubric)
     out = Path(tempfile.mkdtemp(prefix="chat-report-"))
-    summary = _summary(engine, access, request, run_id)
-    csv_path, html_path = summary.export(out, engine.prices, per_day)
+    summary = _summary(engine, access, request, run_id, rubric)
+    try:
+        html_path = summary.export(out, engine.prices, per_day, constraints)[1]
+    except ConstraintError as exc:
+        raise gr.Error(str(exc)) from None
+    csv_path = html_path.with_suffix(".csv")
     _, blind_path, key_path = summary.export_blind(out, engine.prices, per_day)
-    return [str(csv_path), str(html_path), str(blind_path), str(key_path)]
+    # the reports people open first; the CSV and the key to the letters after them
+    return [str(html_path), str(blind_path), str(csv_path), str(key_path)]
 
 
 def refresh_runs(engine: Engine, access: Access, current: str | None, request: gr.Request = None):
@@ -333,9 +343,10 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
         picker = gr.Dropdown([], value=None, label="Results of run", elem_id="run-picker", scale=4)
         refresh = gr.Button("Refresh", scale=1)
         export_btn = gr.Button("Export CSV + HTML report (and a blind one)", scale=1, elem_id="run-export")
-    files = gr.File(label="Report files", file_count="multiple", elem_id="run-files", height=90)
+    files = gr.File(label="Report files", file_count="multiple", elem_id="run-files")
     header = gr.Markdown(elem_id="run-header")
-    decide_handler, decide_inputs, decide_outputs = decision_view.build(engine, access, picker, rubric)
+    decide_handler, decide_inputs, decide_outputs, constraint_boxes, per_day = decision_view.build(
+        engine, access, picker, rubric)
     per_model = gr.Dataframe(label="Per model", elem_id="run-per-model", interactive=False)
     with gr.Row():
         scatter = gr.ScatterPlot(x="latency_ms", y="cost_usd", color="model", x_title="median latency (ms)",
@@ -349,8 +360,6 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
     ratings = gr.Dataframe(label="Ratings (human and judge apart)", interactive=False, elem_id="run-ratings")
     elsewhere = gr.Dataframe(label="What this run's tokens would cost on other models (approximate: tokenizers differ)",
                              interactive=False)
-    per_day = CheckedNumber(value=1000, minimum=1, maximum=MAX_PER_DAY, precision=0, elem_id="run-per-day",
-                            label="Questions a day, for the monthly projection and break-even")
     projection = gr.Dataframe(label="Projected monthly cost (30 days) and where a self-hosted machine breaks even",
                               interactive=False, elem_id="run-projection")
     # closed while rating blind: the answers there carry the models' names, right above the rater
@@ -391,7 +400,8 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
     for trigger in (refresh.click, tab.select):
         trigger(bind(refresh_runs, engine, access), [picker], picker, api_name=False).then(
             bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
-    export_btn.click(bind(export, engine, access), [picker, per_day], files, api_name=False)
+    export_btn.click(bind(export, engine, access, rubric=rubric), [picker, per_day, *constraint_boxes], files,
+                     api_name=False)
     for trigger in (picker.change, per_day.submit, per_day.blur):
         trigger(bind(show_answers, engine, access, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
     run_event.then(bind(show_answers, engine, access, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
