@@ -324,6 +324,19 @@ def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, d
     assert len(rows(demo.db, "run_id = ?", [run_id])) == 40
     table = page.inner_text("#run-per-model")
     assert "gpt-4o-mini" in table and "$0.000099" in table  # (420*0.15 + 60*0.60) / 1M per question
+    # the decision view: with no constraints the cheaper model; a latency no model reaches, and none
+    page.wait_for_function("document.querySelector('#decide-verdict').innerText.includes('gpt-4o-mini: meets all "
+                           "constraints')", timeout=20_000)
+    assert "No ratings yet" in page.inner_text("#decide-verdict")
+    page.fill("#decide-max-latency input", "0.01")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('#decide-verdict').innerText.includes('No candidate meets every "
+                           "constraint')", timeout=20_000)
+    assert "is over 0.01 s by" in page.inner_text("#decide-shortlist")
+    page.fill("#decide-max-latency input", "")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('#decide-verdict').innerText.includes('gpt-4o-mini: meets all "
+                           "constraints')", timeout=20_000)
     # rating blind (the default), the answers with the models' names stay closed; unticking Blind opens them
     assert not page.locator("#run-answers").is_visible()
     page.get_by_role("button", name="Rate answers").click()
@@ -332,6 +345,39 @@ def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, d
                            "&& e.innerText.includes('gpt-4.1'); })()", timeout=20_000)
     if os.environ.get("UPDATE_SCREENSHOTS"):
         page.screenshot(path=str(ROOT / "docs" / "screenshots" / "runs.png"), full_page=True)
+    context.close()
+
+
+def test_a_run_survives_its_tab_closing_and_a_new_tab_follows_it(browser, demo, scenarios):
+    scenarios.scenarios["gpt-4o-mini"] = Scenario(ttft=1.5, input_tokens=420, output_tokens=60)
+    context, page = open_chat(browser, demo.url)
+    page.get_by_role("tab", name="Runs").click()
+    page.click("#run-example input")
+    page.keyboard.type("training_faq")
+    page.keyboard.press("Enter")
+    page.click("#run-models input")
+    page.keyboard.type("gpt-4o-mini")
+    page.keyboard.press("Enter")
+    page.fill("#run-repeats input", "2")
+    page.wait_for_function("document.querySelector('#run-estimate').innerText.includes('20 calls')", timeout=20_000)
+    page.click("#run-go")
+    page.wait_for_function("/\\*\\*|Run /.test(document.querySelector('#run-status').innerText) && "
+                           "/ [1-9][0-9]*\\/20 answers/.test(document.querySelector('#run-status').innerText)",
+                           timeout=60_000)
+    status = page.inner_text("#run-status")
+    run_id = status.split("Run ")[1].split()[0].strip("`")
+    context.close()  # the tab goes away mid-run
+    assert len(rows(demo.db, "run_id = ? AND status != 'streaming'", [run_id])) < 20
+
+    context, page = open_chat(browser, demo.url)
+    page.get_by_role("tab", name="Runs").click()
+    page.wait_for_function(f"document.querySelector('#run-status').innerText.includes('{run_id}')", timeout=30_000)
+    page.wait_for_function("document.querySelector('#run-status').innerText.includes('20/20 answers')", timeout=60_000)
+    assert "done" in page.inner_text("#run-status") and "spent of $" in page.inner_text("#run-status")
+    page.wait_for_function("document.querySelector('#run-per-model').innerText.includes('gpt-4o-mini')",
+                           timeout=20_000)
+    logged = rows(demo.db, "run_id = ?", [run_id])
+    assert len(logged) == 20 and {r["status"] for r in logged} == {"ok"}  # none aborted with the first tab
     context.close()
 
 

@@ -194,3 +194,56 @@ def test_the_runs_tab_shows_the_estimate_then_spend_against_it_and_runs_each_pro
     assert sum(1 for r in fake.requests if r["body"]["messages"][0]["role"] != "system") == 4
     header = runs_tab.show_results(engine, Access(), run_id)[0]
     assert "Estimated before the run: 8 calls" in header and "Actual: 8 answers, $" in header
+
+
+def test_a_runs_tab_run_outlives_the_page_and_stops_only_when_cancelled(fake, engine):
+    """Closing the page (the generator Gradio follows the run with) leaves the run going on the server; a
+    reopened page finds it running and follows it; Cancel stops it and its answers in flight are logged."""
+    import threading
+
+    from chat.evaluation.background import Runner
+    from chat.ui import runs_tab
+    from chat.ui.access import Access
+
+    hold = threading.Event()
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=50, output_tokens=10, hold=hold)
+    runner = Runner()
+    form = (None, "examples/support_questions.csv", "", ["gpt-4o-mini"], 3, 2, 100, "")
+    page = runs_tab.start_run(engine, Access(), *form, progress=lambda *a, **k: None, runner=runner)
+    next(page)  # reading the question set
+    status, picker = next(page)
+    run_id = picker["value"]
+    assert f"**Run `{run_id}`**" in status
+    page.close()  # the tab is closed
+    hold.set()  # the model answers
+    deadline = time.monotonic() + 60
+    while runner.get(run_id).running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    live = runner.get(run_id)
+    assert live.state == "done" and live.done == live.total == 6
+    rows = summarize(engine.store, run_id).rows
+    assert len(rows) == 6 and {r.status for r in rows} == {"ok"}  # nothing was aborted with the page
+    # a page opened later picks the run and shows its end once
+    assert runs_tab.refresh_runs(engine, Access(), None, runner=runner)["value"] == run_id
+    status, seen, fresh, *results = runs_tab.follow(engine, Access(), run_id, None, runner=runner)
+    assert "6/6 answers" in status and "done" in status and fresh and "6 answers" in results[0]
+    assert runs_tab.follow(engine, Access(), run_id, seen, runner=runner)[2] is False  # then the timer rests
+
+    # Cancel stops a run: the answers in flight end and are logged, the rest stay unasked for a resume
+    stall = threading.Event()
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=50, output_tokens=10, hold=stall)
+    page = runs_tab.start_run(engine, Access(), *form, progress=lambda *a, **k: None, runner=runner)
+    next(page)
+    _, picker = next(page)
+    second = picker["value"]
+    while len([r for r in fake.requests if r["ended"] is None]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # two answers are streaming, held after their first chunk
+    page.close()
+    assert "cancelling" in runs_tab.cancel_run(engine, Access(), second, runner=runner)
+    stall.set()
+    while runner.get(second).running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runner.get(second).state == "cancelled"
+    engine.store.flush()
+    statuses = [r.status for r in summarize(engine.store, second).rows]
+    assert len(statuses) < 6 and "aborted" in statuses

@@ -32,8 +32,10 @@ LATENCY_BANDS = ((1.0, "p95 under 1 s"), (3.0, "p95 1–3 s"), (10.0, "p95 3–1
 
 def _number(value, what: str, low: float = 0, high: float = math.inf) -> float | None:
     """A constraint box: empty is no constraint; anything else a number in range, else one line saying so."""
-    if value in (None, ""):
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, str):
+        value = value.strip().removeprefix("$").removesuffix("%").strip()
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -115,23 +117,26 @@ def _pairs_frame(d) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=head)
 
 
+def _box(label: str, elem_id: str, example: str) -> gr.Textbox:
+    return gr.Textbox(label=label, elem_id=elem_id, placeholder=f"none ({example})", max_lines=1)
+
+
 def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = DEFAULT_RUBRIC):
     """The decision view's components and wiring. Returns its handler with its inputs and outputs (the tab
     refreshes it after a run or a rating), the constraint boxes (the export writes the report under them) and
     the questions-a-day box (the tab's projection uses the same volume)."""
     with gr.Accordion("Decide: your constraints, the shortlist and the recommendation", open=True):
         with gr.Row():
-            max_ttft = gr.Number(label="Slowest TTFT p95 (s)", elem_id="decide-max-ttft", minimum=0)
-            max_latency = gr.Number(label="Slowest latency p95 (s)", elem_id="decide-max-latency", minimum=0)
-            min_acceptable = gr.Number(label="Lowest acceptable rate (%)", elem_id="decide-min-acceptable", minimum=0,
-                                       maximum=100)
-            max_cost = gr.Number(label="Highest cost per question (USD)", elem_id="decide-max-cost", minimum=0)
+            # text boxes, not number boxes: an empty box is no constraint, where a number box would send 0
+            max_ttft = _box("Slowest TTFT p95 (s)", "decide-max-ttft", "e.g. 1.5")
+            max_latency = _box("Slowest latency p95 (s)", "decide-max-latency", "e.g. 3")
+            min_acceptable = _box("Lowest acceptable rate (%)", "decide-min-acceptable", "e.g. 90")
+            max_cost = _box("Highest cost per question (USD)", "decide-max-cost", "e.g. 0.002")
         with gr.Row():
             per_day = CheckedNumber(value=1000, minimum=1, maximum=MAX_PER_DAY, precision=0, elem_id="run-per-day",
                                     label="Questions a day (monthly cost, projection and break-even)")
-            max_monthly = gr.Number(label="Highest monthly cost (USD)", elem_id="decide-max-monthly", minimum=0)
-            min_scores = [gr.Number(label=f"Lowest {c.id} score", elem_id=f"decide-min-{c.id}", minimum=0)
-                          for c in rubric.criteria]
+            max_monthly = _box("Highest monthly cost (USD)", "decide-max-monthly", "e.g. 50")
+            min_scores = [_box(f"Lowest {c.id} score", f"decide-min-{c.id}", "e.g. 4") for c in rubric.criteria]
         verdict = gr.Markdown(elem_id="decide-verdict")
         shortlist = gr.Dataframe(label="Shortlist (meets every constraint first, cheapest first; 95% intervals)",
                                  interactive=False, elem_id="decide-shortlist", wrap=True)

@@ -3,10 +3,8 @@
 import html
 import random
 import tempfile
-import time
 import uuid
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 
 import gradio as gr
@@ -17,6 +15,7 @@ from chat.engine.models import UnknownModel
 from chat.engine.options import CONCURRENCY, MAX_TOKENS, REPEATS, BadOption, Option
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
+from chat.evaluation.background import Live, Runner
 from chat.evaluation.decision import ConstraintError
 from chat.evaluation.estimate import beside_actual, duration, estimate, summary_line
 from chat.evaluation.estimate import table as estimate_table
@@ -26,7 +25,7 @@ from chat.evaluation.questionsets import QuestionSet, QuestionSetError, Variant,
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.evaluation.report import elsewhere_table, model_table, projection_table, question_table, rating_table
 from chat.evaluation.results import candidates, label
-from chat.evaluation.runs import RunError, create, execute
+from chat.evaluation.runs import RunError, create
 from chat.evaluation.summary import list_runs, summarize
 from chat.storage import runs as queries
 from chat.ui import decision_view
@@ -136,18 +135,26 @@ def show_estimate(engine: Engine, access: Access, upload, example, system, model
     return estimate_markdown(est)
 
 
-def _left(started: float, done_now: int, left: int) -> str:
-    if not done_now or not left:
-        return ""
-    seconds = (time.monotonic() - started) / done_now * left
-    return f" · about {duration(seconds)} left"
+def live_status(live: Live) -> str:
+    """A run's progress in one line: answers, failures, spend against the estimate, time left, state."""
+    high = "no bound" if live.estimate_high is None else format_usd(live.estimate_high)
+    money = ("spend unknown (unpriced models)" if live.unpriced else f"{format_usd(live.spent)} spent of {high} at most")
+    left = "" if live.seconds_left is None else f" · about {duration(live.seconds_left)} left"
+    state = {"starting": "starting", "running": "running", "done": "done",
+             "cancelled": "cancelled — resume with this run id", "stopped": "stopped with the app — resume with this "
+             "run id", "failed": f"failed ({live.error}) — resume with this run id"}[live.state]
+    return (f"**Run `{live.run_id}`** · {live.done}/{live.total} answers · {live.failed} failed · {live.skipped} "
+            f"skipped (already done) · {money}{left} · {state}")
 
 
 def start_run(engine: Engine, access: Access, upload, example, system, models, repeats, concurrency, max_tokens, resume,
-              second="", third="", request: gr.Request = None, progress=gr.Progress()):
-    """Run (or resume) a question set; yields a status line, then the run picker pointing at the run."""
+              second="", third="", request: gr.Request = None, progress=gr.Progress(), runner: Runner | None = None):
+    """Start (or resume) a question set on a server thread, then follow it: a status line at each answer, and
+    the run picker pointing at the run. Closing or reloading the page stops only the following; Cancel stops
+    the run."""
+    runner = runner or Runner()
     caller = check_rate(engine, request, f"runs:{uuid.uuid4().hex}")
-    # a status first: Cancel works from here on, and a large file is read after the user sees something happen
+    # a status first, and a large file is read after the user sees something happen
     yield "Reading the question set…", gr.update()
     qs, models, repeats, concurrency, max_tokens, resume, est = _plan(
         engine, access, request, upload, example, system, models, repeats, concurrency, max_tokens, resume, second, third)
@@ -156,24 +163,50 @@ def start_run(engine: Engine, access: Access, upload, example, system, models, r
                         caller=caller, scope=scope(access, request), estimate=est.as_json())
     except (RunError, UnknownModel) as exc:
         raise gr.Error(str(exc)) from None
-    status = ""
-    spent, unpriced, started, first_done = Decimal(0), False, time.monotonic(), None
-    high = "no bound" if est.cost_high is None else format_usd(est.cost_high)
-    for p in execute(engine, run_id, qs, models, repeats, concurrency, max_tokens, caller=caller):
-        if first_done is None:
-            first_done = p.done  # cells an earlier attempt finished do not make this one look fast
-        if p.record is not None:
-            if p.record.cost_usd is None:
-                unpriced = True
-            else:
-                spent += Decimal(p.record.cost_usd)
-        progress((p.done, p.total), desc=f"run {run_id}", unit="answers")
-        state = "cancelled — resume with this run id" if p.cancelled else ("running" if p.done < p.total else "done")
-        money = "spend unknown (unpriced models)" if unpriced else f"{format_usd(spent)} spent of {high} at most"
-        status = (f"**Run `{run_id}`** · {p.done}/{p.total} answers · {p.failed} failed · {p.skipped} skipped "
-                  f"(already done) · {money}{_left(started, p.done - first_done, p.total - p.done)} · {state}")
-        yield status, gr.update()
-    yield status, gr.update(choices=run_choices(engine, access, request), value=run_id)
+    live = runner.start(engine, run_id, qs, models, repeats, concurrency, max_tokens, caller, est.cost_high)
+    # the picker points at the run at once: Cancel and a reopened page find it there
+    yield live_status(live), gr.update(choices=run_choices(engine, access, request), value=run_id)
+    while live.running:
+        live = runner.wait(run_id, live, timeout=1.0)
+        if live.total:
+            progress((live.done, live.total), desc=f"run {run_id}", unit="answers")
+        yield live_status(live), gr.update()
+    yield live_status(live), gr.update(choices=run_choices(engine, access, request), value=run_id)
+
+
+def cancel_run(engine: Engine, access: Access, run_id: str, request: gr.Request = None, runner: Runner | None = None):
+    """Stop the chosen run (one the visitor may see): cells in flight end at their next chunk and are logged."""
+    if not run_id:
+        raise gr.Error("pick the run to cancel")
+    _summary(engine, access, request, run_id)  # within the visitor's scope, or not found
+    if runner is None or not runner.cancel(run_id):
+        return gr.update()
+    return live_status(runner.wait(run_id, None, 0) or Live(run_id)) + " · cancelling…"
+
+
+def follow(engine: Engine, access: Access, run_id: str, seen: str | None, request: gr.Request = None,
+           runner: Runner | None = None, rubric: Rubric = DEFAULT_RUBRIC):
+    """The timer's look at the chosen run when the server has it (started from this page or another, before a
+    reload): while it runs, its status and results fill in; once it has ended, one last refresh, then nothing.
+    `seen` is what this page last showed, 'run id:state'."""
+    live = runner.get(run_id) if runner and run_id else None
+    if live is None or (not live.running and seen == f"{run_id}:{live.state}"):
+        return gr.skip(), seen, False, *[gr.skip()] * 8
+    try:
+        results = show_results(engine, access, run_id, request, rubric)
+    except gr.Error:  # not the visitor's run
+        return gr.skip(), seen, False, *[gr.skip()] * 8
+    return live_status(live), f"{run_id}:{live.state}", True, *results
+
+
+def decide_followed(engine: Engine, access: Access, fresh: bool, run_id, cached, max_ttft, max_latency,
+                    min_acceptable_pct, max_cost, per_day, max_monthly, request: gr.Request = None, *min_scores,
+                    rubric: Rubric = DEFAULT_RUBRIC):
+    """The decision view brought up to date after the timer refreshed a running run's results."""
+    if not fresh:
+        return (gr.skip(),) * 5
+    return decision_view.show_decision(engine, access, run_id, cached, max_ttft, max_latency, min_acceptable_pct,
+                                       max_cost, per_day, max_monthly, request, *min_scores, rubric=rubric)
 
 
 def _df(head, rows) -> pd.DataFrame:
@@ -305,16 +338,22 @@ def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: g
     return [str(html_path), str(blind_path), str(csv_path), str(key_path)]
 
 
-def refresh_runs(engine: Engine, access: Access, current: str | None, request: gr.Request = None):
-    """The run picker brought up to date, keeping the chosen run (else the newest)."""
+def refresh_runs(engine: Engine, access: Access, current: str | None, request: gr.Request = None,
+                 runner: Runner | None = None):
+    """The run picker brought up to date, keeping the chosen run (else one of the visitor's still running, else
+    the newest): a page reopened during a run finds it."""
     choices = run_choices(engine, access, request)
     ids = [value for _, value in choices]
-    return gr.update(choices=choices, value=current if current in ids else (ids[0] if ids else None))
+    running = [run_id for run_id in (runner.running() if runner else []) if run_id in ids]
+    value = current if current in ids else (running[0] if running else ids[0] if ids else None)
+    return gr.update(choices=choices, value=value)
 
 
 def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: Access,
-          rubric: Rubric = DEFAULT_RUBRIC) -> gr.Textbox:
-    """The Runs tab's components and wiring (called inside the gr.Tab it is given); returns the rater box."""
+          rubric: Rubric = DEFAULT_RUBRIC, runner: Runner | None = None) -> gr.Textbox:
+    """The Runs tab's components and wiring (called inside the gr.Tab it is given); returns the rater box.
+    `runner` holds the app's runs in flight, so they outlive the pages that start them."""
+    runner = runner or Runner()
     with gr.Row():
         with gr.Column():
             upload = gr.File(label="Question set (YAML, CSV or .txt)", file_types=[".yaml", ".yml", ".csv", ".txt"])
@@ -390,15 +429,24 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
         # the estimate follows the form; the text boxes only once typing stops, so a keystroke counts nothing
         trigger = part.blur if isinstance(part, gr.Textbox) else part.change
         trigger(bind(show_estimate, engine, access), form, plan_md, api_name=False, show_progress="hidden")
-    run_event = go.click(bind(start_run, engine, access), form, [status, picker], concurrency_limit=None, api_name="run")
+    run_event = go.click(bind(start_run, engine, access, runner=runner), form, [status, picker], concurrency_limit=None,
+                         api_name="run")
     run_event.then(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
-    cancel.click(None, None, None, cancels=[run_event], api_name=False)
+    cancel.click(bind(cancel_run, engine, access, runner=runner), [picker], status, cancels=[run_event],
+                 api_name=False)
+    # a run goes on on the server when its page closes: a reopened page (or another tab) follows it from here
+    seen, fresh = gr.State(None), gr.State(False)
+    timer = gr.Timer(2.0)
+    timer.tick(bind(follow, engine, access, runner=runner, rubric=rubric), [picker, seen],
+               [status, seen, fresh, *results], api_name=False, show_progress="hidden").then(
+        bind(decide_followed, engine, access, rubric=rubric), [fresh, *decide_inputs], decide_outputs, api_name=False,
+        show_progress="hidden")
     picker.change(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
     picker.change(decide_handler, decide_inputs, decide_outputs, api_name=False)
     run_event.then(decide_handler, decide_inputs, decide_outputs, api_name=False)
     # opening the tab lists the runs made since the page loaded (other sessions and the CLI included)
     for trigger in (refresh.click, tab.select):
-        trigger(bind(refresh_runs, engine, access), [picker], picker, api_name=False).then(
+        trigger(bind(refresh_runs, engine, access, runner=runner), [picker], picker, api_name=False).then(
             bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
     export_btn.click(bind(export, engine, access, rubric=rubric), [picker, per_day, *constraint_boxes], files,
                      api_name=False)
