@@ -33,6 +33,7 @@ class Scenario:
     gap: float = 0.0
     usage: bool = True  # send usage at all
     input_tokens: int = 21  # ALL input, cached and cache-write included (our meaning)
+    cut_at_max: bool = False  # the reply ends because it reached max tokens: each protocol says so its own way
     count_input: bool = False  # OpenAI: report the prompt's real size, counted as OpenAI documents (o200k_base)
     cached_tokens: int = 0
     cache_write_tokens: int = 0
@@ -337,7 +338,7 @@ class FakeLLMServer:
                             self._send('event: error\ndata: {"message": "Upstream model failed", "code": 503}\n\n')
                             return self._end()
                         self._send(chunk({"role": "assistant", kind: text} if i == 0 else {kind: text}))
-                    self._send(chunk({}, "stop"))
+                    self._send(chunk({}, "length" if sc.cut_at_max else "stop"))
                     if sc.usage and (body.get("stream_options") or {}).get("include_usage"):
                         out = sc.out_tokens()
                         n_in = _openai_prompt_tokens(body) if sc.count_input else sc.input_tokens
@@ -408,7 +409,7 @@ class FakeLLMServer:
                     if block is not None:
                         event("content_block_stop", {"type": "content_block_stop", "index": 0})
                     final = {"output_tokens": sc.out_tokens() if sc.usage else 0}
-                    event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "max_tokens" if sc.cut_at_max else "end_turn", "stop_sequence": None},
                                             "usage": final})
                     event("message_stop", {"type": "message_stop"})
                     self._end()
@@ -442,7 +443,7 @@ class FakeLLMServer:
                         delta = {"reasoningContent": {"text": text}} if kind == "reasoningContent" else {"text": text}
                         event("contentBlockDelta", {"contentBlockIndex": index, "delta": delta}, kind == "text")
                     event("contentBlockStop", {"contentBlockIndex": 0})
-                    event("messageStop", {"stopReason": "end_turn"})
+                    event("messageStop", {"stopReason": "max_tokens" if sc.cut_at_max else "end_turn"})
                     if sc.cut_before_metadata:
                         return self._drop()
                     if sc.usage:

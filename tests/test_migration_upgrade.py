@@ -45,7 +45,9 @@ def test_upgrade_keeps_every_row_and_what_was_sent(tmp_path):
     store = Store(path)
     conn = sqlite3.connect(path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
-    assert [name[:4] for name in applied[-6:]] == ["m004", "m005", "m006", "m007", "m008", "m009"]
+    assert [name[:4] for name in applied[-7:]] == ["m004", "m005", "m006", "m007", "m008", "m009", "m010"]
+    # m010: no older reply is guessed to have ended one way or another
+    assert conn.execute("SELECT count(*) FROM exchanges WHERE finish_reason IS NOT NULL").fetchone()[0] == 0
     # m009: answers from before variants were asked the one way their run had, and name none
     assert conn.execute("SELECT count(*) FROM exchanges WHERE variant IS NOT NULL").fetchone()[0] == 0
     # m006: rows from before the queue was metered have no queue time, rather than a made-up zero
@@ -185,6 +187,7 @@ SHIPPED = {
     "m007_one_timestamp_format": "a13e4eaf0354ee65",
     "m008_run_owners": "0ada2ffa9e934bfd",
     "m009_variants": "2123f7f80ce70207",
+    "m010_finish_reason": "03d31ec9e7acce79",
 }
 
 

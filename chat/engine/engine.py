@@ -18,7 +18,7 @@ from chat.engine.meter import Meter
 from chat.engine.models import MAX_NAME, Model, UnknownModel, resolve
 from chat.engine.options import MAX_TOKENS, TEMPERATURE, BadOption
 from chat.engine.pricing import Cost, PriceTable, cost_of, load_prices
-from chat.engine.providers import ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
+from chat.engine.providers import Finished, ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
 from chat.engine.tokens import count_messages, count_text
 from chat.engine.usage import Usage
 from chat.failures import (
@@ -157,6 +157,7 @@ class _Attempt:
     reply: list = field(default_factory=list)
     reasoning: list = field(default_factory=list)
     report: UsageReport | None = None
+    finish_reason: str | None = None  # why the model stopped, as the provider said it (in our words)
     status: Status = "ok"
     failure: Failure | None = None
     meter: Meter = field(default_factory=Meter)
@@ -300,6 +301,8 @@ class Engine:
                     yield Thinking(event.text)
                 elif isinstance(event, UsageReport):
                     att.report = event
+                elif isinstance(event, Finished):
+                    att.finish_reason = event.reason
                 elif isinstance(event, Queued):
                     meter.queued()
                     yield Waiting(event.ahead)
@@ -430,6 +433,7 @@ class Engine:
             "gap_p50_ms": timing.gap_p50_ms,
             "gap_p95_ms": timing.gap_p95_ms,
             "trimmed_turns": att.trimmed,
+            "finish_reason": att.finish_reason if att.status == "ok" else None,
             "usage_json": json.dumps(report.raw) if report else None,
         })
         try:

@@ -23,7 +23,8 @@ def tokens_text(record: Exchange) -> str:
 
 
 def meter_line(record: Exchange) -> str:
-    """One compact line: tokens (≈ when estimated), cost, TTFT, total time, tokens/s."""
+    """One compact line: tokens (≈ when estimated), cost, TTFT, total time, tokens/s, and why it ended when the
+    model did not end it itself."""
     tps = record.output_tokens_per_s
     parts = [
         tokens_text(record),
@@ -34,6 +35,10 @@ def meter_line(record: Exchange) -> str:
     ]
     if record.status != "ok":
         parts.append(record.status)
+    elif record.finish_reason == "max_tokens":
+        parts.append("stopped at max tokens")  # a cut reply reads as finished otherwise
+    elif record.finish_reason == "content_filter":
+        parts.append("stopped by the provider's content filter")
     return " · ".join(parts)
 
 

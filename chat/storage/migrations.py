@@ -418,6 +418,13 @@ def m009_variants(db: sqlite_utils.Database):
     # which. Rows from before were asked the one way their run had, and keep no name for it.
     db.conn.execute("ALTER TABLE exchanges ADD COLUMN variant TEXT")
 
+
+@migration
+def m010_finish_reason(db: sqlite_utils.Database):
+    # why each reply ended: 'max_tokens' marks one cut by its limit, which looked complete before. Older rows
+    # were never asked and stay NULL rather than guessed.
+    db.conn.execute("ALTER TABLE exchanges ADD COLUMN finish_reason TEXT")
+
 def pending(conn) -> bool:
     """True when the file lacks a migration (read only: takes no lock)."""
     try:

@@ -83,6 +83,9 @@ def exact_money(row: dict) -> dict:
 
 
 UsageSource = Literal["provider", "estimate"]
+# why the model stopped: its own end, the max tokens it was given, a provider's filter, a tool call; a provider's
+# other words are kept as it said them
+FinishReason = Literal["stop", "max_tokens", "content_filter", "tool_use"] | str
 CostBasis = Literal["tokens", "compute"]
 RaterKind = Literal["human", "judge"]
 RATER_KINDS: tuple[RaterKind, ...] = get_args(RaterKind)
@@ -189,6 +192,7 @@ class Exchange(_Record):
     run_id: str | None = None
     question_id: str | None = None
     repeat_index: int | None = None
+    finish_reason: str | None = None  # FinishReason; None: the reply did not end (failed, stopped) or an older row
     variant: str | None = None  # which way of asking in a run (a study's `variants:`); None: the run's only way
     process: str | None = None  # the writer process, so a restart can mark its unfinished rows
 

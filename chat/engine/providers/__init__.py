@@ -1,8 +1,8 @@
 """Provider adapters, one per wire protocol."""
 from __future__ import annotations
 
-__all__ = ["Event", "Provider", "ProviderError", "Queued", "ReasoningDelta", "Request", "Started", "TextDelta",
-           "UsageReport"]
+__all__ = ["Event", "Finished", "Provider", "ProviderError", "Queued", "ReasoningDelta", "Request", "Started",
+           "TextDelta", "UsageReport"]
 
 
 def __getattr__(name: str):

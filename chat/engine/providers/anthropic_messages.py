@@ -16,6 +16,7 @@ from chat.engine.providers.base import (
     UsageReport,
     classify,
     classify_mid_stream,
+    finish,
 )
 from chat.engine.usage import Usage
 
@@ -83,11 +84,16 @@ class AnthropicMessages:
                         yield TextDelta(delta.text)
                     elif delta.type == "thinking_delta":
                         yield ReasoningDelta(delta.thinking)
-                elif kind == "message_delta" and event.usage is not None:
-                    # message_delta usage is cumulative: overwrite the fields it carries, never add
-                    update = {k: v for k, v in event.usage.model_dump().items() if k in _USAGE_KEYS and v is not None}
-                    raw = {**raw, **update}
-                    yield UsageReport(usage_from_anthropic(raw), dict(raw))
+                elif kind == "message_delta":
+                    reason = getattr(getattr(event, "delta", None), "stop_reason", None)
+                    if reason:
+                        yield finish(reason)
+                    if event.usage is not None:
+                        # message_delta usage is cumulative: overwrite the fields it carries, never add
+                        update = {k: v for k, v in event.usage.model_dump().items()
+                                  if k in _USAGE_KEYS and v is not None}
+                        raw = {**raw, **update}
+                        yield UsageReport(usage_from_anthropic(raw), dict(raw))
                 elif kind == "message_stop":
                     ended = True
             if not ended:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from chat.engine.usage import Usage
 from chat.failures import ErrorKind
+from chat.storage.rows import FinishReason
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,13 @@ class UsageReport:
 
 
 @dataclass(frozen=True)
+class Finished:
+    """Why the model stopped, in one vocabulary for every provider (FINISH_REASONS)."""
+
+    reason: FinishReason
+
+
+@dataclass(frozen=True)
 class Queued:
     """The request waits its turn for a model that serves one request at a time (the embedded one)."""
 
@@ -51,7 +59,20 @@ class Started:
     """The model began work on this request: time before this is queue wait, not the model's latency."""
 
 
-Event = TextDelta | ReasoningDelta | UsageReport | Queued | Started
+Event = TextDelta | ReasoningDelta | UsageReport | Finished | Queued | Started
+
+# each provider's own words for why it stopped -> ours; anything else is kept as the provider said it
+_FINISH = {"stop": "stop", "end_turn": "stop", "stop_sequence": "stop", "eos": "stop",
+           "length": "max_tokens", "max_tokens": "max_tokens", "model_context_window_exceeded": "max_tokens",
+           "content_filter": "content_filter", "content_filtered": "content_filter",
+           "guardrail_intervened": "content_filter", "refusal": "content_filter",
+           "tool_calls": "tool_use", "tool_use": "tool_use", "function_call": "tool_use"}
+
+
+def finish(raw) -> Finished:
+    """The provider's stop reason (OpenAI's `length`, Anthropic's and Converse's `max_tokens`, …) as ours."""
+    text = str(raw or "")[:40]
+    return Finished(_FINISH.get(text, text or "stop"))
 
 
 class ProviderError(Exception):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from chat.engine.providers.base import Event, ProviderError, ReasoningDelta, Request, TextDelta, UsageReport
+from chat.engine.providers.base import Event, ProviderError, ReasoningDelta, Request, TextDelta, UsageReport, finish
 from chat.engine.usage import Usage
 
 # Models whose Converse refuses a system prompt: it goes at the head of the first user turn instead.
@@ -137,6 +137,7 @@ class BedrockConverse:
                         yield ReasoningDelta(thinking)
                 elif "messageStop" in event:
                     stopped = True
+                    yield finish(event["messageStop"].get("stopReason"))
                 elif "metadata" in event:
                     raw = dict(event["metadata"].get("usage") or {})
                     latency = (event["metadata"].get("metrics") or {}).get("latencyMs")

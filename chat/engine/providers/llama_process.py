@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from chat.engine.providers.base import ProviderError, TextDelta, UsageReport
+from chat.engine.providers.base import ProviderError, TextDelta, UsageReport, finish
 from chat.engine.providers.turn_line import TurnLine
 from chat.engine.usage import Usage
 
@@ -277,6 +277,7 @@ class Supervisor:
                     n_in, n_out = int(message["input_tokens"]), int(message["output_tokens"])
                     yield UsageReport(Usage(input_tokens=n_in, output_tokens=n_out),
                                       {"prompt_tokens": n_in, "completion_tokens": n_out})
+                    yield finish(message.get("finish"))
                     return
                 elif "error" in message:
                     finished = True

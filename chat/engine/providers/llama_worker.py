@@ -110,7 +110,7 @@ def _generate(llm, formatter, cache, channel: _Channel, request: dict) -> None:
     temperature = request.get("temperature")
     temperature = 0.7 if temperature is None else temperature
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    produced, stopped = 0, False
+    produced, stopped, cut = 0, False, False
     channel.stop.clear()
     if cache is not None:
         cache.prepare(llm, tokens)
@@ -127,15 +127,18 @@ def _generate(llm, formatter, cache, channel: _Channel, request: dict) -> None:
             if text:
                 channel.send({"t": text})
             if produced >= limit:
+                cut = True
                 break
+        # a reply cut at its limit may end in half a character: drop it rather than send a replacement mark
         tail = decoder.decode(b"", final=True)
-        if tail and not stopped:
+        if tail and not stopped and not cut:
             channel.send({"t": tail})
     finally:
         if cache is not None:
             cache.generated()
     stats = {"hits": cache.hits, "saves": cache.saves, "size": cache.size, "items": len(cache)} if cache else None
     channel.send({"done": True, "input_tokens": len(tokens), "output_tokens": produced, "stopped": stopped,
+                  "finish": "max_tokens" if cut else "stop",
                   "cache": stats})
 
 

@@ -16,6 +16,7 @@ from chat.engine.providers.base import (
     UsageReport,
     classify,
     classify_mid_stream,
+    finish,
 )
 from chat.engine.providers.sse import parse
 from chat.engine.usage import Usage
@@ -135,6 +136,7 @@ class OpenAIChat:
                         yield TextDelta(delta["content"])
                     if choice.get("finish_reason"):
                         ended = True
+                        yield finish(choice["finish_reason"])
             if not ended:
                 raise ProviderError("cut_off", "the stream ended without finish_reason or [DONE]")
         except (openai.APIError, *TRANSPORT_ERRORS) as exc:
