@@ -409,7 +409,8 @@ class FakeLLMServer:
                     if block is not None:
                         event("content_block_stop", {"type": "content_block_stop", "index": 0})
                     final = {"output_tokens": sc.out_tokens() if sc.usage else 0}
-                    event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "max_tokens" if sc.cut_at_max else "end_turn", "stop_sequence": None},
+                    reason = "max_tokens" if sc.cut_at_max else "end_turn"
+                    event("message_delta", {"type": "message_delta", "delta": {"stop_reason": reason, "stop_sequence": None},
                                             "usage": final})
                     event("message_stop", {"type": "message_stop"})
                     self._end()
