@@ -82,5 +82,8 @@ def test_models_options_lists_what_a_model_takes_from_the_one_declaration():
     assert f"temperature  {TEMPERATURE.allowed}: {TEMPERATURE.description}" in chat.stdout
     assert "a whole number from 1 to 128,000" in chat.stdout  # bounded by the model's window, not 1,000,000
     assert MAX_TOKENS.description in chat.stdout and "system" in chat.stdout
+    assert chat.stdout.startswith("gpt-4o-mini (openai): $0.15 in / $0.60 out per 1M\n")
+    elsewhere = _cli(["models", "--options", "openrouter:deepseek/deepseek-chat"], _env())
+    assert "(genai-prices); from genai-prices 0.2" in elsewhere.stdout.splitlines()[0]  # not in pricing.yaml
     unknown = _cli(["models", "--options", "no-such-model"], _env())
     assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "unknown model 'no-such-model'" in unknown.stderr

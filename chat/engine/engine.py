@@ -261,6 +261,8 @@ class Engine:
         att.params = {"max_tokens": max_tokens, "temperature": temperature}
         if model.price is not None and model.price.priced_as:
             att.params["priced_as"] = model.price.priced_as
+        if model.price is not None and model.price.priced_from:
+            att.params["priced_from"] = model.price.priced_from  # not pricing.yaml: the row says whose price it is
         if temperature is not None and not model.takes_temperature:
             att.params.update(temperature=None, temperature_omitted=f"{model.name} takes no temperature; "
                                                                       f"{temperature:g} was not sent")

@@ -96,6 +96,10 @@ def resolve(name: str, prices: PriceTable) -> Model:
         price = family_price
     if price is None:
         price = prices.endpoint_price(endpoint.name)  # a self-hosted server priced by its machine's hour
+    if price is None:
+        from chat.engine.bundled_prices import price_for
+
+        price = price_for(name, endpoint, api_model)  # pricing.yaml has nothing: genai-prices' bundled data
     return Model(name, endpoint, api_model, price)
 
 

@@ -47,6 +47,7 @@ class Price:
     usd_per_hour: Decimal | None = None  # compute price: a self-hosted machine billed by the hour, not by the token
     concurrent_requests: int = 1  # how many requests that machine serves at once for that price
     priced_as: str | None = None  # set when a user-chosen name (an alias) borrows another model's price
+    priced_from: str | None = None  # None: pricing.yaml; "genai-prices": its bundled data (chat/engine/bundled_prices.py)
 
     @property
     def basis(self) -> CostBasis:

@@ -28,7 +28,8 @@ def meter_line(record: Exchange) -> str:
     tps = record.output_tokens_per_s
     parts = [
         tokens_text(record),
-        format_usd(_dec(record.cost_usd)) + (" compute" if record.cost_basis == "compute" else ""),
+        format_usd(_dec(record.cost_usd)) + (" compute" if record.cost_basis == "compute" else "")
+        + (" (genai-prices)" if record.cost_usd is not None and '"priced_from"' in (record.params_json or "") else ""),
         f"TTFT {ms(record.ttft_ms)}",
         f"total {ms(record.latency_ms)}",
         f"{tps:.1f} tok/s" if tps else "– tok/s",

@@ -52,9 +52,12 @@ def _engine(args):
 def _options(name: str, prices) -> int:
     from chat.engine.models import resolve
     from chat.engine.options import REQUEST, TEMPERATURE
+    from chat.ui.display import price_text
 
     model = resolve(name, prices)  # UnknownModel is a ValueError: one line, exit 2
-    print(f"{model.name} ({model.endpoint.name}) takes:")
+    source = f"; from {model.price.source}" if model.price is not None and model.price.priced_from else ""
+    print(f"{model.name} ({model.endpoint.name}): {price_text(model.price)}{source}")
+    print("takes:")
     rows = [("system", "text", "the system prompt")]
     for option in REQUEST:
         if option is TEMPERATURE and not model.takes_temperature:

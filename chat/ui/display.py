@@ -18,7 +18,8 @@ def price_text(price: Price | None) -> str:
     r = price.rates
     if r.input == 0 and r.output == 0:
         return "free (local)"
-    return f"{_rate(r.input)} in / {_rate(r.output)} out per 1M"
+    source = f" ({price.priced_from})" if price.priced_from else ""
+    return f"{_rate(r.input)} in / {_rate(r.output)} out per 1M{source}"
 
 
 def _rate(value: Decimal) -> str:
