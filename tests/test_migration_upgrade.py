@@ -45,7 +45,12 @@ def test_upgrade_keeps_every_row_and_what_was_sent(tmp_path):
     store = Store(path)
     conn = sqlite3.connect(path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
-    assert [name[:4] for name in applied[-7:]] == ["m004", "m005", "m006", "m007", "m008", "m009", "m010"]
+    assert [name[:4] for name in applied[-8:]] == ["m004", "m005", "m006", "m007", "m008", "m009", "m010", "m011"]
+    # m011: the rows from before are in the Korean substring index: 불은 lies inside 환불은 in every one
+    from chat.storage import logs
+    from chat.storage.logs import LogFilter
+
+    assert len(logs.page(store, LogFilter(text="불은"), limit=100)) == len(old)
     # m010: no older reply is guessed to have ended one way or another
     assert conn.execute("SELECT count(*) FROM exchanges WHERE finish_reason IS NOT NULL").fetchone()[0] == 0
     # m009: answers from before variants were asked the one way their run had, and name none
@@ -187,6 +192,7 @@ SHIPPED = {
     "m007_one_timestamp_format": "a13e4eaf0354ee65",
     "m008_run_owners": "0ada2ffa9e934bfd",
     "m009_variants": "2123f7f80ce70207",
+    "m011_korean_substring_search": "78f3e79d93efb55c",
     "m010_finish_reason": "03d31ec9e7acce79",
 }
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
 from chat.quantile import between, percentile, ranks
+from chat.storage.grams import dense, phrase, runs
 from chat.storage.rows import Exchange, exact_money
 from chat.storage.scope import Scope
 from chat.storage.store import Store, _connect
@@ -72,9 +73,30 @@ def unpriced(row: str = "") -> str:
 
 def fts_query(text: str) -> str | None:
     """Words as prefix terms, all required: `환불` finds 환불은 and 환불이, `refund` finds refunds."""
-    text = "".join(c for c in text if c >= " " or c in "\t\n")  # a NUL or other control character matches nothing anyway
-    words = [w for w in re.split(r"\s+", text.strip()) if w][:MAX_TERMS]
+    words = _words(text)
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words) or None
+
+
+def _words(text: str) -> list[str]:
+    text = "".join(c for c in text if c >= " " or c in "\t\n")  # a NUL or other control character matches nothing anyway
+    return [w for w in re.split(r"\s+", text.strip()) if w][:MAX_TERMS]
+
+
+def search_queries(text: str) -> tuple[str | None, str | None]:
+    """(word-index query, pairs-index query), both required. A word with a run of two or more Korean (or
+    Chinese, Japanese) characters is found anywhere inside words through its pairs (`장려금` in 훈련장려금);
+    any other word, and what is left of a mixed one (`KDT` of KDT과정), by word prefix."""
+    prefix, inside = [], []
+    for word in _words(text):
+        long_runs = [r for r in runs(word) if len(r) >= 2]
+        if not long_runs:
+            prefix.append(word)
+            continue
+        inside += [phrase(r) for r in long_runs]
+        rest = "".join(c if not dense(c) else " " for c in word).split()
+        prefix += [w for w in rest if any(ch.isalnum() for ch in w)]
+    words = " ".join('"' + w.replace('"', '""') + '"*' for w in prefix) or None
+    return words, " ".join(inside) or None
 
 
 def _covered(f: LogFilter, group: str | None = None) -> str:
@@ -102,9 +124,14 @@ def _where(f: LogFilter) -> tuple[str, list]:
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
-    if f.text and (match := fts_query(f.text)):
-        clauses.append("rowid IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)")
-        params.append(match)
+    if f.text:
+        words, inside = search_queries(f.text)
+        if words:
+            clauses.append("rowid IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)")
+            params.append(words)
+        if inside:
+            clauses.append("rowid IN (SELECT rowid FROM exchanges_grams WHERE exchanges_grams MATCH ?)")
+            params.append(inside)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

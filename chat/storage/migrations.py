@@ -425,6 +425,44 @@ def m010_finish_reason(db: sqlite_utils.Database):
     # were never asked and stay NULL rather than guessed.
     db.conn.execute("ALTER TABLE exchanges ADD COLUMN finish_reason TEXT")
 
+
+_M011_DENSE = ((0xAC00, 0xD7A3), (0x1100, 0x11FF), (0x3130, 0x318F), (0x3040, 0x30FF), (0x31F0, 0x31FF),
+               (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+
+
+def _m011_grams(*texts) -> str:  # frozen copy: chat/storage/grams.py is today's
+    out = []
+    for text in texts:
+        current = []
+        for ch in (text or "") + " ":
+            if any(lo <= ord(ch) <= hi for lo, hi in _M011_DENSE):
+                current.append(ch)
+                continue
+            if current:
+                run = "".join(current)
+                out += [run] if len(run) < 2 else [run[i:i + 2] for i in range(len(run) - 1)]
+                current = []
+    return " ".join(out)
+
+
+@migration
+def m011_korean_substring_search(db: sqlite_utils.Database):
+    # Korean compounds (훈련장려금) hide words the word index cannot find inside them. A second index holds
+    # each finished exchange's overlapping character pairs of Korean, Chinese and Japanese text, by the
+    # exchange's rowid; the store adds a row's pairs as it writes it, and these triggers drop them whenever the
+    # row or its texts change, from any program.
+    conn = db.conn
+    conn.execute("CREATE VIRTUAL TABLE exchanges_grams USING fts5(grams, tokenize='unicode61 remove_diacritics 0')")
+    conn.execute("CREATE TRIGGER exchanges_grams_ad AFTER DELETE ON exchanges BEGIN "
+                 "DELETE FROM exchanges_grams WHERE rowid = old.rowid; END")
+    conn.execute("CREATE TRIGGER exchanges_grams_au AFTER UPDATE OF prompt, reply ON exchanges "
+                 "WHEN old.prompt IS NOT new.prompt OR old.reply IS NOT new.reply BEGIN "
+                 "DELETE FROM exchanges_grams WHERE rowid = old.rowid; END")
+    cursor = conn.execute("SELECT rowid, prompt, reply FROM exchanges WHERE status != 'streaming'")
+    while batch := cursor.fetchmany(5000):
+        rows = [(rowid, text) for rowid, prompt, reply in batch if (text := _m011_grams(prompt, reply))]
+        conn.executemany("INSERT INTO exchanges_grams (rowid, grams) VALUES (?, ?)", rows)
+
 def pending(conn) -> bool:
     """True when the file lacks a migration (read only: takes no lock)."""
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 from chat.storage import migrations
+from chat.storage.grams import grams
 from chat.storage.rows import Exchange, MessageCache, split_exchange
 
 log = logging.getLogger(__name__)
@@ -411,6 +412,12 @@ class Store:
         else:
             sql = f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) VALUES ({', '.join('?' for _ in columns)})"
         conn.execute(sql, [row[c] for c in columns])
+        if table == "exchanges" and row.get("status", "streaming") != "streaming" and ("prompt" in row or "reply" in row):
+            # the Korean substring index: a finished row's character pairs (its trigger dropped any stale ones)
+            text = grams(row.get("prompt"), row.get("reply"))
+            if text:
+                conn.execute("INSERT OR REPLACE INTO exchanges_grams (rowid, grams) SELECT rowid, ? FROM exchanges "
+                             "WHERE id = ?", [text, row["id"]])
 
     def _spill(self, items) -> None:
         # Last resort so nothing is lost: a JSON-lines file beside the DB, imported at the next start.
