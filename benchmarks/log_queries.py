@@ -255,7 +255,8 @@ def new_queries(store: Store) -> dict:
         "stats by model, everything": lambda: logs.stats(store, LogFilter(), "model"),
         "spend per day, 30 days": lambda: logs.spend_per_day(store, LogFilter(since=month, until=last)),
         f"full-text search, rare word ({RARE})": lambda: logs.page(store, LogFilter(text=RARE)),
-        "full-text search, common word (환불)": lambda: logs.page(store, LogFilter(text="환불")),
+        "full-text search, common word (환불), inside words too": lambda: logs.page(store, LogFilter(text="환불")),
+        "inside a Korean word (장려금 in 훈련장려금)": lambda: logs.page(store, LogFilter(text="장려금")),
         "top 10 by cost": lambda: logs.page(store, LogFilter(), order="cost", limit=10),
         "export 10,000 rows (CSV)": export,
     }
@@ -280,6 +281,12 @@ def old_queries(path: Path) -> dict:
                                     "created_at >= '2026-10-24' GROUP BY d, model"),
         f"full-text search, rare word ({RARE})": q("SELECT * FROM exchanges WHERE prompt LIKE ? OR reply LIKE ? "
                                                    "ORDER BY created_at DESC LIMIT 50", [f"%{RARE}%"] * 2),
+        "full-text search, common word (환불), inside words too": q(
+            "SELECT * FROM exchanges WHERE prompt LIKE ? OR reply LIKE ? ORDER BY created_at DESC LIMIT 50",
+            ["%환불%"] * 2),
+        "inside a Korean word (장려금 in 훈련장려금)": q(
+            "SELECT * FROM exchanges WHERE prompt LIKE ? OR reply LIKE ? ORDER BY created_at DESC LIMIT 50",
+            ["%장려금%"] * 2),
         "top 10 by cost": q("SELECT * FROM exchanges ORDER BY cost_usd DESC LIMIT 10"),
     }
 
