@@ -43,6 +43,8 @@ def test_meter_separates_ttft_from_decode_speed():
     assert round(timing.gap_p50_ms) == 100 and round(timing.gap_p95_ms) == 300
     # 40 output tokens over the 2.0 s after the first token
     assert timing.tokens_per_s(40) == 20.0
+    # under 10 tokens there is no speed to speak of: 9 tokens would read 4.5 tok/s here, 2 tokens a ms apart 2,000
+    assert timing.tokens_per_s(9) is None and timing.tokens_per_s(10) == 5.0
 
 
 def test_usage_adds_up():

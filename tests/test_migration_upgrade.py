@@ -45,7 +45,8 @@ def test_upgrade_keeps_every_row_and_what_was_sent(tmp_path):
     store = Store(path)
     conn = sqlite3.connect(path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
-    assert [name[:4] for name in applied[-8:]] == ["m004", "m005", "m006", "m007", "m008", "m009", "m010", "m011"]
+    assert [name[:4] for name in applied[-9:]] == ["m004", "m005", "m006", "m007", "m008", "m009", "m010", "m011",
+                                                   "m012"]
     # m011: the rows from before are in the Korean substring index: 불은 lies inside 환불은 in every one
     from chat.storage import logs
     from chat.storage.logs import LogFilter
@@ -193,6 +194,7 @@ SHIPPED = {
     "m008_run_owners": "0ada2ffa9e934bfd",
     "m009_variants": "2123f7f80ce70207",
     "m011_korean_substring_search": "78f3e79d93efb55c",
+    "m012_no_speed_from_a_few_tokens": "95df95aa8904efa6",
     "m010_finish_reason": "03d31ec9e7acce79",
 }
 
@@ -210,3 +212,31 @@ def test_migrations_are_frozen():
     changed = [name for name in SHIPPED if now.get(name) != SHIPPED[name]]
     assert not changed, f"shipped migrations were edited: {changed}; write a new migration instead"
     assert set(now) == set(SHIPPED), f"a new migration needs its digest in SHIPPED: {set(now) - set(SHIPPED)}"
+
+
+def test_a_reply_of_a_few_tokens_loses_its_speed_and_no_longer_skews_the_mean(tmp_path):
+    """A 2-token aborted reply once read 28,828 tok/s and dragged a model's mean tok/s with it."""
+    from chat.storage import logs
+    from chat.storage.logs import LogFilter
+
+    path = tmp_path / "chat.db"
+    db = sqlite_utils.Database(path)
+    db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for fn in migrations.MIGRATIONS:
+        if fn.__name__.startswith("m012"):
+            break
+        fn(db)
+        db.execute("INSERT INTO _migrations VALUES (?, '2026-12-01T00:00:00.000Z')", [fn.__name__])
+    db["exchanges"].insert_all([
+        {"id": "short", "created_at": "2026-12-01T10:00:00.000Z", "model": "m", "provider": "openai",
+         "status": "aborted", "output_tokens": 2, "output_tokens_per_s": 28828.0, "ttft_ms": 100.0},
+        {"id": "long", "created_at": "2026-12-01T10:00:01.000Z", "model": "m", "provider": "openai",
+         "status": "ok", "output_tokens": 50, "output_tokens_per_s": 40.0, "ttft_ms": 100.0}])
+    db.conn.commit()
+    db.conn.close()
+    store = Store(path)
+    conn = sqlite3.connect(path)
+    speeds = dict(conn.execute("SELECT id, output_tokens_per_s FROM exchanges").fetchall())
+    assert speeds == {"short": None, "long": 40.0}
+    (row,) = logs.stats(store, LogFilter(), "model")
+    assert row["tokens_per_s"] == 40.0  # the rollup the stats read followed the update

@@ -17,14 +17,21 @@ class Timing:
     gap_p95_ms: float | None
 
     def tokens_per_s(self, output_tokens: int) -> float | None:
-        """Output tokens over the decode phase: time after the first token, so TTFT doesn't dilute it."""
+        """Output tokens over the decode phase: time after the first token, so TTFT doesn't dilute it.
+
+        None under MIN_SPEED_TOKENS: two tokens a millisecond apart read as 2,000 tok/s and would skew a model's
+        mean (a 2-token aborted reply once read 28,828 tok/s).
+        """
         start = self.ttft_any_ms
-        if start is None or output_tokens <= 0:
+        if start is None or output_tokens < MIN_SPEED_TOKENS:
             return None
         decode_s = (self.latency_ms - start) / 1000
         if decode_s <= 0:
             return None
         return output_tokens / decode_s
+
+
+MIN_SPEED_TOKENS = 10
 
 
 class Meter:

@@ -463,6 +463,15 @@ def m011_korean_substring_search(db: sqlite_utils.Database):
         rows = [(rowid, text) for rowid, prompt, reply in batch if (text := _m011_grams(prompt, reply))]
         conn.executemany("INSERT INTO exchanges_grams (rowid, grams) VALUES (?, ?)", rows)
 
+
+@migration
+def m012_no_speed_from_a_few_tokens(db: sqlite_utils.Database):
+    # A reply of under 10 output tokens has no meaningful speed (2 tokens 1 ms apart read 2,000 tok/s) and
+    # skewed every mean; its rate goes, its tokens and times stay. The rollup triggers follow the update.
+    db.conn.execute("UPDATE exchanges SET output_tokens_per_s = NULL WHERE output_tokens_per_s IS NOT NULL "
+                    "AND coalesce(output_tokens, 0) < 10")
+
+
 def pending(conn) -> bool:
     """True when the file lacks a migration (read only: takes no lock)."""
     try:
