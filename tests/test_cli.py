@@ -66,10 +66,18 @@ def test_models_lists_availability_and_prices(fake):
     env.pop("ANTHROPIC_API_KEY")
     out = _cli(["models"], env)
     assert out.returncode == 0, out.stderr
+    assert max(len(line) for line in out.stdout.splitlines()) <= 100  # fits a terminal
     lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
-    assert "yes" in lines["gpt-4o-mini"] and "$0.15 in / $0.60 out per 1M" in lines["gpt-4o-mini"]
-    assert "no: set ANTHROPIC_API_KEY in .env" in lines["claude-haiku-4-5"]
+    assert lines["gpt-4o-mini"].split()[2] == "yes" and "$0.15 in / $0.60 out" in lines["gpt-4o-mini"]
+    assert lines["claude-haiku-4-5"].split()[2] == "no" and "128K" in lines["gpt-4o-mini"]
+    assert any(line.startswith("not ready (") and "set ANTHROPIC_API_KEY in .env" in line
+               for line in out.stdout.splitlines())
     assert "free (local)" in lines["smollm2-135m-instruct"]
+    long = _cli(["models", "--long"], env)
+    rows = {line.split()[0]: line for line in long.stdout.splitlines() if line.strip()}
+    assert "no: set ANTHROPIC_API_KEY in .env" in rows["claude-haiku-4-5"]
+    assert "$0.15 in / $0.60 out per 1M" in rows["gpt-4o-mini"] and "128,000" in rows["gpt-4o-mini"]
+
 
 
 def test_models_options_lists_what_a_model_takes_from_the_one_declaration():

@@ -13,7 +13,16 @@ from chat.redact import install as install_redaction
 from chat.redact import redact
 
 
+WIDTH = 100  # what `models` fits in; --long shows every reason and price in full
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def _models(args) -> int:
+    import textwrap
+
     from chat.engine.models import listed
     from chat.engine.pricing import load_prices
     from chat.ui.display import price_text
@@ -21,18 +30,32 @@ def _models(args) -> int:
     prices = load_prices(args.pricing)
     if getattr(args, "options", None):
         return _options(args.options, prices)
-    rows = []
+    rows, reasons = [], {}
     default = default_model()
     for model in listed(prices, default):
         ok, why = model.status()
         window = model.context_window
-        rows.append((model.name, model.endpoint.name, "yes" if ok else f"no: {why}", price_text(model.price),
-                     f"{window:,}" if window else "–"))
-    header = ("MODEL", "PROVIDER", "AVAILABLE", "PRICE (USD per 1M tokens)", "CONTEXT")
+        price = price_text(model.price)
+        if args.long:
+            rows.append((model.name, model.endpoint.name, "yes" if ok else f"no: {why}", price,
+                         f"{window:,}" if window else "–"))
+            continue
+        if not ok:
+            reasons.setdefault(why, []).append(model.name)
+        context = f"{round(window / 1000):,}K" if window else "–"
+        rows.append((_short(model.name, 40), _short(model.endpoint.name, 16), "yes" if ok else "no",
+                     price.removesuffix(" per 1M"), context))
+    header = ("MODEL", "PROVIDER", "READY" if not args.long else "AVAILABLE",
+              "PRICE (USD per 1M tokens)", "CONTEXT")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
-    print(f"\nDefault model: {default}. Any model an endpoint serves works as endpoint:model, e.g. ollama:llama3.2.")
+    for why, names in reasons.items():
+        line = f"not ready ({len(names)}): {why}"
+        print("\n".join(textwrap.wrap(line, WIDTH, subsequent_indent="  ")))
+    tail = "" if args.long else " More: --long."
+    print("\n".join(textwrap.wrap(f"Default model: {default}. Any model an endpoint serves works as endpoint:model, "
+                                  f"e.g. ollama:llama3.2.{tail}", WIDTH)))
     return 0
 
 
@@ -405,6 +428,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     mo = sub.add_parser("models", help="list models, availability and prices")
     mo.add_argument("--options", metavar="MODEL", help="list the parameters MODEL takes, with their bounds")
+    mo.add_argument("--long", action="store_true", help="every column in full (why a model is not ready, prices)")
     ask = sub.add_parser("ask", help="stream one reply to stdout; the meter goes to stderr")
     ask.add_argument("prompt")
     ask.add_argument("-m", "--model", help="model name (default: CHAT_DEFAULT_MODEL, else the embedded model)")
@@ -487,6 +511,9 @@ def main(argv=None) -> int:
         hint = "; list runs with: python -m chat runs" if isinstance(exc, NoSuchRun) else ""
         print(f"error: {redact(str(exc))}{hint}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `python -m chat models | head`: the reader left, which is no error of ours
+        sys.stderr.close()
+        return 0
     except sqlite3.Error as exc:  # a damaged, locked or foreign file: say which, without a traceback
         print(f"error: the log could not be read or written ({redact(str(exc))}); check --db / CHAT_DB",
               file=sys.stderr)
