@@ -12,7 +12,6 @@ from chat.engine.config import default_model, load_env
 from chat.redact import install as install_redaction
 from chat.redact import redact
 
-
 WIDTH = 100  # what `models` fits in; --long shows every reason and price in full
 
 
