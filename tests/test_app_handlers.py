@@ -192,3 +192,19 @@ def test_a_finished_turn_is_made_inert_once_and_reused_by_every_later_repaint():
     assert first[1] is again[1] and first[2] is again[2]  # the finished turn's messages: built once
     assert "<img" not in first[1]["content"] and "🖼 x" in first[1]["content"]
     assert "<img" not in again[-1]["content"] and "so far" in again[-1]["content"]  # the streaming one, each time
+
+
+def test_same_tokens_elsewhere_is_ten_cheapest_then_the_rest_a_click_away(fake, engine):
+    from chat.engine.pricing import costs_elsewhere
+    from chat.engine.usage import Usage
+    from chat.ui.session import new_session
+
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=1000, output_tokens=200)
+    *_, (chat, state, _) = app.respond(engine, "hi", new_session(), "gpt-4o-mini", None, None, None)
+    details = chat[-1]["content"]
+    shown, _, rest = details.partition("<details>")
+    rows = [line for line in shown.splitlines() if line.startswith("| ") and not line.startswith("| Model")]
+    others = [name for name, _ in costs_elsewhere(Usage(1000, 200), engine.prices) if name != "gpt-4o-mini"]
+    assert [r.split(" | ")[0].removeprefix("| ") for r in rows] == others[:10]  # cheapest first
+    assert f"<summary>{len(others) - 10} more models</summary>" in rest
+    assert rest.count("\n| ") == len(others) - 10 + 1  # the header and every other model

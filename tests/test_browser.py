@@ -440,6 +440,14 @@ def test_logs_tab_filters_searches_opens_a_row_and_exports(browser, demo, scenar
     row = wait_row(demo.db, "수강료 환불은 언제 되나요?")
     assert "수강료 환불은 언제 되나요?" in detail and "환불은 5일 안에 처리됩니다." in detail
     assert meter_line(row) in detail and "Same tokens elsewhere" in detail
+    # a compact table of the ten cheapest, the rest one click away
+    others = page.locator("#logs-detail table").first.locator("tbody tr")
+    assert others.count() == 10
+    more = page.locator("#logs-detail details")
+    assert "more models" in more.locator("summary").inner_text()
+    assert not more.locator("table").is_visible()
+    more.locator("summary").click()
+    assert more.locator("table").is_visible()
     # export the filtered rows as CSV
     page.click("#logs-export")
     link = page.locator("#logs-export-file a").first

@@ -160,7 +160,7 @@ def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request
     if row.error:
         parts.append(f"**Error:** {html.escape(row.error)}")
     if row.input_tokens or row.output_tokens:
-        parts.append(f"<small>{elsewhere(row, engine.prices)}</small>")
+        parts.append(elsewhere(row, engine.prices))
     parts.append("#### What was sent" + (f" ({row.trimmed_turns} oldest turns trimmed to fit)"
                                          if row.trimmed_turns else ""))
     for m in messages:

@@ -1,6 +1,7 @@
 """Per-browser-session chat state and how it is shown: turns, meter lines, session totals."""
 from __future__ import annotations
 
+import html
 import uuid
 from decimal import Decimal
 
@@ -49,11 +50,27 @@ def account(state: dict, record: dict) -> None:
         state["cost"] += Decimal(record.cost_usd)
 
 
+ELSEWHERE_SHOWN = 10
+
+
 def elsewhere(record: dict, prices: PriceTable) -> str:
-    """The same token counts priced on every other priced model (approximate: tokenizers differ)."""
+    """The same token counts priced on the other priced models, cheapest first: a compact table of ten, the
+    rest one click away (approximate: tokenizers differ)."""
     usage = Usage.of_row(record)
-    others = [f"{name} ≈{format_usd(cost.total)}" for name, cost in costs_elsewhere(usage, prices) if name != record.model]
-    return "Same tokens elsewhere (approximate — tokenizers differ): " + " · ".join(others)
+    others = [(name, cost) for name, cost in costs_elsewhere(usage, prices) if name != record.model]
+    if not others:
+        return ""
+
+    def table(rows) -> str:
+        cell = lambda text: html.escape(text, quote=False).replace("|", "\\|")  # noqa: E731
+        return "| Model | Same tokens |\n|---|---:|\n" + "\n".join(
+            f"| {cell(name)} | ≈{format_usd(cost.total)} |" for name, cost in rows)
+
+    shown, rest = others[:ELSEWHERE_SHOWN], others[ELSEWHERE_SHOWN:]
+    text = f"**Same tokens elsewhere**, cheapest first (approximate: tokenizers differ)\n\n{table(shown)}"
+    if rest:
+        text += f"\n\n<details><summary>{len(rest)} more models</summary>\n\n{table(rest)}\n\n</details>"
+    return text
 
 
 def _meter_message(record: dict, prices: PriceTable | None) -> dict:
@@ -62,7 +79,7 @@ def _meter_message(record: dict, prices: PriceTable | None) -> dict:
         f" · tokens {'estimated' if record.usage_source == 'estimate' else 'reported by the provider'}"
     )
     if prices is not None and (record.input_tokens or record.output_tokens):
-        details += f"\n\n<small>{elsewhere(record, prices)}</small>"
+        details += f"\n\n{elsewhere(record, prices)}"
     return {"role": "assistant", "content": details,
             "metadata": {"title": f"{record.model} · {meter_line(record)}", "status": "done"}}
 
