@@ -64,6 +64,9 @@ def main(argv=None) -> int:
     install_redaction()
     try:
         timeouts()
+        from chat.wording import currency
+
+        currency()  # CHAT_CURRENCY / CHAT_USD_RATE: a bad value stops here with one line, not mid-reply
         from chat.engine.providers.llama_state import capacity_bytes
         from chat.engine.providers.local_llama import context_size
 

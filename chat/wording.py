@@ -5,7 +5,10 @@ from here too. Every sentence names what to change; amounts are USD as the log k
 """
 from __future__ import annotations
 
-from decimal import Decimal
+import os
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from chat import failures as f
 from chat.redact import redact
@@ -24,6 +27,67 @@ def format_usd(amount: Decimal | None) -> str:
     if q.as_tuple().exponent > -2:
         q = q.quantize(Decimal("0.01"))  # $0.50, not $0.5
     return f"${format(q, 'f')}"
+
+
+CURRENCIES = ("USD", "KRW")
+
+
+@dataclass(frozen=True)
+class Currency:
+    """What money is shown in besides dollars: set by the user (CHAT_CURRENCY, CHAT_USD_RATE and its date),
+    never fetched. The log, exports and every sentence the log keeps stay in USD."""
+
+    code: str = "USD"
+    rate: Decimal | None = None  # won per dollar
+    date: str | None = None  # the day the rate was taken, as the user gave it
+
+
+def currency(environ=os.environ) -> Currency:
+    """The display currency from the environment, or ValueError naming the variable and what it takes."""
+    code = (environ.get("CHAT_CURRENCY") or "USD").strip().upper()
+    if code not in CURRENCIES:
+        raise ValueError(f"CHAT_CURRENCY={code[:20]!r}: use USD or KRW (KRW needs CHAT_USD_RATE, e.g. 1390)")
+    if code == "USD":
+        return Currency()
+    raw = (environ.get("CHAT_USD_RATE") or "").strip().replace(",", "")
+    try:
+        rate = Decimal(raw)
+    except InvalidOperation:
+        rate = None
+    if rate is None or not rate.is_finite() or not 1 <= rate <= 100_000:
+        raise ValueError(f"CHAT_CURRENCY=KRW needs CHAT_USD_RATE, the won per dollar you want shown, from 1 to "
+                         f"100,000 (e.g. CHAT_USD_RATE=1390); got {raw[:20]!r}. It is never fetched")
+    day = (environ.get("CHAT_USD_RATE_DATE") or "").strip() or None
+    if day is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+        raise ValueError(f"CHAT_USD_RATE_DATE={day[:20]!r}: the day the rate was taken, as YYYY-MM-DD")
+    return Currency(code, rate, day)
+
+
+def format_won(won: Decimal) -> str:
+    """Won as people write it: whole won; a fraction of a won as won per 1,000 (₩55 per 1,000)."""
+    if won == 0:
+        return "₩0"
+    if abs(won) >= 1:
+        return f"₩{won:,.0f}"
+    return f"₩{won * 1000:,.0f} per 1,000" if abs(won) * 1000 >= 1 else f"₩{won * 1_000_000:,.0f} per 1,000,000"
+
+
+def format_money(amount: Decimal | None, environ=os.environ) -> str:
+    """Dollars, and won beside them when CHAT_CURRENCY=KRW: '$0.0000398 (₩55 per 1,000)'."""
+    usd = format_usd(amount)
+    c = currency(environ)
+    if amount is None or c.code == "USD":
+        return usd
+    return f"{usd} ({format_won(Decimal(amount) * c.rate)})"
+
+
+def rate_note(environ=os.environ) -> str:
+    """Where the won come from, for a page that shows them: '' when only dollars are shown."""
+    c = currency(environ)
+    if c.code == "USD":
+        return ""
+    when = f" on {c.date}" if c.date else " (no date given: CHAT_USD_RATE_DATE)"
+    return f"Won at ₩{c.rate:,} per dollar, the rate you set{when}; the log and exports stay in USD."
 
 
 def explain(failure: f.Failure) -> str:

@@ -71,7 +71,10 @@ def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
     header, per_model, scatter, bars, latency, per_question, ratings, elsewhere = runs_tab.show_results(engine, Access(), run_id)
     assert "8 answers" in header
     assert list(per_model["Model"]) == ["gpt-4o", "gpt-4o-mini"] and list(per_model["Answers"]) == ["4", "4"]
-    assert len(scatter) == 2 and len(latency) == 8 and len(per_question) == 4
+    assert len(scatter["value"]) == 2 and len(latency) == 8 and len(per_question) == 4
+    # the axes reach past the largest point, so no point sits half outside the chart
+    assert scatter["x_lim"][1] > scatter["value"]["latency_ms"].max()
+    assert scatter["y_lim"][1] > scatter["value"]["cost_usd"].max()
     assert elsewhere["Approx. cost of this run's tokens"].str.startswith("≈$").all()
     current, question, answer, who = runs_tab.next_unrated(engine, Access(), run_id, "kim", True)
     assert "hidden (blind)" in who and answer == "Hello, this is a fake reply." and "8 left" in who

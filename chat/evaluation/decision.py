@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from chat.evaluation.intervals import Figure, Resampler, beats, effective_size, repeats_needed, wilson
 from chat.evaluation.projection import DAYS_PER_MONTH
 from chat.evaluation.results import candidate, label
-from chat.wording import format_usd
+from chat.wording import format_money
 
 if TYPE_CHECKING:  # the report leads with a decision, and the summary writes the report
     from chat.evaluation.summary import RunSummary
@@ -302,7 +302,7 @@ def value_text(metric: str, v: float | None) -> str:
     if v is None:
         return "–"
     if metric.endswith("_usd"):
-        return format_usd(Decimal(repr(v)))
+        return format_money(Decimal(repr(v)))
     if metric.endswith("_s"):
         return f"{v:,.2f} s"
     if metric.endswith("_rate"):

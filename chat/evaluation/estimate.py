@@ -15,7 +15,7 @@ from chat.evaluation.results import label
 from chat.evaluation.runs import plan
 from chat.storage import runs as queries
 from chat.storage.scope import Scope
-from chat.wording import format_usd
+from chat.wording import format_money
 
 
 @dataclass(frozen=True)
@@ -136,8 +136,8 @@ def _tokens(n: int | None) -> str:
 def _cost(line_or_total_low, high, priced: bool) -> str:
     if not priced:
         return "unpriced"
-    low_text = "?" if line_or_total_low is None else format_usd(line_or_total_low)
-    return f"{low_text} – {'no bound' if high is None else format_usd(high)}"
+    low_text = "?" if line_or_total_low is None else format_money(line_or_total_low)
+    return f"{low_text} – {'no bound' if high is None else format_money(high)}"
 
 
 def duration(seconds: float | None) -> str:
@@ -179,10 +179,10 @@ def beside_actual(run, rows) -> str | None:
     if not est:
         return None
     spent = [r.cost_usd for r in rows if r.status != "streaming"]
-    actual = "unpriced" if not spent or any(c is None for c in spent) else format_usd(
+    actual = "unpriced" if not spent or any(c is None for c in spent) else format_money(
         sum((Decimal(c) for c in spent), Decimal(0)))
     low, high = est.get("cost_low_usd"), est.get("cost_high_usd")
-    money = lambda v: "?" if v is None else format_usd(Decimal(str(v)))  # noqa: E731
+    money = lambda v: "?" if v is None else format_money(Decimal(str(v)))  # noqa: E731
     guessed = "unpriced" if low is None else f"{money(low)} – {'no bound' if high is None else money(high)}"
     return (f"Estimated before the run: {est.get('calls', 0):,} calls, {guessed}, about "
             f"{duration(est.get('wall_seconds'))}. Actual: {len(spent):,} answers, {actual}.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from chat.storage.rows import Exchange
-from chat.wording import format_usd
+from chat.wording import format_money, format_usd
 
 
 def _dec(value) -> Decimal | None:
@@ -28,7 +28,7 @@ def meter_line(record: Exchange) -> str:
     tps = record.output_tokens_per_s
     parts = [
         tokens_text(record),
-        format_usd(_dec(record.cost_usd)) + (" compute" if record.cost_basis == "compute" else "")
+        format_money(_dec(record.cost_usd)) + (" compute" if record.cost_basis == "compute" else "")
         + (" (genai-prices)" if record.cost_usd is not None and '"priced_from"' in (record.params_json or "") else ""),
         f"TTFT {ms(record.ttft_ms)}",
         f"total {ms(record.latency_ms)}",
@@ -53,5 +53,5 @@ def cost_breakdown(record: Exchange) -> str:
     return (
         f"input {format_usd(_dec(record.uncached_input_cost))} · cached {format_usd(_dec(record.cached_input_cost))}"
         f" · cache write {format_usd(_dec(record.cache_write_cost))} · output {format_usd(_dec(record.output_cost))}"
-        f" = {format_usd(_dec(record.cost_usd))}{note}"
+        f" = {format_money(_dec(record.cost_usd))}{note}"
     )

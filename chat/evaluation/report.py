@@ -19,15 +19,17 @@ from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
 from chat.evaluation.results import ModelStats, QuestionStats, candidates, label
 from chat.storage.rows import Exchange, Run
-from chat.wording import format_usd
+from chat.wording import format_money, format_usd, rate_note
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
+# what people decide on first (cost, then the slow end of latency) comes before the detail, so a 1280 px page
+# shows it without scrolling sideways
 MODEL_COLUMNS = [
-    ("model", "Model"), ("cells", "Answers"), ("error_rate", "Error rate"), ("ttft_mean_ms", "TTFT mean ms"),
-    ("ttft_p50_ms", "TTFT p50 ms"), ("ttft_p95_ms", "TTFT p95 ms"), ("latency_mean_ms", "Latency mean ms"),
-    ("latency_p50_ms", "Latency p50 ms"), ("latency_p95_ms", "Latency p95 ms"), ("tokens_per_s", "Tokens/s"),
-    ("mean_output_tokens", "Mean output tokens"), ("cost_per_question", "Cost / question"),
-    ("cost_per_1000", "Cost / 1,000 questions"), ("estimated_share", "Tokens estimated"),
+    ("model", "Model"), ("cells", "Answers"), ("error_rate", "Error rate"), ("cost_per_question", "Cost / question"),
+    ("cost_per_1000", "Cost / 1,000 questions"), ("ttft_p95_ms", "TTFT p95 ms"), ("latency_p95_ms", "Latency p95 ms"),
+    ("ttft_p50_ms", "TTFT p50 ms"), ("latency_p50_ms", "Latency p50 ms"), ("tokens_per_s", "Tokens/s"),
+    ("ttft_mean_ms", "TTFT mean ms"), ("latency_mean_ms", "Latency mean ms"),
+    ("mean_output_tokens", "Mean output tokens"), ("estimated_share", "Tokens estimated"),
 ]
 
 
@@ -35,7 +37,7 @@ def _cell(key, value) -> str:
     if value is None:
         return "unpriced" if key.startswith("cost") else "–"
     if isinstance(value, Decimal):
-        return format_usd(value)
+        return format_money(value)
     if key in ("error_rate", "estimated_share"):
         return f"{value:.0%}"
     if isinstance(value, float):
@@ -66,7 +68,8 @@ def rating_table(stats: list[RatingStats], criteria: list[str]) -> tuple[list[st
 
 def elsewhere_table(rows: list[dict], prices: PriceTable) -> tuple[list[str], list[list[str]]]:
     usage = sum((Usage.of_row(r) for r in rows if r.status == "ok"), Usage())
-    return ["Model", "Approx. cost of this run's tokens"], [[m, "≈" + format_usd(c.total)] for m, c in costs_elsewhere(usage, prices)]
+    return ["Model", "Approx. cost of this run's tokens"], [[m, "≈" + format_money(c.total)]
+                                                            for m, c in costs_elsewhere(usage, prices)]
 
 
 def to_csv(stats: list[ModelStats]) -> str:
@@ -171,7 +174,7 @@ def projection_table(projections: list[Projection], per_day: int) -> tuple[list[
         machines = "–"
         evens = "–"
         if p.basis == "compute":
-            machines = (f"{p.machines} × {format_usd(p.machine_monthly)}/month = {format_usd(p.always_on_monthly)} "
+            machines = (f"{p.machines} × {format_money(p.machine_monthly)}/month = {format_money(p.always_on_monthly)} "
                         f"(one serves ≤ {p.capacity_per_day:,}/day)")
             evens = "; ".join(f"{e.api_model} from {e.per_day:,}/day" if e.per_day is not None
                               else f"{e.api_model}: never (beyond one machine's capacity)" for e in p.break_even) or "–"
@@ -244,9 +247,9 @@ def constraints_html(c: Constraints) -> str:
     if c.min_acceptable is not None:
         items.append(f"at least {c.min_acceptable:.0%} of answers acceptable")
     if c.max_cost_per_question is not None:
-        items.append(f"at most {format_usd(c.max_cost_per_question)} a question")
+        items.append(f"at most {format_money(c.max_cost_per_question)} a question")
     if c.max_monthly is not None:
-        items.append(f"at most {format_usd(c.max_monthly)} a month at {c.per_day:,} questions a day")
+        items.append(f"at most {format_money(c.max_monthly)} a month at {c.per_day:,} questions a day")
     if not items:
         return "<p class=note>No constraints were set: the shortlist is simply cheapest first.</p>"
     return "<ul class=constraints>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
@@ -290,6 +293,8 @@ def to_html(r: Report, prices: PriceTable, per_day: int = 1000) -> str:
         f"<p class=note>{len(rows)} answers · {html.escape(', '.join(models))} · {run.repeats} repeats each · "
         f"run {html.escape(run.id)} · costs from pricing.yaml</p>",
     ]
+    if rate_note():
+        sections.append(f"<p class=note>{html.escape(rate_note())}</p>")
     if blind:
         sections.append("<p class=note>Blind report: models are named by letter and the key is in a separate file. "
                         "Cost and speed are left out until the key is opened, because they would give the models "

@@ -498,6 +498,9 @@ def main(argv=None) -> int:
         from chat.engine.endpoints import timeouts
 
         timeouts()  # a malformed CHAT_TIMEOUT is a configuration error: say so before any call
+        from chat.wording import currency
+
+        currency()
         from chat.ui.cli_logs import run_logs, run_stats
 
         commands = {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report, "decide": _decide,

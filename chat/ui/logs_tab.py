@@ -21,7 +21,7 @@ from chat.ui.bind import bind
 from chat.ui.display import cell, cost_breakdown, exchange_cell, meter_line
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
-from chat.wording import format_usd
+from chat.wording import format_money
 
 PAGE = 50
 EXPORT_LIMIT = 100_000  # a browser download stays a sane size; the CLI exports everything
@@ -88,7 +88,7 @@ def summary_text(s: dict) -> str:
     n = s.get("exchanges") or 0
     if not n:
         return "**No exchanges match.**"
-    spend = format_usd(Decimal(str(s["cost_usd"]))) if s.get("cost_usd") is not None else "unpriced"
+    spend = format_money(Decimal(str(s["cost_usd"]))) if s.get("cost_usd") is not None else "unpriced"
     unpriced = f" (+{s['unpriced']:,} unpriced)" if s.get("unpriced") else ""
     ms = lambda v: cell("x_ms", v)  # noqa: E731
     return (f"**{n:,} exchange{'s' if n != 1 else ''}** · errors {s['error_rate']:.1%} · {s['input_tokens']:,} in / "

@@ -35,7 +35,7 @@ from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
-from chat.wording import format_usd
+from chat.wording import format_money
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -137,8 +137,8 @@ def show_estimate(engine: Engine, access: Access, upload, example, system, model
 
 def live_status(live: Live) -> str:
     """A run's progress in one line: answers, failures, spend against the estimate, time left, state."""
-    high = "no bound" if live.estimate_high is None else format_usd(live.estimate_high)
-    money = ("spend unknown (unpriced models)" if live.unpriced else f"{format_usd(live.spent)} spent of {high} at most")
+    high = "no bound" if live.estimate_high is None else format_money(live.estimate_high)
+    money = ("spend unknown (unpriced models)" if live.unpriced else f"{format_money(live.spent)} spent of {high} at most")
     left = "" if live.seconds_left is None else f" · about {duration(live.seconds_left)} left"
     state = {"starting": "starting", "running": "running", "done": "done",
              "cancelled": "cancelled — resume with this run id", "stopped": "stopped with the app — resume with this "
@@ -213,16 +213,22 @@ def _df(head, rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=head)
 
 
+def _blank(table) -> pd.DataFrame:
+    """A table's headers and no rows."""
+    return pd.DataFrame(columns=table[0])
+
+
 def show_results(engine: Engine, access: Access, run_id: str, request: gr.Request = None,
                  rubric: Rubric = DEFAULT_RUBRIC):
     """Tables and plot data for a run: per model, latency vs cost, cost bars, latency spread, consistency, ratings."""
     if not run_id:
-        empty = pd.DataFrame()
         # typed, empty frames: the browser fixes a plot's axis types from the first data it gets
         scatter = pd.DataFrame({"model": pd.Series(dtype=str), "latency_ms": pd.Series(dtype=float),
                                 "cost_usd": pd.Series(dtype=float)})
         latency = scatter[["model", "latency_ms"]]
-        return "Pick a run.", empty, scatter, scatter[["model", "cost_usd"]], latency, empty, empty, empty
+        return ("Pick a run.", _blank(model_table([])), scatter, scatter[["model", "cost_usd"]], latency,
+                _blank(question_table([])), _blank(rating_table([], [c.id for c in rubric.criteria])),
+                _blank(elsewhere_table([], engine.prices)))
     s = _summary(engine, access, request, run_id, rubric)
     priced = [m for m in s.models if m.cost_per_question is not None and m.latency_p50_ms is not None]
     # plain column names: Vega-Lite reads spaces and brackets in field names as paths
@@ -238,6 +244,9 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
     guessed = beside_actual(s.run, s.rows)
     header = (f"**Run `{run_id}`** · {html.escape(s.run.set_name or '')} · {len(s.rows)} answers · {s.run.repeats} repeats"
               f"{note}" + (f"\n\n{guessed}" if guessed else ""))
+    # room past the largest point on both axes: at the data's own maximum, its point was cut in half
+    room = lambda column: [0, float(scatter[column].max()) * 1.15 if len(scatter) else None]  # noqa: E731
+    scatter = gr.update(value=scatter, x_lim=room("latency_ms"), y_lim=room("cost_usd"))
     return (header, _df(*model_table(s.models)), scatter, bars, latency, _df(*question_table(s.questions)),
             _df(*rating_table(s.ratings, criteria)), _df(*elsewhere_table(s.rows, engine.prices)))
 
@@ -386,20 +395,25 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
     header = gr.Markdown(elem_id="run-header")
     decide_handler, decide_inputs, decide_outputs, constraint_boxes, per_day = decision_view.build(
         engine, access, picker, rubric)
-    per_model = gr.Dataframe(label="Per model", elem_id="run-per-model", interactive=False)
-    with gr.Row():
-        scatter = gr.ScatterPlot(x="latency_ms", y="cost_usd", color="model", x_title="median latency (ms)",
-                                 y_title="cost per question (USD)", label="Latency against cost", elem_id="run-scatter",
-                                 height=300, x_lim=[0, None], y_lim=[0, None])
-        bars = gr.BarPlot(x="model", y="cost_usd", y_title="cost per question (USD)", label="Cost per question",
-                          elem_id="run-bars", height=300)
+    # headers from the start: an empty table otherwise reads "1 2 3"
+    per_model = gr.Dataframe(_blank(model_table([])), label="Per model", elem_id="run-per-model", interactive=False)
+    # a row of its own: beside the bars, the right-hand points and the legend were cut off
+    scatter = gr.ScatterPlot(x="latency_ms", y="cost_usd", color="model", x_title="median latency (ms)",
+                             y_title="cost per question (USD)", label="Latency against cost", elem_id="run-scatter",
+                             height=320, x_lim=[0, None], y_lim=[0, None])
+    bars = gr.BarPlot(x="model", y="cost_usd", y_title="cost per question (USD)", label="Cost per question",
+                      elem_id="run-bars", height=300)
     latency = gr.ScatterPlot(x="latency_ms", y="model", color="model", x_title="latency (ms)", label="Latency distribution",
                              elem_id="run-latency", height=220)
-    per_question = gr.Dataframe(label="Consistency across repeats (per question × model)", interactive=False)
-    ratings = gr.Dataframe(label="Ratings (human and judge apart)", interactive=False, elem_id="run-ratings")
-    elsewhere = gr.Dataframe(label="What this run's tokens would cost on other models (approximate: tokenizers differ)",
+    per_question = gr.Dataframe(_blank(question_table([])), label="Consistency across repeats (per question × model)",
+                                interactive=False)
+    ratings = gr.Dataframe(_blank(rating_table([], [c.id for c in rubric.criteria])),
+                           label="Ratings (human and judge apart)", interactive=False, elem_id="run-ratings")
+    elsewhere = gr.Dataframe(_blank(elsewhere_table([], engine.prices)),
+                             label="What this run's tokens would cost on other models (approximate: tokenizers differ)",
                              interactive=False)
-    projection = gr.Dataframe(label="Projected monthly cost (30 days) and where a self-hosted machine breaks even",
+    projection = gr.Dataframe(_blank(projection_table([], 1000)),
+                              label="Projected monthly cost (30 days) and where a self-hosted machine breaks even",
                               interactive=False, elem_id="run-projection")
     # closed while rating blind: the answers there carry the models' names, right above the rater
     with gr.Accordion("Answers, side by side", open=False) as side_by_side:

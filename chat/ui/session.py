@@ -9,7 +9,7 @@ from chat.engine.pricing import PriceTable, costs_elsewhere
 from chat.engine.usage import Usage
 from chat.ui.display import cost_breakdown, meter_line
 from chat.ui.untrusted import inert
-from chat.wording import explain, format_usd
+from chat.wording import explain, format_money, rate_note
 
 
 def new_session() -> dict:
@@ -64,7 +64,7 @@ def elsewhere(record: dict, prices: PriceTable) -> str:
     def table(rows) -> str:
         cell = lambda text: html.escape(text, quote=False).replace("|", "\\|")  # noqa: E731
         return "| Model | Same tokens |\n|---|---:|\n" + "\n".join(
-            f"| {cell(name)} | ≈{format_usd(cost.total)} |" for name, cost in rows)
+            f"| {cell(name)} | ≈{format_money(cost.total)} |" for name, cost in rows)
 
     shown, rest = others[:ELSEWHERE_SHOWN], others[ELSEWHERE_SHOWN:]
     text = f"**Same tokens elsewhere**, cheapest first (approximate: tokenizers differ)\n\n{table(shown)}"
@@ -132,7 +132,7 @@ def _finished(turn: dict, prices: PriceTable | None) -> list[dict]:
 
 def panel(state: dict, context_window: int | None) -> str:
     """Session totals and a context-window gauge for the current conversation."""
-    cost = format_usd(state["cost"]) if state["requests"] else "$0"
+    cost = format_money(state["cost"]) if state["requests"] else "$0"
     if state["unpriced"]:
         cost += f" + {state['unpriced']} unpriced"
     plural = "" if state["requests"] == 1 else "s"
@@ -147,4 +147,6 @@ def panel(state: dict, context_window: int | None) -> str:
         lines.append(f"**Context** {used:,} tokens (window unknown for this model)")
     if last and last.trimmed_turns:
         lines.append(f"{last.trimmed_turns} oldest turns were left out to fit the window")
+    if rate_note():
+        lines.append(f"<small>{rate_note()}</small>")
     return "\n\n".join(lines)
