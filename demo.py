@@ -42,6 +42,9 @@ def main(argv=None) -> int:
     p.add_argument("--daily-cap", help="USD all users and processes together may spend per UTC day (CHAT_DAILY_CAP_USD)")
     p.add_argument("--user-cap", help="USD each login may spend per UTC day, with --auth (CHAT_USER_CAP_USD)")
     p.add_argument("--rate-limit", help="requests a minute per browser session or login (CHAT_RATE_LIMIT)")
+    p.add_argument("--tz", default=os.environ.get("DEMO_TZ"), metavar="ZONE",
+                   help="show times in this zone, e.g. Asia/Seoul (DEMO_TZ); default: each reader's browser's. "
+                        "The log keeps UTC")
     p.add_argument("--rubric", help="rubric YAML for ratings (CHAT_RUBRIC); default: the three-criterion study rubric")
     args = p.parse_args(argv)
 
@@ -67,6 +70,10 @@ def main(argv=None) -> int:
         from chat.wording import currency
 
         currency()  # CHAT_CURRENCY / CHAT_USD_RATE: a bad value stops here with one line, not mid-reply
+        if args.tz:
+            from chat.ui.display import zone
+
+            zone(args.tz)
         from chat.engine.providers.llama_state import capacity_bytes
         from chat.engine.providers.local_llama import context_size
 
@@ -124,7 +131,7 @@ def main(argv=None) -> int:
     # anyone but this machine can reach the app: a share link, or listening beyond loopback
     shared = args.share or beyond_loopback
     access = Access(auth=bool(auth), shared=shared, admins=frozenset(admins))
-    demo = build_app(engine, rubric=rubric, access=access)
+    demo = build_app(engine, rubric=rubric, access=access, tz=args.tz)
     # Estimates go out once a second, not to every waiting event each time one starts: with 100 people
     # arriving together that broadcast is 100² messages, and it held the first words back by a second
     demo.queue(default_concurrency_limit=None, status_update_rate=1)

@@ -381,6 +381,24 @@ def test_a_run_survives_its_tab_closing_and_a_new_tab_follows_it(browser, demo, 
     context.close()
 
 
+def test_the_logs_show_times_in_the_browsers_time_zone(browser, demo, scenarios):
+    scenarios.scenarios["gpt-4o-mini"] = Scenario(input_tokens=20, output_tokens=12)
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, timezone_id="Asia/Seoul", locale="ko-KR")
+    page = context.new_page()
+    page.goto(demo.url)
+    page.wait_for_selector("#prompt textarea", timeout=60_000)
+    send(page, "What time is it in Seoul?")
+    row = wait_row(demo.db, "What time is it in Seoul?")
+    page.get_by_role("tab", name="Logs").click()
+    page.wait_for_function("document.querySelector('#logs-summary').innerText.includes('Times in Asia/Seoul')",
+                           timeout=30_000)
+    from chat.ui.display import local_time
+
+    assert local_time(row["created_at"], "Asia/Seoul") in page.inner_text("#logs-table")  # KST, nine hours ahead
+    assert row["created_at"].endswith("Z")  # the log keeps UTC
+    context.close()
+
+
 def test_new_user_with_no_keys_chats_with_the_embedded_model(browser, tmp_path):
     need("llama_cpp", "the embedded model")
     env = {k: v for k, v in os.environ.items()

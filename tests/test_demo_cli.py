@@ -49,3 +49,10 @@ def test_bad_settings_stop_with_one_clear_line(tmp_path):
                          env=_env(CHAT_LOCAL_CACHE_MB="1GB"), capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "CHAT_LOCAL_CACHE_MB='1GB' must be a whole number of megabytes" in out.stderr
     assert "Traceback" not in out.stderr
+    out = subprocess.run([sys.executable, "demo.py", "--tz", "Mars/Olympus", "--db", str(tmp_path / "c.db")], cwd=ROOT,
+                         env=_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "unknown time zone 'Mars/Olympus': use an IANA name such as Asia/Seoul" in out.stderr
+    out = subprocess.run([sys.executable, "demo.py", "--db", str(tmp_path / "c.db")], cwd=ROOT,
+                         env=_env(CHAT_CURRENCY="KRW"), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "CHAT_CURRENCY=KRW needs CHAT_USD_RATE" in out.stderr
+    assert "Traceback" not in out.stderr

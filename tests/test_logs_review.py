@@ -306,3 +306,20 @@ def test_a_refused_call_reads_as_costing_nothing_not_as_unpriced(fake, engine):
     out = _cli("logs", "-n", "5", db=engine.store.path)
     line = next(x for x in out.stdout.splitlines() if "no-such-model-anywhere" in x)
     assert "unpriced" not in line and " – " in line
+
+
+def test_times_show_in_the_readers_zone_and_stay_utc_in_the_log(engine):
+    from chat.ui import logs_tab
+    from chat.ui.access import Access
+
+    engine.store.append("exchanges", {"id": "t1", "created_at": "2026-12-01T15:30:00.000Z", "session_id": "s",
+                                      "model": "gpt-4o-mini", "provider": "openai", "status": "ok", "prompt": "hi",
+                                      "reply": "hello", "input_tokens": 1, "output_tokens": 1})
+    engine.store.flush()
+    summary, table, ids, *_ = logs_tab.query(engine, Access(), None, "time", 0, 0, None, "Asia/Seoul")
+    assert table.iloc[0, 0] == "2026-12-02 00:30:00 KST"  # 15:30 UTC is half past midnight in Seoul
+    assert "Times in Asia/Seoul; the log keeps UTC." in summary
+    assert logs_tab.query(engine, Access(), None, "time", 0, 0, None, None)[1].iloc[0, 0] == "2026-12-01 15:30:00"
+    body = logs_tab.detail(engine, Access(), "t1", None, "Asia/Seoul")[0]
+    assert "2026-12-02 00:30:00 KST (2026-12-01T15:30:00.000Z UTC)" in body
+    assert engine.store.query("SELECT created_at FROM exchanges WHERE id = 't1'")[0]["created_at"].endswith("Z")

@@ -190,7 +190,8 @@ CSS = """
 
 
 def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DEFAULT_RUBRIC,
-              access: Access = Access()) -> gr.Blocks:
+              access: Access = Access(), tz: str | None = None) -> gr.Blocks:
+    """The app. `tz` (--tz) shows every time in that zone; without it each reader sees their browser's."""
     usable, unusable = model_choices(engine)
     names = [value for _, value in usable]
     wanted = default_model()
@@ -253,8 +254,12 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
         with gr.Tab("Runs") as runs:
             runs_rater = runs_tab.build(engine, usable, runs, access, rubric)
         with gr.Tab("Logs") as logs:
-            logs_tab.build(engine, logs, access)
+            # the reader's time zone: --tz, else the browser's, read once the page loads (the log keeps UTC)
+            reader_tz = gr.Textbox(value=tz or "", visible=False, elem_id="reader-tz")
+            logs_tab.build(engine, logs, access, reader_tz)
         demo.load(logged_in_user, None, [compare_rater, runs_rater], api_name=False)
+        if not tz:
+            demo.load(None, None, reader_tz, js="() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'")
     return demo
 
 

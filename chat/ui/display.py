@@ -1,7 +1,9 @@
 """Human-readable text for the Logs table and price labels, shared by the CLI and the UI."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chat.engine.pricing import Price
 from chat.evaluation.meter_text import cost_breakdown, meter_line, tokens_text
@@ -27,10 +29,36 @@ def _rate(value: Decimal) -> str:
     return f"${value:.2f}" if value == value.quantize(Decimal("0.01")) else f"${value.normalize()}"
 
 
-def exchange_cell(exchange, column: str) -> str:
-    """An exchange's column as a table cell: a row that used no tokens cost nothing, so it is not 'unpriced'."""
+def zone(name: str | None):
+    """The time zone to show times in: an IANA name (Asia/Seoul), else UTC; ValueError names a bad one."""
+    if not name or name.strip().upper() == "UTC":
+        return timezone.utc
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name.strip()[:60]!r}: use an IANA name such as Asia/Seoul or "
+                         "Europe/Berlin, or UTC") from None
+
+
+def local_time(ts: str | None, tz: str | None) -> str:
+    """A stored UTC timestamp in the reader's zone, to the second, with the zone's abbreviation (KST)."""
+    if not ts:
+        return "–"
+    try:
+        when = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        shown = when.astimezone(zone(tz))
+    except ValueError:
+        return ts[:19].replace("T", " ")  # an unreadable stamp (or zone) is shown as stored
+    return shown.strftime("%Y-%m-%d %H:%M:%S ") + (shown.tzname() or "")
+
+
+def exchange_cell(exchange, column: str, tz: str | None = None) -> str:
+    """An exchange's column as a table cell: a row that used no tokens cost nothing, so it is not 'unpriced';
+    its time in the reader's zone."""
     if column == "cost_usd" and exchange.cost_usd is None and not (exchange.input_tokens or exchange.output_tokens):
         return "–"
+    if column == "created_at" and tz:
+        return local_time(exchange.created_at, tz)
     return cell(column, getattr(exchange, column))
 
 

@@ -18,7 +18,7 @@ from chat.storage.logs import LogFilter
 from chat.storage.rows import STATUSES
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
-from chat.ui.display import cell, cost_breakdown, exchange_cell, meter_line
+from chat.ui.display import cell, cost_breakdown, exchange_cell, local_time, meter_line
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
 from chat.wording import format_money
@@ -97,8 +97,8 @@ def summary_text(s: dict) -> str:
             f"estimated tokens {s['estimated_share']:.0%} of rows")
 
 
-def _table(rows: list) -> pd.DataFrame:
-    return pd.DataFrame([[exchange_cell(r, c) for c in TABLE] for r in rows], columns=HEADERS)
+def _table(rows: list, tz: str | None = None) -> pd.DataFrame:
+    return pd.DataFrame([[exchange_cell(r, c, tz) for c in TABLE] for r in rows], columns=HEADERS)
 
 
 LATENCY_LABELS = [f"<{cell('x_ms', hi)}" if hi != float("inf") else f"≥{cell('x_ms', lo)}"
@@ -116,13 +116,14 @@ def _latency_histogram(rows: list) -> pd.DataFrame:
 
 
 def search(engine: Engine, access: Access, preset, since, until, models, providers, statuses, text, session, run,
-           compare, user, source, order, request: gr.Request = None):
+           compare, user, source, order, request: gr.Request = None, tz: str | None = None):
     """A new search from the form (the /logs route): its first page, and the filter the other pages use."""
     f = LogForm(preset, since, until, models, providers, statuses, text, session, run, compare, user, source).to_filter()
-    return (*query(engine, access, f, order, 0, 0, request), f)
+    return (*query(engine, access, f, order, 0, 0, request, tz), f)
 
 
-def query(engine: Engine, access: Access, f: LogFilter | None, order, step, page_no, request: gr.Request = None):
+def query(engine: Engine, access: Access, f: LogFilter | None, order, step, page_no, request: gr.Request = None,
+          tz: str | None = None):
     """Summary, one page of the table (newest first, or by cost or latency), the page's ids, the charts and the
     page number shown (page_no moved by step, kept within the pages there are). Always within the visitor's scope."""
     f = (f if isinstance(f, LogFilter) else LogFilter()).narrowed(scope(access, request))
@@ -135,11 +136,12 @@ def query(engine: Engine, access: Access, f: LogFilter | None, order, step, page
     spend = pd.DataFrame(logs.spend_per_day(engine.store, f), columns=["day", "model", "cost_usd", "n"]).dropna()
     failures = pd.DataFrame(logs.failures_per_day(engine.store, f), columns=["day", "status", "n"])
     latency = _latency_histogram(logs.latencies(engine.store, f))
-    return (who(access, request, f) + "\n\n" + summary_text(summary), _table(rows), [r.id for r in rows],
+    shown_in = f"\n\nTimes in {tz}; the log keeps UTC." if tz and tz.upper() != "UTC" else ""
+    return (who(access, request, f) + "\n\n" + summary_text(summary) + shown_in, _table(rows, tz), [r.id for r in rows],
             f"page {page_no:,} of {pages:,}", spend, latency, failures, page_no)
 
 
-def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request = None):
+def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request = None, tz: str | None = None):
     """One exchange in full — only within the visitor's scope; anyone else's id reads as not found."""
     exchange_id = (exchange_id or "").strip()[:100]
     if not exchange_id:
@@ -149,7 +151,8 @@ def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request
         return f"No exchange `{html.escape(exchange_id)}` that you can see.", None, None
     messages = json.loads(row.messages_json or "[]")
     esc = lambda v: html.escape(str(v)) if v is not None else "–"  # noqa: E731 (names people typed, shown as text)
-    parts = [f"### {esc(row.model)} · {row.status} · {row.created_at}",
+    when = local_time(row.created_at, tz) + (f" ({row.created_at} UTC)" if tz and tz.upper() != "UTC" else "")
+    parts = [f"### {esc(row.model)} · {row.status} · {when}",
              f"`{esc(row.id)}` · provider `{esc(row.provider)}` · session `{esc(row.session_id)}`"
              + (f" · user `{esc(row.user)}`" if row.user else "") + (f" · run `{esc(row.run_id)}`" if row.run_id else ""),
              f"**Meter:** {meter_line(row) if row.input_tokens is not None else row.status}",
@@ -209,7 +212,9 @@ def filter_choices(engine: Engine, access: Access, request: gr.Request = None):
             gr.update(choices=logs.choices(engine.store, "provider", f)))
 
 
-def build(engine: Engine, tab: gr.Tab, access: Access) -> None:
+def build(engine: Engine, tab: gr.Tab, access: Access, tz: gr.Textbox | None = None) -> None:
+    """The Logs tab; `tz` holds the reader's time zone (the browser's, or --tz), which times are shown in."""
+    tz = tz if tz is not None else gr.State(None)
     with gr.Row():
         preset = gr.Dropdown(list(PRESETS) + ["custom"], value="7 days", label="Time range", scale=1,
                              elem_id="logs-range")
@@ -264,18 +269,18 @@ def build(engine: Engine, tab: gr.Tab, access: Access) -> None:
     run_query = bind(query, engine, access)
     first_page = bind(search, engine, access)
     # the route API callers get ("/logs", "/log_exchange"): the same scope applies to them as to the tab
-    refresh.click(first_page, form + [order], outputs + [searched], api_name="logs")
+    refresh.click(first_page, form + [order, tz], outputs + [searched], api_name="logs")
     for trigger in (text.submit, order.change, preset.change, statuses.change, models.change):
-        trigger(first_page, form + [order], outputs + [searched], api_name=False)
-    prev_btn.click(run_query, [searched, order, gr.State(-1), page_no], outputs, api_name=False)
-    next_btn.click(run_query, [searched, order, gr.State(1), page_no], outputs, api_name=False)
+        trigger(first_page, form + [order, tz], outputs + [searched], api_name=False)
+    prev_btn.click(run_query, [searched, order, gr.State(-1), page_no, tz], outputs, api_name=False)
+    next_btn.click(run_query, [searched, order, gr.State(1), page_no, tz], outputs, api_name=False)
     show_detail = bind(detail, engine, access)
-    show.click(show_detail, exchange_id, [body, raw, sent], api_name="log_exchange")
-    exchange_id.submit(show_detail, exchange_id, [body, raw, sent], api_name=False)
-    table.select(pick, ids, exchange_id, api_name=False).then(show_detail, exchange_id, [body, raw, sent],
+    show.click(show_detail, [exchange_id, tz], [body, raw, sent], api_name="log_exchange")
+    exchange_id.submit(show_detail, [exchange_id, tz], [body, raw, sent], api_name=False)
+    table.select(pick, ids, exchange_id, api_name=False).then(show_detail, [exchange_id, tz], [body, raw, sent],
                                                                api_name=False)
     # the form as it stands is searched first, so the file holds what the table then shows
-    export_btn.click(first_page, form + [order], outputs + [searched], api_name=False).then(
+    export_btn.click(first_page, form + [order, tz], outputs + [searched], api_name=False).then(
         bind(export, engine, access), [fmt, searched], [export_file, export_note], api_name=False)
     tab.select(bind(filter_choices, engine, access), None, [models, providers], api_name=False).then(
-        first_page, form + [order], outputs + [searched], api_name=False)
+        first_page, form + [order, tz], outputs + [searched], api_name=False)
