@@ -46,8 +46,17 @@ def test_vote_and_rating_need_a_rater_and_reveal(fake, engine):
     state = list(compare_tab.compare(engine, "hi", ["gpt-4o-mini", "gpt-4o"], "", 50, True, compare_tab.new_compare()))[-1][-1]
     with pytest.raises(gr.Error, match="type your name"):
         compare_tab.cast_vote(engine, 0, state, "  ")
-    out = compare_tab.cast_vote(engine, 1, state, "park")
+    infos = []
+    real_info = gr.Info
+    gr.Info = lambda message, *a, **k: infos.append(message)
+    try:
+        out = compare_tab.cast_vote(engine, 1, state, "park")
+    finally:
+        gr.Info = real_info
     assert out[-1]["revealed"] and out[5].startswith("### B: ")
+    # the vote shows the names, so its toast names the model, and the voted column keeps a mark
+    assert infos == [f"Vote recorded for B ({state['models'][1]})"]
+    assert out[5].endswith("· ✓ your vote") and "your vote" not in out[1]
     with pytest.raises(gr.Error, match="pick a score"):
         compare_tab.save_rating(engine, 0, state, "park", None, None, None, None)
     with pytest.raises(gr.Error, match="score every criterion before saving: Sounds natural, like a person is not scored yet"):

@@ -33,9 +33,17 @@ def new_compare() -> dict:
 def _label(state: dict, i: int) -> str:
     if i >= len(state["models"]):
         return ""
+    mark = " · ✓ your vote" if state.get("voted") == i else ""  # lasts: the toast is gone in seconds
     if state["blind"] and not state["revealed"]:
-        return f"### Model {LETTERS[i]}"
-    return f"### {LETTERS[i]}: {html.escape(state['models'][i])}"
+        return f"### Model {LETTERS[i]}{mark}"
+    return f"### {LETTERS[i]}: {html.escape(state['models'][i])}{mark}"
+
+
+def _named(state: dict, i: int) -> str:
+    """A column as people can see it now: its letter, and its model once names are shown."""
+    if state["blind"] and not state["revealed"]:
+        return f"Model {LETTERS[i]}"
+    return f"{LETTERS[i]} ({state['models'][i]})"
 
 
 def _meter(state: dict, i: int) -> str:
@@ -141,7 +149,8 @@ def cast_vote(engine: Engine, column: int, state: dict, typed_rater: str, reques
     if not rater:
         raise gr.Error("type your name in 'Rater' so the vote can be attributed")
     vote(engine.store, state["compare_id"], state["ids"][column], rater, "best", state["blind"] and not state["revealed"])
-    gr.Info(f"Vote recorded for Model {LETTERS[column]}")
+    state = {**state, "voted": column, "revealed": True}  # a vote shows the names: the toast may say whose it was
+    gr.Info(f"Vote recorded for {_named(state, column)}")
     return reveal(state)
 
 
@@ -160,7 +169,7 @@ def save_rating(engine: Engine, column: int, state: dict, typed_rater: str, requ
         rate(engine.store, state["ids"][column], chosen, rubric, rater, blind=state["blind"] and not state["revealed"])
     except RubricError as exc:
         raise gr.Error(str(exc)) from None
-    gr.Info(f"Rating saved for Model {LETTERS[column]}")
+    gr.Info(f"Rating saved for {_named(state, column)}")
     if state["blind"] and not state["revealed"]:
         return view(state, [r.reply if r else "" for r in state["records"]] + [""] * (MAX_COLUMNS - len(state["records"])))
     return reveal(state)
