@@ -42,6 +42,8 @@ def main(argv=None) -> int:
     p.add_argument("--daily-cap", help="USD all users and processes together may spend per UTC day (CHAT_DAILY_CAP_USD)")
     p.add_argument("--user-cap", help="USD each login may spend per UTC day, with --auth (CHAT_USER_CAP_USD)")
     p.add_argument("--rate-limit", help="requests a minute per browser session or login (CHAT_RATE_LIMIT)")
+    p.add_argument("--lang", default=os.environ.get("DEMO_LANG"), metavar="ko|en",
+                   help="the app's language for everyone (DEMO_LANG); default: each reader's browser's")
     p.add_argument("--tz", default=os.environ.get("DEMO_TZ"), metavar="ZONE",
                    help="show times in this zone, e.g. Asia/Seoul (DEMO_TZ); default: each reader's browser's. "
                         "The log keeps UTC")
@@ -62,6 +64,7 @@ def main(argv=None) -> int:
     from chat.ui.access import Access
     from chat.ui.app import CSS, build_app
     from chat.ui.csp import ContentSecurityPolicy
+    from chat.ui.i18n import CATALOGUE
     from chat.ui.login_guard import HideApiInfoUntilLogin
 
     install_redaction()
@@ -74,6 +77,11 @@ def main(argv=None) -> int:
             from chat.ui.display import zone
 
             zone(args.tz)
+        from chat.ui.i18n import check_lang
+
+        args.lang = check_lang(args.lang)
+        if args.lang:
+            os.environ["DEMO_LANG"] = args.lang  # what handlers write follows it too (chat.ui.i18n.language)
         from chat.engine.providers.llama_state import capacity_bytes
         from chat.engine.providers.local_llama import context_size
 
@@ -150,6 +158,7 @@ def main(argv=None) -> int:
             # sync generators run in threads: enough for 50+ simultaneous streams
             max_threads=256,
             css=CSS,
+            i18n=CATALOGUE.i18n(args.lang),  # the words registered as the page was built; the browser picks
             show_error=False,
             max_file_size=MAX_UPLOAD,
             # FastAPI's schema pages would describe every route to anyone, logged in or not

@@ -36,7 +36,7 @@ def test_reply_streams_and_meter_shows_the_logged_row(fake, engine):
     assert "30 in · 8 out" in chat[2]["metadata"]["title"] and "$0.0000093" in chat[2]["metadata"]["title"]
     assert "1 request · 30 in / 8 out tokens · $0.0000093" in panel
     # what the same 30 in / 8 out would cost elsewhere: gpt-4o at $2.50/$10 per 1M
-    assert "gpt-4o ≈$0.000155" in chat[2]["content"] and "approximate" in chat[2]["content"]
+    assert "| gpt-4o | ≈$0.000155 |" in chat[2]["content"] and "approximate" in chat[2]["content"]
     assert row["session_id"] == state["session_id"]
     assert json.loads(row["params_json"]) == {"max_tokens": 100, "temperature": 0.5}
 

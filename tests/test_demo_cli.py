@@ -56,3 +56,6 @@ def test_bad_settings_stop_with_one_clear_line(tmp_path):
                          env=_env(CHAT_CURRENCY="KRW"), capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "CHAT_CURRENCY=KRW needs CHAT_USD_RATE" in out.stderr
     assert "Traceback" not in out.stderr
+    out = subprocess.run([sys.executable, "demo.py", "--lang", "fr", "--db", str(tmp_path / "c.db")], cwd=ROOT,
+                         env=_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "language 'fr': use ko or en" in out.stderr and "Traceback" not in out.stderr

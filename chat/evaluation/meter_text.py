@@ -17,29 +17,36 @@ def ms(value) -> str:
     return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.2f} s"
 
 
-def tokens_text(record: Exchange) -> str:
+def english(text: str, **values) -> str:
+    """The meter's words as written; an edge that speaks another language passes its own (chat.ui.i18n)."""
+    return text.format(**values) if values else text
+
+
+def tokens_text(record: Exchange, word=english) -> str:
     approx = "≈" if record.usage_source == "estimate" else ""
-    return f"{approx}{record.input_tokens or 0:,} in · {approx}{record.output_tokens or 0:,} out"
+    return (f"{word('{n} in', n=f'{approx}{record.input_tokens or 0:,}')} · "
+            f"{word('{n} out', n=f'{approx}{record.output_tokens or 0:,}')}")
 
 
-def meter_line(record: Exchange) -> str:
+def meter_line(record: Exchange, word=english) -> str:
     """One compact line: tokens (≈ when estimated), cost, TTFT, total time, tokens/s, and why it ended when the
-    model did not end it itself."""
+    model did not end it itself. `word` puts its words in the reader's language (English by default)."""
     tps = record.output_tokens_per_s
     parts = [
-        tokens_text(record),
-        format_money(_dec(record.cost_usd)) + (" compute" if record.cost_basis == "compute" else "")
+        tokens_text(record, word),
+        format_money(_dec(record.cost_usd)).replace("unpriced", word("unpriced"))
+        + (f" {word('compute')}" if record.cost_basis == "compute" else "")
         + (" (genai-prices)" if record.cost_usd is not None and '"priced_from"' in (record.params_json or "") else ""),
-        f"TTFT {ms(record.ttft_ms)}",
-        f"total {ms(record.latency_ms)}",
+        word("TTFT {t}", t=ms(record.ttft_ms)),
+        word("total {t}", t=ms(record.latency_ms)),
         f"{tps:.1f} tok/s" if tps else "– tok/s",
     ]
     if record.status != "ok":
         parts.append(record.status)
     elif record.finish_reason == "max_tokens":
-        parts.append("stopped at max tokens")  # a cut reply reads as finished otherwise
+        parts.append(word("stopped at max tokens"))  # a cut reply reads as finished otherwise
     elif record.finish_reason == "content_filter":
-        parts.append("stopped by the provider's content filter")
+        parts.append(word("stopped by the provider's content filter"))
     return " · ".join(parts)
 
 

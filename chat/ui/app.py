@@ -18,6 +18,7 @@ from chat.ui.access import Access
 from chat.ui.bind import bind
 from chat.ui.components import ChatLog, CheckedNumber, CheckedSlider
 from chat.ui.display import price_text
+from chat.ui.i18n import language, t
 from chat.ui.identity import check_rate
 from chat.ui.session import account, fork, history, new_session, panel, render
 
@@ -77,6 +78,7 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
     """
     message = (message or "").strip() if isinstance(message, str) else ""
     state = fork(state)
+    state["lang"] = language(request)  # the meter and the panel speak the reader's language
     if not message:
         yield render(state, engine.prices), state, gr.skip()
         return
@@ -125,9 +127,10 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
     yield render(state, engine.prices), state, gr.skip()
 
 
-def show_panel(engine: Engine, state: dict, model: str) -> str:
-    """The session panel (totals, context gauge), refreshed after each reply."""
-    return panel(state if isinstance(state, dict) and "turns" in state else new_session(), context_window(engine, model))
+def show_panel(engine: Engine, state: dict, model: str, request: gr.Request = None) -> str:
+    """The session panel (totals, context gauge), refreshed after each reply and when the page opens."""
+    state = state if isinstance(state, dict) and "turns" in state else new_session()
+    return panel({**state, "lang": language(request)}, context_window(engine, model))
 
 
 def after_stop(engine: Engine, state: dict, model: str, wait_s: float = 5.0):
@@ -198,34 +201,34 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
     selected = wanted if wanted in names else (LOCAL_DEFAULT if LOCAL_DEFAULT in names else (names[0] if names else wanted))
     with gr.Blocks(title=title) as demo:
         state = gr.State(new_session)
-        gr.Markdown(f"## {title}\nEvery reply is metered — tokens, cost, time to first token, total time, tokens/s — "
-                    "and logged.")
-        with gr.Tab("Chat"):
+        gr.Markdown(f"## {title}")
+        gr.Markdown(t("Every reply is metered — tokens, cost, time to first token, total time, tokens/s — and logged."))
+        with gr.Tab(t("Chat")):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chatbot = ChatLog(label="Chat", height=520, buttons=["copy", "copy_all"], elem_id="chatbot",
+                    chatbot = ChatLog(label=t("Chat"), height=520, buttons=["copy", "copy_all"], elem_id="chatbot",
                                          feedback_options=None)
                     with gr.Row():
-                        box = gr.Textbox(placeholder="Ask something and press Enter", show_label=False, scale=5,
+                        box = gr.Textbox(placeholder=t("Ask something and press Enter"), show_label=False, scale=5,
                                          elem_id="prompt", submit_btn=False, max_length=MAX_PROMPT_CHARS)
-                        send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                        send = gr.Button(t("Send"), variant="primary", scale=1, elem_id="send")
                     with gr.Row():
-                        stop = gr.Button("Stop", elem_id="stop")
-                        retry = gr.Button("Retry", elem_id="retry")
-                        undo_btn = gr.Button("Undo", elem_id="undo")
-                        clear_btn = gr.Button("Clear", elem_id="clear")
+                        stop = gr.Button(t("Stop"), elem_id="stop")
+                        retry = gr.Button(t("Retry"), elem_id="retry")
+                        undo_btn = gr.Button(t("Undo"), elem_id="undo")
+                        clear_btn = gr.Button(t("Clear"), elem_id="clear")
                     meter = gr.Markdown(panel(new_session(), context_window(engine, selected)), elem_id="meter-panel")
                 with gr.Column(scale=1):
-                    model = gr.Dropdown(choices=usable, value=selected, label="Model", allow_custom_value=True,
-                                        info="Type endpoint:model for any other model, e.g. ollama:llama3.2", elem_id="model")
-                    system = gr.Textbox(label="System prompt", lines=4, elem_id="system")
+                    model = gr.Dropdown(choices=usable, value=selected, label=t("Model"), allow_custom_value=True,
+                                        info=t("Type endpoint:model for any other model, e.g. ollama:llama3.2"), elem_id="model")
+                    system = gr.Textbox(label=t("System prompt"), lines=4, elem_id="system")
                     sampling = takes_temperature(engine, selected)
-                    temperature = CheckedSlider.of(TEMPERATURE, value=0.7, step=0.05, label="Temperature", elem_id="temperature",
+                    temperature = CheckedSlider.of(TEMPERATURE, value=0.7, step=0.05, label=t("Temperature"), elem_id="temperature",
                                             interactive=sampling,
                                             info=None if sampling else f"{selected} takes no temperature; none is sent")
-                    max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label="Max tokens", elem_id="max-tokens")
+                    max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label=t("Max tokens"), elem_id="max-tokens")
                     if unusable:
-                        with gr.Accordion("Unavailable models", open=False):
+                        with gr.Accordion(t("Unavailable models"), open=False):
                             gr.Markdown("\n".join(f"- {line}" for line in unusable), elem_id="unavailable")
 
         outputs = [chatbot, state, box, meter]
@@ -249,15 +252,16 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
         clear_btn.click(bind(clear, engine), [state, model], outputs, api_name=False)
         chatbot.clear(bind(clear, engine), [state, model], outputs, api_name=False)
         model.change(bind(on_model_change, engine), [state, model], [meter, temperature], api_name=False)
-        with gr.Tab("Compare"):
+        with gr.Tab(t("Compare")):
             compare_rater = compare_tab.build(engine, usable, rubric)
-        with gr.Tab("Runs") as runs:
+        with gr.Tab(t("Runs")) as runs:
             runs_rater = runs_tab.build(engine, usable, runs, access, rubric)
-        with gr.Tab("Logs") as logs:
+        with gr.Tab(t("Logs")) as logs:
             # the reader's time zone: --tz, else the browser's, read once the page loads (the log keeps UTC)
             reader_tz = gr.Textbox(value=tz or "", visible=False, elem_id="reader-tz")
             logs_tab.build(engine, logs, access, reader_tz)
         demo.load(logged_in_user, None, [compare_rater, runs_rater], api_name=False)
+        demo.load(refresh, [state, model], meter, api_name=False, show_progress="hidden")  # in the reader's words
         if not tz:
             demo.load(None, None, reader_tz, js="() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'")
     return demo

@@ -17,6 +17,7 @@ from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, v
 from chat.ui.bind import bind
 from chat.ui.components import CheckedNumber
 from chat.ui.display import cost_breakdown, meter_line
+from chat.ui.i18n import language, t, words
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
 from chat.wording import explain
@@ -53,7 +54,7 @@ def _meter(state: dict, i: int) -> str:
     if state["blind"] and not state["revealed"]:
         # cost, tokens and speed would give the model away
         return "<small>meter hidden until you vote, rate or reveal</small>"
-    return f"{meter_line(record)}\n\n<small>{cost_breakdown(record)}</small>"
+    return f"{meter_line(record, words(state.get('lang')))}\n\n<small>{cost_breakdown(record)}</small>"
 
 
 def view(state: dict, texts: list[str]) -> list:
@@ -84,7 +85,8 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
     if blind:
         random.shuffle(order)  # position must not give the model away
     state = {"compare_id": uuid.uuid4().hex, "models": order, "ids": [uuid.uuid4().hex for _ in order],
-             "records": [None] * len(order), "revealed": False, "blind": bool(blind), "prompt": prompt}
+             "records": [None] * len(order), "revealed": False, "blind": bool(blind), "prompt": prompt,
+             "lang": language(request)}
     texts = [""] * MAX_COLUMNS
     parts: list[list[str]] = [[] for _ in range(MAX_COLUMNS)]  # joined only when repainting
     yield view(state, texts)
@@ -107,8 +109,8 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
             events.put((i, None))
 
     threads = [threading.Thread(target=worker, args=(i, m), daemon=True) for i, m in enumerate(order)]
-    for t in threads:
-        t.start()
+    for thread in threads:
+        thread.start()
     running, last = len(order), 0.0
 
     def current() -> list:
@@ -196,19 +198,19 @@ def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAU
 
     state = gr.State(new_compare)
     with gr.Row():
-        models = gr.Dropdown(choices=choices, multiselect=True, max_choices=MAX_COLUMNS, label="Models (2–4)",
+        models = gr.Dropdown(choices=choices, multiselect=True, max_choices=MAX_COLUMNS, label=t("Models (2–4)"),
                              allow_custom_value=True, scale=3, elem_id="compare-models")
-        blind = gr.Checkbox(label="Blind: hide names until you vote, rate or reveal", value=False, elem_id="compare-blind")
-        rater = gr.Textbox(label="Rater", placeholder="your name (or log in)", scale=1, elem_id="compare-rater")
+        blind = gr.Checkbox(label=t("Blind: hide names until you vote, rate or reveal"), value=False, elem_id="compare-blind")
+        rater = gr.Textbox(label=t("Rater"), placeholder=t("your name (or log in)"), scale=1, elem_id="compare-rater")
     with gr.Row():
-        prompt = gr.Textbox(placeholder="One prompt, sent to every model at once; Enter sends", show_label=False,
+        prompt = gr.Textbox(placeholder=t("One prompt, sent to every model at once; Enter sends"), show_label=False,
                             scale=5, elem_id="compare-prompt")
-        send = gr.Button("Send to all", variant="primary", scale=1, elem_id="compare-send")
-        stop = gr.Button("Stop", scale=1, elem_id="compare-stop")
-        reveal_btn = gr.Button("Reveal", scale=1, elem_id="compare-reveal")
-    with gr.Accordion("System prompt and max tokens", open=False):
-        system = gr.Textbox(label="System prompt", lines=2)
-        max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label="Max tokens")
+        send = gr.Button(t("Send to all"), variant="primary", scale=1, elem_id="compare-send")
+        stop = gr.Button(t("Stop"), scale=1, elem_id="compare-stop")
+        reveal_btn = gr.Button(t("Reveal"), scale=1, elem_id="compare-reveal")
+    with gr.Accordion(t("System prompt and max tokens"), open=False):
+        system = gr.Textbox(label=t("System prompt"), lines=2)
+        max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label=t("Max tokens"))
     columns, column_outputs = [], []
     with gr.Row():
         for i in range(MAX_COLUMNS):
@@ -216,11 +218,11 @@ def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAU
                 head = gr.Markdown(elem_id=f"compare-head-{i}")
                 answer = gr.Markdown(elem_id=f"compare-answer-{i}", min_height=120)
                 meter = gr.Markdown(elem_id=f"compare-meter-{i}")
-                best = gr.Button("Best answer", size="sm", elem_id=f"compare-vote-{i}")
-                with gr.Accordion("Rate", open=False):
-                    radios = [gr.Radio(score_choices(rubric), label=c.label, elem_id=f"compare-rate-{i}-{c.id}")
+                best = gr.Button(t("Best answer"), size="sm", elem_id=f"compare-vote-{i}")
+                with gr.Accordion(t("Rate"), open=False):
+                    radios = [gr.Radio(score_choices(rubric), label=t(c.label), elem_id=f"compare-rate-{i}-{c.id}")
                               for c in rubric.criteria]
-                    save = gr.Button("Save rating", size="sm", elem_id=f"compare-save-{i}")
+                    save = gr.Button(t("Save rating"), size="sm", elem_id=f"compare-save-{i}")
             columns.append((best, radios, save, i))
             column_outputs += [col, head, answer, meter]
     outputs = [*column_outputs, state]

@@ -26,6 +26,7 @@ from chat.evaluation.runs import RunError
 from chat.evaluation.summary import summarize
 from chat.ui.access import Access, scope
 from chat.ui.components import CheckedNumber
+from chat.ui.i18n import t
 
 LATENCY_BANDS = ((1.0, "p95 under 1 s"), (3.0, "p95 1–3 s"), (10.0, "p95 3–10 s"), (math.inf, "p95 10 s or more"))
 
@@ -117,33 +118,34 @@ def _pairs_frame(d) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=head)
 
 
-def _box(label: str, elem_id: str, example: str) -> gr.Textbox:
-    return gr.Textbox(label=label, elem_id=elem_id, placeholder=f"none ({example})", max_lines=1)
+def _box(label, elem_id: str, example: str) -> gr.Textbox:
+    return gr.Textbox(label=label, elem_id=elem_id, placeholder=t(f"none ({example})"), max_lines=1)
 
 
 def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = DEFAULT_RUBRIC):
     """The decision view's components and wiring. Returns its handler with its inputs and outputs (the tab
     refreshes it after a run or a rating), the constraint boxes (the export writes the report under them) and
     the questions-a-day box (the tab's projection uses the same volume)."""
-    with gr.Accordion("Decide: your constraints, the shortlist and the recommendation", open=True):
+    with gr.Accordion(t("Decide: your constraints, the shortlist and the recommendation"), open=True):
         with gr.Row():
             # text boxes, not number boxes: an empty box is no constraint, where a number box would send 0
-            max_ttft = _box("Slowest TTFT p95 (s)", "decide-max-ttft", "e.g. 1.5")
-            max_latency = _box("Slowest latency p95 (s)", "decide-max-latency", "e.g. 3")
-            min_acceptable = _box("Lowest acceptable rate (%)", "decide-min-acceptable", "e.g. 90")
-            max_cost = _box("Highest cost per question (USD)", "decide-max-cost", "e.g. 0.002")
+            max_ttft = _box(t("Slowest TTFT p95 (s)"), "decide-max-ttft", "e.g. 1.5")
+            max_latency = _box(t("Slowest latency p95 (s)"), "decide-max-latency", "e.g. 3")
+            min_acceptable = _box(t("Lowest acceptable rate (%)"), "decide-min-acceptable", "e.g. 90")
+            max_cost = _box(t("Highest cost per question (USD)"), "decide-max-cost", "e.g. 0.002")
         with gr.Row():
             per_day = CheckedNumber(value=1000, minimum=1, maximum=MAX_PER_DAY, precision=0, elem_id="run-per-day",
-                                    label="Questions a day (monthly cost, projection and break-even)")
-            max_monthly = _box("Highest monthly cost (USD)", "decide-max-monthly", "e.g. 50")
-            min_scores = [_box(f"Lowest {c.id} score", f"decide-min-{c.id}", "e.g. 4") for c in rubric.criteria]
+                                    label=t("Questions a day (monthly cost, projection and break-even)"))
+            max_monthly = _box(t("Highest monthly cost (USD)"), "decide-max-monthly", "e.g. 50")
+            min_scores = [_box(t("Lowest {criterion} score", criterion=c.id), f"decide-min-{c.id}", "e.g. 4")
+                          for c in rubric.criteria]
         verdict = gr.Markdown(elem_id="decide-verdict")
-        shortlist = gr.Dataframe(label="Shortlist (meets every constraint first, cheapest first; 95% intervals)",
+        shortlist = gr.Dataframe(label=t("Shortlist (meets every constraint first, cheapest first; 95% intervals)"),
                                  interactive=False, elem_id="decide-shortlist", wrap=True)
         pareto = gr.ScatterPlot(x="cost_usd", y="score", color="latency", x_title="cost per question (USD)",
-                                y_title="mean score", label="Cost against quality (colour: latency p95)",
+                                y_title="mean score", label=t("Cost against quality (colour: latency p95)"),
                                 elem_id="decide-pareto", height=300, tooltip="all", x_lim=[0, None])
-        pairs = gr.Dataframe(label="Leading candidates compared, paired by question", interactive=False,
+        pairs = gr.Dataframe(label=t("Leading candidates compared, paired by question"), interactive=False,
                              elem_id="decide-pairs")
     cached = gr.State(None)
     inputs = [picker, cached, max_ttft, max_latency, min_acceptable, max_cost, per_day, max_monthly, *min_scores]

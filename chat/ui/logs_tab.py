@@ -19,6 +19,7 @@ from chat.storage.rows import STATUSES
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.display import cell, cost_breakdown, exchange_cell, local_time, meter_line
+from chat.ui.i18n import language, t, words
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
 from chat.wording import format_money
@@ -155,7 +156,7 @@ def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request
     parts = [f"### {esc(row.model)} · {row.status} · {when}",
              f"`{esc(row.id)}` · provider `{esc(row.provider)}` · session `{esc(row.session_id)}`"
              + (f" · user `{esc(row.user)}`" if row.user else "") + (f" · run `{esc(row.run_id)}`" if row.run_id else ""),
-             f"**Meter:** {meter_line(row) if row.input_tokens is not None else row.status}",
+             f"**Meter:** {meter_line(row, words(language(request))) if row.input_tokens is not None else row.status}",
              f"**Cost:** {cost_breakdown(row)}"]
     if row.provider_latency_ms is not None:
         parts.append(f"Provider-reported latency {row.provider_latency_ms:,.0f} ms (ours, end to end: "
@@ -216,41 +217,43 @@ def build(engine: Engine, tab: gr.Tab, access: Access, tz: gr.Textbox | None = N
     """The Logs tab; `tz` holds the reader's time zone (the browser's, or --tz), which times are shown in."""
     tz = tz if tz is not None else gr.State(None)
     with gr.Row():
-        preset = gr.Dropdown(list(PRESETS) + ["custom"], value="7 days", label="Time range", scale=1,
+        preset = gr.Dropdown([(t(name), name) for name in [*PRESETS, "custom"]], value="7 days", label=t("Time range"),
+                             scale=1,
                              elem_id="logs-range")
-        since = gr.Textbox(label="From (custom)", placeholder="2026-11-01 or 2h", scale=1, elem_id="logs-since")
-        until = gr.Textbox(label="Until (custom)", placeholder="2026-11-23T18:00", scale=1)
-        models = gr.Dropdown([], multiselect=True, label="Models", scale=2, elem_id="logs-models")
-        providers = gr.Dropdown([], multiselect=True, label="Providers", scale=1)
-        statuses = gr.Dropdown(list(STATUSES), multiselect=True, label="Status", scale=1, elem_id="logs-status")
+        since = gr.Textbox(label=t("From (custom)"), placeholder=t("2026-11-01 or 2h"), scale=1, elem_id="logs-since")
+        until = gr.Textbox(label=t("Until (custom)"), placeholder=t("2026-11-23T18:00"), scale=1)
+        models = gr.Dropdown([], multiselect=True, label=t("Models"), scale=2, elem_id="logs-models")
+        providers = gr.Dropdown([], multiselect=True, label=t("Providers"), scale=1)
+        statuses = gr.Dropdown(list(STATUSES), multiselect=True, label=t("Status"), scale=1, elem_id="logs-status")
     with gr.Row():
-        text = gr.Textbox(label="Search prompts and replies", placeholder="환불, refund …", scale=3,
+        text = gr.Textbox(label=t("Search prompts and replies"), placeholder=t("환불, refund …"), scale=3,
                           elem_id="logs-search")
-        session = gr.Textbox(label="Session", scale=1)
-        run = gr.Textbox(label="Run", scale=1)
-        compare = gr.Textbox(label="Compare", scale=1)
-        user = gr.Textbox(label="User", scale=1)
-        source = gr.Radio(["any", "provider", "estimate"], value="any", label="Token counts", scale=1)
+        session = gr.Textbox(label=t("Session"), scale=1)
+        run = gr.Textbox(label=t("Run"), scale=1)
+        compare = gr.Textbox(label=t("Compare"), scale=1)
+        user = gr.Textbox(label=t("User"), scale=1)
+        source = gr.Radio([(t(name), name) for name in ("any", "provider", "estimate")], value="any",
+                          label=t("Token counts"), scale=1)
     with gr.Row():
-        order = gr.Radio([("newest", "time"), ("costliest", "cost"), ("slowest", "latency")], value="time",
-                         label="Order", scale=2)
-        prev_btn = gr.Button("◀ Previous", scale=1)
+        order = gr.Radio([(t("newest"), "time"), (t("costliest"), "cost"), (t("slowest"), "latency")], value="time",
+                         label=t("Order"), scale=2)
+        prev_btn = gr.Button(t("◀ Previous"), scale=1)
         page_label = gr.Markdown("page 1", elem_id="logs-page")
-        next_btn = gr.Button("Next ▶", scale=1)
-        refresh = gr.Button("Search", variant="primary", scale=1, elem_id="logs-refresh")
+        next_btn = gr.Button(t("Next ▶"), scale=1)
+        refresh = gr.Button(t("Search"), variant="primary", scale=1, elem_id="logs-refresh")
     page_no = gr.State(1)
     ids = gr.State([])
     summary = gr.Markdown(elem_id="logs-summary")
     table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True, elem_id="logs-table", max_height=520)
     with gr.Row():
-        exchange_id = gr.Textbox(label="Exchange id", elem_id="logs-exchange-id", scale=3)
-        show = gr.Button("Show", scale=1)
+        exchange_id = gr.Textbox(label=t("Exchange id"), elem_id="logs-exchange-id", scale=3)
+        show = gr.Button(t("Show"), scale=1)
     with gr.Row():
         with gr.Column(scale=3):
             body = gr.Markdown(elem_id="logs-detail")
         with gr.Column(scale=2):
-            raw = gr.JSON(label="Parameters and raw usage")
-            sent = gr.JSON(label="Messages sent (exact)")
+            raw = gr.JSON(label=t("Parameters and raw usage"))
+            sent = gr.JSON(label=t("Messages sent (exact)"))
     with gr.Row():
         spend = gr.BarPlot(x="day", y="cost_usd", color="model", title="Spend per day (USD)", y_title="USD")
         latency = gr.BarPlot(x="latency", y="replies", color="model", title="Latency distribution (newest 5,000)",
@@ -258,9 +261,9 @@ def build(engine: Engine, tab: gr.Tab, access: Access, tz: gr.Textbox | None = N
                              sort=LATENCY_LABELS)
         failures = gr.BarPlot(x="day", y="n", color="status", title="Failures per day", y_title="exchanges")
     with gr.Row():
-        fmt = gr.Radio(["CSV", "JSONL"], value="CSV", label="Export format", scale=1)
-        export_btn = gr.Button("Export filtered rows", scale=1, elem_id="logs-export")
-        export_file = gr.File(label="Export", scale=2, elem_id="logs-export-file")
+        fmt = gr.Radio(["CSV", "JSONL"], value="CSV", label=t("Export format"), scale=1)
+        export_btn = gr.Button(t("Export filtered rows"), scale=1, elem_id="logs-export")
+        export_file = gr.File(label=t("Export"), scale=2, elem_id="logs-export-file")
         export_note = gr.Markdown()
 
     form = [preset, since, until, models, providers, statuses, text, session, run, compare, user, source]

@@ -33,6 +33,7 @@ from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
+from chat.ui.i18n import t
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
 from chat.wording import format_money
@@ -365,75 +366,75 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
     runner = runner or Runner()
     with gr.Row():
         with gr.Column():
-            upload = gr.File(label="Question set (YAML, CSV or .txt)", file_types=[".yaml", ".yml", ".csv", ".txt"])
-            example = gr.Dropdown(example_sets(), label="…or an example", value=None, elem_id="run-example")
-            system = gr.Textbox(label="System prompt (overrides the set's own)", lines=2)
-            with gr.Accordion("Compare system prompts (variants)", open=False):
-                second = gr.Textbox(label="Second system prompt", lines=2, elem_id="run-second-prompt",
-                                    placeholder="each prompt becomes a variant: every model answers with each")
-                third = gr.Textbox(label="Third system prompt", lines=2, elem_id="run-third-prompt")
+            upload = gr.File(label=t("Question set (YAML, CSV or .txt)"), file_types=[".yaml", ".yml", ".csv", ".txt"])
+            example = gr.Dropdown(example_sets(), label=t("…or an example"), value=None, elem_id="run-example")
+            system = gr.Textbox(label=t("System prompt (overrides the set's own)"), lines=2)
+            with gr.Accordion(t("Compare system prompts (variants)"), open=False):
+                second = gr.Textbox(label=t("Second system prompt"), lines=2, elem_id="run-second-prompt",
+                                    placeholder=t("each prompt becomes a variant: every model answers with each"))
+                third = gr.Textbox(label=t("Third system prompt"), lines=2, elem_id="run-third-prompt")
         with gr.Column():
-            models = gr.Dropdown(choices=choices, multiselect=True, label="Models", allow_custom_value=True,
+            models = gr.Dropdown(choices=choices, multiselect=True, label=t("Models"), allow_custom_value=True,
                                  elem_id="run-models")
             with gr.Row():
-                repeats = CheckedNumber.of(REPEATS, value=3, label="Repeats",
+                repeats = CheckedNumber.of(REPEATS, value=3, label=t("Repeats"),
                                         elem_id="run-repeats")
-                concurrency = CheckedNumber.of(CONCURRENCY, value=4, label="Concurrency")
-                max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label="Max tokens")
-            resume = gr.Textbox(label="Resume run id (optional: finished answers are skipped)")
+                concurrency = CheckedNumber.of(CONCURRENCY, value=4, label=t("Concurrency"))
+                max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label=t("Max tokens"))
+            resume = gr.Textbox(label=t("Resume run id (optional: finished answers are skipped)"))
             with gr.Row():
-                go = gr.Button("Run", variant="primary", elem_id="run-go")
-                cancel = gr.Button("Cancel", elem_id="run-cancel")
-    plan_md = gr.Markdown("Pick a question set and models to see what the run will cost before it starts.",
+                go = gr.Button(t("Run"), variant="primary", elem_id="run-go")
+                cancel = gr.Button(t("Cancel"), elem_id="run-cancel")
+    plan_md = gr.Markdown(t("Pick a question set and models to see what the run will cost before it starts."),
                           elem_id="run-estimate")
     status = gr.Markdown(elem_id="run-status")
     with gr.Row():
-        picker = gr.Dropdown([], value=None, label="Results of run", elem_id="run-picker", scale=4)
-        refresh = gr.Button("Refresh", scale=1)
-        export_btn = gr.Button("Export CSV + HTML report (and a blind one)", scale=1, elem_id="run-export")
-    files = gr.File(label="Report files", file_count="multiple", elem_id="run-files")
+        picker = gr.Dropdown([], value=None, label=t("Results of run"), elem_id="run-picker", scale=4)
+        refresh = gr.Button(t("Refresh"), scale=1)
+        export_btn = gr.Button(t("Export CSV + HTML report (and a blind one)"), scale=1, elem_id="run-export")
+    files = gr.File(label=t("Report files"), file_count="multiple", elem_id="run-files")
     header = gr.Markdown(elem_id="run-header")
     decide_handler, decide_inputs, decide_outputs, constraint_boxes, per_day = decision_view.build(
         engine, access, picker, rubric)
     # headers from the start: an empty table otherwise reads "1 2 3"
-    per_model = gr.Dataframe(_blank(model_table([])), label="Per model", elem_id="run-per-model", interactive=False)
+    per_model = gr.Dataframe(_blank(model_table([])), label=t("Per model"), elem_id="run-per-model", interactive=False)
     # a row of its own: beside the bars, the right-hand points and the legend were cut off
     scatter = gr.ScatterPlot(x="latency_ms", y="cost_usd", color="model", x_title="median latency (ms)",
-                             y_title="cost per question (USD)", label="Latency against cost", elem_id="run-scatter",
+                             y_title="cost per question (USD)", label=t("Latency against cost"), elem_id="run-scatter",
                              height=320, x_lim=[0, None], y_lim=[0, None])
-    bars = gr.BarPlot(x="model", y="cost_usd", y_title="cost per question (USD)", label="Cost per question",
+    bars = gr.BarPlot(x="model", y="cost_usd", y_title="cost per question (USD)", label=t("Cost per question"),
                       elem_id="run-bars", height=300)
-    latency = gr.ScatterPlot(x="latency_ms", y="model", color="model", x_title="latency (ms)", label="Latency distribution",
+    latency = gr.ScatterPlot(x="latency_ms", y="model", color="model", x_title="latency (ms)", label=t("Latency distribution"),
                              elem_id="run-latency", height=220)
-    per_question = gr.Dataframe(_blank(question_table([])), label="Consistency across repeats (per question × model)",
+    per_question = gr.Dataframe(_blank(question_table([])), label=t("Consistency across repeats (per question × model)"),
                                 interactive=False)
     ratings = gr.Dataframe(_blank(rating_table([], [c.id for c in rubric.criteria])),
-                           label="Ratings (human and judge apart)", interactive=False, elem_id="run-ratings")
+                           label=t("Ratings (human and judge apart)"), interactive=False, elem_id="run-ratings")
     elsewhere = gr.Dataframe(_blank(elsewhere_table([], engine.prices)),
-                             label="What this run's tokens would cost on other models (approximate: tokenizers differ)",
+                             label=t("What this run's tokens would cost on other models (approximate: tokenizers differ)"),
                              interactive=False)
     projection = gr.Dataframe(_blank(projection_table([], 1000)),
-                              label="Projected monthly cost (30 days) and where a self-hosted machine breaks even",
+                              label=t("Projected monthly cost (30 days) and where a self-hosted machine breaks even"),
                               interactive=False, elem_id="run-projection")
     # closed while rating blind: the answers there carry the models' names, right above the rater
-    with gr.Accordion("Answers, side by side", open=False) as side_by_side:
+    with gr.Accordion(t("Answers, side by side"), open=False) as side_by_side:
         answers = gr.HTML(elem_id="run-answers")
-    with gr.Accordion("Rate answers", open=False):
+    with gr.Accordion(t("Rate answers"), open=False):
         current = gr.State(None)
         with gr.Row():
-            rater = gr.Textbox(label="Rater", placeholder="your name", elem_id="run-rater")
-            blind = gr.Checkbox(label="Blind (hide the model)", value=True, elem_id="run-blind")
-            nxt = gr.Button("Next answer", elem_id="run-next")
+            rater = gr.Textbox(label=t("Rater"), placeholder=t("your name"), elem_id="run-rater")
+            blind = gr.Checkbox(label=t("Blind (hide the model)"), value=True, elem_id="run-blind")
+            nxt = gr.Button(t("Next answer"), elem_id="run-next")
         question = gr.Markdown(elem_id="run-question")
         answer = gr.Markdown(elem_id="run-answer")
         who = gr.Markdown(elem_id="run-who")
-        radios = [gr.Radio(score_choices(rubric), label=c.label, elem_id=f"run-rate-{c.id}") for c in rubric.criteria]
-        save = gr.Button("Save rating", elem_id="run-save")
+        radios = [gr.Radio(score_choices(rubric), label=t(c.label), elem_id=f"run-rate-{c.id}") for c in rubric.criteria]
+        save = gr.Button(t("Save rating"), elem_id="run-save")
         saved = gr.Markdown(elem_id="run-saved")
-    with gr.Accordion("Judge model (pre-fills ratings, shown apart from human ones)", open=False):
+    with gr.Accordion(t("Judge model (pre-fills ratings, shown apart from human ones)"), open=False):
         with gr.Row():
-            judge_model = gr.Dropdown(choices=choices, label="Judge model", allow_custom_value=True)
-            judge_btn = gr.Button("Judge every answer of the run")
+            judge_model = gr.Dropdown(choices=choices, label=t("Judge model"), allow_custom_value=True)
+            judge_btn = gr.Button(t("Judge every answer of the run"))
         judged = gr.Markdown()
 
     blind.change(lambda hidden: gr.update(open=not hidden), blind, side_by_side, api_name=False)

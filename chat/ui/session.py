@@ -8,6 +8,7 @@ from decimal import Decimal
 from chat.engine.pricing import PriceTable, costs_elsewhere
 from chat.engine.usage import Usage
 from chat.ui.display import cost_breakdown, meter_line
+from chat.ui.i18n import words
 from chat.ui.untrusted import inert
 from chat.wording import explain, format_money, rate_note
 
@@ -73,7 +74,8 @@ def elsewhere(record: dict, prices: PriceTable) -> str:
     return text
 
 
-def _meter_message(record: dict, prices: PriceTable | None) -> dict:
+def _meter_message(record: dict, prices: PriceTable | None, word=None) -> dict:
+    word = word or words("en")
     details = (
         f"{cost_breakdown(record)}\n\nmodel `{record.model}` · status `{record.status}`"
         f" · tokens {'estimated' if record.usage_source == 'estimate' else 'reported by the provider'}"
@@ -81,7 +83,7 @@ def _meter_message(record: dict, prices: PriceTable | None) -> dict:
     if prices is not None and (record.input_tokens or record.output_tokens):
         details += f"\n\n{elsewhere(record, prices)}"
     return {"role": "assistant", "content": details,
-            "metadata": {"title": f"{record.model} · {meter_line(record)}", "status": "done"}}
+            "metadata": {"title": f"{record.model} · {meter_line(record, word)}", "status": "done"}}
 
 
 class ChatView(list):
@@ -103,7 +105,7 @@ def render(state: dict, prices: PriceTable | None = None) -> ChatView:
         else:
             # a finished turn never changes: its messages are built once, and repaints during later replies reuse them
             if "messages" not in turn:
-                turn["messages"] = _finished(turn, prices)
+                turn["messages"] = _finished(turn, prices, words(state.get("lang")))
             messages += turn["messages"]
         if settled:
             finished.append((turn, len(messages) - start))
@@ -119,7 +121,7 @@ def _streaming(turn: dict) -> list[dict]:
     return [{"role": "user", "content": inert(turn["prompt"])}, {"role": "assistant", "content": inert(body or "…")}]
 
 
-def _finished(turn: dict, prices: PriceTable | None) -> list[dict]:
+def _finished(turn: dict, prices: PriceTable | None, word=None) -> list[dict]:
     record = turn.get("record")
     body = turn["reply"]
     if record and record.status != "ok":
@@ -127,26 +129,31 @@ def _finished(turn: dict, prices: PriceTable | None) -> list[dict]:
         note = "⏹ stopped" if record.status == "aborted" else f"⚠️ {explain(failure) if failure else record.error}"
         body = f"{body}\n\n{note}" if body else note
     shown = [{"role": "user", "content": inert(turn["prompt"])}, {"role": "assistant", "content": inert(body)}]
-    return shown + ([_meter_message(record, prices)] if record else [])
+    return shown + ([_meter_message(record, prices, word)] if record else [])
 
 
 def panel(state: dict, context_window: int | None) -> str:
+    word = words(state.get("lang"))
     """Session totals and a context-window gauge for the current conversation."""
     cost = format_money(state["cost"]) if state["requests"] else "$0"
     if state["unpriced"]:
         cost += f" + {state['unpriced']} unpriced"
     plural = "" if state["requests"] == 1 else "s"
-    lines = [f"**Session** · {state['requests']} request{plural} · {state['input']:,} in / {state['output']:,} out tokens · {cost}"]
+    lines = [word("**Session** · {n} requests · {i} in / {o} out tokens · {cost}", n=state["requests"],
+                  i=f"{state['input']:,}", o=f"{state['output']:,}", cost=cost)]
+    if state.get("lang") != "ko" and state["requests"] == 1:
+        lines[0] = lines[0].replace(" requests ·", f" request{plural} ·")
     last = next((t["record"] for t in reversed(state["turns"]) if t.get("record")), None)
     used = (last.input_tokens + last.output_tokens) if last else 0
     if context_window:
         share = used / context_window
         filled = min(10, round(share * 10))
-        lines.append(f"**Context** {'▰' * filled}{'▱' * (10 - filled)} {used:,} / {context_window:,} tokens ({share:.1%})")
+        lines.append(word("**Context** {bar} {used} / {window} tokens ({share})", bar="▰" * filled + "▱" * (10 - filled),
+                          used=f"{used:,}", window=f"{context_window:,}", share=f"{share:.1%}"))
     else:
-        lines.append(f"**Context** {used:,} tokens (window unknown for this model)")
+        lines.append(word("**Context** {used} tokens (window unknown for this model)", used=f"{used:,}"))
     if last and last.trimmed_turns:
-        lines.append(f"{last.trimmed_turns} oldest turns were left out to fit the window")
+        lines.append(word("{n} oldest turns were left out to fit the window", n=last.trimmed_turns))
     if rate_note():
         lines.append(f"<small>{rate_note()}</small>")
     return "\n\n".join(lines)
