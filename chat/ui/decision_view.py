@@ -26,7 +26,7 @@ from chat.evaluation.runs import RunError
 from chat.evaluation.summary import summarize
 from chat.ui.access import Access, scope
 from chat.ui.components import CheckedNumber
-from chat.ui.i18n import t
+from chat.ui.i18n import heads, language, t
 
 LATENCY_BANDS = ((1.0, "p95 under 1 s"), (3.0, "p95 1–3 s"), (10.0, "p95 3–10 s"), (math.inf, "p95 10 s or more"))
 
@@ -110,12 +110,13 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
             "over questions, then repeats within them (Wilson's for rates). ◆ marks the cost–quality frontier"
             + (f": {html.escape(', '.join(frontier), quote=False)}." if frontier else "."))
     head, rows = shortlist_table(d)
-    return text, pd.DataFrame(rows, columns=head), plot, _pairs_frame(d), cached
+    lang = language(request)
+    return text, pd.DataFrame(rows, columns=heads(head, lang)), plot, _pairs_frame(d, lang), cached
 
 
-def _pairs_frame(d) -> pd.DataFrame:
+def _pairs_frame(d, lang: str = "en") -> pd.DataFrame:
     head, rows = pairs_table(d)
-    return pd.DataFrame(rows, columns=head)
+    return pd.DataFrame(rows, columns=heads(head, lang))
 
 
 def _box(label, elem_id: str, example: str) -> gr.Textbox:

@@ -92,6 +92,25 @@ KO = {
     "**Context** {used} tokens (window unknown for this model)": "**컨텍스트** {used} 토큰 (이 모델의 창 크기는 알 수 없음)",
     "{n} oldest turns were left out to fit the window": "창에 맞추려고 가장 오래된 대화 {n}개를 뺐습니다",
     "compute": "계산", "unpriced": "가격 없음",
+    # table headers
+    "Answers": "답변", "Error rate": "오류율", "Cost / question": "질문당 비용",
+    "Cost / 1,000 questions": "질문 1,000개당 비용", "TTFT p95 ms": "TTFT p95 ms", "Latency p95 ms": "지연 p95 ms",
+    "TTFT p50 ms": "TTFT p50 ms", "Latency p50 ms": "지연 p50 ms", "Tokens/s": "초당 토큰", "TTFT mean ms": "TTFT 평균 ms",
+    "Latency mean ms": "지연 평균 ms", "Mean output tokens": "평균 출력 토큰", "Tokens estimated": "추정 토큰 비율",
+    "Question": "질문", "Mean length (chars)": "평균 길이 (글자)", "Length spread (CV)": "길이 편차 (CV)",
+    "Latency stdev ms": "지연 표준편차 ms", "Similarity": "유사도", "Rated by": "평가 주체", "Answers rated": "평가된 답변",
+    "Acceptable": "합격", "Cost / acceptable answer": "합격 답변당 비용",
+    "Approx. cost of this run's tokens": "이 실행 토큰의 대략적 비용", "Priced by": "가격 기준",
+    "Always-on machines": "상시 가동 서버", "Cheaper than (from questions/day)": "더 저렴해지는 상대 (하루 질문 수 기준)",
+    "Per month at {n}/day": "하루 {n}건일 때 월 비용", "Meets constraints": "제약 충족", "TTFT p95": "TTFT p95",
+    "Latency p95": "지연 p95", "Mean score": "평균 점수", "Acceptable rate": "합격 비율",
+    "Consistency across repeats": "반복 간 일관성", "{c} score": "{c} 점수", "Monthly at {n}/day": "하루 {n}건일 때 월 비용",
+    "P(A faster, latency p95)": "P(A가 더 빠름, 지연 p95)", "P(A cheaper)": "P(A가 더 저렴)",
+    "P(A better rated)": "P(A가 더 높게 평가됨)", "Repeats to separate": "구분에 필요한 반복",
+    "Calls": "호출", "Input tokens": "입력 토큰", "Output tokens (low – high)": "출력 토큰 (낮음 – 높음)",
+    "Cost (low – high)": "비용 (낮음 – 높음)", "Answering time": "답변 시간", "From past answers": "과거 답변 수",
+    "time": "시간", "model": "모델", "status": "상태", "in": "입력", "out": "출력", "cost": "비용",
+    "latency": "지연", "tok/s": "초당 토큰", "user": "사용자", "prompt": "프롬프트",
 }
 
 
@@ -143,6 +162,27 @@ def language(request: gr.Request | None) -> str:
     accept = (headers.get("accept-language") or "") if hasattr(headers, "get") else ""
     first = accept.split(",")[0].strip().lower()
     return "ko" if first.startswith("ko") else "en"
+
+
+def heads(head: list[str], lang: str) -> list[str]:
+    """A table's column names in the reader's language (a name with a number in it by its template)."""
+    if lang != "ko":
+        return list(head)
+    out = []
+    for h in head:
+        if h in KO:
+            out.append(KO[h])
+            continue
+        for template in ("Per month at {n}/day", "Monthly at {n}/day", "{c} score"):
+            before, _, after = template.partition("{")
+            after = after.split("}", 1)[1]
+            if h.startswith(before) and h.endswith(after) and len(h) > len(before) + len(after):
+                value = h[len(before):len(h) - len(after)]
+                out.append(say(template, "ko", **{template[len(before) + 1]: value}))
+                break
+        else:
+            out.append(h)
+    return out
 
 
 def words(lang: str | None):

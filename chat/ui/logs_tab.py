@@ -19,7 +19,7 @@ from chat.storage.rows import STATUSES
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.display import cell, cost_breakdown, exchange_cell, local_time, meter_line
-from chat.ui.i18n import language, t, words
+from chat.ui.i18n import heads, language, t, words
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
 from chat.wording import format_money
@@ -28,7 +28,7 @@ PAGE = 50
 EXPORT_LIMIT = 100_000  # a browser download stays a sane size; the CLI exports everything
 TABLE = ["created_at", "model", "status", "input_tokens", "output_tokens", "cost_usd", "ttft_ms", "latency_ms",
          "output_tokens_per_s", "user", "prompt"]
-HEADERS = ["time (UTC)", "model", "status", "in", "out", "cost", "TTFT", "latency", "tok/s", "user", "prompt"]
+HEADERS = ["time", "model", "status", "in", "out", "cost", "TTFT", "latency", "tok/s", "user", "prompt"]
 LATENCY_BINS = [0, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, float("inf")]
 
 
@@ -98,8 +98,8 @@ def summary_text(s: dict) -> str:
             f"estimated tokens {s['estimated_share']:.0%} of rows")
 
 
-def _table(rows: list, tz: str | None = None) -> pd.DataFrame:
-    return pd.DataFrame([[exchange_cell(r, c, tz) for c in TABLE] for r in rows], columns=HEADERS)
+def _table(rows: list, tz: str | None = None, lang: str = "en") -> pd.DataFrame:
+    return pd.DataFrame([[exchange_cell(r, c, tz) for c in TABLE] for r in rows], columns=heads(HEADERS, lang))
 
 
 LATENCY_LABELS = [f"<{cell('x_ms', hi)}" if hi != float("inf") else f"≥{cell('x_ms', lo)}"
@@ -138,7 +138,7 @@ def query(engine: Engine, access: Access, f: LogFilter | None, order, step, page
     failures = pd.DataFrame(logs.failures_per_day(engine.store, f), columns=["day", "status", "n"])
     latency = _latency_histogram(logs.latencies(engine.store, f))
     shown_in = f"\n\nTimes in {tz}; the log keeps UTC." if tz and tz.upper() != "UTC" else ""
-    return (who(access, request, f) + "\n\n" + summary_text(summary) + shown_in, _table(rows, tz), [r.id for r in rows],
+    return (who(access, request, f) + "\n\n" + summary_text(summary) + shown_in, _table(rows, tz, language(request)), [r.id for r in rows],
             f"page {page_no:,} of {pages:,}", spend, latency, failures, page_no)
 
 

@@ -33,7 +33,7 @@ from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
-from chat.ui.i18n import t
+from chat.ui.i18n import heads, language, t
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
 from chat.wording import format_money
@@ -114,8 +114,9 @@ def _plan(engine: Engine, access: Access, request, upload, example, system, mode
     return qs, models, repeats, concurrency, max_tokens, resume, est
 
 
-def estimate_markdown(est) -> str:
+def estimate_markdown(est, lang: str = "en") -> str:
     head, rows = estimate_table(est)
+    head = heads(head, lang)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(html.escape(c, quote=False).replace("|", "\\|") for c in row) + " |" for row in rows]
     return (f"**Estimate before any call** · {html.escape(summary_line(est), quote=False)}\n\n" + "\n".join(lines) +
@@ -133,7 +134,7 @@ def show_estimate(engine: Engine, access: Access, upload, example, system, model
                         resume, second, third)
     except gr.Error as exc:
         return html.escape(str(exc.message), quote=False)
-    return estimate_markdown(est)
+    return estimate_markdown(est, language(request))
 
 
 def live_status(live: Live) -> str:
@@ -210,8 +211,8 @@ def decide_followed(engine: Engine, access: Access, fresh: bool, run_id, cached,
                                        max_cost, per_day, max_monthly, request, *min_scores, rubric=rubric)
 
 
-def _df(head, rows) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=head)
+def _df(head, rows, lang: str = "en") -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=heads(head, lang))
 
 
 def _blank(table) -> pd.DataFrame:
@@ -227,9 +228,11 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
         scatter = pd.DataFrame({"model": pd.Series(dtype=str), "latency_ms": pd.Series(dtype=float),
                                 "cost_usd": pd.Series(dtype=float)})
         latency = scatter[["model", "latency_ms"]]
-        return ("Pick a run.", _blank(model_table([])), scatter, scatter[["model", "cost_usd"]], latency,
-                _blank(question_table([])), _blank(rating_table([], [c.id for c in rubric.criteria])),
-                _blank(elsewhere_table([], engine.prices)))
+        lang = language(request)
+        blank = lambda table: _df(table[0], [], lang)  # noqa: E731
+        return ("Pick a run.", blank(model_table([])), scatter, scatter[["model", "cost_usd"]], latency,
+                blank(question_table([])), blank(rating_table([], [c.id for c in rubric.criteria])),
+                blank(elsewhere_table([], engine.prices)))
     s = _summary(engine, access, request, run_id, rubric)
     priced = [m for m in s.models if m.cost_per_question is not None and m.latency_p50_ms is not None]
     # plain column names: Vega-Lite reads spaces and brackets in field names as paths
@@ -248,8 +251,9 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
     # room past the largest point on both axes: at the data's own maximum, its point was cut in half
     room = lambda column: [0, float(scatter[column].max()) * 1.15 if len(scatter) else None]  # noqa: E731
     scatter = gr.update(value=scatter, x_lim=room("latency_ms"), y_lim=room("cost_usd"))
-    return (header, _df(*model_table(s.models)), scatter, bars, latency, _df(*question_table(s.questions)),
-            _df(*rating_table(s.ratings, criteria)), _df(*elsewhere_table(s.rows, engine.prices)))
+    lang = language(request)
+    return (header, _df(*model_table(s.models), lang), scatter, bars, latency, _df(*question_table(s.questions), lang),
+            _df(*rating_table(s.ratings, criteria), lang), _df(*elsewhere_table(s.rows, engine.prices), lang))
 
 
 def next_unrated(engine: Engine, access: Access, run_id: str, rater: str, blind: bool, request: gr.Request = None):
@@ -319,7 +323,7 @@ def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: 
     except ValueError as exc:
         raise gr.Error(str(exc)) from None
     s = _summary(engine, access, request, run_id, rubric)
-    table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day))
+    table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day), language(request))
     page = answers_html(s.question_set["questions"], s.rows, s.scores, candidates(s.run))
     return table, f"<style>{ANSWERS_CSS}</style>{page}"
 
