@@ -428,6 +428,7 @@ def test_a_korean_browser_sees_the_app_in_korean_and_an_english_one_in_english(b
     page.wait_for_selector("#run-go", timeout=20_000)
     assert page.inner_text("#run-go") == "실행" and "질문 세트" in page.inner_text("body")
     page.wait_for_function("document.querySelector('#run-per-model').innerText.includes('질문당 비용')", timeout=20_000)
+    assert "최대 TTFT p95 (초)" in page.inner_text("body")  # the decision view's constraints
     page.get_by_role("tab", name="로그").click()
     page.wait_for_selector("#logs-refresh", timeout=20_000)
     assert page.inner_text("#logs-refresh") == "검색"

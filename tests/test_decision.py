@@ -183,3 +183,14 @@ def test_the_runs_tab_decision_view_follows_its_constraints_and_keeps_its_measur
     bob = gr.Request(username="bob")
     with pytest.raises(gr.Error, match="no run"):
         show_decision(engine, auth, run_id, None, None, None, None, None, 1000, None, bob)
+
+
+def test_the_decision_reads_in_korean_for_a_korean_reader(store):
+    from chat.ui.i18n import words
+
+    d = decide(summarize(store, _three(store)), Constraints(min_score={"answers": 4}, max_latency_p95_s=1.0))
+    ko = reason(d, words("ko"))
+    assert ko.startswith("claude-haiku-4-5: 모든 제약 충족; gpt-4o-mini보다 300% 비쌈") and "95% 수준에서" in ko
+    head, rows = shortlist_table(d, words("ko"))
+    assert rows[0][2] == "예" and rows[-1][2].startswith("아니오: 지연 p95")
+    assert reason(d).startswith("claude-haiku-4-5: meets all constraints")  # the CLI and the report stay English

@@ -310,67 +310,76 @@ def value_text(metric: str, v: float | None) -> str:
     return f"{v:.2f}"
 
 
-def figure_text(metric: str, f: Figure | None) -> str:
+def english(text: str, **values) -> str:
+    """The decision's words as written; an edge that speaks another language passes its own (chat.ui.i18n)."""
+    return text.format(**values) if values else text
+
+
+def figure_text(metric: str, f: Figure | None, word=english) -> str:
     """'1.84 s (1.62–2.10)', or the value with how few answers it rests on."""
     if f is None or f.value is None:
-        return "unpriced" if metric.endswith("_usd") else "–"
+        return word("unpriced") if metric.endswith("_usd") else "–"
     text = value_text(metric, f.value)
     if f.low is None:
-        return f"{text} (only {f.n} answer{'s' if f.n != 1 else ''}: no interval)" if f.few else text
+        return word("{value} (only {n} answers: no interval)", value=text, n=f.n) if f.few else text
     return f"{text} ({value_text(metric, f.low)}–{value_text(metric, f.high)})"
 
 
-def metric_name(metric: str) -> str:
-    return NAMES.get(metric) or f"{metric.removeprefix('score_')} score"
+def metric_name(metric: str, word=english) -> str:
+    return word(NAMES[metric]) if metric in NAMES else word("{c} score", c=metric.removeprefix("score_"))
 
 
-def miss_text(m: Miss) -> str:
-    name = metric_name(m.metric)
+def miss_text(m: Miss, word=english) -> str:
+    name = metric_name(m.metric, word)
     if m.figure is None or m.figure.value is None:
         why = ("unpriced" if m.metric.endswith("_usd") else "no ratings" if m.metric.startswith(("score_", "acceptable"))
                else "no answers")
-        return f"{name}: {why}, so it cannot be checked against {value_text(m.metric, m.limit)}"
-    word = "over" if m.bound == "max" else "under"
-    return (f"{name} {figure_text(m.metric, m.figure)} is {word} {value_text(m.metric, m.limit)} by "
-            f"{value_text(m.metric, m.by)}")
+        return word("{name}: {why}, so it cannot be checked against {limit}", name=name, why=word(why),
+                    limit=value_text(m.metric, m.limit))
+    template = "{name} {figure} is over {limit} by {by}" if m.bound == "max" else "{name} {figure} is under {limit} by {by}"
+    return word(template, name=name, figure=figure_text(m.metric, m.figure, word), limit=value_text(m.metric, m.limit),
+                by=value_text(m.metric, m.by))
 
 
-def reason(d: Decision) -> str:
+def reason(d: Decision, word=english) -> str:
     """One sentence: who is recommended and why, against the runner-up."""
     rec = d.recommended
     if rec is None:
         if not d.candidates:
-            return "No answers yet: nothing to decide."
+            return word("No answers yet: nothing to decide.")
         best = d.candidates[0]
-        return (f"No candidate meets every constraint; the closest is {best.label}, which misses "
-                f"{len(best.misses)}: {miss_text(best.misses[0])}.")
+        return word("No candidate meets every constraint; the closest is {label}, which misses {n}: {miss}.",
+                    label=best.label, n=len(best.misses), miss=miss_text(best.misses[0], word))
     others = [c for c in d.candidates if c is not rec]
     if not others:
-        return f"{_named(rec)}: meets all constraints; it is the only candidate."
+        return word("{name}: meets all constraints; it is the only candidate.", name=_named(rec, word))
     runner = others[0]
-    parts = [f"{_named(rec)}: meets all constraints"]
+    parts = [word("{name}: meets all constraints", name=_named(rec, word))]
     a, b = rec.metrics["cost_per_question_usd"].value, runner.metrics["cost_per_question_usd"].value
     if a is not None and b:
         change = (b - a) / b
-        parts.append(f"{change:.0%} cheaper than {runner.label}" if change > 0.005 else
-                     f"costs about the same as {runner.label}" if change >= -0.005 else
-                     f"{-change:.0%} dearer than {runner.label}" + ("" if runner.meets else
-                                                                    f", which misses {miss_text(runner.misses[0])}"))
+        if change > 0.005:
+            parts.append(word("{pct} cheaper than {other}", pct=f"{change:.0%}", other=runner.label))
+        elif change >= -0.005:
+            parts.append(word("costs about the same as {other}", other=runner.label))
+        else:
+            parts.append(word("{pct} dearer than {other}", pct=f"{-change:.0%}", other=runner.label) + (
+                "" if runner.meets else word(", which misses {miss}", miss=miss_text(runner.misses[0], word))))
     pair = next((p for p in d.pairs if {p.a, p.b} == {rec.label, runner.label}), None)
     p = None if pair is None else pair.p_a_better.get("score_mean")
     if p is not None and pair.a != rec.label:
         p = 1 - p
     if d.scores_from is None or p is None:
-        parts.append("quality not compared (no ratings yet)")
+        parts.append(word("quality not compared (no ratings yet)"))
     elif 0.025 < p < 0.975:
-        parts.append("quality indistinguishable from it at 95%")
+        parts.append(word("quality indistinguishable from it at 95%"))
     else:
-        parts.append(f"quality {'better' if p >= 0.975 else 'worse'} than it at 95%")
-    return "; ".join(parts) + "."
+        parts.append(word("quality better than it at 95%" if p >= 0.975 else "quality worse than it at 95%"))
+    return word("; ").join(parts) + "."
 
 
-def _named(c: Candidate) -> str:
-    return f"{c.model} (variant {c.variant})" if c.variant else c.model
+def _named(c: Candidate, word=english) -> str:
+    return word("{model} (variant {variant})", model=c.model, variant=c.variant) if c.variant else c.model
 
 
 KEY_METRICS = ("ttft_p95_s", "latency_p95_s", "cost_per_question_usd", "score_mean", "acceptable_rate", "consistency")
@@ -380,20 +389,20 @@ def _first_up(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def shortlist_table(d: Decision) -> tuple[list[str], list[list[str]]]:
+def shortlist_table(d: Decision, word=english) -> tuple[list[str], list[list[str]]]:
     """The ranked shortlist: each candidate, whether it meets every constraint (or what it misses), key figures."""
-    head = ["#", "Model", "Meets constraints", *(_first_up(metric_name(m)) for m in KEY_METRICS),
+    head = ["#", "Model", "Meets constraints", *(_first_up(metric_name(m, word)) for m in KEY_METRICS),
             *(f"{c} score" for c in d.criteria)]
     if d.constraints.per_day:
         head.append(f"Monthly at {d.constraints.per_day:,}/day")
     rows = []
     for i, c in enumerate(d.candidates, 1):
         row = [str(i), c.label + (" ◆" if c.frontier else ""),
-               "yes" if c.meets else "no: " + "; ".join(miss_text(m) for m in c.misses),
-               *(figure_text(m, c.metrics.get(m)) for m in KEY_METRICS),
-               *(figure_text(f"score_{k}", c.metrics.get(f"score_{k}")) for k in d.criteria)]
+               word("yes") if c.meets else word("no: {misses}", misses="; ".join(miss_text(m, word) for m in c.misses)),
+               *(figure_text(m, c.metrics.get(m), word) for m in KEY_METRICS),
+               *(figure_text(f"score_{k}", c.metrics.get(f"score_{k}"), word) for k in d.criteria)]
         if d.constraints.per_day:
-            row.append(figure_text("monthly_usd", c.metrics.get("monthly_usd")))
+            row.append(figure_text("monthly_usd", c.metrics.get("monthly_usd"), word))
         rows.append(row)
     return head, rows
 
@@ -408,7 +417,7 @@ def pairs_table(d: Decision) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
-def scores_note(d: Decision) -> str:
-    return {"human": "Scores are people's ratings.", "judge": "Scores are the judge model's ratings (no person has "
-            "rated this run yet)."}.get(d.scores_from, "No ratings yet: scores, the acceptable rate and quality "
-                                                      "constraints wait for them.")
+def scores_note(d: Decision, word=english) -> str:
+    return word({"human": "Scores are people's ratings.", "judge": "Scores are the judge model's ratings (no person has "
+                 "rated this run yet)."}.get(d.scores_from, "No ratings yet: scores, the acceptable rate and quality "
+                                                           "constraints wait for them."))

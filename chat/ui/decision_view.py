@@ -26,7 +26,7 @@ from chat.evaluation.runs import RunError
 from chat.evaluation.summary import summarize
 from chat.ui.access import Access, scope
 from chat.ui.components import CheckedNumber
-from chat.ui.i18n import heads, language, t
+from chat.ui.i18n import heads, language, say, t, words
 
 LATENCY_BANDS = ((1.0, "p95 under 1 s"), (3.0, "p95 1–3 s"), (10.0, "p95 3–10 s"), (math.inf, "p95 10 s or more"))
 
@@ -85,7 +85,7 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
     plot = pd.DataFrame({"model": pd.Series(dtype=str), "cost_usd": pd.Series(dtype=float),
                          "score": pd.Series(dtype=float), "latency": pd.Series(dtype=str)})
     if not run_id:
-        return "Pick a run to decide on.", empty, plot, empty, None
+        return say("Pick a run to decide on.", language(request)), empty, plot, empty, None
     constraints = constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day, max_monthly,
                                    min_scores, rubric)
     try:
@@ -106,11 +106,13 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
                          "score": [c.metrics["score_mean"].value for c in points],
                          "latency": [_band(c.metrics["latency_p95_s"].value) for c in points],
                          "frontier": ["yes" if c.frontier else "no" for c in points]})
-    text = (f"### {html.escape(reason(d), quote=False)}\n\n{scores_note(d)} Intervals are 95%: a seeded bootstrap "
-            "over questions, then repeats within them (Wilson's for rates). ◆ marks the cost–quality frontier"
-            + (f": {html.escape(', '.join(frontier), quote=False)}." if frontier else "."))
-    head, rows = shortlist_table(d)
     lang = language(request)
+    word = words(lang)
+    text = (f"### {html.escape(reason(d, word), quote=False)}\n\n{scores_note(d, word)} "
+            + word("Intervals are 95%: a seeded bootstrap over questions, then repeats within them (Wilson's for "
+                   "rates). ◆ marks the cost–quality frontier")
+            + (f": {html.escape(', '.join(frontier), quote=False)}." if frontier else "."))
+    head, rows = shortlist_table(d, word)
     return text, pd.DataFrame(rows, columns=heads(head, lang)), plot, _pairs_frame(d, lang), cached
 
 

@@ -109,6 +109,36 @@ KO = {
     "P(A better rated)": "P(A가 더 높게 평가됨)", "Repeats to separate": "구분에 필요한 반복",
     "Calls": "호출", "Input tokens": "입력 토큰", "Output tokens (low – high)": "출력 토큰 (낮음 – 높음)",
     "Cost (low – high)": "비용 (낮음 – 높음)", "Answering time": "답변 시간", "From past answers": "과거 답변 수",
+    "Pick a run to decide on.": "결정할 실행을 고르세요.", "Pick a run.": "실행을 고르세요.",
+    # the decision
+    "{value} (only {n} answers: no interval)": "{value} (답변 {n}개뿐: 구간 없음)",
+    "{name}: {why}, so it cannot be checked against {limit}": "{name}: {why}, 그래서 {limit} 기준을 확인할 수 없음",
+    "no ratings": "평가 없음", "no answers": "답변 없음",
+    "{name} {figure} is over {limit} by {by}": "{name} {figure}: {limit}보다 {by} 높음",
+    "{name} {figure} is under {limit} by {by}": "{name} {figure}: {limit}보다 {by} 낮음",
+    "No answers yet: nothing to decide.": "아직 답변이 없어 결정할 것이 없습니다.",
+    "No candidate meets every constraint; the closest is {label}, which misses {n}: {miss}.":
+        "모든 제약을 충족하는 후보가 없습니다. 가장 가까운 후보는 {label}이며 {n}개를 놓칩니다: {miss}.",
+    "{name}: meets all constraints; it is the only candidate.": "{name}: 모든 제약 충족. 유일한 후보입니다.",
+    "{name}: meets all constraints": "{name}: 모든 제약 충족", "{pct} cheaper than {other}": "{other}보다 {pct} 저렴",
+    "costs about the same as {other}": "{other}와 비용이 비슷함", "{pct} dearer than {other}": "{other}보다 {pct} 비쌈",
+    ", which misses {miss}": " (그 후보는 {miss} 충족 못 함)",
+    "quality not compared (no ratings yet)": "품질은 비교하지 않음 (아직 평가 없음)",
+    "quality indistinguishable from it at 95%": "95% 수준에서 품질 차이 없음",
+    "quality better than it at 95%": "95% 수준에서 품질이 더 좋음", "quality worse than it at 95%": "95% 수준에서 품질이 더 나쁨",
+    "; ": "; ", "{model} (variant {variant})": "{model} (변형 {variant})",
+    "Scores are people's ratings.": "점수는 사람의 평가입니다.",
+    "Scores are the judge model's ratings (no person has rated this run yet).":
+        "점수는 심판 모델의 평가입니다 (아직 사람이 평가하지 않음).",
+    "No ratings yet: scores, the acceptable rate and quality constraints wait for them.":
+        "아직 평가가 없습니다: 점수, 합격 비율, 품질 제약은 평가가 있어야 합니다.",
+    ("Intervals are 95%: a seeded bootstrap over questions, then repeats within them (Wilson's for rates). "
+     "◆ marks the cost–quality frontier"):
+        "구간은 95%입니다: 질문을, 그 안에서 반복을 다시 뽑는 시드 고정 부트스트랩 (비율은 Wilson). ◆는 비용–품질 경계",
+    "yes": "예", "no: {misses}": "아니오: {misses}",
+    "TTFT p50": "TTFT p50", "latency p50": "지연 p50", "latency p95": "지연 p95", "cost per question": "질문당 비용",
+    "monthly cost": "월 비용", "failure rate": "실패율", "mean score": "평균 점수", "acceptable rate": "합격 비율",
+    "consistency across repeats": "반복 간 일관성",
     "time": "시간", "model": "모델", "status": "상태", "in": "입력", "out": "출력", "cost": "비용",
     "latency": "지연", "tok/s": "초당 토큰", "user": "사용자", "prompt": "프롬프트",
 }

@@ -33,7 +33,7 @@ from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
-from chat.ui.i18n import heads, language, t
+from chat.ui.i18n import heads, language, say, t
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
 from chat.wording import format_money
@@ -230,7 +230,7 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
         latency = scatter[["model", "latency_ms"]]
         lang = language(request)
         blank = lambda table: _df(table[0], [], lang)  # noqa: E731
-        return ("Pick a run.", blank(model_table([])), scatter, scatter[["model", "cost_usd"]], latency,
+        return (say("Pick a run.", lang), blank(model_table([])), scatter, scatter[["model", "cost_usd"]], latency,
                 blank(question_table([])), blank(rating_table([], [c.id for c in rubric.criteria])),
                 blank(elsewhere_table([], engine.prices)))
     s = _summary(engine, access, request, run_id, rubric)
