@@ -389,8 +389,8 @@ def test_the_logs_show_times_in_the_browsers_time_zone(browser, demo, scenarios)
     page.wait_for_selector("#prompt textarea", timeout=60_000)
     send(page, "What time is it in Seoul?")
     row = wait_row(demo.db, "What time is it in Seoul?")
-    page.get_by_role("tab", name="Logs").click()
-    page.wait_for_function("document.querySelector('#logs-summary').innerText.includes('Times in Asia/Seoul')",
+    page.get_by_role("tab", name="로그").click()  # a Korean browser: the tab is 로그
+    page.wait_for_function("document.querySelector('#logs-summary').innerText.includes('Asia/Seoul 기준')",
                            timeout=30_000)
     from chat.ui.display import local_time
 

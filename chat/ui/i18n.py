@@ -110,6 +110,20 @@ KO = {
     "Calls": "호출", "Input tokens": "입력 토큰", "Output tokens (low – high)": "출력 토큰 (낮음 – 높음)",
     "Cost (low – high)": "비용 (낮음 – 높음)", "Answering time": "답변 시간", "From past answers": "과거 답변 수",
     "Pick a run to decide on.": "결정할 실행을 고르세요.", "Pick a run.": "실행을 고르세요.",
+    # the Logs summary
+    " that match the filters": " 중 필터에 맞는 것",
+    "Showing your exchanges{matching} only (logged in as **{user}**).": "내 교환{matching}만 보여 줍니다 (**{user}**(으)로 로그인).",
+    "Showing this browser session's exchanges{matching} only (the link is shared without logins).":
+        "이 브라우저 세션의 교환{matching}만 보여 줍니다 (로그인 없이 공유된 링크).",
+    "Log in to see your exchanges.": "로그인하면 내 교환을 볼 수 있습니다.",
+    "Showing the exchanges in the log{matching}.": "로그의 교환{matching}을 보여 줍니다.",
+    "Showing every exchange in the log.": "로그의 모든 교환을 보여 줍니다.",
+    "**No exchanges match.**": "**맞는 교환이 없습니다.**", " (+{n} unpriced)": " (+가격 없음 {n}건)",
+    ("**{n} exchanges** · errors {errors} · {i} in / {o} out tokens · spend **{spend}**{unpriced} · "
+     "TTFT p50 {t50} / p95 {t95} · latency p50 {l50} / p95 {l95} · estimated tokens {est} of rows"):
+        ("**교환 {n}건** · 오류 {errors} · 토큰 입력 {i} / 출력 {o} · 비용 **{spend}**{unpriced} · "
+         "TTFT p50 {t50} / p95 {t95} · 지연 p50 {l50} / p95 {l95} · 추정 토큰 행 비율 {est}"),
+    "Times in {tz}; the log keeps UTC.": "시간은 {tz} 기준입니다. 로그는 UTC로 보관합니다.",
     # the decision
     "{value} (only {n} answers: no interval)": "{value} (답변 {n}개뿐: 구간 없음)",
     "{name}: {why}, so it cannot be checked against {limit}": "{name}: {why}, 그래서 {limit} 기준을 확인할 수 없음",

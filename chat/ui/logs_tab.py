@@ -19,7 +19,7 @@ from chat.storage.rows import STATUSES
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.display import cell, cost_breakdown, exchange_cell, local_time, meter_line
-from chat.ui.i18n import heads, language, t, words
+from chat.ui.i18n import heads, language, say, t, words
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
 from chat.wording import format_money
@@ -39,15 +39,19 @@ FILTER_FIELDS = ("models", "providers", "statuses", "session", "run", "compare",
 def who(access: Access, request: gr.Request | None, f: LogFilter | None = None) -> str:
     """Whose exchanges the view shows, and whether the filters narrow it further."""
     s = scope(access, request)
+    lang = language(request)
     narrowed = f is not None and (f.narrows(FILTER_FIELDS) or (f.user and not s.user))
-    matching = " that match the filters" if narrowed else ""
+    matching = say(" that match the filters", lang) if narrowed else ""
     if s.user:
-        return f"Showing your exchanges{matching} only (logged in as **{html.escape(s.user)}**)."
+        return say("Showing your exchanges{matching} only (logged in as **{user}**).", lang, matching=matching,
+                   user=html.escape(s.user))
     if s.browser_session:
-        return f"Showing this browser session's exchanges{matching} only (the link is shared without logins)."
+        return say("Showing this browser session's exchanges{matching} only (the link is shared without logins).",
+                   lang, matching=matching)
     if s.nothing:
-        return "Log in to see your exchanges."
-    return f"Showing the exchanges in the log{matching}." if narrowed else "Showing every exchange in the log."
+        return say("Log in to see your exchanges.", lang)
+    return (say("Showing the exchanges in the log{matching}.", lang, matching=matching) if narrowed
+            else say("Showing every exchange in the log.", lang))
 
 
 @dataclass(frozen=True)
@@ -85,17 +89,20 @@ class LogForm:
                          user=clean(self.user), usage_source=self.source if self.source in ("provider", "estimate") else None)
 
 
-def summary_text(s: dict) -> str:
+def summary_text(s: dict, lang: str = "en") -> str:
     n = s.get("exchanges") or 0
     if not n:
-        return "**No exchanges match.**"
-    spend = format_money(Decimal(str(s["cost_usd"]))) if s.get("cost_usd") is not None else "unpriced"
-    unpriced = f" (+{s['unpriced']:,} unpriced)" if s.get("unpriced") else ""
+        return say("**No exchanges match.**", lang)
+    spend = format_money(Decimal(str(s["cost_usd"]))) if s.get("cost_usd") is not None else say("unpriced", lang)
+    unpriced = say(" (+{n} unpriced)", lang, n=f"{s['unpriced']:,}") if s.get("unpriced") else ""
     ms = lambda v: cell("x_ms", v)  # noqa: E731
-    return (f"**{n:,} exchange{'s' if n != 1 else ''}** · errors {s['error_rate']:.1%} · {s['input_tokens']:,} in / "
-            f"{s['output_tokens']:,} out tokens · spend **{spend}**{unpriced} · TTFT p50 {ms(s['ttft_p50_ms'])} / "
-            f"p95 {ms(s['ttft_p95_ms'])} · latency p50 {ms(s['latency_p50_ms'])} / p95 {ms(s['latency_p95_ms'])} · "
-            f"estimated tokens {s['estimated_share']:.0%} of rows")
+    template = ("**{n} exchanges** · errors {errors} · {i} in / {o} out tokens · spend **{spend}**{unpriced} · "
+                "TTFT p50 {t50} / p95 {t95} · latency p50 {l50} / p95 {l95} · estimated tokens {est} of rows")
+    text = say(template, lang, n=f"{n:,}", errors=f"{s['error_rate']:.1%}", i=f"{s['input_tokens']:,}",
+               o=f"{s['output_tokens']:,}", spend=spend, unpriced=unpriced, t50=ms(s["ttft_p50_ms"]),
+               t95=ms(s["ttft_p95_ms"]), l50=ms(s["latency_p50_ms"]), l95=ms(s["latency_p95_ms"]),
+               est=f"{s['estimated_share']:.0%}")
+    return text.replace("**1 exchanges**", "**1 exchange**") if lang != "ko" else text
 
 
 def _table(rows: list, tz: str | None = None, lang: str = "en") -> pd.DataFrame:
@@ -137,8 +144,9 @@ def query(engine: Engine, access: Access, f: LogFilter | None, order, step, page
     spend = pd.DataFrame(logs.spend_per_day(engine.store, f), columns=["day", "model", "cost_usd", "n"]).dropna()
     failures = pd.DataFrame(logs.failures_per_day(engine.store, f), columns=["day", "status", "n"])
     latency = _latency_histogram(logs.latencies(engine.store, f))
-    shown_in = f"\n\nTimes in {tz}; the log keeps UTC." if tz and tz.upper() != "UTC" else ""
-    return (who(access, request, f) + "\n\n" + summary_text(summary) + shown_in, _table(rows, tz, language(request)), [r.id for r in rows],
+    lang = language(request)
+    shown_in = "\n\n" + say("Times in {tz}; the log keeps UTC.", lang, tz=tz) if tz and tz.upper() != "UTC" else ""
+    return (who(access, request, f) + "\n\n" + summary_text(summary, lang) + shown_in, _table(rows, tz, lang), [r.id for r in rows],
             f"page {page_no:,} of {pages:,}", spend, latency, failures, page_no)
 
 
