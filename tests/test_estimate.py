@@ -247,3 +247,19 @@ def test_a_runs_tab_run_outlives_the_page_and_stops_only_when_cancelled(fake, en
     engine.store.flush()
     statuses = [r.status for r in summarize(engine.store, second).rows]
     assert len(statuses) < 6 and "aborted" in statuses
+
+
+def test_a_korean_reader_gets_the_estimate_and_progress_in_korean(fake, engine):
+    import gradio as gr
+
+    from chat.ui import runs_tab
+    from chat.ui.access import Access
+
+    class Korean(gr.Request):
+        headers = {"accept-language": "ko-KR,ko;q=0.9"}
+
+    form = (None, "examples/support_questions.csv", "", ["gpt-4o-mini"], 2, 2, 100, "")
+    shown = runs_tab.show_estimate(engine, Access(), *form, request=Korean())
+    assert shown.startswith("**호출 전 예상** · 호출 4회") and "| 모델 | 호출 |" in shown and "낮음:" in shown
+    *_, (status, _) = runs_tab.start_run(engine, Access(), *form, request=Korean(), progress=lambda *a, **k: None)
+    assert "답변 4/4" in status and "완료" in status and "answers" not in status

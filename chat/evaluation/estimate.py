@@ -140,9 +140,14 @@ def _cost(line_or_total_low, high, priced: bool) -> str:
     return f"{low_text} – {'no bound' if high is None else format_money(high)}"
 
 
-def duration(seconds: float | None) -> str:
+def english(text: str, **values) -> str:
+    """The estimate's words as written; an edge that speaks another language passes its own (chat.ui.i18n)."""
+    return text.format(**values) if values else text
+
+
+def duration(seconds: float | None, word=english) -> str:
     if seconds is None:
-        return "unknown (no past answers)"
+        return word("unknown (no past answers)")
     if seconds < 90:
         return f"{seconds:,.0f} s"
     if seconds < 5400:
@@ -164,13 +169,14 @@ def table(est: Estimate) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
-def summary_line(est: Estimate) -> str:
+def summary_line(est: Estimate, word=english) -> str:
     """One sentence: calls, cost low to high, time."""
     priced = all(line.priced for line in est.lines)
-    cost = _cost(est.cost_low, est.cost_high, True) if priced else "cost unknown: " + ", ".join(
-        line.label for line in est.lines if not line.priced) + " unpriced"
-    bound = "" if est.cost_high is not None or not priced else " (no upper bound: set max tokens)"
-    return f"{est.calls:,} calls · {cost}{bound} · about {duration(est.wall_seconds)} at concurrency {est.concurrency}"
+    cost = _cost(est.cost_low, est.cost_high, True) if priced else word(
+        "cost unknown: {models} unpriced", models=", ".join(line.label for line in est.lines if not line.priced))
+    bound = "" if est.cost_high is not None or not priced else word(" (no upper bound: set max tokens)")
+    return word("{calls} calls · {cost}{bound} · about {time} at concurrency {concurrency}", calls=f"{est.calls:,}",
+                cost=cost, bound=bound, time=duration(est.wall_seconds, word), concurrency=est.concurrency)
 
 
 def beside_actual(run, rows) -> str | None:

@@ -110,6 +110,25 @@ KO = {
     "Calls": "호출", "Input tokens": "입력 토큰", "Output tokens (low – high)": "출력 토큰 (낮음 – 높음)",
     "Cost (low – high)": "비용 (낮음 – 높음)", "Answering time": "답변 시간", "From past answers": "과거 답변 수",
     "Pick a run to decide on.": "결정할 실행을 고르세요.", "Pick a run.": "실행을 고르세요.",
+    # the Runs tab's estimate and progress
+    "**Estimate before any call** · {line}": "**호출 전 예상** · {line}",
+    "{calls} calls · {cost}{bound} · about {time} at concurrency {concurrency}":
+        "호출 {calls}회 · {cost}{bound} · 동시 실행 {concurrency}에서 약 {time}",
+    "cost unknown: {models} unpriced": "비용 알 수 없음: {models} 가격 없음",
+    " (no upper bound: set max tokens)": " (상한 없음: 최대 토큰을 정하세요)",
+    "unknown (no past answers)": "알 수 없음 (과거 답변 없음)",
+    ("Low: the model's mean answer length in this log (prompts alone when it has none); high: every answer running "
+     "to max tokens."): "낮음: 이 로그에서 그 모델의 평균 답변 길이 (없으면 프롬프트만), 높음: 모든 답변이 최대 토큰까지 가는 경우.",
+    "no bound": "상한 없음", "spend unknown (unpriced models)": "지출 알 수 없음 (가격 없는 모델)",
+    "{spent} spent of {high} at most": "최대 {high} 중 {spent} 지출", " · about {time} left": " · 약 {time} 남음",
+    "starting": "시작 중", "running": "실행 중", "done": "완료",
+    "cancelled — resume with this run id": "취소됨 — 이 run id로 이어서 실행",
+    "stopped with the app — resume with this run id": "앱과 함께 멈춤 — 이 run id로 이어서 실행",
+    "failed ({error}) — resume with this run id": "실패 ({error}) — 이 run id로 이어서 실행",
+    ("**Run `{run}`** · {done}/{total} answers · {failed} failed · {skipped} skipped (already done) · "
+     "{money}{left} · {state}"): ("**실행 `{run}`** · 답변 {done}/{total} · 실패 {failed} · 건너뜀 {skipped} (이미 완료) · "
+                                  "{money}{left} · {state}"),
+    " · cancelling…": " · 취소 중…",
     # the Logs summary
     " that match the filters": " 중 필터에 맞는 것",
     "Showing your exchanges{matching} only (logged in as **{user}**).": "내 교환{matching}만 보여 줍니다 (**{user}**(으)로 로그인).",

@@ -33,7 +33,7 @@ from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
-from chat.ui.i18n import heads, language, say, t
+from chat.ui.i18n import heads, language, say, t, words
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
 from chat.wording import format_money
@@ -119,9 +119,11 @@ def estimate_markdown(est, lang: str = "en") -> str:
     head = heads(head, lang)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(html.escape(c, quote=False).replace("|", "\\|") for c in row) + " |" for row in rows]
-    return (f"**Estimate before any call** · {html.escape(summary_line(est), quote=False)}\n\n" + "\n".join(lines) +
-            "\n\nLow: the model's mean answer length in this log (prompts alone when it has none); high: every "
-            "answer running to max tokens.")
+    word = words(lang)
+    return (word("**Estimate before any call** · {line}", line=html.escape(summary_line(est, word), quote=False))
+            + "\n\n" + "\n".join(lines) + "\n\n" + word(
+                "Low: the model's mean answer length in this log (prompts alone when it has none); high: every "
+                "answer running to max tokens."))
 
 
 def show_estimate(engine: Engine, access: Access, upload, example, system, models, repeats, concurrency, max_tokens,
@@ -137,16 +139,20 @@ def show_estimate(engine: Engine, access: Access, upload, example, system, model
     return estimate_markdown(est, language(request))
 
 
-def live_status(live: Live) -> str:
+def live_status(live: Live, lang: str = "en") -> str:
     """A run's progress in one line: answers, failures, spend against the estimate, time left, state."""
-    high = "no bound" if live.estimate_high is None else format_money(live.estimate_high)
-    money = ("spend unknown (unpriced models)" if live.unpriced else f"{format_money(live.spent)} spent of {high} at most")
-    left = "" if live.seconds_left is None else f" · about {duration(live.seconds_left)} left"
-    state = {"starting": "starting", "running": "running", "done": "done",
-             "cancelled": "cancelled — resume with this run id", "stopped": "stopped with the app — resume with this "
-             "run id", "failed": f"failed ({live.error}) — resume with this run id"}[live.state]
-    return (f"**Run `{live.run_id}`** · {live.done}/{live.total} answers · {live.failed} failed · {live.skipped} "
-            f"skipped (already done) · {money}{left} · {state}")
+    word = words(lang)
+    high = word("no bound") if live.estimate_high is None else format_money(live.estimate_high)
+    money = (word("spend unknown (unpriced models)") if live.unpriced else
+             word("{spent} spent of {high} at most", spent=format_money(live.spent), high=high))
+    left = "" if live.seconds_left is None else word(" · about {time} left", time=duration(live.seconds_left, word))
+    state = {"starting": word("starting"), "running": word("running"), "done": word("done"),
+             "cancelled": word("cancelled — resume with this run id"),
+             "stopped": word("stopped with the app — resume with this run id"),
+             "failed": word("failed ({error}) — resume with this run id", error=live.error)}[live.state]
+    return word("**Run `{run}`** · {done}/{total} answers · {failed} failed · {skipped} skipped (already done) · "
+                "{money}{left} · {state}", run=live.run_id, done=live.done, total=live.total, failed=live.failed,
+                skipped=live.skipped, money=money, left=left, state=state)
 
 
 def start_run(engine: Engine, access: Access, upload, example, system, models, repeats, concurrency, max_tokens, resume,
@@ -167,13 +173,14 @@ def start_run(engine: Engine, access: Access, upload, example, system, models, r
         raise gr.Error(str(exc)) from None
     live = runner.start(engine, run_id, qs, models, repeats, concurrency, max_tokens, caller, est.cost_high)
     # the picker points at the run at once: Cancel and a reopened page find it there
-    yield live_status(live), gr.update(choices=run_choices(engine, access, request), value=run_id)
+    lang = language(request)
+    yield live_status(live, lang), gr.update(choices=run_choices(engine, access, request), value=run_id)
     while live.running:
         live = runner.wait(run_id, live, timeout=1.0)
         if live.total:
             progress((live.done, live.total), desc=f"run {run_id}", unit="answers")
-        yield live_status(live), gr.update()
-    yield live_status(live), gr.update(choices=run_choices(engine, access, request), value=run_id)
+        yield live_status(live, lang), gr.update()
+    yield live_status(live, lang), gr.update(choices=run_choices(engine, access, request), value=run_id)
 
 
 def cancel_run(engine: Engine, access: Access, run_id: str, request: gr.Request = None, runner: Runner | None = None):
@@ -183,7 +190,8 @@ def cancel_run(engine: Engine, access: Access, run_id: str, request: gr.Request 
     _summary(engine, access, request, run_id)  # within the visitor's scope, or not found
     if runner is None or not runner.cancel(run_id):
         return gr.update()
-    return live_status(runner.wait(run_id, None, 0) or Live(run_id)) + " · cancelling…"
+    lang = language(request)
+    return live_status(runner.wait(run_id, None, 0) or Live(run_id), lang) + say(" · cancelling…", lang)
 
 
 def follow(engine: Engine, access: Access, run_id: str, seen: str | None, request: gr.Request = None,
@@ -198,7 +206,7 @@ def follow(engine: Engine, access: Access, run_id: str, seen: str | None, reques
         results = show_results(engine, access, run_id, request, rubric)
     except gr.Error:  # not the visitor's run
         return gr.skip(), seen, False, *[gr.skip()] * 8
-    return live_status(live), f"{run_id}:{live.state}", True, *results
+    return live_status(live, language(request)), f"{run_id}:{live.state}", True, *results
 
 
 def decide_followed(engine: Engine, access: Access, fresh: bool, run_id, cached, max_ttft, max_latency,
