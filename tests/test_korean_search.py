@@ -84,3 +84,25 @@ def test_the_cli_datasette_and_sqlite_utils_find_it(log):
         "search_inside_words"]["sql"]
     assert sorted(r[-1] for r in conn.execute(sql, {"q": "환불"})) == ["b", "c"]
     assert [r[-1] for r in conn.execute(sql, {"q": "장려금"})] == ["a"]
+
+
+def test_a_search_matching_thousands_shows_the_newest_first_as_the_whole_search_would(tmp_path):
+    """A word in a quarter of the log reads its newest matches only; the page must equal the full sort's."""
+    store = Store(tmp_path / "many.db")
+    rows = [{"id": f"r{i:05d}", "created_at": f"2026-11-{1 + i // 1000:02d}T{(i // 60) % 24:02d}:{i % 60:02d}:00.000Z",
+             "session_id": "s", "model": "m", "provider": "openai", "status": "ok",
+             "prompt": "훈련장려금 얼마?" if i % 2 else "수강료 환불?", "reply": "네"} for i in range(5000)]
+    store.append_many("exchanges", rows)
+    # imported later (a spill file replayed at start): old times, new rowids
+    store.append_many("exchanges", [{**rows[1], "id": f"late{i}", "created_at": f"2026-10-0{i + 1}T00:00:00.000Z"}
+                                    for i in range(3)])
+    store.flush()
+    conn = sqlite3.connect(store.path)
+    expected = [r[0] for r in conn.execute(
+        "SELECT id FROM exchanges WHERE prompt LIKE '%장려금%' OR reply LIKE '%장려금%' ORDER BY created_at DESC")]
+    assert len(expected) == 2503
+    for offset in (0, 50, 2450):
+        got = [r.id for r in logs.page(store, LogFilter(text="장려금"), limit=50, offset=offset)]
+        assert got == expected[offset:offset + 50]
+    # the last, short page comes from the whole search
+    assert [r.id for r in logs.page(store, LogFilter(text="장려금"), limit=50, offset=2500)] == expected[2500:]

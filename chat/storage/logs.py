@@ -107,7 +107,9 @@ def _covered(f: LogFilter, group: str | None = None) -> str:
     return " INDEXED BY idx_exchanges_model" if group == "model" else " INDEXED BY idx_exchanges_meter"
 
 
-def _where(f: LogFilter) -> tuple[str, list]:
+def _where(f: LogFilter, newest: int | None = None) -> tuple[str, list]:
+    """The filter as SQL. `newest`: a search keeps only that many of its newest matches (by rowid), so a word in
+    a quarter of a million rows is not sorted whole to show fifty of them (page() checks the shortcut held)."""
     clauses, params = (["0"] if f.nothing else []), []
     if f.since:
         clauses.append("created_at >= ?")
@@ -126,11 +128,12 @@ def _where(f: LogFilter) -> tuple[str, list]:
             params.append(value)
     if f.text:
         words, inside = search_queries(f.text)
+        cut = f" ORDER BY rowid DESC LIMIT {int(newest)}" if newest else ""
         if words:
-            clauses.append("rowid IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)")
+            clauses.append(f"rowid IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?{cut})")
             params.append(words)
         if inside:
-            clauses.append("rowid IN (SELECT rowid FROM exchanges_grams WHERE exchanges_grams MATCH ?)")
+            clauses.append(f"rowid IN (SELECT rowid FROM exchanges_grams WHERE exchanges_grams MATCH ?{cut})")
             params.append(inside)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
@@ -138,13 +141,21 @@ def _where(f: LogFilter) -> tuple[str, list]:
 def page(store: Store, f: LogFilter, order: str = "time", descending: bool = True, limit: int = 50,
          offset: int = 0) -> list[Exchange]:
     """One page of the table, newest (or costliest, slowest) first, with a prompt snippet as the prompt."""
-    where, params = _where(f)
     column = ORDERS.get(order, "created_at")
     # NULLs (unpriced, never answered) sort last either way; DESC puts them last already, and keeps the index
     direction = "DESC" if descending else "ASC NULLS LAST"
-    sql = (f"SELECT {', '.join(PAGE_COLUMNS)}, cost_exact, substr(prompt, 1, 120) AS prompt FROM exchanges{where} "
+    limit, offset = max(1, min(int(limit), MAX_PAGE)), max(0, int(offset))
+    sql = (f"SELECT {', '.join(PAGE_COLUMNS)}, cost_exact, substr(prompt, 1, 120) AS prompt FROM exchanges{{where}} "
            f"ORDER BY {column} {direction} LIMIT ? OFFSET ?")
-    rows = store.query(sql, params + [max(1, min(int(limit), MAX_PAGE)), max(0, int(offset))])
+    if f.text and column == "created_at" and descending:
+        # newest first: rows are appended as they start, so a search's newest matches by rowid hold its newest
+        # by time; a full page from them is the answer, a short one may not be, and the whole search runs
+        where, params = _where(f, newest=max(2_000, (offset + limit) * 20))
+        rows = store.query(sql.format(where=where), params + [limit, offset])
+        if len(rows) == limit:
+            return [Exchange.from_row(r) for r in rows]
+    where, params = _where(f)
+    rows = store.query(sql.format(where=where), params + [limit, offset])
     return [Exchange.from_row(r) for r in rows]
 
 

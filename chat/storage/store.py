@@ -411,13 +411,17 @@ class Store:
             sql = _upsert_sql(table, columns)
         else:
             sql = f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) VALUES ({', '.join('?' for _ in columns)})"
-        conn.execute(sql, [row[c] for c in columns])
-        if table == "exchanges" and row.get("status", "streaming") != "streaming" and ("prompt" in row or "reply" in row):
-            # the Korean substring index: a finished row's character pairs (its trigger dropped any stale ones)
-            text = grams(row.get("prompt"), row.get("reply"))
-            if text:
-                conn.execute("INSERT OR REPLACE INTO exchanges_grams (rowid, grams) SELECT rowid, ? FROM exchanges "
-                             "WHERE id = ?", [text, row["id"]])
+        indexed = table == "exchanges" and row.get("status", "streaming") != "streaming" and (
+            "prompt" in row or "reply" in row)
+        text = grams(row.get("prompt"), row.get("reply")) if indexed else ""
+        if not text:
+            conn.execute(sql, [row[c] for c in columns])
+            return
+        # the Korean substring index: a finished row's character pairs, under the rowid the write returns (its
+        # trigger dropped any stale ones when the texts changed)
+        written = conn.execute(sql + " RETURNING rowid", [row[c] for c in columns]).fetchone()
+        if written is not None:  # an upsert the guard turned away returns nothing
+            conn.execute("INSERT OR REPLACE INTO exchanges_grams (rowid, grams) VALUES (?, ?)", [written[0], text])
 
     def _spill(self, items) -> None:
         # Last resort so nothing is lost: a JSON-lines file beside the DB, imported at the next start.
