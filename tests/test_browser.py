@@ -301,21 +301,26 @@ def test_compare_tab_streams_two_models_at_once_and_votes_blind(browser, demo, s
     context.close()
 
 
+def fill_run(page, models, repeats: int, example: str = "training_faq") -> None:
+    """The Runs tab's form as a person fills it: an example set, the models, the repeats."""
+    page.get_by_role("tab", name="Runs").click()
+    page.click("#run-example input")
+    page.keyboard.type(example)
+    page.keyboard.press("Enter")
+    page.click("#run-models input")
+    for name in models:
+        page.keyboard.type(name)
+        page.keyboard.press("Enter")
+    page.fill("#run-repeats input", str(repeats))
+
+
 def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, demo, scenarios):
     scenarios.scenarios["gpt-4o-mini"] = Scenario(ttft=0.05, gap=0.02, input_tokens=420, output_tokens=60,
                                                   variants=[["네, ", "연속으로 쓸 수 있어요."],
                                                             ["네, 가능합니다. ", "다만 출석률 80%를 지켜야 해요."]])
     scenarios.scenarios["gpt-4.1"] = Scenario(ttft=0.2, gap=0.03, input_tokens=420, output_tokens=90)
     context, page = open_chat(browser, demo.url)
-    page.get_by_role("tab", name="Runs").click()
-    page.click("#run-example input")
-    page.keyboard.type("training_faq")
-    page.keyboard.press("Enter")
-    page.click("#run-models input")
-    for name in ("gpt-4o-mini", "gpt-4.1"):
-        page.keyboard.type(name)
-        page.keyboard.press("Enter")
-    page.fill("#run-repeats input", "2")
+    fill_run(page, ("gpt-4o-mini", "gpt-4.1"), repeats=2)
     page.click("#run-go")
     page.wait_for_function("document.querySelector('#run-status').innerText.includes('40/40 answers')", timeout=60_000)
     page.wait_for_function("document.querySelector('#run-per-model').innerText.includes('gpt-4.1')", timeout=20_000)
@@ -351,14 +356,7 @@ def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, d
 def test_a_run_survives_its_tab_closing_and_a_new_tab_follows_it(browser, demo, scenarios):
     scenarios.scenarios["gpt-4o-mini"] = Scenario(ttft=1.5, input_tokens=420, output_tokens=60)
     context, page = open_chat(browser, demo.url)
-    page.get_by_role("tab", name="Runs").click()
-    page.click("#run-example input")
-    page.keyboard.type("training_faq")
-    page.keyboard.press("Enter")
-    page.click("#run-models input")
-    page.keyboard.type("gpt-4o-mini")
-    page.keyboard.press("Enter")
-    page.fill("#run-repeats input", "2")
+    fill_run(page, ("gpt-4o-mini",), repeats=2)
     page.wait_for_function("document.querySelector('#run-estimate').innerText.includes('20 calls')", timeout=20_000)
     page.click("#run-go")
     page.wait_for_function("/\\*\\*|Run /.test(document.querySelector('#run-status').innerText) && "

@@ -38,24 +38,20 @@ def test_share_without_auth_prints_a_loud_warning(tmp_path):
     assert "--daily-cap" in text
 
 
-def test_bad_settings_stop_with_one_clear_line(tmp_path):
-    out = subprocess.run([sys.executable, "demo.py", "--auth", "alice", "--db", str(tmp_path / "c.db")], cwd=ROOT, env=_env(),
+def _refused(tmp_path, args=(), **env) -> str:
+    """demo.py with a bad setting: it must stop with exit 2 and one line, no traceback; that line."""
+    out = subprocess.run([sys.executable, "demo.py", *args, "--db", str(tmp_path / "c.db")], cwd=ROOT, env=_env(**env),
                          capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2 and "auth entry 'alice' must be user:password" in out.stderr and "Traceback" not in out.stderr
-    out = subprocess.run([sys.executable, "demo.py", "--db", str(tmp_path / "c.db")], cwd=ROOT,
-                         env=_env(CHAT_DAILY_CAP_USD="lots"), capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2 and "CHAT_DAILY_CAP_USD='lots' is not an amount in USD" in out.stderr
-    out = subprocess.run([sys.executable, "demo.py", "--db", str(tmp_path / "c.db")], cwd=ROOT,
-                         env=_env(CHAT_LOCAL_CACHE_MB="1GB"), capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2 and "CHAT_LOCAL_CACHE_MB='1GB' must be a whole number of megabytes" in out.stderr
-    assert "Traceback" not in out.stderr
-    out = subprocess.run([sys.executable, "demo.py", "--tz", "Mars/Olympus", "--db", str(tmp_path / "c.db")], cwd=ROOT,
-                         env=_env(), capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2 and "unknown time zone 'Mars/Olympus': use an IANA name such as Asia/Seoul" in out.stderr
-    out = subprocess.run([sys.executable, "demo.py", "--db", str(tmp_path / "c.db")], cwd=ROOT,
-                         env=_env(CHAT_CURRENCY="KRW"), capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2 and "CHAT_CURRENCY=KRW needs CHAT_USD_RATE" in out.stderr
-    assert "Traceback" not in out.stderr
-    out = subprocess.run([sys.executable, "demo.py", "--lang", "fr", "--db", str(tmp_path / "c.db")], cwd=ROOT,
-                         env=_env(), capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2 and "language 'fr': use ko or en" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    return out.stderr
+
+
+def test_bad_settings_stop_with_one_clear_line(tmp_path):
+    assert "auth entry 'alice' must be user:password" in _refused(tmp_path, ["--auth", "alice"])
+    assert "CHAT_DAILY_CAP_USD='lots' is not an amount in USD" in _refused(tmp_path, CHAT_DAILY_CAP_USD="lots")
+    assert "CHAT_LOCAL_CACHE_MB='1GB' must be a whole number of megabytes" in _refused(tmp_path,
+                                                                                     CHAT_LOCAL_CACHE_MB="1GB")
+    assert "unknown time zone 'Mars/Olympus': use an IANA name such as Asia/Seoul" in _refused(
+        tmp_path, ["--tz", "Mars/Olympus"])
+    assert "CHAT_CURRENCY=KRW needs CHAT_USD_RATE" in _refused(tmp_path, CHAT_CURRENCY="KRW")
+    assert "language 'fr': use ko or en" in _refused(tmp_path, ["--lang", "fr"])
