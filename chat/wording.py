@@ -29,6 +29,12 @@ def format_usd(amount: Decimal | None) -> str:
     return f"${format(q, 'f')}"
 
 
+def english(text: str, **values) -> str:
+    """Words as the code writes them, a template's {names} filled in. An edge that speaks another language
+    passes its own function of this shape (chat.ui.i18n.words) to the meter, the estimate and the decision."""
+    return text.format(**values) if values else text
+
+
 CURRENCIES = ("USD", "KRW")
 
 

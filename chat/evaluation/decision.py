@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from chat.evaluation.intervals import Figure, Resampler, beats, effective_size, repeats_needed, wilson
 from chat.evaluation.projection import DAYS_PER_MONTH
 from chat.evaluation.results import candidate, label
-from chat.wording import format_money
+from chat.wording import english, format_money
 
 if TYPE_CHECKING:  # the report leads with a decision, and the summary writes the report
     from chat.evaluation.summary import RunSummary
@@ -308,11 +308,6 @@ def value_text(metric: str, v: float | None) -> str:
     if metric.endswith("_rate"):
         return f"{v:.0%}"
     return f"{v:.2f}"
-
-
-def english(text: str, **values) -> str:
-    """The decision's words as written; an edge that speaks another language passes its own (chat.ui.i18n)."""
-    return text.format(**values) if values else text
 
 
 def figure_text(metric: str, f: Figure | None, word=english) -> str:

@@ -15,7 +15,7 @@ from chat.evaluation.results import label
 from chat.evaluation.runs import plan
 from chat.storage import runs as queries
 from chat.storage.scope import Scope
-from chat.wording import format_money
+from chat.wording import english, format_money
 
 
 @dataclass(frozen=True)
@@ -138,11 +138,6 @@ def _cost(line_or_total_low, high, priced: bool) -> str:
         return "unpriced"
     low_text = "?" if line_or_total_low is None else format_money(line_or_total_low)
     return f"{low_text} – {'no bound' if high is None else format_money(high)}"
-
-
-def english(text: str, **values) -> str:
-    """The estimate's words as written; an edge that speaks another language passes its own (chat.ui.i18n)."""
-    return text.format(**values) if values else text
 
 
 def duration(seconds: float | None, word=english) -> str:

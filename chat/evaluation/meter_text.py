@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from chat.storage.rows import Exchange
-from chat.wording import format_money, format_usd
+from chat.wording import english, format_money, format_usd
 
 
 def _dec(value) -> Decimal | None:
@@ -15,11 +15,6 @@ def ms(value) -> str:
     if value is None:
         return "–"
     return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.2f} s"
-
-
-def english(text: str, **values) -> str:
-    """The meter's words as written; an edge that speaks another language passes its own (chat.ui.i18n)."""
-    return text.format(**values) if values else text
 
 
 def tokens_text(record: Exchange, word=english) -> str:

@@ -8,6 +8,8 @@ import os
 import gradio as gr
 from gradio.i18n import I18nData
 
+from chat.wording import english
+
 LANGS = ("en", "ko")
 
 # English as the code writes it -> Korean. A template's {names} are filled in both languages alike.
@@ -255,8 +257,7 @@ def words(lang: str | None):
 
 def say(text: str, lang: str, **values) -> str:
     """A sentence a handler writes, in the reader's language."""
-    template = KO.get(text, text) if lang == "ko" else text
-    return template.format(**values) if values else template
+    return english(KO.get(text, text) if lang == "ko" else text, **values)
 
 
 CATALOGUE = Catalogue()  # static page text, the same for every reader; each reader's language picks from it
