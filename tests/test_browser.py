@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from decimal import Decimal
@@ -314,6 +315,13 @@ def fill_run(page, models, repeats: int, example: str = "training_faq") -> None:
     page.fill("#run-repeats input", str(repeats))
 
 
+def run_id_shown(page) -> str:
+    """The run id the status line names (rendered Markdown: no backticks)."""
+    found = re.search(r"Run (\S+) · \d+/\d+ answers", page.inner_text("#run-status"))
+    assert found, page.inner_text("#run-status")
+    return found.group(1).strip("`")
+
+
 def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, demo, scenarios):
     scenarios.scenarios["gpt-4o-mini"] = Scenario(ttft=0.05, gap=0.02, input_tokens=420, output_tokens=60,
                                                   variants=[["네, ", "연속으로 쓸 수 있어요."],
@@ -322,10 +330,11 @@ def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, d
     context, page = open_chat(browser, demo.url)
     fill_run(page, ("gpt-4o-mini", "gpt-4.1"), repeats=2)
     page.click("#run-go")
-    page.wait_for_function("document.querySelector('#run-status').innerText.includes('40/40 answers')", timeout=60_000)
+    # the finished line, not the progress overlay over it (which also reads "40/40 answers")
+    page.wait_for_function("/Run \\S+ · 40\\/40 answers.* · done/.test(document.querySelector('#run-status')"
+                           ".innerText)", timeout=60_000)
     page.wait_for_function("document.querySelector('#run-per-model').innerText.includes('gpt-4.1')", timeout=20_000)
-    status = page.inner_text("#run-status")
-    run_id = status.split("`")[1] if "`" in status else status.split()[1]
+    run_id = run_id_shown(page)
     assert len(rows(demo.db, "run_id = ?", [run_id])) == 40
     table = page.inner_text("#run-per-model")
     assert "gpt-4o-mini" in table and "$0.000099" in table  # (420*0.15 + 60*0.60) / 1M per question
@@ -362,8 +371,7 @@ def test_a_run_survives_its_tab_closing_and_a_new_tab_follows_it(browser, demo, 
     page.wait_for_function("/\\*\\*|Run /.test(document.querySelector('#run-status').innerText) && "
                            "/ [1-9][0-9]*\\/20 answers/.test(document.querySelector('#run-status').innerText)",
                            timeout=60_000)
-    status = page.inner_text("#run-status")
-    run_id = status.split("Run ")[1].split()[0].strip("`")
+    run_id = run_id_shown(page)
     context.close()  # the tab goes away mid-run
     assert len(rows(demo.db, "run_id = ? AND status != 'streaming'", [run_id])) < 20
 
