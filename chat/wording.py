@@ -14,10 +14,10 @@ from chat import failures as f
 from chat.redact import redact
 
 
-def format_usd(amount: Decimal | None) -> str:
+def format_usd(amount: Decimal | None, word=None) -> str:
     """'$0.000123' style: enough digits that fractions of a cent stay visible; 'unpriced' for None."""
     if amount is None:
-        return "unpriced"
+        return (word or english)("unpriced")
     if amount == 0:
         return "$0"
     if abs(amount) >= 1:
@@ -29,7 +29,7 @@ def format_usd(amount: Decimal | None) -> str:
     return f"${format(q, 'f')}"
 
 
-def english(text: str, **values) -> str:
+def english(text: str, /, **values) -> str:
     """Words as the code writes them, a template's {names} filled in. An edge that speaks another language
     passes its own function of this shape (chat.ui.i18n.words) to the meter, the estimate and the decision."""
     return text.format(**values) if values else text
@@ -69,128 +69,142 @@ def currency(environ=os.environ) -> Currency:
     return Currency(code, rate, day)
 
 
-def format_won(won: Decimal) -> str:
+def format_won(won: Decimal, word=english) -> str:
     """Won as people write it: whole won; a fraction of a won as won per 1,000 (₩55 per 1,000)."""
     if won == 0:
         return "₩0"
     if abs(won) >= 1:
         return f"₩{won:,.0f}"
-    return f"₩{won * 1000:,.0f} per 1,000" if abs(won) * 1000 >= 1 else f"₩{won * 1_000_000:,.0f} per 1,000,000"
+    if abs(won) * 1000 >= 1:
+        return word("{won} per 1,000", won=f"₩{won * 1000:,.0f}")
+    return word("{won} per 1,000,000", won=f"₩{won * 1_000_000:,.0f}")
 
 
-def format_money(amount: Decimal | None, environ=os.environ) -> str:
+def format_money(amount: Decimal | None, environ=os.environ, word=english) -> str:
     """Dollars, and won beside them when CHAT_CURRENCY=KRW: '$0.0000398 (₩55 per 1,000)'."""
-    usd = format_usd(amount)
+    usd = format_usd(amount, word)
     c = currency(environ)
     if amount is None or c.code == "USD":
         return usd
-    return f"{usd} ({format_won(Decimal(amount) * c.rate)})"
+    return f"{usd} ({format_won(Decimal(amount) * c.rate, word)})"
 
 
-def rate_note(environ=os.environ) -> str:
+def rate_note(environ=os.environ, word=english) -> str:
     """Where the won come from, for a page that shows them: '' when only dollars are shown."""
     c = currency(environ)
     if c.code == "USD":
         return ""
-    when = f" on {c.date}" if c.date else " (no date given: CHAT_USD_RATE_DATE)"
-    return f"Won at ₩{c.rate:,} per dollar, the rate you set{when}; the log and exports stay in USD."
+    if c.date:
+        return word("Won at ₩{rate} per dollar, the rate you set on {date}; the log and exports stay in USD.",
+                    rate=f"{c.rate:,}", date=c.date)
+    return word("Won at ₩{rate} per dollar, the rate you set (no date given: CHAT_USD_RATE_DATE); the log and "
+                "exports stay in USD.", rate=f"{c.rate:,}")
 
 
-def explain(failure: f.Failure) -> str:
-    """The English sentence for a failure, as the log keeps it and the CLI prints it."""
+def explain(failure: f.Failure, word=english) -> str:
+    """The sentence for a failure: English as the log keeps it and the CLI prints it, or the reader's words."""
+    w = word
     if isinstance(failure, f.Refused):
-        return redact(refusal(failure.reason))
+        return redact(refusal(failure.reason, w))
     if isinstance(failure, f.ProviderFailed):
-        return redact(_provider(failure))
+        return redact(_provider(failure, w))
     if isinstance(failure, f.TooSlow):
-        return (f"{failure.endpoint} was still replying after {failure.limit_s:g}s (CHAT_MAX_SECONDS), so the reply "
-                "was stopped; the partial text is kept. Lower max tokens or raise CHAT_MAX_SECONDS")
+        return w("{endpoint} was still replying after {s}s (CHAT_MAX_SECONDS), so the reply was stopped; the partial "
+                 "text is kept. Lower max tokens or raise CHAT_MAX_SECONDS", endpoint=failure.endpoint,
+                 s=f"{failure.limit_s:g}")
     if isinstance(failure, f.Stopped):
-        return {"stop": "stopped before the reply finished",
-                "signal": "interrupted (Ctrl-C or a stop signal) before the reply finished",
-                "shutdown": "the app shut down before the reply finished"}[failure.why]
-    return redact(f"internal error ({failure.type}): {failure.detail}")
+        return w({"stop": "stopped before the reply finished",
+                  "signal": "interrupted (Ctrl-C or a stop signal) before the reply finished",
+                  "shutdown": "the app shut down before the reply finished"}[failure.why])
+    return redact(w("internal error ({type}): {detail}", type=failure.type, detail=failure.detail))
 
 
-def refusal(reason: f.Reason) -> str:
+def refusal(reason: f.Reason, word=english) -> str:
     """Why a request was turned down before any call, and what to do."""
-    r = reason
+    r, w = reason, word
     if isinstance(r, f.ShuttingDown):
-        return "the app is shutting down: nothing was sent; try again in a moment"
+        return w("the app is shutting down: nothing was sent; try again in a moment")
     if isinstance(r, f.NoSuchModel):
         return r.detail
     if isinstance(r, f.ModelUnavailable):
-        return f"{r.model} is unavailable: {r.why}"
+        return w("{model} is unavailable: {why}", model=r.model, why=r.why)
     if isinstance(r, f.EmptyMessage):
-        return "the message is empty: type a question first"
+        return w("the message is empty: type a question first")
     if isinstance(r, f.MessageTooLong):
-        return f"the message is {r.chars:,} characters; at most {r.limit:,} can be sent to any model: shorten it"
+        return w("the message is {chars} characters; at most {limit} can be sent to any model: shorten it",
+                 chars=f"{r.chars:,}", limit=f"{r.limit:,}")
     if isinstance(r, f.OverWindow):
-        reserve = f" plus {r.reserved:,} reserved for the reply (max tokens)" if r.reserved else ""
-        return (f"the message is about {r.tokens:,} tokens{reserve}, more than {r.model}'s window of {r.window:,}: "
-                "shorten it, lower max tokens, or pick a model with a larger window. Nothing was sent")
+        reserve = w(" plus {n} reserved for the reply (max tokens)", n=f"{r.reserved:,}") if r.reserved else ""
+        return w("the message is about {tokens} tokens{reserve}, more than {model}'s window of {window}: shorten it, "
+                 "lower max tokens, or pick a model with a larger window. Nothing was sent", tokens=f"{r.tokens:,}",
+                 reserve=reserve, model=r.model, window=f"{r.window:,}")
     if isinstance(r, f.BadParameter):
         return r.detail
     if isinstance(r, f.CapReached):
-        return _cap(r)
+        return _cap(r, w)
     if isinstance(r, f.CapUnenforceable):
-        return (f"{r.model} has no price in pricing.yaml, so the spend cap cannot be enforced for it: add its price to "
-                "pricing.yaml (0 if it is free) or pick a priced model")
+        return w("{model} has no price in pricing.yaml, so the spend cap cannot be enforced for it: add its price to "
+                 "pricing.yaml (0 if it is free) or pick a priced model", model=r.model)
     if isinstance(r, f.RateLimited):
-        return f"too many requests: at most {r.per_minute} a minute per session; try again in {r.wait_s:.0f} s"
-    return f"cannot set up {r.endpoint}: {r.detail}"
+        return w("too many requests: at most {n} a minute per session; try again in {s} s", n=r.per_minute,
+                 s=f"{r.wait_s:.0f}")
+    return w("cannot set up {endpoint}: {detail}", endpoint=r.endpoint, detail=r.detail)
 
 
-def _cap(r: f.CapReached) -> str:
-    need = f"this request may cost up to {format_usd(r.need)}. No call was made"
+def _cap(r: f.CapReached, w) -> str:
+    amounts = dict(spent=format_usd(r.spent), limit=format_usd(r.limit), need=format_usd(r.need))
     if r.scope == "day":
-        return (f"daily spend cap reached: {format_usd(r.spent)} of {format_usd(r.limit)} used today (UTC) across all users and "
-                f"processes; {need}. Use the embedded local model, lower max tokens, or try again tomorrow")
+        return w("daily spend cap reached: {spent} of {limit} used today (UTC) across all users and processes; this "
+                 "request may cost up to {need}. No call was made. Use the embedded local model, lower max tokens, or "
+                 "try again tomorrow", **amounts)
     if r.scope == "session":
-        return (f"session spend cap reached: {format_usd(r.spent)} of {format_usd(r.limit)} used in this browser session (every tab "
-                f"counts); {need}. Use the embedded local model, lower max tokens, or ask the host to raise "
-                "CHAT_SESSION_CAP_USD")
-    return (f"your daily spend cap is reached: {format_usd(r.spent)} of {format_usd(r.limit)} used today (UTC) by this login; "
-            f"{need}. Use the embedded local model or try again tomorrow")
+        return w("session spend cap reached: {spent} of {limit} used in this browser session (every tab counts); this "
+                 "request may cost up to {need}. No call was made. Use the embedded local model, lower max tokens, or "
+                 "ask the host to raise CHAT_SESSION_CAP_USD", **amounts)
+    return w("your daily spend cap is reached: {spent} of {limit} used today (UTC) by this login; this request may "
+             "cost up to {need}. No call was made. Use the embedded local model or try again tomorrow", **amounts)
 
 
-def _provider(e: f.ProviderFailed) -> str:
+def _provider(e: f.ProviderFailed, w) -> str:
     ep = e.endpoint
     code = f" (HTTP {e.status})" if e.status else ""
     detail = e.detail.strip().rstrip(".")
-    url = ep.url or "its default address"
+    url = ep.url or w("its default address")
+    v = dict(name=ep.name, code=code, detail=detail, url=url, model=repr(e.api_model))
     if ep.aws and e.kind in ("auth", "not_found", "rate_limit", "bad_request") and " — " in detail:
-        text = f"{ep.name} refused {e.api_model!r}{code}: {detail}"  # the Converse adapter names the AWS fix
+        text = w("{name} refused {model}{code}: {detail}", **v)  # the Converse adapter names the AWS fix
     elif ep.aws and e.kind == "server" and " — " in detail:
-        text = f"{ep.name} failed{code}: {detail}"
+        text = w("{name} failed{code}: {detail}", **v)
     elif e.kind == "auth":
-        where = f"check {ep.key_var} in .env" if ep.key_var else "check the endpoint's credentials"
-        text = f"{ep.name} rejected the credentials{code}: {where}"
+        where = w("check {var} in .env", var=ep.key_var) if ep.key_var else w("check the endpoint's credentials")
+        text = w("{name} rejected the credentials{code}: {where}", where=where, **v)
     elif e.kind == "rate_limit":
-        text = f"{ep.name} is rate limiting or overloaded{code} ({detail}): wait a moment and retry, or lower concurrency"
+        text = w("{name} is rate limiting or overloaded{code} ({detail}): wait a moment and retry, or lower concurrency",
+                 **v)
     elif e.kind == "timeout":
-        text = f"{ep.name} sent nothing for {e.stall_s:g}s, so the request timed out: retry, or raise CHAT_TIMEOUT"
+        text = w("{name} sent nothing for {s}s, so the request timed out: retry, or raise CHAT_TIMEOUT",
+                 s=f"{e.stall_s:g}", **v)
     elif e.kind == "connect_timeout":
-        text = (f"could not connect to {ep.name} at {url} within {e.connect_s:g}s (CHAT_CONNECT_TIMEOUT): is it "
-                "running and reachable? Nothing was sent, nothing billed")
+        text = w("could not connect to {name} at {url} within {s}s (CHAT_CONNECT_TIMEOUT): is it running and "
+                 "reachable? Nothing was sent, nothing billed", s=f"{e.connect_s:g}", **v)
     elif e.kind == "cut_off":
-        text = f"{ep.name} ended the stream without its end marker{code}: the reply was cut off"
+        text = w("{name} ended the stream without its end marker{code}: the reply was cut off", **v)
     elif e.kind == "connection" and not e.partial and not e.billable:
-        text = f"{detail} — is {ep.name} running at {url}? Nothing was sent, nothing billed"
+        text = w("{detail} — is {name} running at {url}? Nothing was sent, nothing billed", **v)
     elif e.kind == "connection":
-        text = f"{detail} — is {ep.name} running at {url}?" if not e.partial else f"{detail}"
+        text = w("{detail} — is {name} running at {url}?", **v) if not e.partial else detail
     elif ep.local:
         text = detail  # the embedded runner says exactly which file is wrong, or how its process ended
         if e.kind == "unavailable":
-            text = f"{e.model} is unavailable: {detail}"
+            text = w("{model} is unavailable: {why}", model=e.model, why=detail)
         if e.kind == "crashed" and e.free:
-            text += "; nothing was billed"
+            text += w("; nothing was billed")
     elif e.kind == "not_found":
-        text = f"{ep.name} does not serve model {e.api_model!r}{code}: check the name (python -m chat models)"
+        text = w("{name} does not serve model {model}{code}: check the name (python -m chat models)", **v)
     elif e.kind == "bad_request":
-        text = f"{ep.name} refused the request{code}: {detail}"
+        text = w("{name} refused the request{code}: {detail}", **v)
     else:
-        text = f"{ep.name} failed{code}: {detail}; try again later"
+        text = w("{name} failed{code}: {detail}; try again later", **v)
     if e.partial:
-        text += " — the reply was cut off; the partial text is kept"
+        text += w(" — the reply was cut off; the partial text is kept")
     return text

@@ -169,8 +169,8 @@ def test_the_runs_tab_decision_view_follows_its_constraints_and_keeps_its_measur
     assert "Scores are people's ratings." in text and "◆ marks the cost–quality frontier" in text
     assert list(shortlist["Model"])[0] == "gpt-4o-mini ◆" and list(shortlist["Meets constraints"])[0] == "yes"
     assert list(shortlist["Meets constraints"])[-1].startswith("no: answers score")
-    assert set(plot["model"]) == {"gpt-4o-mini", "claude-haiku-4-5", "gpt-4o"}
-    assert set(plot[plot["frontier"] == "yes"]["model"]) == {"gpt-4o-mini", "claude-haiku-4-5"}
+    assert set(plot["value"]["model"]) == {"gpt-4o-mini", "claude-haiku-4-5", "gpt-4o"}
+    assert set(plot["value"][plot["value"]["frontier"] == "yes"]["model"]) == {"gpt-4o-mini", "claude-haiku-4-5"}
     assert len(pairs) == 3
     # a tighter latency limit: the same measurements, a different answer
     text2, *_, cached2 = show_decision(engine, Access(), run_id, cached, None, 1.0, None, None, 1000, None, None, 4,

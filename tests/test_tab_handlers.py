@@ -59,7 +59,7 @@ def test_vote_and_rating_need_a_rater_and_reveal(fake, engine):
     assert out[5].endswith("· ✓ your vote") and "your vote" not in out[1]
     with pytest.raises(gr.Error, match="pick a score"):
         compare_tab.save_rating(engine, 0, state, "park", None, None, None, None)
-    with pytest.raises(gr.Error, match="score every criterion before saving: Sounds natural, like a person is not scored yet"):
+    with pytest.raises(gr.Error, match="score every criterion before saving; not scored yet: Sounds natural, like a person"):
         compare_tab.save_rating(engine, 0, state, "park", None, 5, 4, None)  # a half rating would skew the means
     compare_tab.save_rating(engine, 0, state, "park", None, 5, 4, 3)
     engine.store.flush()
@@ -80,7 +80,7 @@ def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
     header, per_model, scatter, bars, latency, per_question, ratings, elsewhere = runs_tab.show_results(engine, Access(), run_id)
     assert "8 answers" in header
     assert list(per_model["Model"]) == ["gpt-4o", "gpt-4o-mini"] and list(per_model["Answers"]) == ["4", "4"]
-    assert len(scatter["value"]) == 2 and len(latency) == 8 and len(per_question) == 4
+    assert len(scatter["value"]) == 2 and len(latency["value"]) == 8 and len(per_question) == 4
     # the axes reach past the largest point, so no point sits half outside the chart
     assert scatter["x_lim"][1] > scatter["value"]["latency_ms"].max()
     assert scatter["y_lim"][1] > scatter["value"]["cost_usd"].max()

@@ -7,6 +7,7 @@ import itertools
 from chat.evaluation.meter_text import meter_line
 from chat.evaluation.results import label
 from chat.storage.rows import Exchange
+from chat.wording import english
 
 CSS = """.q{margin:1.5rem 0;padding-top:.5rem;border-top:2px solid #ddd}.q h3{margin:.2rem 0}
 .ref{background:#f6f8fa;border-left:4px solid #59a14f;padding:.4rem .7rem;margin:.5rem 0;white-space:pre-wrap}
@@ -17,31 +18,31 @@ CSS = """.q{margin:1.5rem 0;padding-top:.5rem;border-top:2px solid #ddd}.q h3{ma
 details{margin-top:.4rem;font-size:.9rem}details .answer{border-top:1px dashed #ccc;padding-top:.3rem;margin-top:.3rem}"""
 
 
-def _scores(scores: dict | None) -> str:
+def _scores(scores: dict | None, word=english) -> str:
     if not scores:
         return ""
     out = []
     for kind in ("human", "judge"):
         got = scores.get(kind)
         if got:
-            label = "people" if kind == "human" else "judge"
-            out.append(f"{label}: " + ", ".join(f"{html.escape(c)} {v:.1f}" for c, v in sorted(got.items())))
+            who = word("people") if kind == "human" else word("judge")
+            out.append(f"{who}: " + ", ".join(f"{html.escape(word(c))} {v:.1f}" for c, v in sorted(got.items())))
     return f"<div class=scores>{' · '.join(out)}</div>" if out else ""
 
 
-def _body(row: dict) -> str:
+def _body(row: dict, word=english) -> str:
     if row.status != "ok":
         partial = f"<div class=answer>{html.escape(row.reply)}</div>" if row.reply else ""
-        return f"<div class=fail>{html.escape(row.status)}: {html.escape(row.error or '')}</div>{partial}"
+        return f"<div class=fail>{html.escape(word(row.status))}: {html.escape(row.error or '')}</div>{partial}"
     return f"<div class=answer>{html.escape(row.reply or '')}</div>"
 
 
 def answers_html(questions: list[dict], rows: list[Exchange], scores: dict[str, dict], models: list[str],
-                 meters: bool = True) -> str:
+                 meters: bool = True, word=english) -> str:
     """questions: [{id, text, reference?, note?}] in set order; models: the candidates' labels (results.label), in
     the order shown; scores: exchange id -> {human|judge: {criterion: mean}}; meters: False leaves out each
     answer's cost and timing (a blind report, where they would name the model)."""
-    meter = (lambda r: f"<div class=meter>{html.escape(meter_line(r))}</div>") if meters else (lambda r: "")  # noqa: E731
+    meter = (lambda r: f"<div class=meter>{html.escape(meter_line(r, word))}</div>") if meters else (lambda r: "")  # noqa: E731
     by_cell: dict[tuple[str, str], list[Exchange]] = {}
     cell = lambda r: (r.question_id or "", label(r.model, r.variant))  # noqa: E731
     for key, group in itertools.groupby(sorted(rows, key=lambda r: (*cell(r), r.repeat_index or 0)), key=cell):
@@ -52,21 +53,22 @@ def answers_html(questions: list[dict], rows: list[Exchange], scores: dict[str, 
         if q.get("note"):
             head += f"<div class=meter>{html.escape(q['note'])}</div>"
         if q.get("reference"):
-            head += f"<div class=ref><b>Reference</b>\n{html.escape(q['reference'])}</div>"
+            head += f"<div class=ref><b>{word('Reference')}</b>\n{html.escape(q['reference'])}</div>"
         cards = []
         for model in models:
             answers = by_cell.get((q["id"], model), [])
             if not answers:
-                cards.append(f"<div class=card><h4>{html.escape(model)}</h4><div class=meter>no answer yet</div></div>")
+                cards.append(f"<div class=card><h4>{html.escape(model)}</h4><div class=meter>{word('no answer yet')}</div>"
+                             "</div>")
                 continue
             first, rest = answers[0], answers[1:]
             more = ""
             if rest:
-                more = (f"<details><summary>all {len(answers)} repeats</summary>" + "".join(
-                    f"<div><b>#{(r.repeat_index or 0) + 1}</b>{_body(r)}{meter(r)}"
-                    f"{_scores(scores.get(r.id))}</div>" for r in rest) + "</details>")
-            cards.append(f"<div class=card><h4>{html.escape(model)}</h4>{_body(first)}"
-                         f"{meter(first)}{_scores(scores.get(first.id))}"
+                more = (f"<details><summary>{word('all {n} repeats', n=len(answers))}</summary>" + "".join(
+                    f"<div><b>#{(r.repeat_index or 0) + 1}</b>{_body(r, word)}{meter(r)}"
+                    f"{_scores(scores.get(r.id), word)}</div>" for r in rest) + "</details>")
+            cards.append(f"<div class=card><h4>{html.escape(model)}</h4>{_body(first, word)}"
+                         f"{meter(first)}{_scores(scores.get(first.id), word)}"
                          f"{more}</div>")
         parts.append(f"<section class=q>{head}<div class=grid>{''.join(cards)}</div></section>")
     return "".join(parts)

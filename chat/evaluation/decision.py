@@ -298,11 +298,11 @@ def _pairs(leaders: list[Candidate], replicated, repeats: int, margin: float) ->
 
 # ---- words --------------------------------------------------------------------------------------------------
 
-def value_text(metric: str, v: float | None) -> str:
+def value_text(metric: str, v: float | None, word=english) -> str:
     if v is None:
         return "–"
     if metric.endswith("_usd"):
-        return format_money(Decimal(repr(v)))
+        return format_money(Decimal(repr(v)), word=word)
     if metric.endswith("_s"):
         return f"{v:,.2f} s"
     if metric.endswith("_rate"):
@@ -314,14 +314,14 @@ def figure_text(metric: str, f: Figure | None, word=english) -> str:
     """'1.84 s (1.62–2.10)', or the value with how few answers it rests on."""
     if f is None or f.value is None:
         return word("unpriced") if metric.endswith("_usd") else "–"
-    text = value_text(metric, f.value)
+    text = value_text(metric, f.value, word)
     if f.low is None:
         return word("{value} (only {n} answers: no interval)", value=text, n=f.n) if f.few else text
-    return f"{text} ({value_text(metric, f.low)}–{value_text(metric, f.high)})"
+    return f"{text} ({value_text(metric, f.low, word)}–{value_text(metric, f.high, word)})"
 
 
 def metric_name(metric: str, word=english) -> str:
-    return word(NAMES[metric]) if metric in NAMES else word("{c} score", c=metric.removeprefix("score_"))
+    return word(NAMES[metric]) if metric in NAMES else word("{c} score", c=word(metric.removeprefix("score_")))
 
 
 def miss_text(m: Miss, word=english) -> str:
@@ -330,10 +330,10 @@ def miss_text(m: Miss, word=english) -> str:
         why = ("unpriced" if m.metric.endswith("_usd") else "no ratings" if m.metric.startswith(("score_", "acceptable"))
                else "no answers")
         return word("{name}: {why}, so it cannot be checked against {limit}", name=name, why=word(why),
-                    limit=value_text(m.metric, m.limit))
+                    limit=value_text(m.metric, m.limit, word))
     template = "{name} {figure} is over {limit} by {by}" if m.bound == "max" else "{name} {figure} is under {limit} by {by}"
-    return word(template, name=name, figure=figure_text(m.metric, m.figure, word), limit=value_text(m.metric, m.limit),
-                by=value_text(m.metric, m.by))
+    return word(template, name=name, figure=figure_text(m.metric, m.figure, word),
+                limit=value_text(m.metric, m.limit, word), by=value_text(m.metric, m.by, word))
 
 
 def reason(d: Decision, word=english) -> str:
@@ -386,10 +386,10 @@ def _first_up(text: str) -> str:
 
 def shortlist_table(d: Decision, word=english) -> tuple[list[str], list[list[str]]]:
     """The ranked shortlist: each candidate, whether it meets every constraint (or what it misses), key figures."""
-    head = ["#", "Model", "Meets constraints", *(_first_up(metric_name(m, word)) for m in KEY_METRICS),
-            *(f"{c} score" for c in d.criteria)]
+    head = ["#", word("Model"), word("Meets constraints"), *(_first_up(metric_name(m, word)) for m in KEY_METRICS),
+            *(word("{c} score", c=word(c)) for c in d.criteria)]
     if d.constraints.per_day:
-        head.append(f"Monthly at {d.constraints.per_day:,}/day")
+        head.append(word("Monthly at {n}/day", n=f"{d.constraints.per_day:,}"))
     rows = []
     for i, c in enumerate(d.candidates, 1):
         row = [str(i), c.label + (" ◆" if c.frontier else ""),
@@ -402,12 +402,14 @@ def shortlist_table(d: Decision, word=english) -> tuple[list[str], list[list[str
     return head, rows
 
 
-def pairs_table(d: Decision) -> tuple[list[str], list[list[str]]]:
-    head = ["A", "B", "P(A faster, latency p95)", "P(A cheaper)", "P(A better rated)", "Repeats to separate"]
+def pairs_table(d: Decision, word=english) -> tuple[list[str], list[list[str]]]:
+    head = ["A", "B", *(word(h) for h in ("P(A faster, latency p95)", "P(A cheaper)", "P(A better rated)",
+                                          "Repeats to separate"))]
     rows = []
     for p in d.pairs:
         pct = lambda k: "–" if p.p_a_better.get(k) is None else f"{p.p_a_better[k]:.0%}"  # noqa: E731
-        need = "–" if p.repeats_to_separate is None else f"{p.repeats_to_separate:,} (margin {d.margin:g} points)"
+        need = "–" if p.repeats_to_separate is None else word("{n} (margin {margin} points)",
+                                                               n=f"{p.repeats_to_separate:,}", margin=f"{d.margin:g}")
         rows.append([p.a, p.b, pct("latency_p95_s"), pct("cost_per_question_usd"), pct("score_mean"), need])
     return head, rows
 

@@ -129,61 +129,64 @@ def estimate(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, c
     return Estimate(tuple(lines), concurrency)
 
 
-def _tokens(n: int | None) -> str:
-    return "no bound" if n is None else f"{n:,}"
+def _tokens(n: int | None, word=english) -> str:
+    return word("no bound") if n is None else f"{n:,}"
 
 
-def _cost(line_or_total_low, high, priced: bool) -> str:
+def _cost(line_or_total_low, high, priced: bool, word=english) -> str:
     if not priced:
-        return "unpriced"
-    low_text = "?" if line_or_total_low is None else format_money(line_or_total_low)
-    return f"{low_text} – {'no bound' if high is None else format_money(high)}"
+        return word("unpriced")
+    low_text = "?" if line_or_total_low is None else format_money(line_or_total_low, word=word)
+    return f"{low_text} – {word('no bound') if high is None else format_money(high, word=word)}"
 
 
 def duration(seconds: float | None, word=english) -> str:
     if seconds is None:
         return word("unknown (no past answers)")
     if seconds < 90:
-        return f"{seconds:,.0f} s"
+        return word("{n} s", n=f"{seconds:,.0f}")
     if seconds < 5400:
-        return f"{seconds / 60:,.0f} min"
-    return f"{seconds / 3600:,.1f} h"
+        return word("{n} min", n=f"{seconds / 60:,.0f}")
+    return word("{n} h", n=f"{seconds / 3600:,.1f}")
 
 
-def table(est: Estimate) -> tuple[list[str], list[list[str]]]:
+def table(est: Estimate, word=english) -> tuple[list[str], list[list[str]]]:
     """The estimate as a table: a row per candidate, then the run's total."""
-    head = ["Model", "Calls", "Input tokens", "Output tokens (low – high)", "Cost (low – high)", "Answering time",
-            "From past answers"]
+    head = [word(h) for h in ("Model", "Calls", "Input tokens", "Output tokens (low – high)", "Cost (low – high)",
+                              "Answering time", "From past answers")]
     rows = [[line.label, f"{line.calls:,}", f"{line.input_tokens:,} ({line.counted_with})",
-             f"{line.output_low:,} – {_tokens(line.output_high)}", _cost(line.cost_low, line.cost_high, line.priced),
-             duration(line.seconds), f"{line.past_answers:,}"] for line in est.lines]
+             f"{line.output_low:,} – {_tokens(line.output_high, word)}",
+             _cost(line.cost_low, line.cost_high, line.priced, word), duration(line.seconds, word),
+             f"{line.past_answers:,}"] for line in est.lines]
     priced = all(line.priced for line in est.lines)
-    rows.append(["All", f"{est.calls:,}", "", "", _cost(est.cost_low, est.cost_high, priced) if priced else
-                 "unpriced models: " + ", ".join(line.label for line in est.lines if not line.priced),
-                 f"{duration(est.wall_seconds)} at concurrency {est.concurrency}", ""])
+    unpriced = ", ".join(line.label for line in est.lines if not line.priced)
+    rows.append([word("All"), f"{est.calls:,}", "", "", _cost(est.cost_low, est.cost_high, priced, word) if priced else
+                 word("unpriced models: {models}", models=unpriced),
+                 word("{time} at concurrency {n}", time=duration(est.wall_seconds, word), n=est.concurrency), ""])
     return head, rows
 
 
 def summary_line(est: Estimate, word=english) -> str:
     """One sentence: calls, cost low to high, time."""
     priced = all(line.priced for line in est.lines)
-    cost = _cost(est.cost_low, est.cost_high, True) if priced else word(
+    cost = _cost(est.cost_low, est.cost_high, True, word) if priced else word(
         "cost unknown: {models} unpriced", models=", ".join(line.label for line in est.lines if not line.priced))
     bound = "" if est.cost_high is not None or not priced else word(" (no upper bound: set max tokens)")
     return word("{calls} calls · {cost}{bound} · about {time} at concurrency {concurrency}", calls=f"{est.calls:,}",
                 cost=cost, bound=bound, time=duration(est.wall_seconds, word), concurrency=est.concurrency)
 
 
-def beside_actual(run, rows) -> str | None:
+def beside_actual(run, rows, word=english) -> str | None:
     """The estimate a run was started with, set beside what it really cost and took; None for a run with none."""
     est = run.params.get("estimate")
     if not est:
         return None
     spent = [r.cost_usd for r in rows if r.status != "streaming"]
-    actual = "unpriced" if not spent or any(c is None for c in spent) else format_money(
-        sum((Decimal(c) for c in spent), Decimal(0)))
+    actual = word("unpriced") if not spent or any(c is None for c in spent) else format_money(
+        sum((Decimal(c) for c in spent), Decimal(0)), word=word)
     low, high = est.get("cost_low_usd"), est.get("cost_high_usd")
-    money = lambda v: "?" if v is None else format_money(Decimal(str(v)))  # noqa: E731
-    guessed = "unpriced" if low is None else f"{money(low)} – {'no bound' if high is None else money(high)}"
-    return (f"Estimated before the run: {est.get('calls', 0):,} calls, {guessed}, about "
-            f"{duration(est.get('wall_seconds'))}. Actual: {len(spent):,} answers, {actual}.")
+    money = lambda v: "?" if v is None else format_money(Decimal(str(v)), word=word)  # noqa: E731
+    guessed = word("unpriced") if low is None else f"{money(low)} – {word('no bound') if high is None else money(high)}"
+    return word("Estimated before the run: {calls} calls, {guessed}, about {time}. Actual: {n} answers, {actual}.",
+                calls=f"{est.get('calls', 0):,}", guessed=guessed, time=duration(est.get("wall_seconds"), word),
+                n=f"{len(spent):,}", actual=actual)

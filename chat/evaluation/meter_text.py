@@ -29,7 +29,7 @@ def meter_line(record: Exchange, word=english) -> str:
     tps = record.output_tokens_per_s
     parts = [
         tokens_text(record, word),
-        format_money(_dec(record.cost_usd)).replace("unpriced", word("unpriced"))
+        format_money(_dec(record.cost_usd), word=word)
         + (f" {word('compute')}" if record.cost_basis == "compute" else "")
         + (" (genai-prices)" if record.cost_usd is not None and '"priced_from"' in (record.params_json or "") else ""),
         word("TTFT {t}", t=ms(record.ttft_ms)),
@@ -45,15 +45,15 @@ def meter_line(record: Exchange, word=english) -> str:
     return " · ".join(parts)
 
 
-def cost_breakdown(record: Exchange) -> str:
+def cost_breakdown(record: Exchange, word=english) -> str:
+    """What the cost is made of: input, cache reads and writes, output (or machine time), in the reader's words."""
     if record.cost_usd is None:
-        return "unpriced: this model has no entry in pricing.yaml"
+        return word("unpriced: this model has no entry in pricing.yaml")
     note = f" ({record.usage_adjusted})" if record.usage_adjusted else ""
     if record.cost_basis == "compute":
-        return (f"compute: {ms(record.latency_ms)} of machine time at its hourly price in pricing.yaml = "
-                f"{format_usd(_dec(record.cost_usd))}{note}")
-    return (
-        f"input {format_usd(_dec(record.uncached_input_cost))} · cached {format_usd(_dec(record.cached_input_cost))}"
-        f" · cache write {format_usd(_dec(record.cache_write_cost))} · output {format_usd(_dec(record.output_cost))}"
-        f" = {format_money(_dec(record.cost_usd))}{note}"
-    )
+        return word("compute: {t} of machine time at its hourly price in pricing.yaml = {cost}", t=ms(record.latency_ms),
+                    cost=format_usd(_dec(record.cost_usd))) + note
+    return word("input {i} · cached {c} · cache write {w} · output {o} = {total}",
+                i=format_usd(_dec(record.uncached_input_cost)), c=format_usd(_dec(record.cached_input_cost)),
+                w=format_usd(_dec(record.cache_write_cost)), o=format_usd(_dec(record.output_cost)),
+                total=format_money(_dec(record.cost_usd), word=word)) + note

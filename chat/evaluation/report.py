@@ -19,7 +19,7 @@ from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
 from chat.evaluation.results import ModelStats, QuestionStats, candidates, label
 from chat.storage.rows import Exchange, Run
-from chat.wording import format_money, format_usd, rate_note
+from chat.wording import english, format_money, format_usd, rate_note
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 # what people decide on first (cost, then the slow end of latency) comes before the detail, so a 1280 px page
@@ -33,11 +33,11 @@ MODEL_COLUMNS = [
 ]
 
 
-def _cell(key, value) -> str:
+def _cell(key, value, word=english) -> str:
     if value is None:
-        return "unpriced" if key.startswith("cost") else "–"
+        return word("unpriced") if key.startswith("cost") else "–"
     if isinstance(value, Decimal):
-        return format_money(value)
+        return format_money(value, word=word)
     if key in ("error_rate", "estimated_share"):
         return f"{value:.0%}"
     if isinstance(value, float):
@@ -45,31 +45,35 @@ def _cell(key, value) -> str:
     return str(value)
 
 
-def model_table(stats: list[ModelStats]) -> tuple[list[str], list[list[str]]]:
-    return [h for _, h in MODEL_COLUMNS], [[s.label, *(_cell(k, getattr(s, k)) for k, _ in MODEL_COLUMNS[1:])]
-                                           for s in stats]
+def model_table(stats: list[ModelStats], word=english) -> tuple[list[str], list[list[str]]]:
+    return [word(h) for _, h in MODEL_COLUMNS], [[s.label, *(_cell(k, getattr(s, k), word) for k, _ in MODEL_COLUMNS[1:])]
+                                                 for s in stats]
 
 
-def question_table(stats: list[QuestionStats]) -> tuple[list[str], list[list[str]]]:
-    head = ["Model", "Question", "Answers", "Mean length (chars)", "Length spread (CV)", "Latency stdev ms", "Similarity"]
+def question_table(stats: list[QuestionStats], word=english) -> tuple[list[str], list[list[str]]]:
+    head = [word(h) for h in ("Model", "Question", "Answers", "Mean length (chars)", "Length spread (CV)",
+                              "Latency stdev ms", "Similarity")]
     rows = [[s.label, s.question_id, str(s.n), f"{s.mean_chars:,.0f}", _cell("cv", s.chars_cv),
              _cell("lat", s.latency_stdev_ms), "–" if s.similarity is None else f"{s.similarity:.2f}"] for s in stats]
     return head, rows
 
 
-def rating_table(stats: list[RatingStats], criteria: list[str]) -> tuple[list[str], list[list[str]]]:
-    head = ["Model", "Rated by", "Answers rated", *criteria, "Acceptable", "Cost / acceptable answer"]
-    rows = [[s.label, s.kind, str(s.rated), *[f"{s.means[c]:.2f}" if c in s.means else "–" for c in criteria],
+def rating_table(stats: list[RatingStats], criteria: list[str], word=english) -> tuple[list[str], list[list[str]]]:
+    head = [word("Model"), word("Rated by"), word("Answers rated"), *(word(c) for c in criteria), word("Acceptable"),
+            word("Cost / acceptable answer")]
+    rows = [[s.label, word(s.kind), str(s.rated),
+             *[f"{s.means[c]:.2f}" if c in s.means else "–" for c in criteria],
              # none acceptable has no cost per acceptable answer, priced or not: not the same as unpriced
-             str(s.acceptable), "no acceptable answer" if not s.acceptable else _cell("cost", s.cost_per_acceptable)]
+             str(s.acceptable), word("no acceptable answer") if not s.acceptable else
+             _cell("cost", s.cost_per_acceptable, word)]
             for s in stats]
     return head, rows
 
 
-def elsewhere_table(rows: list[dict], prices: PriceTable) -> tuple[list[str], list[list[str]]]:
+def elsewhere_table(rows: list[dict], prices: PriceTable, word=english) -> tuple[list[str], list[list[str]]]:
     usage = sum((Usage.of_row(r) for r in rows if r.status == "ok"), Usage())
-    return ["Model", "Approx. cost of this run's tokens"], [[m, "≈" + format_money(c.total)]
-                                                            for m, c in costs_elsewhere(usage, prices)]
+    return [word("Model"), word("Approx. cost of this run's tokens")], [
+        [m, "≈" + format_money(c.total, word=word)] for m, c in costs_elsewhere(usage, prices)]
 
 
 def to_csv(stats: list[ModelStats]) -> str:
@@ -97,12 +101,12 @@ def _axes(w, h, pad, xlabel, ylabel) -> str:
             f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" text-anchor="middle">{html.escape(ylabel)}</text>')
 
 
-def scatter_svg(stats: list[ModelStats]) -> str:
+def scatter_svg(stats: list[ModelStats], word=english) -> str:
     pts = [(s.label, s.latency_p50_ms, float(s.cost_per_question)) for s in stats
            if s.latency_p50_ms is not None and s.cost_per_question is not None]
     w, h, pad = 640, 360, 60
     if not pts:
-        return "<p>No priced, successful answers to plot.</p>"
+        return f"<p>{word('No priced, successful answers to plot.')}</p>"
     xmax = max(p[1] for p in pts) * 1.15 or 1
     ymax = max(p[2] for p in pts) * 1.15 or 1
     parts = []
@@ -114,14 +118,15 @@ def scatter_svg(stats: list[ModelStats]) -> str:
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{PALETTE[i % len(PALETTE)]}"><title>{html.escape(name)}'
                      f'</title></circle><text x="{x + dx:.1f}" y="{y + 4:.1f}" text-anchor="{anchor}">{html.escape(name)}</text>')
     dots = "".join(parts)
+    axes = _axes(w, h, pad, word("median latency (ms) → up to {top}", top=f"{xmax:,.0f}"), word("cost per question (USD)"))
     return (f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="latency against cost">'
-            f'{_axes(w, h, pad, "median latency (ms) → up to " + f"{xmax:,.0f}", "cost per question (USD)")}{dots}</svg>')
+            f'{axes}{dots}</svg>')
 
 
-def bars_svg(stats: list[ModelStats]) -> str:
+def bars_svg(stats: list[ModelStats], word=english) -> str:
     items = [(s.label, float(s.cost_per_question)) for s in stats if s.cost_per_question is not None]
     if not items:
-        return "<p>No priced answers.</p>"
+        return f"<p>{word('No priced answers.')}</p>"
     w, bar, pad = 640, 28, 200
     top = max(v for _, v in items) or 1
     rows = "".join(
@@ -133,10 +138,10 @@ def bars_svg(stats: list[ModelStats]) -> str:
     return f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="cost per question">{rows}</svg>'
 
 
-def latency_svg(rows: list[dict]) -> str:
+def latency_svg(rows: list[dict], word=english) -> str:
     models = sorted({label(r.model, r.variant) for r in rows if r.status == "ok"})
     if not models:
-        return "<p>No successful answers.</p>"
+        return f"<p>{word('No successful answers.')}</p>"
     w, lane, pad = 640, 34, 200
     top = max(r.latency_ms for r in rows if r.status == "ok") * 1.05 or 1
     parts = []
@@ -166,19 +171,22 @@ justify-content:space-between;gap:.8rem}td:last-child{border-bottom:none}td:firs
 td::before{content:attr(data-label);flex:0 0 40%;text-align:left;color:#555;font-weight:normal}}"""
 
 
-def projection_table(projections: list[Projection], per_day: int) -> tuple[list[str], list[list[str]]]:
-    head = ["Model", "Priced by", "Cost / question", f"Per month at {per_day:,}/day", "Always-on machines",
-            "Cheaper than (from questions/day)"]
+def projection_table(projections: list[Projection], per_day: int, word=english) -> tuple[list[str], list[list[str]]]:
+    head = [word("Model"), word("Priced by"), word("Cost / question"), word("Per month at {n}/day", n=f"{per_day:,}"),
+            word("Always-on machines"), word("Cheaper than (from questions/day)")]
     rows = []
     for p in projections:
         machines = "–"
         evens = "–"
         if p.basis == "compute":
-            machines = (f"{p.machines} × {format_money(p.machine_monthly)}/month = {format_money(p.always_on_monthly)} "
-                        f"(one serves ≤ {p.capacity_per_day:,}/day)")
-            evens = "; ".join(f"{e.api_model} from {e.per_day:,}/day" if e.per_day is not None
-                              else f"{e.api_model}: never (beyond one machine's capacity)" for e in p.break_even) or "–"
-        rows.append([p.model, p.basis, _cell("cost", p.cost_per_question), _cell("cost", p.monthly), machines, evens])
+            machines = word("{n} × {each}/month = {total} (one serves ≤ {capacity}/day)", n=p.machines,
+                            each=format_money(p.machine_monthly, word=word),
+                            total=format_money(p.always_on_monthly, word=word), capacity=f"{p.capacity_per_day:,}")
+            evens = "; ".join(word("{model} from {n}/day", model=e.api_model, n=f"{e.per_day:,}") if e.per_day is not None
+                              else word("{model}: never (beyond one machine's capacity)", model=e.api_model)
+                              for e in p.break_even) or "–"
+        rows.append([p.model, word(p.basis), _cell("cost", p.cost_per_question, word), _cell("cost", p.monthly, word),
+                     machines, evens])
     return head, rows
 
 
@@ -206,13 +214,13 @@ class Report:
     decision: Decision | None = None  # what the report leads with (a blind report has none: costs name models)
 
 
-def frontier_svg(d: Decision) -> str:
+def frontier_svg(d: Decision, word=english) -> str:
     """Cost per question against mean score; the dot's size is its latency p95; the frontier joined by a line."""
     pts = [(c.label, c.metrics["cost_per_question_usd"].value, c.metrics["score_mean"].value,
             c.metrics["latency_p95_s"].value, c.frontier) for c in d.candidates
            if c.metrics["cost_per_question_usd"].value is not None and c.metrics["score_mean"].value is not None]
     if not pts:
-        return "<p class=note>No candidate is both priced and rated yet, so there is no cost–quality chart.</p>"
+        return f"<p class=note>{word('No candidate is both priced and rated yet, so there is no cost–quality chart.')}</p>"
     w, h, pad = 640, 360, 60
     xmax = max(p[1] for p in pts) * 1.15 or 1
     lo, hi = min(p[2] for p in pts), max(p[2] for p in pts)
@@ -230,125 +238,134 @@ def frontier_svg(d: Decision) -> str:
                      f'fill-opacity="0.75" stroke="{"#2b6b2b" if on else "none"}" stroke-width="2"><title>'
                      f'{html.escape(name)}</title></circle><text x="{x(cost) + dx:.1f}" y="{y(score) + 4:.1f}" '
                      f'text-anchor="{anchor}">{html.escape(name)}{" ◆" if on else ""}</text>')
-    axes = _axes(w, h, pad, f"cost per question (USD) → up to {format_usd(Decimal(repr(xmax)))}",
-                 f"mean score ({lo:.1f}–{hi:.1f})")
+    axes = _axes(w, h, pad, word("cost per question (USD) → up to {top}", top=format_usd(Decimal(repr(xmax)))),
+                 word("mean score ({lo}–{hi})", lo=f"{lo:.1f}", hi=f"{hi:.1f}"))
+    note = word("Larger dots are slower (latency p95); ◆ and the dashed line mark the frontier: no other candidate is "
+                "both cheaper and better rated.")
     return (f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="cost against quality">'
-            f"{axes}{''.join(parts)}</svg><p class=note>Larger dots are slower (latency p95); ◆ and the dashed line "
-            "mark the frontier: no other candidate is both cheaper and better rated.</p>")
+            f"{axes}{''.join(parts)}</svg><p class=note>{html.escape(note)}</p>")
 
 
-def constraints_html(c: Constraints) -> str:
+def constraints_html(c: Constraints, word=english) -> str:
     items = []
     if c.max_ttft_p95_s is not None:
-        items.append(f"TTFT p95 at most {c.max_ttft_p95_s:g} s")
+        items.append(word("TTFT p95 at most {s} s", s=f"{c.max_ttft_p95_s:g}"))
     if c.max_latency_p95_s is not None:
-        items.append(f"latency p95 at most {c.max_latency_p95_s:g} s")
-    items += [f"{name} score at least {low:g}" for name, low in c.min_score.items()]
+        items.append(word("latency p95 at most {s} s", s=f"{c.max_latency_p95_s:g}"))
+    items += [word("{name} score at least {low}", name=word(name), low=f"{low:g}") for name, low in c.min_score.items()]
     if c.min_acceptable is not None:
-        items.append(f"at least {c.min_acceptable:.0%} of answers acceptable")
+        items.append(word("at least {pct} of answers acceptable", pct=f"{c.min_acceptable:.0%}"))
     if c.max_cost_per_question is not None:
-        items.append(f"at most {format_money(c.max_cost_per_question)} a question")
+        items.append(word("at most {cost} a question", cost=format_money(c.max_cost_per_question, word=word)))
     if c.max_monthly is not None:
-        items.append(f"at most {format_money(c.max_monthly)} a month at {c.per_day:,} questions a day")
+        items.append(word("at most {cost} a month at {n} questions a day", cost=format_money(c.max_monthly, word=word),
+                          n=f"{c.per_day:,}"))
     if not items:
-        return "<p class=note>No constraints were set: the shortlist is simply cheapest first.</p>"
+        return f"<p class=note>{word('No constraints were set: the shortlist is simply cheapest first.')}</p>"
     return "<ul class=constraints>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
 
 
-def decision_html(d: Decision) -> list[str]:
+def decision_html(d: Decision, word=english) -> list[str]:
     rec = d.recommended
-    out = [f"<h2>Recommendation</h2><p class=\"verdict{'' if rec else ' none'}\">{html.escape(reason(d))}</p>",
-           "<h3>Constraints</h3>", constraints_html(d.constraints),
-           f"<p class=note>{html.escape(scores_note(d))} Intervals are 95%: a seeded bootstrap over questions, then "
-           "repeats within them (Wilson's for rates); a figure from fewer than 5 answers shows no interval.</p>",
-           "<h3>Shortlist</h3>", _table(*shortlist_table(d)), "<h3>Cost against quality</h3>", frontier_svg(d)]
+    intervals = word("Intervals are 95%: a seeded bootstrap over questions, then repeats within them (Wilson's for "
+                     "rates); a figure from fewer than 5 answers shows no interval.")
+    out = [f"<h2>{word('Recommendation')}</h2><p class=\"verdict{'' if rec else ' none'}\">{html.escape(reason(d, word))}</p>",
+           f"<h3>{word('Constraints')}</h3>", constraints_html(d.constraints, word),
+           f"<p class=note>{html.escape(scores_note(d, word))} {html.escape(intervals)}</p>",
+           f"<h3>{word('Shortlist')}</h3>", _table(*shortlist_table(d, word)),
+           f"<h3>{word('Cost against quality')}</h3>", frontier_svg(d, word)]
     if d.pairs:
-        out += ["<h3>Leading candidates compared</h3><p class=note>Paired by question: the chance A's figure is the "
-                "better one, and the repeats per question that would tell a difference of the margin apart.</p>",
-                _table(*pairs_table(d))]
+        paired = word("Paired by question: the chance A's figure is the better one, and the repeats per question that "
+                      "would tell a difference of the margin apart.")
+        out += [f"<h3>{word('Leading candidates compared')}</h3><p class=note>{html.escape(paired)}</p>",
+                _table(*pairs_table(d, word))]
     return out
 
 
-def _elsewhere(rows, prices) -> list[str]:
-    head, table = elsewhere_table(rows, prices)
+def _elsewhere(rows, prices, word=english) -> list[str]:
+    head, table = elsewhere_table(rows, prices, word)
     shown, rest = table[:ELSEWHERE_SHOWN], table[ELSEWHERE_SHOWN:]
-    out = ["<h2>Appendix: what these tokens would cost elsewhere</h2>",
-           f"<p class=note>Approximate: the same text is a different number of tokens on each vendor's tokenizer. "
-           f"The {len(shown)} cheapest of {len(table)} priced models.</p>", _table(head, shown)]
+    note = word("Approximate: the same text is a different number of tokens on each vendor's tokenizer. The {n} "
+                "cheapest of {total} priced models.", n=len(shown), total=len(table))
+    out = [f"<h2>{word('Appendix: what these tokens would cost elsewhere')}</h2>", f"<p class=note>{html.escape(note)}</p>",
+           _table(head, shown)]
     if rest:
-        out.append(f"<details><summary>the other {len(rest)} models</summary>{_table(head, rest)}</details>")
+        out.append(f"<details><summary>{word('the other {n} models', n=len(rest))}</summary>{_table(head, rest)}</details>")
     return out
 
 
-def to_html(r: Report, prices: PriceTable, per_day: int = 1000) -> str:
+def to_html(r: Report, prices: PriceTable, per_day: int = 1000, word=english) -> str:
+    """The report page; `word` writes it in the reader's language (English by default: the CLI's)."""
     run, rows, stats, qstats, rstats, criteria, questions = r.run, r.rows, r.stats, r.qstats, r.rstats, r.criteria, r.questions
     blind = r.names == "letters"
     scores = r.scores
     models = candidates(run)
     projections = project(stats, prices, per_day) if r.projections is None else r.projections
     day = (run.created_at or "")[:10]
-    title = f"{html.escape(run.set_name or 'Question set')} · {html.escape(day)}" + (" (blind)" if blind else "")
-    sections = [
-        f"<h1>{title}</h1>",
-        f"<p class=note>{len(rows)} answers · {html.escape(', '.join(models))} · {run.repeats} repeats each · "
-        f"run {html.escape(run.id)} · costs from pricing.yaml</p>",
-    ]
+    title = f"{html.escape(run.set_name or word('Question set'))} · {html.escape(day)}" + (
+        f" ({word('blind')})" if blind else "")
+    line = word("{n} answers · {models} · {repeats} repeats each · run {run} · costs from pricing.yaml", n=len(rows),
+                models=", ".join(models), repeats=run.repeats, run=run.id)
+    sections = [f"<h1>{title}</h1>", f"<p class=note>{html.escape(line)}</p>"]
     if rate_note():
-        sections.append(f"<p class=note>{html.escape(rate_note())}</p>")
+        sections.append(f"<p class=note>{html.escape(rate_note(word=word))}</p>")
     if blind:
-        sections.append("<p class=note>Blind report: models are named by letter and the key is in a separate file. "
-                        "Cost and speed are left out until the key is opened, because they would give the models "
-                        "away.</p>")
+        sections.append("<p class=note>" + html.escape(word(
+            "Blind report: models are named by letter and the key is in a separate file. Cost and speed are left out "
+            "until the key is opened, because they would give the models away.")) + "</p>")
     elif r.decision is not None:
-        sections += decision_html(r.decision)
-    guessed = beside_actual(run, rows)
+        sections += decision_html(r.decision, word)
+    guessed = beside_actual(run, rows, word)
     if guessed and not blind:
         sections.append(f"<p class=note>{html.escape(guessed)}</p>")
     if rstats:
-        sections += ["<h2>Ratings</h2><p class=note>Human and judge ratings are kept apart.</p>",
-                     _table(*(_without_cost(*rating_table(rstats, criteria)) if blind else rating_table(rstats, criteria)))]
+        ratings = rating_table(rstats, criteria, word)
+        sections += [f"<h2>{word('Ratings')}</h2><p class=note>{word('Human and judge ratings are kept apart.')}</p>",
+                     _table(*(_without_cost(*ratings, word) if blind else ratings))]
     if not blind:
         sections += [
-            "<h2>Per model</h2>", _table(*model_table(stats)),
-            f"<h2>Projected monthly cost at {per_day:,} questions a day</h2>", f"<p class=note>{PROJECTION_NOTE}</p>",
-            _table(*projection_table(projections, per_day)),
-            "<h2>Latency against cost</h2>", scatter_svg(stats),
-            "<h2>Cost per question</h2>", bars_svg(stats),
-            "<h2>Latency distribution</h2>", latency_svg(rows),
+            f"<h2>{word('Per model')}</h2>", _table(*model_table(stats, word)),
+            f"<h2>{word('Projected monthly cost at {n} questions a day', n=f'{per_day:,}')}</h2>",
+            f"<p class=note>{html.escape(word(PROJECTION_NOTE))}</p>",
+            _table(*projection_table(projections, per_day, word)),
+            f"<h2>{word('Latency against cost')}</h2>", scatter_svg(stats, word),
+            f"<h2>{word('Cost per question')}</h2>", bars_svg(stats, word),
+            f"<h2>{word('Latency distribution')}</h2>", latency_svg(rows, word),
         ]
     if questions:
-        meter = "" if blind else " Meter: tokens in and out, cost, time to first token and in total."
-        sections += [f"<h2>Answers side by side</h2><p class=note>Each question's first repeat per model; open “all "
-                     f"repeats” for the rest.{meter}</p>",
-                     answers_html(questions, rows, scores or {}, models, meters=not blind)]
-    sections += [
-        "<h2>Consistency across repeats</h2>",
-        "<p class=note>Length spread is the coefficient of variation of answer length; similarity is the mean pairwise "
-        "overlap of character trigrams between the repeated answers (1 = identical).</p>",
-        _table(*(_without_latency(*question_table(qstats)) if blind else question_table(qstats))),
-    ]
+        meter = "" if blind else " " + word("Meter: tokens in and out, cost, time to first token and in total.")
+        first = word("Each question's first repeat per model; open “all repeats” for the rest.")
+        sections += [f"<h2>{word('Answers side by side')}</h2><p class=note>{html.escape(first + meter)}</p>",
+                     answers_html(questions, rows, scores or {}, models, meters=not blind, word=word)]
+    spread = word("Length spread is the coefficient of variation of answer length; similarity is the mean pairwise "
+                  "overlap of character trigrams between the repeated answers (1 = identical).")
+    consistency = question_table(qstats, word)
+    sections += [f"<h2>{word('Consistency across repeats')}</h2>", f"<p class=note>{html.escape(spread)}</p>",
+                 _table(*(_without_latency(*consistency, word) if blind else consistency))]
     if not blind:  # it names every priced model beside its cost, which would undo the letters
-        sections += _elsewhere(rows, prices)
-    return (f"<!doctype html><html><head><meta charset=utf-8><meta name=viewport content='width=device-width, "
-            f"initial-scale=1'><title>{title}</title><style>{CSS}{ANSWERS_CSS}</style></head><body>"
-            f"{''.join(sections)}</body></html>")
+        sections += _elsewhere(rows, prices, word)
+    lang = getattr(word, "lang", "en")  # chat.ui.i18n.words says which language it writes
+    return (f"<!doctype html><html lang={lang}><head><meta charset=utf-8><meta name=viewport "
+            f"content='width=device-width, initial-scale=1'><title>{title}</title><style>{CSS}{ANSWERS_CSS}</style>"
+            f"</head><body>{''.join(sections)}</body></html>")
 
 
-def _without_cost(head, rows):
-    keep = [i for i, h in enumerate(head) if not h.startswith("Cost")]
+def _without_cost(head, rows, word=english):
+    keep = [i for i, h in enumerate(head) if h != word("Cost / acceptable answer")]
     return [head[i] for i in keep], [[row[i] for i in keep] for row in rows]
 
 
-def _without_latency(head, rows):
-    keep = [i for i, h in enumerate(head) if "ms" not in h]
+def _without_latency(head, rows, word=english):
+    keep = [i for i, h in enumerate(head) if h != word("Latency stdev ms")]
     return [head[i] for i in keep], [[row[i] for i in keep] for row in rows]
 
 
-def write(out_dir: Path, r: Report, prices: PriceTable, per_day: int = 1000, stem: str | None = None) -> tuple[Path, Path]:
+def write(out_dir: Path, r: Report, prices: PriceTable, per_day: int = 1000, stem: str | None = None,
+          word=english) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = stem or f"run-{r.run.id}"
     csv_path = out_dir / f"{stem}.csv"
     html_path = out_dir / f"{stem}.html"
     csv_path.write_text(to_csv(r.stats), encoding="utf-8")
-    html_path.write_text(to_html(r, prices, per_day), encoding="utf-8")
+    html_path.write_text(to_html(r, prices, per_day, word), encoding="utf-8")
     return csv_path, html_path

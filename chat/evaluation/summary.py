@@ -18,6 +18,7 @@ from chat.storage import runs as queries
 from chat.storage.rows import Exchange, Run
 from chat.storage.scope import Scope
 from chat.storage.store import Store
+from chat.wording import english
 
 
 @dataclass(frozen=True)
@@ -35,20 +36,23 @@ class RunSummary:
         return self.run.question_set
 
     def export(self, out_dir: Path, prices: PriceTable, per_day: int = 1000,
-               constraints: Constraints | None = None) -> tuple[Path, Path]:
-        """The CSV and the HTML report, which leads with the decision under these constraints."""
+               constraints: Constraints | None = None, word=english) -> tuple[Path, Path]:
+        """The CSV and the HTML report, which leads with the decision under these constraints; `word` writes the
+        report in the reader's language."""
         constraints = constraints or Constraints()
         if constraints.per_day is None:
             constraints = replace(constraints, per_day=per_day)
         return report.write(out_dir, report.Report(self.run, self.rows, self.models, self.questions, self.ratings,
                                                    [c.id for c in self.rubric.criteria], self.question_set["questions"],
-                                                   self.scores, decision=decide(self, constraints)), prices, per_day)
+                                                   self.scores, decision=decide(self, constraints)), prices, per_day,
+                            word=word)
 
-    def export_blind(self, out_dir: Path, prices: PriceTable, per_day: int = 1000) -> tuple[Path, Path, Path]:
+    def export_blind(self, out_dir: Path, prices: PriceTable, per_day: int = 1000,
+                     word=english) -> tuple[Path, Path, Path]:
         """The report with models named A, B, C… in a random order; the key to the letters in a file of its own."""
         real = self.run.models
         order = sorted(real, key=lambda _: secrets.randbits(32))
-        letters = {name: f"Model {_letter(i)}" for i, name in enumerate(order)}
+        letters = {name: word("Model {letter}", letter=_letter(i)) for i, name in enumerate(order)}
         rename = lambda name: letters.get(name, name)  # noqa: E731
         rows = [replace(r, model=rename(r.model), provider=None, error=_hide(r.error, letters)) for r in self.rows]
         # a projection names a candidate, which may be a model asked one way: 'gpt-4o · terse'
@@ -61,7 +65,7 @@ class RunSummary:
                               [replace(s, model=rename(s.model)) for s in self.ratings],
                               [c.id for c in self.rubric.criteria], self.question_set["questions"], self.scores,
                               projections, names="letters")
-        csv_path, html_path = report.write(out_dir, blind, prices, per_day, stem=stem)
+        csv_path, html_path = report.write(out_dir, blind, prices, per_day, stem=stem, word=word)
         key_path = out_dir / f"{stem}-key.txt"
         key_path.write_text("".join(f"{letter}: {name}\n" for name, letter in sorted(letters.items(), key=lambda kv: kv[1])),
                             encoding="utf-8")

@@ -1,12 +1,14 @@
 """The Gradio app: module-level handlers (testable without a browser) and the Blocks that wire them."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
 from dataclasses import asdict
 
 import gradio as gr
+from gradio.i18n import I18nData
 
 from chat.engine import MAX_PROMPT_CHARS, ChatRequest, Chunk, Engine, Result, Waiting
 from chat.engine.config import default_model
@@ -18,9 +20,10 @@ from chat.ui.access import Access
 from chat.ui.bind import bind
 from chat.ui.components import ChatLog, CheckedNumber, CheckedSlider
 from chat.ui.display import price_text
-from chat.ui.i18n import language, t
+from chat.ui.i18n import CATALOGUE, language, say, t, words
 from chat.ui.identity import check_rate
 from chat.ui.session import account, fork, history, new_session, panel, render
+from chat.wording import english
 
 # A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that. With many
 # streams at once the interval stretches, so total repaints stay about constant and the CPU keeps up.
@@ -39,21 +42,37 @@ PROVIDER_LABELS = {"local": "Local", "openai": "OpenAI", "azure": "Azure OpenAI"
                    "azure-ai": "Azure AI Foundry", "gemini": "Gemini", "ollama": "Ollama", "openrouter": "OpenRouter"}
 
 
-def model_choices(engine: Engine) -> tuple[list[tuple[str, str]], list[str]]:
-    """(usable models as (label, name), grouped by provider; one line per unusable provider saying why)."""
+def model_choices(engine: Engine, word=english) -> tuple[list[tuple[str, str]], list[str]]:
+    """(usable models as (label, name), grouped by provider; one line per unusable provider saying why), labelled
+    in the reader's words."""
     usable, blocked = [], {}
     models = listed(engine.prices, default_model())
     order = list(PROVIDER_LABELS)
     models.sort(key=lambda m: (order.index(m.endpoint.name) if m.endpoint.name in order else len(order), m.name))
     for model in models:
         ok, why = model.status()
-        provider = PROVIDER_LABELS.get(model.endpoint.name, model.endpoint.name)
+        provider = word(PROVIDER_LABELS.get(model.endpoint.name, model.endpoint.name))
         if ok:
-            usable.append((f"{provider} · {model.name} · {price_text(model.price)}", model.name))
+            usable.append((f"{provider} · {model.name} · {price_text(model.price, word)}", model.name))
         else:
             blocked.setdefault((provider, why), []).append(model.name)
-    unusable = [f"**{provider}** — {why}: {', '.join(names)}" for (provider, why), names in blocked.items()]
+    unusable = [f"**{provider}** — {_why(why, word)}: {', '.join(names)}" for (provider, why), names in blocked.items()]
     return usable, unusable
+
+
+def _why(why: str, word) -> str:
+    # the endpoints say what to set in English ("set OPENAI_API_KEY in .env"); the variables stay as they are
+    found = re.fullmatch(r"set (.+) in \.env(.*)", why)
+    return word("set {names} in .env{rest}", names=found[1], rest=found[2]) if found else word(why)
+
+
+def labelled_choices(engine: Engine) -> tuple[list[tuple[I18nData, str]], I18nData | None]:
+    """The model menus' choices and the unusable models' note, labelled in each reader's language."""
+    en, en_unusable = model_choices(engine)
+    ko, ko_unusable = model_choices(engine, words("ko"))
+    usable = [(CATALOGUE.pair(e, k), name) for (e, name), (k, _) in zip(en, ko)]
+    listing = lambda lines: "\n".join(f"- {line}" for line in lines)  # noqa: E731
+    return usable, CATALOGUE.pair(listing(en_unusable), listing(ko_unusable)) if en_unusable else None
 
 
 def context_window(engine: Engine, model: str) -> int | None:
@@ -179,29 +198,36 @@ def takes_temperature(engine: Engine, model: str) -> bool:
         return True
 
 
-def on_model_change(engine: Engine, state: dict, model: str):
+def on_model_change(engine: Engine, state: dict, model: str, request: gr.Request = None):
     """The context gauge for the new model, and the temperature slider greyed out where the model takes none."""
     sampling = takes_temperature(engine, model)
-    info = None if sampling else f"{model} takes no temperature; none is sent"
+    info = None if sampling else say("{model} takes no temperature; none is sent", language(request), model=model)
     return panel(state or new_session(), context_window(engine, model)), gr.update(interactive=sampling, info=info)
 
 
 CSS = """
 #meter-panel {font-size: 0.9em}
 #unavailable {opacity: 0.6; font-size: 0.85em}
+/* the Logs table is read-only: a click opens the row, so it shows a chosen row, not an edit box on one cell */
+#logs-table [role=gridcell] {cursor: pointer}
+#logs-table .cell-selected, #logs-table .cell-selected * {box-shadow: none !important}
+#logs-table .selection-button {display: none !important}
 """
 
 
-def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DEFAULT_RUBRIC,
+DEFAULT_TITLE = "LLM chat meter"
+
+
+def build_app(engine: Engine, title: str = DEFAULT_TITLE, rubric: Rubric = DEFAULT_RUBRIC,
               access: Access = Access(), tz: str | None = None) -> gr.Blocks:
     """The app. `tz` (--tz) shows every time in that zone; without it each reader sees their browser's."""
-    usable, unusable = model_choices(engine)
+    usable, unusable = labelled_choices(engine)
     names = [value for _, value in usable]
     wanted = default_model()
     selected = wanted if wanted in names else (LOCAL_DEFAULT if LOCAL_DEFAULT in names else (names[0] if names else wanted))
     with gr.Blocks(title=title) as demo:
         state = gr.State(new_session)
-        gr.Markdown(f"## {title}")
+        gr.Markdown(t("## {title}", title=title) if title == DEFAULT_TITLE else f"## {title}")
         gr.Markdown(t("Every reply is metered — tokens, cost, time to first token, total time, tokens/s — and logged."))
         with gr.Tab(t("Chat")):
             with gr.Row():
@@ -209,8 +235,8 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
                     chatbot = ChatLog(label=t("Chat"), height=520, buttons=["copy", "copy_all"], elem_id="chatbot",
                                          feedback_options=None)
                     with gr.Row():
-                        box = gr.Textbox(placeholder=t("Ask something and press Enter"), show_label=False, scale=5,
-                                         elem_id="prompt", submit_btn=False, max_length=MAX_PROMPT_CHARS)
+                        box = gr.Textbox(label=t("Your question"), placeholder=t("Ask something and press Enter"),
+                                         show_label=False, scale=5, elem_id="prompt", submit_btn=False, max_length=MAX_PROMPT_CHARS)
                         send = gr.Button(t("Send"), variant="primary", scale=1, elem_id="send")
                     with gr.Row():
                         stop = gr.Button(t("Stop"), elem_id="stop")
@@ -225,11 +251,12 @@ def build_app(engine: Engine, title: str = "LLM chat meter", rubric: Rubric = DE
                     sampling = takes_temperature(engine, selected)
                     temperature = CheckedSlider.of(TEMPERATURE, value=0.7, step=0.05, label=t("Temperature"), elem_id="temperature",
                                             interactive=sampling,
-                                            info=None if sampling else f"{selected} takes no temperature; none is sent")
+                                            info=None if sampling else t("{model} takes no temperature; none is sent",
+                                                                              model=selected))
                     max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label=t("Max tokens"), elem_id="max-tokens")
                     if unusable:
                         with gr.Accordion(t("Unavailable models"), open=False):
-                            gr.Markdown("\n".join(f"- {line}" for line in unusable), elem_id="unavailable")
+                            gr.Markdown(unusable, elem_id="unavailable")
 
         outputs = [chatbot, state, box, meter]
         inputs = [box, state, model, system, temperature, max_tokens]

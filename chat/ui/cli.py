@@ -261,13 +261,17 @@ def _report(args) -> int:
     from chat.evaluation.ratings import load_rubric
     from chat.evaluation.summary import summarize
     from chat.storage.store import Store
+    from chat.ui.i18n import words
 
     summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
+    word = words(args.lang)  # the report is for the team's managers: in their language; the CLI itself stays English
     if args.blind:
-        csv_path, html_path, key_path = summary.export_blind(Path(args.out), load_prices(args.pricing), args.per_day)
+        csv_path, html_path, key_path = summary.export_blind(Path(args.out), load_prices(args.pricing), args.per_day,
+                                                             word=word)
         print(f"wrote {csv_path} and {html_path}; the key to the letters is in {key_path}")
         return 0
-    csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing), args.per_day, _constraints(args))
+    csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing), args.per_day, _constraints(args),
+                                         word=word)
     print(f"wrote {csv_path} and {html_path}")
     return 0
 
@@ -481,6 +485,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--rubric")
     rep.add_argument("--db")
     rep.add_argument("--blind", action="store_true", help="name the models A, B, C… (the key goes in a separate file)")
+    rep.add_argument("--lang", choices=("en", "ko"), default="en", help="the report's language (default en)")
     rep.add_argument("--per-day", type=_positive_int, default=1000, metavar="N",
                      help="questions a day for the monthly projection (default 1,000)")
     _constraint_flags(rep)

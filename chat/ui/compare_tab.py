@@ -17,7 +17,7 @@ from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, v
 from chat.ui.bind import bind
 from chat.ui.components import CheckedNumber
 from chat.ui.display import cost_breakdown, meter_line
-from chat.ui.i18n import language, t, words
+from chat.ui.i18n import language, refuse, say, t, words
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
 from chat.wording import explain
@@ -34,16 +34,17 @@ def new_compare() -> dict:
 def _label(state: dict, i: int) -> str:
     if i >= len(state["models"]):
         return ""
-    mark = " · ✓ your vote" if state.get("voted") == i else ""  # lasts: the toast is gone in seconds
+    word = words(state.get("lang"))
+    mark = " · ✓ " + word("your vote") if state.get("voted") == i else ""  # lasts: the toast is gone in seconds
     if state["blind"] and not state["revealed"]:
-        return f"### Model {LETTERS[i]}{mark}"
+        return "### " + word("Model {letter}", letter=LETTERS[i]) + mark
     return f"### {LETTERS[i]}: {html.escape(state['models'][i])}{mark}"
 
 
 def _named(state: dict, i: int) -> str:
     """A column as people can see it now: its letter, and its model once names are shown."""
     if state["blind"] and not state["revealed"]:
-        return f"Model {LETTERS[i]}"
+        return words(state.get("lang"))("Model {letter}", letter=LETTERS[i])
     return f"{LETTERS[i]} ({state['models'][i]})"
 
 
@@ -51,10 +52,11 @@ def _meter(state: dict, i: int) -> str:
     record = state["records"][i] if i < len(state["records"]) else None
     if not record:
         return ""
+    word = words(state.get("lang"))
     if state["blind"] and not state["revealed"]:
         # cost, tokens and speed would give the model away
-        return "<small>meter hidden until you vote, rate or reveal</small>"
-    return f"{meter_line(record, words(state.get('lang')))}\n\n<small>{cost_breakdown(record)}</small>"
+        return f"<small>{word('meter hidden until you vote, rate or reveal')}</small>"
+    return f"{meter_line(record, word)}\n\n<small>{cost_breakdown(record, word)}</small>"
 
 
 def view(state: dict, texts: list[str]) -> list:
@@ -72,9 +74,9 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
     models = [m for m in (models or []) if isinstance(m, str) and m] if isinstance(models, list) else []
     prompt = (prompt or "").strip() if isinstance(prompt, str) else ""
     if not 2 <= len(models) <= MAX_COLUMNS:
-        raise gr.Error(f"choose 2 to {MAX_COLUMNS} models to compare (you chose {len(models)})")
+        raise refuse(request, "choose 2 to {most} models to compare (you chose {n})", most=MAX_COLUMNS, n=len(models))
     if not prompt:
-        raise gr.Error("type a prompt to send to every model")
+        raise refuse(request, "type a prompt to send to every model")
     try:
         _, max_tokens = check_params(None, max_tokens if max_tokens not in (None, "") else None)
     except BadRequest as exc:
@@ -128,7 +130,8 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
                 parts[i].append(item.text)
             elif isinstance(item, Result):
                 state["records"][i] = item.record
-                texts[i] = item.record.reply + (f"\n\n⚠️ {explain(item.failure)}" if item.failure and not item.ok else "")
+                why = explain(item.failure, words(state["lang"])) if item.failure and not item.ok else ""
+                texts[i] = item.record.reply + (f"\n\n⚠️ {why}" if why else "")
             if time.monotonic() - last >= UPDATE_INTERVAL_S or item is None or isinstance(item, Result):
                 last = time.monotonic()
                 yield current()
@@ -146,13 +149,13 @@ def reveal(state: dict):
 def cast_vote(engine: Engine, column: int, state: dict, typed_rater: str, request: gr.Request = None):
     """Record 'best' for one column; in blind mode this reveals the names."""
     if not state or column >= len(state.get("records", [])) or not state["records"][column]:
-        raise gr.Error("nothing to vote on yet: send a prompt first")
+        raise refuse(request, "nothing to vote on yet: send a prompt first")
     rater = rater_name(typed_rater, request)
     if not rater:
-        raise gr.Error("type your name in 'Rater' so the vote can be attributed")
+        raise refuse(request, "type your name in 'Rater' so the vote can be attributed")
     vote(engine.store, state["compare_id"], state["ids"][column], rater, "best", state["blind"] and not state["revealed"])
     state = {**state, "voted": column, "revealed": True}  # a vote shows the names: the toast may say whose it was
-    gr.Info(f"Vote recorded for {_named(state, column)}")
+    gr.Info(say("Vote recorded for {name}", language(request), name=_named(state, column)))
     return reveal(state)
 
 
@@ -162,30 +165,30 @@ def save_rating(engine: Engine, column: int, state: dict, typed_rater: str, requ
     (a vote or Reveal shows them). The rater is the login under --auth (Gradio passes request only to a
     positional parameter, so it comes before the scores)."""
     if not state or column >= len(state.get("records", [])) or not state["records"][column]:
-        raise gr.Error("nothing to rate yet: send a prompt first")
+        raise refuse(request, "nothing to rate yet: send a prompt first")
     rater = rater_name(typed_rater, request)
     if not rater:
-        raise gr.Error("type your name in 'Rater' so the rating can be attributed")
-    chosen = complete_scores(rubric, scores)
+        raise refuse(request, "type your name in 'Rater' so the rating can be attributed")
+    chosen = complete_scores(rubric, scores, request)
     try:
         rate(engine.store, state["ids"][column], chosen, rubric, rater, blind=state["blind"] and not state["revealed"])
     except RubricError as exc:
         raise gr.Error(str(exc)) from None
-    gr.Info(f"Rating saved for {_named(state, column)}")
+    gr.Info(say("Rating saved for {name}", language(request), name=_named(state, column)))
     if state["blind"] and not state["revealed"]:
         return view(state, [r.reply if r else "" for r in state["records"]] + [""] * (MAX_COLUMNS - len(state["records"])))
     return reveal(state)
 
 
-def complete_scores(rubric: Rubric, scores) -> dict:
+def complete_scores(rubric: Rubric, scores, request: gr.Request | None = None) -> dict:
     """A person's scores, one per criterion, or gr.Error naming what is missing: a half rating would skew the means."""
     chosen = {c.id: s for c, s in zip(rubric.criteria, scores) if s is not None}
     if not chosen:
-        raise gr.Error("pick a score for at least one criterion")
-    missing = [c.label for c in rubric.criteria if c.id not in chosen]
+        raise refuse(request, "pick a score for at least one criterion")
+    lang = language(request)
+    missing = [say(c.label, lang) for c in rubric.criteria if c.id not in chosen]
     if missing:
-        raise gr.Error(f"score every criterion before saving: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
-                       "not scored yet")
+        raise refuse(request, "score every criterion before saving; not scored yet: {missing}", missing=", ".join(missing))
     return chosen
 
 
@@ -203,7 +206,8 @@ def build(engine: Engine, choices: list[tuple[str, str]], rubric: Rubric = DEFAU
         blind = gr.Checkbox(label=t("Blind: hide names until you vote, rate or reveal"), value=False, elem_id="compare-blind")
         rater = gr.Textbox(label=t("Rater"), placeholder=t("your name (or log in)"), scale=1, elem_id="compare-rater")
     with gr.Row():
-        prompt = gr.Textbox(placeholder=t("One prompt, sent to every model at once; Enter sends"), show_label=False,
+        prompt = gr.Textbox(label=t("Prompt"), placeholder=t("One prompt, sent to every model at once; Enter sends"),
+                            show_label=False,
                             scale=5, elem_id="compare-prompt")
         send = gr.Button(t("Send to all"), variant="primary", scale=1, elem_id="compare-send")
         stop = gr.Button(t("Stop"), scale=1, elem_id="compare-stop")

@@ -26,13 +26,14 @@ from chat.evaluation.runs import RunError
 from chat.evaluation.summary import summarize
 from chat.ui.access import Access, scope
 from chat.ui.components import CheckedNumber
-from chat.ui.i18n import heads, language, say, t, words
+from chat.ui.i18n import language, say, t, words
 
 LATENCY_BANDS = ((1.0, "p95 under 1 s"), (3.0, "p95 1–3 s"), (10.0, "p95 3–10 s"), (math.inf, "p95 10 s or more"))
 
 
-def _number(value, what: str, low: float = 0, high: float = math.inf) -> float | None:
+def _number(value, what: str, low: float = 0, high: float = math.inf, word=words("en")) -> float | None:
     """A constraint box: empty is no constraint; anything else a number in range, else one line saying so."""
+    what = word(what)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, str):
@@ -40,39 +41,43 @@ def _number(value, what: str, low: float = 0, high: float = math.inf) -> float |
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise gr.Error(f"{what} must be a number, got {str(value)[:30]!r}") from None
+        raise gr.Error(word("{what} must be a number, got {value}", what=what, value=repr(str(value)[:30]))) from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise gr.Error(f"{what} must be from {low:g} to {high:g}, got {number:g}")
+        raise gr.Error(word("{what} must be from {low} to {high}, got {value}", what=what, low=f"{low:g}",
+                            high=f"{high:g}", value=f"{number:g}"))
     return number
 
 
-def _usd(value, what: str) -> Decimal | None:
-    number = _number(value, what, 0, 1_000_000)
+def _usd(value, what: str, word) -> Decimal | None:
+    number = _number(value, what, 0, 1_000_000, word)
     try:
         return None if number is None else Decimal(repr(number))
     except InvalidOperation:
-        raise gr.Error(f"{what} must be an amount in USD") from None
+        raise gr.Error(word("{what} must be an amount in USD", what=word(what))) from None
 
 
 def constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day, max_monthly, min_scores,
-                     rubric: Rubric) -> Constraints:
+                     rubric: Rubric, request: gr.Request | None = None) -> Constraints:
+    """The constraint boxes read: each empty one is no constraint; a bad one is one line in the reader's words."""
+    word = words(language(request))
     scale_high = 5 if rubric.scale == "1-5" else 1
     scores = {c.id: v for c, raw in zip(rubric.criteria, min_scores)
-              if (v := _number(raw, f"lowest {c.id} score", 0, scale_high)) is not None}
-    acceptable = _number(min_acceptable_pct, "lowest acceptable rate (%)", 0, 100)
-    volume = _number(per_day, "questions a day", 1, MAX_PER_DAY)
+              if (v := _number(raw, word("lowest {c} score", c=word(c.id)), 0, scale_high, word)) is not None}
+    acceptable = _number(min_acceptable_pct, "lowest acceptable rate (%)", 0, 100, word)
+    volume = _number(per_day, "questions a day", 1, MAX_PER_DAY, word)
     if volume is not None and volume != int(volume):
-        raise gr.Error("questions a day must be a whole number")
-    return Constraints(_number(max_ttft, "slowest TTFT p95 (s)", 0, 3600),
-                       _number(max_latency, "slowest latency p95 (s)", 0, 3600), scores,
-                       None if acceptable is None else acceptable / 100, _usd(max_cost, "highest cost per question"),
-                       None if volume is None else int(volume), _usd(max_monthly, "highest monthly cost"))
+        raise gr.Error(word("questions a day must be a whole number"))
+    return Constraints(_number(max_ttft, "slowest TTFT p95 (s)", 0, 3600, word),
+                       _number(max_latency, "slowest latency p95 (s)", 0, 3600, word), scores,
+                       None if acceptable is None else acceptable / 100,
+                       _usd(max_cost, "highest cost per question", word), None if volume is None else int(volume),
+                       _usd(max_monthly, "highest monthly cost", word))
 
 
-def _band(seconds: float | None) -> str:
+def _band(seconds: float | None, word) -> str:
     if seconds is None:
-        return "latency unknown"
-    return next(name for limit, name in LATENCY_BANDS if seconds < limit)
+        return word("latency unknown")
+    return word(next(name for limit, name in LATENCY_BANDS if seconds < limit))
 
 
 def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured | None, max_ttft, max_latency,
@@ -82,16 +87,16 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
     figures are kept so that moving a constraint only re-checks them (Gradio passes the request only to a
     positional parameter, so it comes before the per-criterion scores)."""
     empty = pd.DataFrame()
-    plot = pd.DataFrame({"model": pd.Series(dtype=str), "cost_usd": pd.Series(dtype=float),
-                         "score": pd.Series(dtype=float), "latency": pd.Series(dtype=str)})
     if not run_id:
-        return say("Pick a run to decide on.", language(request)), empty, plot, empty, None
+        return say("Pick a run to decide on.", language(request)), empty, gr.update(value=None), empty, None
     constraints = constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day, max_monthly,
-                                   min_scores, rubric)
+                                   min_scores, rubric, request)
+    lang = language(request)
+    word = words(lang)
     try:
         s = summarize(engine.store, run_id, rubric, scope(access, request))
     except RunError as exc:
-        raise gr.Error(str(exc)) from None
+        raise gr.Error(say(str(exc), lang)) from None
     if not isinstance(cached, Measured) or not cached.current(s):
         cached = measure(s)
     try:
@@ -104,21 +109,17 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
     plot = pd.DataFrame({"model": [c.label for c in points],
                          "cost_usd": [c.metrics["cost_per_question_usd"].value for c in points],
                          "score": [c.metrics["score_mean"].value for c in points],
-                         "latency": [_band(c.metrics["latency_p95_s"].value) for c in points],
-                         "frontier": ["yes" if c.frontier else "no" for c in points]})
-    lang = language(request)
-    word = words(lang)
+                         "latency": [_band(c.metrics["latency_p95_s"].value, word) for c in points],
+                         "frontier": [word("yes") if c.frontier else word("no") for c in points]})
     text = (f"### {html.escape(reason(d, word), quote=False)}\n\n{scores_note(d, word)} "
             + word("Intervals are 95%: a seeded bootstrap over questions, then repeats within them (Wilson's for "
                    "rates). ◆ marks the cost–quality frontier")
             + (f": {html.escape(', '.join(frontier), quote=False)}." if frontier else "."))
     head, rows = shortlist_table(d, word)
-    return text, pd.DataFrame(rows, columns=heads(head, lang)), plot, _pairs_frame(d, lang), cached
-
-
-def _pairs_frame(d, lang: str = "en") -> pd.DataFrame:
-    head, rows = pairs_table(d)
-    return pd.DataFrame(rows, columns=heads(head, lang))
+    pair_head, pair_rows = pairs_table(d, word)
+    plot = gr.update(value=plot if len(plot) else None, x_title=word("cost per question (USD)"), y_title=word("mean score"),
+                     color_title=word("latency p95"))
+    return text, pd.DataFrame(rows, columns=head), plot, pd.DataFrame(pair_rows, columns=pair_head), cached
 
 
 def _box(label, elem_id: str, example: str) -> gr.Textbox:
@@ -145,9 +146,8 @@ def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = 
         verdict = gr.Markdown(elem_id="decide-verdict")
         shortlist = gr.Dataframe(label=t("Shortlist (meets every constraint first, cheapest first; 95% intervals)"),
                                  interactive=False, elem_id="decide-shortlist", wrap=True)
-        pareto = gr.ScatterPlot(x="cost_usd", y="score", color="latency", x_title="cost per question (USD)",
-                                y_title="mean score", label=t("Cost against quality (colour: latency p95)"),
-                                elem_id="decide-pareto", height=300, tooltip="all", x_lim=[0, None])
+        pareto = gr.ScatterPlot(x="cost_usd", y="score", color="latency", label=t("Cost against quality (colour: latency p95)"),
+                                elem_id="decide-pareto", tooltip="all", x_lim=[0, None])
         pairs = gr.Dataframe(label=t("Leading candidates compared, paired by question"), interactive=False,
                              elem_id="decide-pairs")
     cached = gr.State(None)

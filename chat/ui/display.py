@@ -7,21 +7,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chat.engine.pricing import Price
 from chat.evaluation.meter_text import cost_breakdown, meter_line, tokens_text
+from chat.wording import english
 
 __all__ = ["cell", "cost_breakdown", "exchange_cell", "meter_line", "price_text", "tokens_text"]
 
 
-def price_text(price: Price | None) -> str:
+def price_text(price: Price | None, word=english) -> str:
+    """A model's price in a few words: per 1M tokens in and out, per hour of compute, free, or unpriced."""
     if price is None:
-        return "unpriced"
+        return word("unpriced")
     if price.basis == "compute":
-        shared = f" ÷ {price.concurrent_requests} at once" if price.concurrent_requests > 1 else ""
-        return f"${price.usd_per_hour}/hour{shared} (compute)"
+        shared = word(" ÷ {n} at once", n=price.concurrent_requests) if price.concurrent_requests > 1 else ""
+        return word("${rate}/hour{shared} (compute)", rate=price.usd_per_hour, shared=shared)
     r = price.rates
     if r.input == 0 and r.output == 0:
-        return "free (local)"
+        return word("free (local)")
     source = f" ({price.priced_from})" if price.priced_from else ""
-    return f"{_rate(r.input)} in / {_rate(r.output)} out per 1M{source}"
+    return word("{i} in / {o} out per 1M", i=_rate(r.input), o=_rate(r.output)) + source
 
 
 def _rate(value: Decimal) -> str:

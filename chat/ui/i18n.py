@@ -86,6 +86,215 @@ KO = {
     "Contains the answer to the question": "질문에 대한 답을 담고 있음",
     "Understood the intent and answered concisely": "의도를 이해하고 간결하게 답함",
     "Sounds natural, like a person": "사람처럼 자연스러움",
+    # money and prices
+    "{won} per 1,000": "1,000건당 {won}", "{won} per 1,000,000": "1,000,000건당 {won}",
+    "Won at ₩{rate} per dollar, the rate you set on {date}; the log and exports stay in USD.":
+        "원화는 {date}에 설정한 환율 1달러당 ₩{rate} 기준입니다. 로그와 내보내기는 USD로 유지됩니다.",
+    ("Won at ₩{rate} per dollar, the rate you set (no date given: CHAT_USD_RATE_DATE); the log and "
+     "exports stay in USD."): "원화는 설정한 환율 1달러당 ₩{rate} 기준입니다 (날짜 없음: CHAT_USD_RATE_DATE). "
+                              "로그와 내보내기는 USD로 유지됩니다.",
+    "{i} in / {o} out per 1M": "100만 토큰당 입력 {i} / 출력 {o}", "free (local)": "무료 (로컬)",
+    " ÷ {n} at once": " ÷ 동시 {n}건", "${rate}/hour{shared} (compute)": "시간당 ${rate}{shared} (계산)",
+    "Local": "로컬", "unpriced: this model has no entry in pricing.yaml": "가격 없음: pricing.yaml에 이 모델이 없습니다",
+    "compute: {t} of machine time at its hourly price in pricing.yaml = {cost}":
+        "계산: 서버 사용 {t} × pricing.yaml의 시간당 가격 = {cost}",
+    "input {i} · cached {c} · cache write {w} · output {o} = {total}":
+        "입력 {i} · 캐시 읽기 {c} · 캐시 쓰기 {w} · 출력 {o} = {total}",
+    "Same tokens": "같은 토큰",
+    "**Same tokens elsewhere**, cheapest first (approximate: tokenizers differ)":
+        "**다른 모델에서 같은 토큰**, 싼 순서 (근사치: 토크나이저가 다름)",
+    "{n} more models": "모델 {n}개 더 보기", "tokens estimated": "토큰 추정",
+    "tokens reported by the provider": "제공자가 보고한 토큰",
+    "waiting for the model: 1 request ahead of yours": "모델을 기다리는 중: 앞에 요청 1건",
+    "waiting for the model: {n} requests ahead of yours": "모델을 기다리는 중: 앞에 요청 {n}건",
+    "stopped": "멈춤", " + {n} unpriced": " + 가격 없음 {n}건",
+    # statuses, rating kinds, criteria, bases: words in cells and legends (the log keeps the code's)
+    "ok": "정상", "error": "오류", "aborted": "중단", "timeout": "시간 초과", "interrupted": "끊김",
+    "streaming": "진행 중", "refused": "거부", "human": "사람", "judge": "심판 모델", "people": "사람",
+    "answers": "답변", "concise": "간결", "natural": "자연스러움", "tokens": "토큰",
+    "p95 under 1 s": "p95 1초 미만", "p95 1–3 s": "p95 1–3초", "p95 3–10 s": "p95 3–10초",
+    "p95 10 s or more": "p95 10초 이상", "latency unknown": "지연 알 수 없음", "no": "아니오",
+    # the chat and the page
+    "## {title}": "## LLM 채팅 미터", "Your question": "질문", "Prompt": "프롬프트",
+    "{model} takes no temperature; none is sent": "{model}은(는) 온도를 받지 않아 보내지 않습니다",
+    "set {names} in .env{rest}": ".env에 {names}를 설정하세요{rest}",
+    # compare
+    "your vote": "내 투표", "Model {letter}": "모델 {letter}",
+    "meter hidden until you vote, rate or reveal": "투표, 평가 또는 공개 전까지 계량 정보를 숨깁니다",
+    "choose 2 to {most} models to compare (you chose {n})": "비교할 모델을 2~{most}개 고르세요 ({n}개 고름)",
+    "type a prompt to send to every model": "모든 모델에 보낼 프롬프트를 입력하세요",
+    "nothing to vote on yet: send a prompt first": "아직 투표할 것이 없습니다: 먼저 프롬프트를 보내세요",
+    "type your name in 'Rater' so the vote can be attributed": "투표한 사람을 기록하도록 '평가자'에 이름을 입력하세요",
+    "Vote recorded for {name}": "{name}에 투표를 기록했습니다",
+    "nothing to rate yet: send a prompt first": "아직 평가할 것이 없습니다: 먼저 프롬프트를 보내세요",
+    "type your name in 'Rater' so the rating can be attributed": "평가한 사람을 기록하도록 '평가자'에 이름을 입력하세요",
+    "Rating saved for {name}": "{name}의 평가를 저장했습니다",
+    "pick a score for at least one criterion": "적어도 한 기준의 점수를 고르세요",
+    "score every criterion before saving; not scored yet: {missing}": "저장하기 전에 모든 기준을 평가하세요. 아직 안 한 기준: {missing}",
+    # runs
+    "choose at least one model": "모델을 하나 이상 고르세요", "no run {run}": "{run} 실행이 없습니다",
+    "no example {name}; pick one from the list": "{name} 예제가 없습니다. 목록에서 고르세요",
+    "upload a question set (YAML, CSV or one question per line) or pick an example":
+        "질문 세트(YAML, CSV 또는 한 줄에 질문 하나)를 올리거나 예제를 고르세요",
+    "Reading the question set…": "질문 세트를 읽는 중…", "run {run}": "실행 {run}",
+    "pick the run to cancel": "취소할 실행을 고르세요",
+    " · unpriced (not plotted): {models}": " · 가격 없음 (차트에 없음): {models}",
+    "**Run `{run}`** · {set} · {n} answers · {repeats} repeats": "**실행 `{run}`** · {set} · 답변 {n}개 · 반복 {repeats}회",
+    "median latency (ms)": "지연 시간 중앙값 (ms)", "latency (ms)": "지연 시간 (ms)",
+    "cost per question (USD)": "질문당 비용 (USD)", "pick a run first": "먼저 실행을 고르세요",
+    "type your name in 'Rater' so ratings can be attributed": "평가한 사람을 기록하도록 '평가자'에 이름을 입력하세요",
+    "All answers of this run are rated by you.": "이 실행의 답변을 모두 평가했습니다.",
+    "hidden (blind)": "숨김 (블라인드)", "**Question** ({id}): {text}": "**질문** ({id}): {text}",
+    "Model: {who} · {n} left to rate": "모델: {who} · 평가할 답변 {n}개 남음",
+    "press 'Next answer' first": "먼저 '다음 답변'을 누르세요",
+    "Saved. That answer was from **{model}**.": "저장했습니다. 그 답변은 **{model}**의 것이었습니다.",
+    "pick a run and a judge model": "실행과 심판 모델을 고르세요", "judging with {model}": "{model}로 심사하는 중",
+    "Judge {model} rated {n} answers.": "심판 {model}이(가) 답변 {n}개를 평가했습니다.",
+    "{n} could not be rated (first reason: {why}).": "{n}개는 평가하지 못했습니다 (첫 이유: {why}).",
+    "{n} s": "{n}초", "{n} min": "{n}분", "{n} h": "{n}시간", "All": "전체",
+    "unpriced models: {models}": "가격 없는 모델: {models}", "{time} at concurrency {n}": "동시 실행 {n}에서 {time}",
+    "Estimated before the run: {calls} calls, {guessed}, about {time}. Actual: {n} answers, {actual}.":
+        "실행 전 예상: 호출 {calls}회, {guessed}, 약 {time}. 실제: 답변 {n}개, {actual}.",
+    "{n} (margin {margin} points)": "{n} (차이 {margin}점 기준)",
+    # the decision view's boxes
+    "{what} must be a number, got {value}": "{what}은(는) 숫자여야 합니다. 입력: {value}",
+    "{what} must be from {low} to {high}, got {value}": "{what}은(는) {low}에서 {high} 사이여야 합니다. 입력: {value}",
+    "{what} must be an amount in USD": "{what}은(는) USD 금액이어야 합니다", "lowest {c} score": "최저 {c} 점수",
+    "questions a day must be a whole number": "하루 질문 수는 정수여야 합니다",
+    "lowest acceptable rate (%)": "최저 합격 비율 (%)", "questions a day": "하루 질문 수",
+    "slowest TTFT p95 (s)": "최대 TTFT p95 (초)", "slowest latency p95 (s)": "최대 지연 시간 p95 (초)",
+    "highest cost per question": "최대 질문당 비용", "highest monthly cost": "최대 월 비용",
+    # logs
+    "day": "날짜", "replies": "답변 수", "exchanges": "교환 수", "page {n} of {pages}": "{pages}쪽 중 {n}쪽",
+    "Select a row to see what was sent and received.": "행을 고르면 보낸 것과 받은 것을 보여 줍니다.",
+    "No exchange `{id}` that you can see.": "볼 수 있는 교환 중 `{id}`가 없습니다.",
+    "session": "세션", "run": "실행", "Meter": "계량", "Cost": "비용", "Error": "오류", "Reply": "답변",
+    "What was sent": "보낸 내용", " ({n} oldest turns trimmed to fit)": " (창에 맞추려고 가장 오래된 대화 {n}개를 뺌)",
+    "Provider-reported latency {theirs} ms (ours, end to end: {ours} ms)":
+        "제공자가 보고한 지연 시간 {theirs} ms (우리가 잰 전체 시간: {ours} ms)",
+    "Exported {n} exchanges (the newest {limit}; `python -m chat logs --csv -n 0` exports everything).":
+        "교환 {n}건을 내보냈습니다 (최신 {limit}건. 전부는 `python -m chat logs --csv -n 0`).",
+    "Exported {n} exchanges.": "교환 {n}건을 내보냈습니다.",
+    "Spend per day (USD)": "일별 지출 (USD)", "Latency distribution (newest 5,000)": "지연 시간 분포 (최신 5,000건)",
+    "Failures per day": "일별 실패",
+    # the answers and the report
+    "Reference": "참고 답안", "no answer yet": "아직 답변 없음", "all {n} repeats": "반복 {n}회 모두",
+    "no acceptable answer": "합격 답변 없음", "No priced, successful answers to plot.": "차트에 넣을, 가격 있는 성공 답변이 없습니다.",
+    "median latency (ms) → up to {top}": "지연 시간 중앙값 (ms) → 최대 {top}", "No priced answers.": "가격 있는 답변이 없습니다.",
+    "No successful answers.": "성공한 답변이 없습니다.",
+    "{n} × {each}/month = {total} (one serves ≤ {capacity}/day)": "{n}대 × 월 {each} = {total} (한 대가 하루 ≤ {capacity}건)",
+    "{model} from {n}/day": "하루 {n}건부터 {model}", "{model}: never (beyond one machine's capacity)":
+        "{model}: 해당 없음 (서버 한 대의 용량 초과)",
+    "No candidate is both priced and rated yet, so there is no cost–quality chart.":
+        "가격과 평가가 모두 있는 후보가 아직 없어 비용–품질 차트가 없습니다.",
+    "cost per question (USD) → up to {top}": "질문당 비용 (USD) → 최대 {top}", "mean score ({lo}–{hi})": "평균 점수 ({lo}–{hi})",
+    ("Larger dots are slower (latency p95); ◆ and the dashed line mark the frontier: no other candidate is both "
+     "cheaper and better rated."): "점이 클수록 느립니다 (지연 p95). ◆와 점선은 경계입니다: 더 싸면서 더 높게 평가된 다른 후보가 없습니다.",
+    "TTFT p95 at most {s} s": "TTFT p95 최대 {s}초", "latency p95 at most {s} s": "지연 p95 최대 {s}초",
+    "{name} score at least {low}": "{name} 점수 최소 {low}", "at least {pct} of answers acceptable": "답변의 {pct} 이상 합격",
+    "at most {cost} a question": "질문당 최대 {cost}", "at most {cost} a month at {n} questions a day":
+        "하루 {n}건일 때 월 최대 {cost}",
+    "No constraints were set: the shortlist is simply cheapest first.": "제약 조건이 없어 후보 목록은 단순히 싼 순서입니다.",
+    ("Intervals are 95%: a seeded bootstrap over questions, then repeats within them (Wilson's for rates); a figure "
+     "from fewer than 5 answers shows no interval."):
+        ("구간은 95%입니다: 질문을, 그 안에서 반복을 다시 뽑는 시드 고정 부트스트랩 (비율은 Wilson). "
+         "답변이 5개 미만인 수치에는 구간이 없습니다."),
+    "Recommendation": "추천", "Constraints": "제약 조건", "Shortlist": "후보 목록", "Cost against quality": "비용 대비 품질",
+    ("Paired by question: the chance A's figure is the better one, and the repeats per question that would tell a "
+     "difference of the margin apart."):
+        "질문별로 짝지었습니다: A의 수치가 더 나을 확률, 그리고 그 차이를 구분하는 데 필요한 질문당 반복 수.",
+    "Leading candidates compared": "상위 후보 비교",
+    ("Approximate: the same text is a different number of tokens on each vendor's tokenizer. The {n} cheapest of "
+     "{total} priced models."): "근사치: 같은 글도 회사마다 토크나이저의 토큰 수가 다릅니다. 가격 있는 모델 {total}개 중 가장 싼 {n}개.",
+    "Appendix: what these tokens would cost elsewhere": "부록: 같은 토큰을 다른 모델에서 쓰면 드는 비용",
+    "the other {n} models": "나머지 모델 {n}개", "Question set": "질문 세트", "blind": "블라인드",
+    "{n} answers · {models} · {repeats} repeats each · run {run} · costs from pricing.yaml":
+        "답변 {n}개 · {models} · 각 {repeats}회 반복 · 실행 {run} · 비용은 pricing.yaml 기준",
+    ("Blind report: models are named by letter and the key is in a separate file. Cost and speed are left out until "
+     "the key is opened, because they would give the models away."):
+        ("블라인드 보고서: 모델은 글자로 부르고, 대응표는 별도 파일에 있습니다. "
+         "비용과 속도는 모델을 드러내므로 대응표를 열기 전까지 뺐습니다."),
+    "Ratings": "평가", "Human and judge ratings are kept apart.": "사람 평가와 심판 모델 평가는 따로 보여 줍니다.",
+    "Projected monthly cost at {n} questions a day": "하루 {n}건일 때 예상 월 비용",
+    "Meter: tokens in and out, cost, time to first token and in total.": "계량: 입력·출력 토큰, 비용, 첫 토큰까지와 전체 시간.",
+    "Each question's first repeat per model; open “all repeats” for the rest.":
+        "질문마다 모델별 첫 반복을 보여 줍니다. 나머지는 “반복 모두”를 여세요.",
+    "Answers side by side": "답변 나란히 보기",
+    ("Length spread is the coefficient of variation of answer length; similarity is the mean pairwise overlap of "
+     "character trigrams between the repeated answers (1 = identical)."):
+        "길이 편차는 답변 길이의 변동계수이고, 유사도는 반복 답변 사이의 글자 3-gram 평균 겹침입니다 (1 = 같음).",
+    ("Per month = the measured cost per question × questions a day × 30. A self-hosted model priced by the hour is "
+     "metered by the time each answer held the machine; kept on all month it costs its hourly price × 720, and it "
+     "is cheaper than an API model once the API's cost of a day's questions passes the machine's day."):
+        "월 비용 = 측정한 질문당 비용 × 하루 질문 수 × 30. 시간당 가격의 자체 서버 모델은 답변마다 서버를 쓴 시간으로 계량합니다. "
+        "한 달 내내 켜 두면 시간당 가격 × 720이고, 하루 질문의 API 비용이 서버의 하루 비용을 넘으면 API 모델보다 쌉니다.",
+
+    # failures, as the chat and Compare show them (the log keeps them in English)
+    ("{endpoint} was still replying after {s}s (CHAT_MAX_SECONDS), so the reply was stopped; the partial "
+     "text is kept. Lower max tokens or raise CHAT_MAX_SECONDS"):
+        "{endpoint}이(가) {s}초가 지나도 답하고 있어 답변을 멈췄습니다 (CHAT_MAX_SECONDS). 받은 부분은 남겨 둡니다. "
+        "최대 토큰을 줄이거나 CHAT_MAX_SECONDS를 늘리세요",
+    "stopped before the reply finished": "답변이 끝나기 전에 멈췄습니다",
+    "interrupted (Ctrl-C or a stop signal) before the reply finished": "답변이 끝나기 전에 중단되었습니다 (Ctrl-C 또는 중지 신호)",
+    "the app shut down before the reply finished": "답변이 끝나기 전에 앱이 종료되었습니다",
+    "internal error ({type}): {detail}": "내부 오류 ({type}): {detail}",
+    "the app is shutting down: nothing was sent; try again in a moment":
+        "앱이 종료되는 중입니다: 아무것도 보내지 않았습니다. 잠시 후 다시 시도하세요",
+    "{model} is unavailable: {why}": "{model}을(를) 사용할 수 없습니다: {why}",
+    "the message is empty: type a question first": "메시지가 비어 있습니다: 먼저 질문을 입력하세요",
+    "the message is {chars} characters; at most {limit} can be sent to any model: shorten it":
+        "메시지가 {chars}자입니다. 어떤 모델에도 최대 {limit}자까지만 보낼 수 있습니다: 줄여 주세요",
+    " plus {n} reserved for the reply (max tokens)": " + 답변용으로 예약한 {n} (최대 토큰)",
+    ("the message is about {tokens} tokens{reserve}, more than {model}'s window of {window}: shorten it, "
+     "lower max tokens, or pick a model with a larger window. Nothing was sent"):
+        "메시지가 약 {tokens} 토큰{reserve}으로 {model}의 창 {window}보다 큽니다: 줄이거나, 최대 토큰을 낮추거나, "
+        "창이 더 큰 모델을 고르세요. 아무것도 보내지 않았습니다",
+    ("{model} has no price in pricing.yaml, so the spend cap cannot be enforced for it: add its price to "
+     "pricing.yaml (0 if it is free) or pick a priced model"):
+        "{model}은(는) pricing.yaml에 가격이 없어 지출 한도를 적용할 수 없습니다: pricing.yaml에 가격을 넣거나 "
+        "(무료면 0) 가격이 있는 모델을 고르세요",
+    "too many requests: at most {n} a minute per session; try again in {s} s":
+        "요청이 너무 많습니다: 세션당 1분에 최대 {n}회입니다. {s}초 후 다시 시도하세요",
+    "cannot set up {endpoint}: {detail}": "{endpoint}을(를) 설정할 수 없습니다: {detail}",
+    ("daily spend cap reached: {spent} of {limit} used today (UTC) across all users and processes; this "
+     "request may cost up to {need}. No call was made. Use the embedded local model, lower max tokens, or "
+     "try again tomorrow"):
+        "일일 지출 한도에 도달했습니다: 오늘(UTC) 모든 사용자와 프로세스가 {limit} 중 {spent}을(를) 썼고, 이 요청은 "
+        "최대 {need}이(가) 들 수 있습니다. 호출하지 않았습니다. 내장 로컬 모델을 쓰거나, 최대 토큰을 낮추거나, 내일 다시 시도하세요",
+    ("session spend cap reached: {spent} of {limit} used in this browser session (every tab counts); this "
+     "request may cost up to {need}. No call was made. Use the embedded local model, lower max tokens, or "
+     "ask the host to raise CHAT_SESSION_CAP_USD"):
+        "세션 지출 한도에 도달했습니다: 이 브라우저 세션(모든 탭 포함)에서 {limit} 중 {spent}을(를) 썼고, 이 요청은 "
+        "최대 {need}이(가) 들 수 있습니다. 호출하지 않았습니다. 내장 로컬 모델을 쓰거나, 최대 토큰을 낮추거나, "
+        "호스트에게 CHAT_SESSION_CAP_USD를 올려 달라고 하세요",
+    ("your daily spend cap is reached: {spent} of {limit} used today (UTC) by this login; this request may "
+     "cost up to {need}. No call was made. Use the embedded local model or try again tomorrow"):
+        "내 일일 지출 한도에 도달했습니다: 이 로그인으로 오늘(UTC) {limit} 중 {spent}을(를) 썼고, 이 요청은 최대 "
+        "{need}이(가) 들 수 있습니다. 호출하지 않았습니다. 내장 로컬 모델을 쓰거나 내일 다시 시도하세요",
+    "its default address": "기본 주소",
+    "{name} refused {model}{code}: {detail}": "{name}이(가) {model}을(를) 거부했습니다{code}: {detail}",
+    "{name} failed{code}: {detail}": "{name} 실패{code}: {detail}",
+    "check {var} in .env": ".env의 {var}를 확인하세요", "check the endpoint's credentials": "엔드포인트의 자격 증명을 확인하세요",
+    "{name} rejected the credentials{code}: {where}": "{name}이(가) 자격 증명을 거부했습니다{code}: {where}",
+    "{name} is rate limiting or overloaded{code} ({detail}): wait a moment and retry, or lower concurrency":
+        "{name}이(가) 요청을 제한하거나 과부하 상태입니다{code} ({detail}): 잠시 후 다시 시도하거나 동시 실행을 줄이세요",
+    "{name} sent nothing for {s}s, so the request timed out: retry, or raise CHAT_TIMEOUT":
+        "{name}이(가) {s}초 동안 아무것도 보내지 않아 요청 시간이 초과되었습니다: 다시 시도하거나 CHAT_TIMEOUT을 늘리세요",
+    ("could not connect to {name} at {url} within {s}s (CHAT_CONNECT_TIMEOUT): is it running and "
+     "reachable? Nothing was sent, nothing billed"):
+        "{s}초 안에 {url}의 {name}에 연결하지 못했습니다 (CHAT_CONNECT_TIMEOUT): 실행 중이고 접근할 수 있나요? "
+        "아무것도 보내지 않았고 청구된 것도 없습니다",
+    "{name} ended the stream without its end marker{code}: the reply was cut off":
+        "{name}이(가) 종료 표시 없이 스트림을 끝냈습니다{code}: 답변이 잘렸습니다",
+    "{detail} — is {name} running at {url}? Nothing was sent, nothing billed":
+        "{detail} — {url}에서 {name}이(가) 실행 중인가요? 아무것도 보내지 않았고 청구된 것도 없습니다",
+    "{detail} — is {name} running at {url}?": "{detail} — {url}에서 {name}이(가) 실행 중인가요?",
+    "; nothing was billed": "; 청구된 것은 없습니다",
+    "{name} does not serve model {model}{code}: check the name (python -m chat models)":
+        "{name}은(는) {model} 모델을 제공하지 않습니다{code}: 이름을 확인하세요 (python -m chat models)",
+    "{name} refused the request{code}: {detail}": "{name}이(가) 요청을 거부했습니다{code}: {detail}",
+    "{name} failed{code}: {detail}; try again later": "{name} 실패{code}: {detail}. 나중에 다시 시도하세요",
+    " — the reply was cut off; the partial text is kept": " — 답변이 잘렸습니다. 받은 부분은 남겨 둡니다",
     # the meter and the session panel (written by handlers)
     "{n} in": "입력 {n}", "{n} out": "출력 {n}", "TTFT {t}": "첫 토큰 {t}", "total {t}": "전체 {t}",
     "stopped at max tokens": "최대 토큰에서 멈춤", "stopped by the provider's content filter": "제공자의 콘텐츠 필터로 멈춤",
@@ -179,6 +388,12 @@ KO = {
 }
 
 
+# Gradio's own words that its Korean translation lacks (6.x): the footer's run history and a toast's "complete"
+GRADIO_KO = {"common.runs": "실행 기록", "common.runs_description": "이 브라우저에 저장된 실행 보기",
+             "common.back_to_app": "앱", "common.back_to_app_description": "앱으로 돌아가기",
+             "common.complete": "완료"}
+
+
 def _key(text: str, values: dict) -> str:
     # the frontend reads dots in a key as nesting: keys are plain hashes of the template and its values
     return "t" + hashlib.sha1(repr((text, sorted(values.items()))).encode()).hexdigest()[:12]
@@ -197,10 +412,16 @@ class Catalogue:
                              KO.get(text, text).format(**values) if values else KO.get(text, text))
         return I18nData(key)
 
+    def pair(self, en: str, ko: str) -> I18nData:
+        """A label built from parts (a model's provider, name and price), given whole in each language."""
+        key = _key(en, {"ko": ko})
+        self.entries[key] = (en, ko)
+        return I18nData(key)
+
     def i18n(self, forced: str | None = None) -> gr.I18n:
         """For launch(): each language's words; with --lang, every language shows that one."""
         en = {k: v[0] for k, v in self.entries.items()}
-        ko = {k: v[1] for k, v in self.entries.items()}
+        ko = {**GRADIO_KO, **{k: v[1] for k, v in self.entries.items()}}
         if forced == "ko":
             return gr.I18n(en=ko, ko=ko)
         if forced == "en":
@@ -229,36 +450,24 @@ def language(request: gr.Request | None) -> str:
     return "ko" if first.startswith("ko") else "en"
 
 
-def heads(head: list[str], lang: str) -> list[str]:
-    """A table's column names in the reader's language (a name with a number in it by its template)."""
-    if lang != "ko":
-        return list(head)
-    out = []
-    for h in head:
-        if h in KO:
-            out.append(KO[h])
-            continue
-        for template in ("Per month at {n}/day", "Monthly at {n}/day", "{c} score"):
-            before, _, after = template.partition("{")
-            after = after.split("}", 1)[1]
-            if h.startswith(before) and h.endswith(after) and len(h) > len(before) + len(after):
-                value = h[len(before):len(h) - len(after)]
-                out.append(say(template, "ko", **{template[len(before) + 1]: value}))
-                break
-        else:
-            out.append(h)
-    return out
-
-
 def words(lang: str | None):
-    """`say` for one reader, in the shape the meter's words take (chat.evaluation.meter_text.english)."""
-    return lambda text, **values: say(text, lang or "en", **values)
+    """`say` for one reader, in the shape the meter's words take (chat.wording.english); `.lang` names it."""
+    def word(text: str, /, **values) -> str:
+        return say(text, lang or "en", **values)
+
+    word.lang = lang or "en"
+    return word
 
 
-def say(text: str, lang: str, **values) -> str:
+def say(text: str, lang: str, /, **values) -> str:
     """A sentence a handler writes, in the reader's language."""
     return english(KO.get(text, text) if lang == "ko" else text, **values)
 
 
 CATALOGUE = Catalogue()  # static page text, the same for every reader; each reader's language picks from it
 t = CATALOGUE.t
+
+
+def refuse(request: gr.Request | None, text: str, **values) -> gr.Error:
+    """The toast for input a handler cannot take, in the reader's language: `raise refuse(request, "...")`."""
+    return gr.Error(say(text, language(request), **values))

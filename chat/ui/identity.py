@@ -5,6 +5,8 @@ import gradio as gr
 
 from chat.engine import Caller, Engine
 from chat.engine.budget import CapExceeded
+from chat.ui.i18n import language, words
+from chat.wording import refusal
 
 
 def identity(request: gr.Request | None, fallback: str) -> Caller:
@@ -20,7 +22,7 @@ def check_rate(engine: Engine, request: gr.Request | None, fallback: str) -> Cal
     try:
         engine.budget.check_rate(f"user:{caller.user}" if caller.user else caller.spend_key)
     except CapExceeded as exc:
-        raise gr.Error(str(exc)) from None
+        raise gr.Error(refusal(exc.reason, words(language(request)))) from None
     return caller
 
 

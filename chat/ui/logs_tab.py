@@ -19,7 +19,7 @@ from chat.storage.rows import STATUSES
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.display import cell, cost_breakdown, exchange_cell, local_time, meter_line
-from chat.ui.i18n import heads, language, say, t, words
+from chat.ui.i18n import language, say, t, words
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
 from chat.wording import format_money
@@ -70,6 +70,7 @@ class LogForm:
     compare: str | None = None
     user: str | None = None
     source: str | None = "any"
+    lang: str = "en"  # the reader's, for what a bad field is told in
 
     def to_filter(self) -> LogFilter:
         """The fields as a filter; gr.Error naming a bad field."""
@@ -80,7 +81,7 @@ class LogForm:
             else:
                 since, until = preset_since(self.preset or "all"), None
         except ValueError as exc:
-            raise gr.Error(f"Time range: {exc}") from None
+            raise gr.Error(f"{say('Time range', self.lang)}: {exc}") from None
         clean = lambda v: (v or "").strip()[:500] or None if isinstance(v, str) else None  # noqa: E731
         listed = lambda v: [x for x in v if isinstance(x, str)][:100] if isinstance(v, list) else []  # noqa: E731
         return LogFilter(since=since, until=until, models=listed(self.models), providers=listed(self.providers),
@@ -93,7 +94,8 @@ def summary_text(s: dict, lang: str = "en") -> str:
     n = s.get("exchanges") or 0
     if not n:
         return say("**No exchanges match.**", lang)
-    spend = format_money(Decimal(str(s["cost_usd"]))) if s.get("cost_usd") is not None else say("unpriced", lang)
+    spend = (format_money(Decimal(str(s["cost_usd"])), word=words(lang)) if s.get("cost_usd") is not None
+             else say("unpriced", lang))
     unpriced = say(" (+{n} unpriced)", lang, n=f"{s['unpriced']:,}") if s.get("unpriced") else ""
     ms = lambda v: cell("x_ms", v)  # noqa: E731
     template = ("**{n} exchanges** · errors {errors} · {i} in / {o} out tokens · spend **{spend}**{unpriced} · "
@@ -106,7 +108,9 @@ def summary_text(s: dict, lang: str = "en") -> str:
 
 
 def _table(rows: list, tz: str | None = None, lang: str = "en") -> pd.DataFrame:
-    return pd.DataFrame([[exchange_cell(r, c, tz) for c in TABLE] for r in rows], columns=heads(HEADERS, lang))
+    # a status is a word to the reader (정상, 오류…); the filter and the log keep the code's
+    shown = lambda r, c: say(r.status, lang) if c == "status" else exchange_cell(r, c, tz)  # noqa: E731
+    return pd.DataFrame([[shown(r, c) for c in TABLE] for r in rows], columns=[say(h, lang) for h in HEADERS])
 
 
 LATENCY_LABELS = [f"<{cell('x_ms', hi)}" if hi != float("inf") else f"≥{cell('x_ms', lo)}"
@@ -126,7 +130,8 @@ def _latency_histogram(rows: list) -> pd.DataFrame:
 def search(engine: Engine, access: Access, preset, since, until, models, providers, statuses, text, session, run,
            compare, user, source, order, request: gr.Request = None, tz: str | None = None):
     """A new search from the form (the /logs route): its first page, and the filter the other pages use."""
-    f = LogForm(preset, since, until, models, providers, statuses, text, session, run, compare, user, source).to_filter()
+    f = LogForm(preset, since, until, models, providers, statuses, text, session, run, compare, user, source,
+                language(request)).to_filter()
     return (*query(engine, access, f, order, 0, 0, request, tz), f)
 
 
@@ -145,39 +150,48 @@ def query(engine: Engine, access: Access, f: LogFilter | None, order, step, page
     failures = pd.DataFrame(logs.failures_per_day(engine.store, f), columns=["day", "status", "n"])
     latency = _latency_histogram(logs.latencies(engine.store, f))
     lang = language(request)
+    word = words(lang)
     shown_in = "\n\n" + say("Times in {tz}; the log keeps UTC.", lang, tz=tz) if tz and tz.upper() != "UTC" else ""
-    return (who(access, request, f) + "\n\n" + summary_text(summary, lang) + shown_in, _table(rows, tz, lang), [r.id for r in rows],
-            f"page {page_no:,} of {pages:,}", spend, latency, failures, page_no)
+    failures["status"] = pd.Series([word(v) for v in failures["status"]], dtype=str)  # typed even when empty
+    # axis and legend titles in the reader's words; the data keep plain column names (Vega-Lite reads paths in them)
+    spend = gr.update(value=spend, x_title=word("day"), y_title="USD", color_title=word("model"))
+    latency = gr.update(value=latency, x_title=word("latency"), y_title=word("replies"), color_title=word("model"))
+    failures = gr.update(value=failures, x_title=word("day"), y_title=word("exchanges"), color_title=word("status"))
+    return (who(access, request, f) + "\n\n" + summary_text(summary, lang) + shown_in, _table(rows, tz, lang),
+            [r.id for r in rows], word("page {n} of {pages}", n=f"{page_no:,}", pages=f"{pages:,}"), spend, latency,
+            failures, page_no)
 
 
 def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request = None, tz: str | None = None):
     """One exchange in full — only within the visitor's scope; anyone else's id reads as not found."""
     exchange_id = (exchange_id or "").strip()[:100]
+    word = words(language(request))
     if not exchange_id:
-        return "Select a row to see what was sent and received.", None, None
+        return word("Select a row to see what was sent and received."), None, None
     row = logs.exchange(engine.store, LogFilter().narrowed(scope(access, request)), exchange_id)
     if row is None:
-        return f"No exchange `{html.escape(exchange_id)}` that you can see.", None, None
+        return word("No exchange `{id}` that you can see.", id=html.escape(exchange_id)), None, None
     messages = json.loads(row.messages_json or "[]")
     esc = lambda v: html.escape(str(v)) if v is not None else "–"  # noqa: E731 (names people typed, shown as text)
     when = local_time(row.created_at, tz) + (f" ({row.created_at} UTC)" if tz and tz.upper() != "UTC" else "")
-    parts = [f"### {esc(row.model)} · {row.status} · {when}",
-             f"`{esc(row.id)}` · provider `{esc(row.provider)}` · session `{esc(row.session_id)}`"
-             + (f" · user `{esc(row.user)}`" if row.user else "") + (f" · run `{esc(row.run_id)}`" if row.run_id else ""),
-             f"**Meter:** {meter_line(row, words(language(request))) if row.input_tokens is not None else row.status}",
-             f"**Cost:** {cost_breakdown(row)}"]
+    parts = [f"### {esc(row.model)} · {word(row.status)} · {when}",
+             f"`{esc(row.id)}` · {word('provider')} `{esc(row.provider)}` · {word('session')} `{esc(row.session_id)}`"
+             + (f" · {word('user')} `{esc(row.user)}`" if row.user else "")
+             + (f" · {word('run')} `{esc(row.run_id)}`" if row.run_id else ""),
+             f"**{word('Meter')}:** {meter_line(row, word) if row.input_tokens is not None else word(row.status)}",
+             f"**{word('Cost')}:** {cost_breakdown(row, word)}"]
     if row.provider_latency_ms is not None:
-        parts.append(f"Provider-reported latency {row.provider_latency_ms:,.0f} ms (ours, end to end: "
-                     f"{row.latency_ms or 0:,.0f} ms)")
+        parts.append(word("Provider-reported latency {theirs} ms (ours, end to end: {ours} ms)",
+                          theirs=f"{row.provider_latency_ms:,.0f}", ours=f"{row.latency_ms or 0:,.0f}"))
     if row.error:
-        parts.append(f"**Error:** {html.escape(row.error)}")
+        parts.append(f"**{word('Error')}:** {html.escape(row.error)}")  # as the log keeps it
     if row.input_tokens or row.output_tokens:
-        parts.append(elsewhere(row, engine.prices))
-    parts.append("#### What was sent" + (f" ({row.trimmed_turns} oldest turns trimmed to fit)"
-                                         if row.trimmed_turns else ""))
+        parts.append(elsewhere(row, engine.prices, word))
+    trimmed = word(" ({n} oldest turns trimmed to fit)", n=row.trimmed_turns) if row.trimmed_turns else ""
+    parts.append(f"#### {word('What was sent')}{trimmed}")
     for m in messages:
         parts.append(f"**{m['role']}**\n\n<pre>{html.escape(str(m['content']))}</pre>")
-    parts.append(f"#### Reply\n\n<pre>{html.escape(row.reply or '')}</pre>")
+    parts.append(f"#### {word('Reply')}\n\n<pre>{html.escape(row.reply or '')}</pre>")
     raw = {"params": json.loads(row.params_json or "null"), "usage": json.loads(row.usage_json or "null"),
            "usage_source": row.usage_source, "estimate_method": row.estimate_method}
     return "\n\n".join(parts), raw, messages
@@ -209,8 +223,10 @@ def export(engine: Engine, access: Access, fmt, f: LogFilter | None, request: gr
                 writer.writerow(row)
             else:
                 fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    note = f"Exported {n:,} exchanges" + (f" (the newest {EXPORT_LIMIT:,}; `python -m chat logs --csv -n 0` "
-                                           "exports everything)" if n == EXPORT_LIMIT else "") + "."
+    word = words(language(request))
+    note = (word("Exported {n} exchanges (the newest {limit}; `python -m chat logs --csv -n 0` exports everything).",
+                 n=f"{n:,}", limit=f"{EXPORT_LIMIT:,}") if n == EXPORT_LIMIT
+            else word("Exported {n} exchanges.", n=f"{n:,}"))
     return str(path), note
 
 
@@ -232,7 +248,7 @@ def build(engine: Engine, tab: gr.Tab, access: Access, tz: gr.Textbox | None = N
         until = gr.Textbox(label=t("Until (custom)"), placeholder=t("2026-11-23T18:00"), scale=1)
         models = gr.Dropdown([], multiselect=True, label=t("Models"), scale=2, elem_id="logs-models")
         providers = gr.Dropdown([], multiselect=True, label=t("Providers"), scale=1)
-        statuses = gr.Dropdown(list(STATUSES), multiselect=True, label=t("Status"), scale=1, elem_id="logs-status")
+        statuses = gr.Dropdown([(t(name), name) for name in STATUSES], multiselect=True, label=t("Status"), scale=1, elem_id="logs-status")
     with gr.Row():
         text = gr.Textbox(label=t("Search prompts and replies"), placeholder=t("환불, refund …"), scale=3,
                           elem_id="logs-search")
@@ -246,7 +262,7 @@ def build(engine: Engine, tab: gr.Tab, access: Access, tz: gr.Textbox | None = N
         order = gr.Radio([(t("newest"), "time"), (t("costliest"), "cost"), (t("slowest"), "latency")], value="time",
                          label=t("Order"), scale=2)
         prev_btn = gr.Button(t("◀ Previous"), scale=1)
-        page_label = gr.Markdown("page 1", elem_id="logs-page")
+        page_label = gr.Markdown(t("page {n} of {pages}", n=1, pages=1), elem_id="logs-page")
         next_btn = gr.Button(t("Next ▶"), scale=1)
         refresh = gr.Button(t("Search"), variant="primary", scale=1, elem_id="logs-refresh")
     page_no = gr.State(1)
@@ -263,11 +279,10 @@ def build(engine: Engine, tab: gr.Tab, access: Access, tz: gr.Textbox | None = N
             raw = gr.JSON(label=t("Parameters and raw usage"))
             sent = gr.JSON(label=t("Messages sent (exact)"))
     with gr.Row():
-        spend = gr.BarPlot(x="day", y="cost_usd", color="model", title="Spend per day (USD)", y_title="USD")
-        latency = gr.BarPlot(x="latency", y="replies", color="model", title="Latency distribution (newest 5,000)",
-                             elem_id="logs-latency",
-                             sort=LATENCY_LABELS)
-        failures = gr.BarPlot(x="day", y="n", color="status", title="Failures per day", y_title="exchanges")
+        spend = gr.BarPlot(x="day", y="cost_usd", color="model", title=t("Spend per day (USD)"), y_title="USD")
+        latency = gr.BarPlot(x="latency", y="replies", color="model", title=t("Latency distribution (newest 5,000)"),
+                             elem_id="logs-latency", sort=LATENCY_LABELS)
+        failures = gr.BarPlot(x="day", y="n", color="status", title=t("Failures per day"), y_title="exchanges")
     with gr.Row():
         fmt = gr.Radio(["CSV", "JSONL"], value="CSV", label=t("Export format"), scale=1)
         export_btn = gr.Button(t("Export filtered rows"), scale=1, elem_id="logs-export")

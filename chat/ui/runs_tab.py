@@ -23,7 +23,7 @@ from chat.evaluation.judge import judge
 from chat.evaluation.projection import check_per_day, project
 from chat.evaluation.questionsets import QuestionSet, QuestionSetError, Variant, load
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
-from chat.evaluation.report import elsewhere_table, model_table, projection_table, question_table, rating_table
+from chat.evaluation.report import PALETTE, elsewhere_table, model_table, projection_table, question_table, rating_table
 from chat.evaluation.results import candidates, label
 from chat.evaluation.runs import RunError, create
 from chat.evaluation.summary import list_runs, summarize
@@ -33,7 +33,7 @@ from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
-from chat.ui.i18n import heads, language, say, t, words
+from chat.ui.i18n import language, refuse, say, t, words
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
 from chat.wording import format_money
@@ -56,18 +56,18 @@ def _summary(engine: Engine, access: Access, request, run_id: str, rubric: Rubri
     try:
         return summarize(engine.store, run_id, rubric, scope(access, request))
     except RunError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refuse(request, str(exc)) from None
 
 
-def _question_set(upload, example: str, system: str):
+def _question_set(upload, example: str, system: str, request: gr.Request | None = None):
     path = upload if isinstance(upload, str) else getattr(upload, "name", None)
     name = Path(path).name if path else None  # the upload's own name: the server's temp path is nobody's business
     if not path and example:
         if example not in example_sets():
-            raise gr.Error(f"no example {str(example)[:80]!r}; pick one from the list")
+            raise refuse(request, "no example {name}; pick one from the list", name=repr(str(example)[:80]))
         path, name = str(EXAMPLES.parent / example), example
     if not path:
-        raise gr.Error("upload a question set (YAML, CSV or one question per line) or pick an example")
+        raise refuse(request, "upload a question set (YAML, CSV or one question per line) or pick an example")
     try:
         return load(path, system=(system or "").strip() or None if isinstance(system, str) else None, name=name)
     except QuestionSetError as exc:
@@ -99,27 +99,26 @@ def _plan(engine: Engine, access: Access, request, upload, example, system, mode
     max_tokens = _whole(max_tokens, MAX_TOKENS)
     models = [m for m in models if isinstance(m, str) and m] if isinstance(models, list) else []
     resume = (resume or "").strip()[:100] or None if isinstance(resume, str) else None
-    qs = _with_prompts(_question_set(upload, example, system), second, third)
+    qs = _with_prompts(_question_set(upload, example, system, request), second, third)
     if not models:
-        raise gr.Error("choose at least one model")
+        raise refuse(request, "choose at least one model")
     done = set()
     if resume:
         if queries.run(engine.store, resume, scope(access, request)) is None:
-            raise gr.Error(f"no run {resume!r}")
+            raise refuse(request, "no run {run}", run=repr(resume))
         done = queries.answered_cells(engine.store, resume)
     try:
         est = estimate(engine, qs, models, repeats, concurrency, max_tokens, done=done, scope=scope(access, request))
     except UnknownModel as exc:
-        raise gr.Error(str(exc)) from None
+        raise refuse(request, str(exc)) from None
     return qs, models, repeats, concurrency, max_tokens, resume, est
 
 
 def estimate_markdown(est, lang: str = "en") -> str:
-    head, rows = estimate_table(est)
-    head = heads(head, lang)
+    word = words(lang)
+    head, rows = estimate_table(est, word)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(html.escape(c, quote=False).replace("|", "\\|") for c in row) + " |" for row in rows]
-    word = words(lang)
     return (word("**Estimate before any call** · {line}", line=html.escape(summary_line(est, word), quote=False))
             + "\n\n" + "\n".join(lines) + "\n\n" + word(
                 "Low: the model's mean answer length in this log (prompts alone when it has none); high: every "
@@ -130,7 +129,7 @@ def show_estimate(engine: Engine, access: Access, upload, example, system, model
                   resume, second="", third="", request: gr.Request = None):
     """What the run in the form would cost and take, low to high; nothing is asked of any model."""
     if not models or not (upload or example):
-        return "Pick a question set and models to see what the run will cost before it starts."
+        return say("Pick a question set and models to see what the run will cost before it starts.", language(request))
     try:
         *_, est = _plan(engine, access, request, upload, example, system, models, repeats, concurrency, max_tokens,
                         resume, second, third)
@@ -142,9 +141,9 @@ def show_estimate(engine: Engine, access: Access, upload, example, system, model
 def live_status(live: Live, lang: str = "en") -> str:
     """A run's progress in one line: answers, failures, spend against the estimate, time left, state."""
     word = words(lang)
-    high = word("no bound") if live.estimate_high is None else format_money(live.estimate_high)
+    high = word("no bound") if live.estimate_high is None else format_money(live.estimate_high, word=word)
     money = (word("spend unknown (unpriced models)") if live.unpriced else
-             word("{spent} spent of {high} at most", spent=format_money(live.spent), high=high))
+             word("{spent} spent of {high} at most", spent=format_money(live.spent, word=word), high=high))
     left = "" if live.seconds_left is None else word(" · about {time} left", time=duration(live.seconds_left, word))
     state = {"starting": word("starting"), "running": word("running"), "done": word("done"),
              "cancelled": word("cancelled — resume with this run id"),
@@ -163,14 +162,14 @@ def start_run(engine: Engine, access: Access, upload, example, system, models, r
     runner = runner or Runner()
     caller = check_rate(engine, request, f"runs:{uuid.uuid4().hex}")
     # a status first, and a large file is read after the user sees something happen
-    yield "Reading the question set…", gr.update()
+    yield say("Reading the question set…", language(request)), gr.update()
     qs, models, repeats, concurrency, max_tokens, resume, est = _plan(
         engine, access, request, upload, example, system, models, repeats, concurrency, max_tokens, resume, second, third)
     try:
         run_id = create(engine, qs, models, repeats, concurrency, max_tokens, None, resume,
                         caller=caller, scope=scope(access, request), estimate=est.as_json())
     except (RunError, UnknownModel) as exc:
-        raise gr.Error(str(exc)) from None
+        raise refuse(request, str(exc)) from None
     live = runner.start(engine, run_id, qs, models, repeats, concurrency, max_tokens, caller, est.cost_high)
     # the picker points at the run at once: Cancel and a reopened page find it there
     lang = language(request)
@@ -178,7 +177,7 @@ def start_run(engine: Engine, access: Access, upload, example, system, models, r
     while live.running:
         live = runner.wait(run_id, live, timeout=1.0)
         if live.total:
-            progress((live.done, live.total), desc=f"run {run_id}", unit="answers")
+            progress((live.done, live.total), desc=say("run {run}", lang, run=run_id), unit=say("answers", lang))
         yield live_status(live, lang), gr.update()
     yield live_status(live, lang), gr.update(choices=run_choices(engine, access, request), value=run_id)
 
@@ -186,7 +185,7 @@ def start_run(engine: Engine, access: Access, upload, example, system, models, r
 def cancel_run(engine: Engine, access: Access, run_id: str, request: gr.Request = None, runner: Runner | None = None):
     """Stop the chosen run (one the visitor may see): cells in flight end at their next chunk and are logged."""
     if not run_id:
-        raise gr.Error("pick the run to cancel")
+        raise refuse(request, "pick the run to cancel")
     _summary(engine, access, request, run_id)  # within the visitor's scope, or not found
     if runner is None or not runner.cancel(run_id):
         return gr.update()
@@ -219,8 +218,8 @@ def decide_followed(engine: Engine, access: Access, fresh: bool, run_id, cached,
                                        max_cost, per_day, max_monthly, request, *min_scores, rubric=rubric)
 
 
-def _df(head, rows, lang: str = "en") -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=heads(head, lang))
+def _df(head, rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=head)
 
 
 def _blank(table) -> pd.DataFrame:
@@ -232,15 +231,16 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
                  rubric: Rubric = DEFAULT_RUBRIC):
     """Tables and plot data for a run: per model, latency vs cost, cost bars, latency spread, consistency, ratings."""
     if not run_id:
-        # typed, empty frames: the browser fixes a plot's axis types from the first data it gets
+        # no points: the charts get None (_plots), and the frames only carry the columns
         scatter = pd.DataFrame({"model": pd.Series(dtype=str), "latency_ms": pd.Series(dtype=float),
                                 "cost_usd": pd.Series(dtype=float)})
         latency = scatter[["model", "latency_ms"]]
-        lang = language(request)
-        blank = lambda table: _df(table[0], [], lang)  # noqa: E731
-        return (say("Pick a run.", lang), blank(model_table([])), scatter, scatter[["model", "cost_usd"]], latency,
-                blank(question_table([])), blank(rating_table([], [c.id for c in rubric.criteria])),
-                blank(elsewhere_table([], engine.prices)))
+        word = words(language(request))
+        blank = lambda table: _df(table[0], [])  # noqa: E731
+        return (word("Pick a run."), blank(model_table([], word)), *_plots(scatter, scatter[["model", "cost_usd"]],
+                                                                             latency, word),
+                blank(question_table([], word)), blank(rating_table([], [c.id for c in rubric.criteria], word)),
+                blank(elsewhere_table([], engine.prices, word)))
     s = _summary(engine, access, request, run_id, rubric)
     priced = [m for m in s.models if m.cost_per_question is not None and m.latency_p50_ms is not None]
     # plain column names: Vega-Lite reads spaces and brackets in field names as paths
@@ -251,35 +251,52 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
     ok = [r for r in s.rows if r.status == "ok"]
     latency = pd.DataFrame({"model": [label(r.model, r.variant) for r in ok], "latency_ms": [r.latency_ms for r in ok]})
     criteria = [c.id for c in s.rubric.criteria]
+    word = words(language(request))
     unpriced = [m.label for m in s.models if m.cost_per_question is None]
-    note = f" · unpriced (not plotted): {', '.join(unpriced)}" if unpriced else ""
-    guessed = beside_actual(s.run, s.rows)
-    header = (f"**Run `{run_id}`** · {html.escape(s.run.set_name or '')} · {len(s.rows)} answers · {s.run.repeats} repeats"
-              f"{note}" + (f"\n\n{guessed}" if guessed else ""))
+    note = word(" · unpriced (not plotted): {models}", models=", ".join(unpriced)) if unpriced else ""
+    guessed = beside_actual(s.run, s.rows, word)
+    header = word("**Run `{run}`** · {set} · {n} answers · {repeats} repeats", run=run_id,
+                  set=html.escape(s.run.set_name or ""), n=len(s.rows), repeats=s.run.repeats) + note + (
+        f"\n\n{guessed}" if guessed else "")
+    return (header, _df(*model_table(s.models, word)), *_plots(scatter, bars, latency, word),
+            _df(*question_table(s.questions, word)), _df(*rating_table(s.ratings, criteria, word)),
+            _df(*elsewhere_table(s.rows, engine.prices, word)))
+
+
+def _plots(scatter: pd.DataFrame, bars: pd.DataFrame, latency: pd.DataFrame, word) -> tuple:
+    """The three charts' data with their axis and legend titles in the reader's words."""
     # room past the largest point on both axes: at the data's own maximum, its point was cut in half
     room = lambda column: [0, float(scatter[column].max()) * 1.15 if len(scatter) else None]  # noqa: E731
-    scatter = gr.update(value=scatter, x_lim=room("latency_ms"), y_lim=room("cost_usd"))
-    lang = language(request)
-    return (header, _df(*model_table(s.models), lang), scatter, bars, latency, _df(*question_table(s.questions), lang),
-            _df(*rating_table(s.ratings, criteria), lang), _df(*elsewhere_table(s.rows, engine.prices), lang))
+    # no data is None, never an empty frame: a chart first sent an empty frame draws no points from later data
+    shown = lambda frame: frame if len(frame) else None  # noqa: E731
+    cost, model = word("cost per question (USD)"), word("model")
+    # one colour per candidate on both charts (each would otherwise colour by its own order of rows)
+    names = sorted({*scatter["model"], *latency["model"]})
+    colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+    return (gr.update(value=shown(scatter), x_lim=room("latency_ms"), y_lim=room("cost_usd"), color_map=colours,
+                      x_title=word("median latency (ms)"), y_title=cost, color_title=model),
+            gr.update(value=shown(bars), x_title=model, y_title=cost),
+            gr.update(value=shown(latency), x_title=word("latency (ms)"), y_title=model, color_title=model,
+                      color_map=colours))
 
 
 def next_unrated(engine: Engine, access: Access, run_id: str, rater: str, blind: bool, request: gr.Request = None):
     """An answer of the run this rater has not rated yet, with the model hidden in blind mode."""
     rater = rater_name(rater, request)  # the login under --auth: a typed name cannot speak for someone else
     if not run_id:
-        raise gr.Error("pick a run first")
+        raise refuse(request, "pick a run first")
     if not rater:
-        raise gr.Error("type your name in 'Rater' so ratings can be attributed")
+        raise refuse(request, "type your name in 'Rater' so ratings can be attributed")
     _summary(engine, access, request, run_id)  # within the visitor's scope, or not found
+    word = words(language(request))
     rows = queries.unrated(engine.store, run_id, rater, "human")
     if not rows:
-        return None, "All answers of this run are rated by you.", "", ""
+        return None, word("All answers of this run are rated by you."), "", ""
     row = random.choice(rows)
-    who = "hidden (blind)" if blind else html.escape(row.model or "")
-    question = f"**Question** ({html.escape(row.question_id or '')}): {inert(row.prompt)}"
+    who = word("hidden (blind)") if blind else html.escape(row.model or "")
+    question = word("**Question** ({id}): {text}", id=html.escape(row.question_id or ""), text=inert(row.prompt))
     return ({"id": row.id, "blind": bool(blind), "model": row.model}, question,
-            inert(row.reply), f"Model: {who} · {len(rows)} left to rate")
+            inert(row.reply), word("Model: {who} · {n} left to rate", who=who, n=len(rows)))
 
 
 def save_answer_rating(engine: Engine, current: dict, rater: str, request: gr.Request, *scores,
@@ -288,36 +305,37 @@ def save_answer_rating(engine: Engine, current: dict, rater: str, request: gr.Re
     only to a positional parameter, so it comes before the scores)."""
     rater = rater_name(rater, request)
     if not current:
-        raise gr.Error("press 'Next answer' first")
-    chosen = complete_scores(rubric, scores)
+        raise refuse(request, "press 'Next answer' first")
+    chosen = complete_scores(rubric, scores, request)
     try:
         rate(engine.store, current["id"], chosen, rubric, rater, blind=current["blind"])
     except RubricError as exc:
-        raise gr.Error(str(exc)) from None
-    return f"Saved. That answer was from **{html.escape(current['model'] or '')}**."
+        raise refuse(request, str(exc)) from None
+    return say("Saved. That answer was from **{model}**.", language(request), model=html.escape(current["model"] or ""))
 
 
 def judge_run(engine: Engine, access: Access, run_id: str, judge_model: str, request: gr.Request = None,
               progress=gr.Progress(), rubric: Rubric = DEFAULT_RUBRIC):
     """Pre-fill judge ratings for every answer of the run the judge has not rated yet."""
     if not run_id or not judge_model:
-        raise gr.Error("pick a run and a judge model")
+        raise refuse(request, "pick a run and a judge model")
     run = _summary(engine, access, request, run_id).run
     caller = check_rate(engine, request, f"judge:{uuid.uuid4().hex}")
     engine.store.flush()
     rows = queries.unrated(engine.store, run_id, judge_model, "judge")
     refs = {q["id"]: q.get("reference") for q in run.question_set["questions"]}
     done, failed = 0, []
-    for row in progress.tqdm(rows, desc=f"judging with {judge_model}"):
+    word = words(language(request))
+    for row in progress.tqdm(rows, desc=word("judging with {model}", model=judge_model)):
         try:
             judge(engine, judge_model, row, refs.get(row.question_id), rubric, caller)
             done += 1
         except (ValueError, UnknownModel) as exc:
             failed.append(str(exc))
     engine.store.flush()
-    text = f"Judge {judge_model} rated {done} answers."
+    text = word("Judge {model} rated {n} answers.", model=judge_model, n=done)
     if failed:
-        text += f" {len(failed)} could not be rated (first reason: {failed[0]})."
+        text += " " + word("{n} could not be rated (first reason: {why}).", n=len(failed), why=failed[0])
     return text
 
 
@@ -329,10 +347,11 @@ def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: 
     try:
         per_day = check_per_day(per_day)
     except ValueError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refuse(request, str(exc)) from None
     s = _summary(engine, access, request, run_id, rubric)
-    table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day), language(request))
-    page = answers_html(s.question_set["questions"], s.rows, s.scores, candidates(s.run))
+    word = words(language(request))
+    table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day, word))
+    page = answers_html(s.question_set["questions"], s.rows, s.scores, candidates(s.run), word=word)
     return table, f"<style>{ANSWERS_CSS}</style>{page}"
 
 
@@ -341,21 +360,22 @@ def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: g
            rubric: Rubric = DEFAULT_RUBRIC):
     """The report (leading with the decision under the view's constraints), its blind twin and the key."""
     if not run_id:
-        raise gr.Error("pick a run first")
+        raise refuse(request, "pick a run first")
     try:
         per_day = check_per_day(per_day)
     except ValueError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refuse(request, str(exc)) from None
     constraints = decision_view.constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day,
-                                                 max_monthly, min_scores, rubric)
+                                                 max_monthly, min_scores, rubric, request)
     out = Path(tempfile.mkdtemp(prefix="chat-report-"))
     summary = _summary(engine, access, request, run_id, rubric)
     try:
-        html_path = summary.export(out, engine.prices, per_day, constraints)[1]
+        # the report in the reader's language: the page's, for the managers it is sent on to
+        html_path = summary.export(out, engine.prices, per_day, constraints, word=words(language(request)))[1]
     except ConstraintError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refuse(request, str(exc)) from None
     csv_path = html_path.with_suffix(".csv")
-    _, blind_path, key_path = summary.export_blind(out, engine.prices, per_day)
+    _, blind_path, key_path = summary.export_blind(out, engine.prices, per_day, word=words(language(request)))
     # the reports people open first; the CSV and the key to the letters after them
     return [str(html_path), str(blind_path), str(csv_path), str(key_path)]
 
@@ -411,13 +431,12 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
     # headers from the start: an empty table otherwise reads "1 2 3"
     per_model = gr.Dataframe(_blank(model_table([])), label=t("Per model"), elem_id="run-per-model", interactive=False)
     # a row of its own: beside the bars, the right-hand points and the legend were cut off
-    scatter = gr.ScatterPlot(x="latency_ms", y="cost_usd", color="model", x_title="median latency (ms)",
-                             y_title="cost per question (USD)", label=t("Latency against cost"), elem_id="run-scatter",
-                             height=320, x_lim=[0, None], y_lim=[0, None])
-    bars = gr.BarPlot(x="model", y="cost_usd", y_title="cost per question (USD)", label=t("Cost per question"),
-                      elem_id="run-bars", height=300)
-    latency = gr.ScatterPlot(x="latency_ms", y="model", color="model", x_title="latency (ms)", label=t("Latency distribution"),
-                             elem_id="run-latency", height=220)
+    # axis titles come with the data, in the reader's words (_plots); no fixed height, which cut the legend off
+    scatter = gr.ScatterPlot(x="latency_ms", y="cost_usd", color="model", label=t("Latency against cost"),
+                             elem_id="run-scatter", x_lim=[0, None], y_lim=[0, None])
+    bars = gr.BarPlot(x="model", y="cost_usd", label=t("Cost per question"), elem_id="run-bars")
+    latency = gr.ScatterPlot(x="latency_ms", y="model", color="model", label=t("Latency distribution"),
+                             elem_id="run-latency")
     per_question = gr.Dataframe(_blank(question_table([])), label=t("Consistency across repeats (per question × model)"),
                                 interactive=False)
     ratings = gr.Dataframe(_blank(rating_table([], [c.id for c in rubric.criteria])),

@@ -10,7 +10,7 @@ from chat.engine.usage import Usage
 from chat.ui.display import cost_breakdown, meter_line
 from chat.ui.i18n import words
 from chat.ui.untrusted import inert
-from chat.wording import explain, format_money, rate_note
+from chat.wording import english, explain, format_money, rate_note
 
 
 def new_session() -> dict:
@@ -54,7 +54,7 @@ def account(state: dict, record: dict) -> None:
 ELSEWHERE_SHOWN = 10
 
 
-def elsewhere(record: dict, prices: PriceTable) -> str:
+def elsewhere(record: dict, prices: PriceTable, word=english) -> str:
     """The same token counts priced on the other priced models, cheapest first: a compact table of ten, the
     rest one click away (approximate: tokenizers differ)."""
     usage = Usage.of_row(record)
@@ -64,24 +64,24 @@ def elsewhere(record: dict, prices: PriceTable) -> str:
 
     def table(rows) -> str:
         cell = lambda text: html.escape(text, quote=False).replace("|", "\\|")  # noqa: E731
-        return "| Model | Same tokens |\n|---|---:|\n" + "\n".join(
-            f"| {cell(name)} | ≈{format_money(cost.total)} |" for name, cost in rows)
+        return f"| {word('Model')} | {word('Same tokens')} |\n|---|---:|\n" + "\n".join(
+            f"| {cell(name)} | ≈{format_money(cost.total, word=word)} |" for name, cost in rows)
 
     shown, rest = others[:ELSEWHERE_SHOWN], others[ELSEWHERE_SHOWN:]
-    text = f"**Same tokens elsewhere**, cheapest first (approximate: tokenizers differ)\n\n{table(shown)}"
+    text = word("**Same tokens elsewhere**, cheapest first (approximate: tokenizers differ)") + f"\n\n{table(shown)}"
     if rest:
-        text += f"\n\n<details><summary>{len(rest)} more models</summary>\n\n{table(rest)}\n\n</details>"
+        more = word("{n} more models", n=len(rest))
+        text += f"\n\n<details><summary>{more}</summary>\n\n{table(rest)}\n\n</details>"
     return text
 
 
 def _meter_message(record: dict, prices: PriceTable | None, word=None) -> dict:
     word = word or words("en")
-    details = (
-        f"{cost_breakdown(record)}\n\nmodel `{record.model}` · status `{record.status}`"
-        f" · tokens {'estimated' if record.usage_source == 'estimate' else 'reported by the provider'}"
-    )
+    source = word("tokens estimated") if record.usage_source == "estimate" else word("tokens reported by the provider")
+    details = (f"{cost_breakdown(record, word)}\n\n{word('model')} `{record.model}` · {word('status')} "
+               f"`{record.status}` · {source}")
     if prices is not None and (record.input_tokens or record.output_tokens):
-        details += f"\n\n{elsewhere(record, prices)}"
+        details += f"\n\n{elsewhere(record, prices, word)}"
     return {"role": "assistant", "content": details,
             "metadata": {"title": f"{record.model} · {meter_line(record, word)}", "status": "done"}}
 
@@ -100,7 +100,7 @@ def render(state: dict, prices: PriceTable | None = None) -> ChatView:
     for turn in state["turns"]:
         start = len(messages)
         if turn["status"] == "streaming":
-            messages += _streaming(turn)
+            messages += _streaming(turn, words(state.get("lang")))
             settled = False
         else:
             # a finished turn never changes: its messages are built once, and repaints during later replies reuse them
@@ -112,32 +112,34 @@ def render(state: dict, prices: PriceTable | None = None) -> ChatView:
     return ChatView(messages, finished)
 
 
-def _streaming(turn: dict) -> list[dict]:
+def _streaming(turn: dict, word=english) -> list[dict]:
     body = turn["reply"]
     if not body and turn.get("waiting"):
         ahead = turn["waiting"]
-        body = f"⏳ waiting for the model: {ahead} request{'s' if ahead != 1 else ''} ahead of yours"
+        body = "⏳ " + (word("waiting for the model: 1 request ahead of yours") if ahead == 1 else
+                        word("waiting for the model: {n} requests ahead of yours", n=ahead))
     # the model's text loads nothing, even half-written
     return [{"role": "user", "content": inert(turn["prompt"])}, {"role": "assistant", "content": inert(body or "…")}]
 
 
-def _finished(turn: dict, prices: PriceTable | None, word=None) -> list[dict]:
+def _finished(turn: dict, prices: PriceTable | None, word=english) -> list[dict]:
     record = turn.get("record")
     body = turn["reply"]
     if record and record.status != "ok":
         failure = turn.get("failure")
-        note = "⏹ stopped" if record.status == "aborted" else f"⚠️ {explain(failure) if failure else record.error}"
+        why = explain(failure, word) if failure else record.error
+        note = "⏹ " + word("stopped") if record.status == "aborted" else f"⚠️ {why}"
         body = f"{body}\n\n{note}" if body else note
     shown = [{"role": "user", "content": inert(turn["prompt"])}, {"role": "assistant", "content": inert(body)}]
     return shown + ([_meter_message(record, prices, word)] if record else [])
 
 
 def panel(state: dict, context_window: int | None) -> str:
-    word = words(state.get("lang"))
     """Session totals and a context-window gauge for the current conversation."""
-    cost = format_money(state["cost"]) if state["requests"] else "$0"
+    word = words(state.get("lang"))
+    cost = format_money(state["cost"], word=word) if state["requests"] else "$0"
     if state["unpriced"]:
-        cost += f" + {state['unpriced']} unpriced"
+        cost += word(" + {n} unpriced", n=state["unpriced"])
     plural = "" if state["requests"] == 1 else "s"
     lines = [word("**Session** · {n} requests · {i} in / {o} out tokens · {cost}", n=state["requests"],
                   i=f"{state['input']:,}", o=f"{state['output']:,}", cost=cost)]
@@ -155,5 +157,5 @@ def panel(state: dict, context_window: int | None) -> str:
     if last and last.trimmed_turns:
         lines.append(word("{n} oldest turns were left out to fit the window", n=last.trimmed_turns))
     if rate_note():
-        lines.append(f"<small>{rate_note()}</small>")
+        lines.append(f"<small>{rate_note(word=word)}</small>")
     return "\n\n".join(lines)
