@@ -26,6 +26,19 @@ def require_chromium():
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
 
 
+def login(browser, url, user: str = "alice", password: str = "wonder-1", **context_options):
+    """A real login through the app's login form, in a fresh browser context of its own."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, **context_options)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("input[type=password]", timeout=30_000)
+    page.locator("input[type=text]").first.fill(user)
+    page.fill("input[type=password]", password)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#prompt textarea", timeout=30_000)
+    return context, page
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -28,6 +28,20 @@ _CONFIG_VARS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by playwright (one per test module)."""
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="session")
 def fake_server():
     with FakeLLMServer() as server:

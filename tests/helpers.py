@@ -14,3 +14,26 @@ def run(engine, **kwargs):
             result = item
     engine.store.flush()
     return "".join(text), result
+
+
+def templates() -> dict[str, str]:
+    """Every literal sentence the app hands to its word functions (word, say, t, refuse, w), where it is written."""
+    import ast
+    from pathlib import Path
+
+    found = {}
+    for path in (Path(__file__).resolve().parents[1] / "chat").rglob("*.py"):
+        if path.name.startswith("cli"):
+            continue  # the command line stays English
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in ("word", "say", "t", "w", "refuse"):
+                continue
+            arg = node.args[1] if name == "refuse" and len(node.args) > 1 else node.args[0]
+            values = arg.values if isinstance(arg, ast.Dict) else [arg]
+            for v in values:
+                if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                    found.setdefault(v.value, f"{path.name}:{node.lineno}")
+    return found

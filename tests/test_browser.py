@@ -14,11 +14,9 @@ import pytest
 from chat.storage.rows import Exchange
 from chat.ui.display import meter_line
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DemoProcess,
     demo_env,
-    require_chromium,
+    login,
 )
 from tests.conftest import need
 from tests.fake_servers import Scenario
@@ -26,17 +24,6 @@ from tests.fake_servers import Scenario
 ROOT = Path(__file__).resolve().parent.parent
 FAQ_ANSWER = ("Yes — the training allowance is paid monthly to trainees with at least 80% attendance. "
               "It is up to 316,000 KRW a month, and the course itself is free with the national learning card.").split(" ")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -226,18 +213,6 @@ def test_auth_refuses_browser_and_api_client_without_login(browser, guarded):
         urllib.request.urlopen(guarded.url + "config")
     assert http.value.code == 401
     assert rows(guarded.db) == []  # nothing got through
-
-
-def login(browser, url):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_selector("input[type=password]", timeout=30_000)
-    page.locator("input[type=text]").first.fill("alice")
-    page.fill("input[type=password]", "wonder-1")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#prompt textarea", timeout=30_000)
-    return context, page
 
 
 def test_spend_cap_blocks_the_next_paid_call(browser, guarded, scenarios):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chat.ui.i18n import CATALOGUE, check_lang, language, say
+from tests.helpers import templates
 
 SAME_IN_BOTH = {"2026-11-23T18:00", "환불, refund …", "LLM chat meter"}
 
@@ -34,41 +35,18 @@ def test_the_readers_language_comes_from_the_browser_unless_forced(monkeypatch):
         check_lang("fr")
 
 
-def _templates() -> dict[str, str]:
-    """Every literal sentence the app hands to its word functions (word, say, t, refuse, w), where it is written."""
-    import ast
-    from pathlib import Path
-
-    found = {}
-    for path in (Path(__file__).resolve().parents[1] / "chat").rglob("*.py"):
-        if path.name.startswith("cli"):
-            continue  # the command line stays English
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call) or not node.args:
-                continue
-            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name not in ("word", "say", "t", "w", "refuse"):
-                continue
-            arg = node.args[1] if name == "refuse" and len(node.args) > 1 else node.args[0]
-            values = arg.values if isinstance(arg, ast.Dict) else [arg]
-            for v in values:
-                if isinstance(v, ast.Constant) and isinstance(v.value, str):
-                    found.setdefault(v.value, f"{path.name}:{node.lineno}")
-    return found
-
-
 def test_every_sentence_the_app_writes_has_its_korean():
     from chat.ui.i18n import KO
 
-    templates = _templates()
-    assert len(templates) > 300  # toasts, the meter, the Runs tab, the decision, the Logs tab, the report
-    missing = {text: where for text, where in templates.items() if text not in KO}
+    written = templates()
+    assert len(written) > 300  # toasts, the meter, the Runs tab, the decision, the Logs tab, the report
+    missing = {text: where for text, where in written.items() if text not in KO}
     assert not missing, missing
     # and a Korean template fills the same {names} as its English one
     import string
 
     names = lambda text: {f for _, f, _, _ in string.Formatter().parse(text) if f}  # noqa: E731
-    differ = [en for en in templates if names(en) != names(KO[en]) and en != "## {title}"]
+    differ = [en for en in written if names(en) != names(KO[en]) and en != "## {title}"]
     assert not differ, differ
 
 
@@ -116,7 +94,7 @@ def test_the_report_takes_the_readers_language_and_the_cli_stays_english(store, 
     assert "<html lang=ko>" in ko and "<h2>추천</h2>" in ko and "모든 제약 충족" in ko and "<th>질문당 비용</th>" in ko
     assert "<html lang=en>" in en and "<h2>Recommendation</h2>" in en and "meets all constraints" in en
     # no sentence of the English report survives in the Korean one (beyond what reads the same in both)
-    for text in _templates():
+    for text in templates():
         if KO.get(text) != text and "{" not in text and len(text) > 12 and text in en:
             assert text not in ko, text
     _, blind, key = summary.export_blind(tmp_path / "ko", prices, 1000, word=words("ko"))

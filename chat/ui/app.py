@@ -1,6 +1,7 @@
 """The Gradio app: module-level handlers (testable without a browser) and the Blocks that wire them."""
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -20,7 +21,7 @@ from chat.ui.access import Access
 from chat.ui.bind import bind
 from chat.ui.components import ChatLog, CheckedNumber, CheckedSlider
 from chat.ui.display import price_text
-from chat.ui.i18n import CATALOGUE, language, say, t, words
+from chat.ui.i18n import CATALOGUE, check_lang, language, say, t, words
 from chat.ui.identity import check_rate
 from chat.ui.session import account, fork, history, new_session, panel, render
 from chat.wording import english
@@ -212,7 +213,16 @@ CSS = """
 #logs-table [role=gridcell] {cursor: pointer}
 #logs-table .cell-selected, #logs-table .cell-selected * {box-shadow: none !important}
 #logs-table .selection-button {display: none !important}
+/* a toast's title is its type as Gradio spells it ("Info", "Error"): a Korean reader gets it in Korean */
+.reader-ko .toast-title.info, .reader-ko .toast-title.error, .reader-ko .toast-title.warning {font-size: 0}
+.reader-ko .toast-title::before {font-size: var(--text-md, 14px)}
+.reader-ko .toast-title.info::before {content: "알림"}
+.reader-ko .toast-title.error::before {content: "오류"}
+.reader-ko .toast-title.warning::before {content: "경고"}
 """
+# the reader's language on the page itself, for what only CSS can reach (the toasts' titles): --lang, else the browser's
+READER_LANG_JS = """() => { const lang = FORCED || ((navigator.language || '').toLowerCase().startsWith('ko') ? 'ko' : 'en');
+document.documentElement.classList.add('reader-' + lang); }"""
 
 
 DEFAULT_TITLE = "LLM chat meter"
@@ -289,6 +299,8 @@ def build_app(engine: Engine, title: str = DEFAULT_TITLE, rubric: Rubric = DEFAU
             logs_tab.build(engine, logs, access, reader_tz)
         demo.load(logged_in_user, None, [compare_rater, runs_rater], api_name=False)
         demo.load(refresh, [state, model], meter, api_name=False, show_progress="hidden")  # in the reader's words
+        forced = check_lang(os.environ.get("DEMO_LANG")) or ""
+        demo.load(None, None, None, js=READER_LANG_JS.replace("FORCED", repr(forced)))
         if not tz:
             demo.load(None, None, reader_tz, js="() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'")
     return demo

@@ -17,7 +17,7 @@ from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate, v
 from chat.ui.bind import bind
 from chat.ui.components import CheckedNumber
 from chat.ui.display import cost_breakdown, meter_line
-from chat.ui.i18n import language, refuse, say, t, words
+from chat.ui.i18n import info, language, refuse, say, t, words
 from chat.ui.identity import check_rate, rater_name
 from chat.ui.untrusted import inert
 from chat.wording import explain
@@ -80,7 +80,7 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
     try:
         _, max_tokens = check_params(None, max_tokens if max_tokens not in (None, "") else None)
     except BadRequest as exc:
-        raise gr.Error(str(exc)) from None
+        raise refuse(request, str(exc)) from None
     # the caller's browser session pays, so its cap holds across Chat, Compare and Runs
     caller = check_rate(engine, request, f"compare:{uuid.uuid4().hex}")
     order = list(models)
@@ -155,7 +155,7 @@ def cast_vote(engine: Engine, column: int, state: dict, typed_rater: str, reques
         raise refuse(request, "type your name in 'Rater' so the vote can be attributed")
     vote(engine.store, state["compare_id"], state["ids"][column], rater, "best", state["blind"] and not state["revealed"])
     state = {**state, "voted": column, "revealed": True}  # a vote shows the names: the toast may say whose it was
-    gr.Info(say("Vote recorded for {name}", language(request), name=_named(state, column)))
+    info(say("Vote recorded for {name}", language(request), name=_named(state, column)), language(request))
     return reveal(state)
 
 
@@ -173,8 +173,8 @@ def save_rating(engine: Engine, column: int, state: dict, typed_rater: str, requ
     try:
         rate(engine.store, state["ids"][column], chosen, rubric, rater, blind=state["blind"] and not state["revealed"])
     except RubricError as exc:
-        raise gr.Error(str(exc)) from None
-    gr.Info(say("Rating saved for {name}", language(request), name=_named(state, column)))
+        raise refuse(request, str(exc)) from None
+    info(say("Rating saved for {name}", language(request), name=_named(state, column)), language(request))
     if state["blind"] and not state["revealed"]:
         return view(state, [r.reply if r else "" for r in state["records"]] + [""] * (MAX_COLUMNS - len(state["records"])))
     return reveal(state)

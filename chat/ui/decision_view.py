@@ -26,7 +26,7 @@ from chat.evaluation.runs import RunError
 from chat.evaluation.summary import summarize
 from chat.ui.access import Access, scope
 from chat.ui.components import CheckedNumber
-from chat.ui.i18n import language, say, t, words
+from chat.ui.i18n import error, language, say, t, words
 
 LATENCY_BANDS = ((1.0, "p95 under 1 s"), (3.0, "p95 1–3 s"), (10.0, "p95 3–10 s"), (math.inf, "p95 10 s or more"))
 
@@ -41,10 +41,10 @@ def _number(value, what: str, low: float = 0, high: float = math.inf, word=words
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise gr.Error(word("{what} must be a number, got {value}", what=what, value=repr(str(value)[:30]))) from None
+        raise error(word("{what} must be a number, got {value}", what=what, value=repr(str(value)[:30])), word.lang) from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise gr.Error(word("{what} must be from {low} to {high}, got {value}", what=what, low=f"{low:g}",
-                            high=f"{high:g}", value=f"{number:g}"))
+        raise error(word("{what} must be from {low} to {high}, got {value}", what=what, low=f"{low:g}",
+                         high=f"{high:g}", value=f"{number:g}"), word.lang)
     return number
 
 
@@ -53,7 +53,7 @@ def _usd(value, what: str, word) -> Decimal | None:
     try:
         return None if number is None else Decimal(repr(number))
     except InvalidOperation:
-        raise gr.Error(word("{what} must be an amount in USD", what=word(what))) from None
+        raise error(word("{what} must be an amount in USD", what=word(what)), word.lang) from None
 
 
 def constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day, max_monthly, min_scores,
@@ -66,7 +66,7 @@ def constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_da
     acceptable = _number(min_acceptable_pct, "lowest acceptable rate (%)", 0, 100, word)
     volume = _number(per_day, "questions a day", 1, MAX_PER_DAY, word)
     if volume is not None and volume != int(volume):
-        raise gr.Error(word("questions a day must be a whole number"))
+        raise error(word("questions a day must be a whole number"), word.lang)
     return Constraints(_number(max_ttft, "slowest TTFT p95 (s)", 0, 3600, word),
                        _number(max_latency, "slowest latency p95 (s)", 0, 3600, word), scores,
                        None if acceptable is None else acceptable / 100,
@@ -96,13 +96,13 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
     try:
         s = summarize(engine.store, run_id, rubric, scope(access, request))
     except RunError as exc:
-        raise gr.Error(say(str(exc), lang)) from None
+        raise error(say(str(exc), lang), lang) from None
     if not isinstance(cached, Measured) or not cached.current(s):
         cached = measure(s)
     try:
         d = decide(cached, constraints)
     except ConstraintError as exc:
-        raise gr.Error(str(exc)) from None
+        raise error(say(str(exc), lang), lang) from None
     frontier = [c.label for c in d.candidates if c.frontier]
     points = [c for c in d.candidates if c.metrics["cost_per_question_usd"].value is not None
               and c.metrics["score_mean"].value is not None]

@@ -107,7 +107,7 @@ KO = {
     "tokens reported by the provider": "제공자가 보고한 토큰",
     "waiting for the model: 1 request ahead of yours": "모델을 기다리는 중: 앞에 요청 1건",
     "waiting for the model: {n} requests ahead of yours": "모델을 기다리는 중: 앞에 요청 {n}건",
-    "stopped": "멈춤", " + {n} unpriced": " + 가격 없음 {n}건",
+    "stopped": "멈춤", " + {n} unpriced": " + 가격 없음 {n}건", "Info": "알림",
     # statuses, rating kinds, criteria, bases: words in cells and legends (the log keeps the code's)
     "ok": "정상", "error": "오류", "aborted": "중단", "timeout": "시간 초과", "interrupted": "끊김",
     "streaming": "진행 중", "refused": "거부", "human": "사람", "judge": "심판 모델", "people": "사람",
@@ -408,8 +408,10 @@ class Catalogue:
     def t(self, text: str, **values) -> I18nData:
         """A label in the reader's language: the browser's, or the one --lang forces."""
         key = _key(text, values)
+        # a value with Korean of its own (a rubric criterion's id) is shown in Korean too
+        ko_values = {k: KO.get(v, v) if isinstance(v, str) else v for k, v in values.items()}
         self.entries[key] = (text.format(**values) if values else text,
-                             KO.get(text, text).format(**values) if values else KO.get(text, text))
+                             KO.get(text, text).format(**ko_values) if values else KO.get(text, text))
         return I18nData(key)
 
     def pair(self, en: str, ko: str) -> I18nData:
@@ -470,4 +472,14 @@ t = CATALOGUE.t
 
 def refuse(request: gr.Request | None, text: str, **values) -> gr.Error:
     """The toast for input a handler cannot take, in the reader's language: `raise refuse(request, "...")`."""
-    return gr.Error(say(text, language(request), **values))
+    return error(say(text, language(request), **values), language(request))
+
+
+def error(text: str, lang: str) -> gr.Error:
+    """An error toast already worded, under a title in the reader's language (Gradio's own says "Error")."""
+    return gr.Error(text, title=say("Error", lang))
+
+
+def info(text: str, lang: str) -> None:
+    """An information toast, its title in the reader's language too."""
+    gr.Info(text, title=say("Info", lang))

@@ -5,7 +5,7 @@ import gradio as gr
 
 from chat.engine import Caller, Engine
 from chat.engine.budget import CapExceeded
-from chat.ui.i18n import language, words
+from chat.ui.i18n import error, language, words
 from chat.wording import refusal
 
 
@@ -22,7 +22,7 @@ def check_rate(engine: Engine, request: gr.Request | None, fallback: str) -> Cal
     try:
         engine.budget.check_rate(f"user:{caller.user}" if caller.user else caller.spend_key)
     except CapExceeded as exc:
-        raise gr.Error(refusal(exc.reason, words(language(request)))) from None
+        raise error(refusal(exc.reason, words(language(request))), language(request)) from None
     return caller
 
 

@@ -19,7 +19,7 @@ from chat.storage.rows import STATUSES
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.display import cell, cost_breakdown, exchange_cell, local_time, meter_line
-from chat.ui.i18n import language, say, t, words
+from chat.ui.i18n import error, language, say, t, words
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
 from chat.wording import format_money
@@ -81,7 +81,7 @@ class LogForm:
             else:
                 since, until = preset_since(self.preset or "all"), None
         except ValueError as exc:
-            raise gr.Error(f"{say('Time range', self.lang)}: {exc}") from None
+            raise error(f"{say('Time range', self.lang)}: {exc}", self.lang) from None
         clean = lambda v: (v or "").strip()[:500] or None if isinstance(v, str) else None  # noqa: E731
         listed = lambda v: [x for x in v if isinstance(x, str)][:100] if isinstance(v, list) else []  # noqa: E731
         return LogFilter(since=since, until=until, models=listed(self.models), providers=listed(self.providers),
@@ -276,8 +276,8 @@ def build(engine: Engine, tab: gr.Tab, access: Access, tz: gr.Textbox | None = N
         with gr.Column(scale=3):
             body = gr.Markdown(elem_id="logs-detail")
         with gr.Column(scale=2):
-            raw = gr.JSON(label=t("Parameters and raw usage"))
-            sent = gr.JSON(label=t("Messages sent (exact)"))
+            raw = gr.JSON(label=t("Parameters and raw usage"), elem_id="logs-raw")
+            sent = gr.JSON(label=t("Messages sent (exact)"), elem_id="logs-sent")
     with gr.Row():
         spend = gr.BarPlot(x="day", y="cost_usd", color="model", title=t("Spend per day (USD)"), y_title="USD")
         latency = gr.BarPlot(x="latency", y="replies", color="model", title=t("Latency distribution (newest 5,000)"),
