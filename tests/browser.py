@@ -39,6 +39,26 @@ def login(browser, url, user: str = "alice", password: str = "wonder-1", **conte
     return context, page
 
 
+def fill_run(page, models, repeats: int, example: str = "training_faq") -> None:
+    """The Runs tab's form as a person fills it: an example set, the models, the repeats."""
+    page.get_by_role("tab", name="Runs").click()
+    page.click("#run-example input")
+    page.keyboard.type(example)
+    page.keyboard.press("Enter")
+    page.click("#run-models input")
+    for name in models:
+        page.keyboard.type(name)
+        page.keyboard.press("Enter")
+    page.fill("#run-repeats input", str(repeats))
+
+
+def run_id_shown(page) -> str:
+    """The run id the status line names (rendered Markdown: no backticks)."""
+    found = re.search(r"Run (\S+) · \d+/\d+ answers", page.inner_text("#run-status"))
+    assert found, page.inner_text("#run-status")
+    return found.group(1).strip("`")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

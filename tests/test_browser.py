@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import time
 from decimal import Decimal
@@ -16,7 +15,9 @@ from chat.ui.display import meter_line
 from tests.browser import (
     DemoProcess,
     demo_env,
+    fill_run,
     login,
+    run_id_shown,
 )
 from tests.conftest import need
 from tests.fake_servers import Scenario
@@ -275,26 +276,6 @@ def test_compare_tab_streams_two_models_at_once_and_votes_blind(browser, demo, s
     if os.environ.get("UPDATE_SCREENSHOTS"):
         page.screenshot(path=str(ROOT / "docs" / "screenshots" / "compare.png"), full_page=True)
     context.close()
-
-
-def fill_run(page, models, repeats: int, example: str = "training_faq") -> None:
-    """The Runs tab's form as a person fills it: an example set, the models, the repeats."""
-    page.get_by_role("tab", name="Runs").click()
-    page.click("#run-example input")
-    page.keyboard.type(example)
-    page.keyboard.press("Enter")
-    page.click("#run-models input")
-    for name in models:
-        page.keyboard.type(name)
-        page.keyboard.press("Enter")
-    page.fill("#run-repeats input", str(repeats))
-
-
-def run_id_shown(page) -> str:
-    """The run id the status line names (rendered Markdown: no backticks)."""
-    found = re.search(r"Run (\S+) · \d+/\d+ answers", page.inner_text("#run-status"))
-    assert found, page.inner_text("#run-status")
-    return found.group(1).strip("`")
 
 
 def test_runs_tab_runs_a_question_set_with_progress_and_shows_results(browser, demo, scenarios):
