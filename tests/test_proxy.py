@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser import Apps, demo_env
 from tests.fake_servers import Scenario
-from tests.test_browser import browser, open_chat, send  # noqa: F401  (browser: the real-Chromium fixture)
+from tests.test_browser import open_chat, send
 
 
 @pytest.fixture(scope="module")
