@@ -35,6 +35,18 @@ def english(text: str, /, **values) -> str:
     return text.format(**values) if values else text
 
 
+class Worded(ValueError):
+    """An error kept as its sentence's template and values: str() is the English the log and the CLI show; an edge
+    in another language words it again (`worded(word)`), so the engine never picks the reader's language."""
+
+    def __init__(self, template: str, /, **values):
+        super().__init__(english(template, **values))
+        self.template, self.values = template, values
+
+    def worded(self, word=english) -> str:
+        return word(self.template, **self.values)
+
+
 CURRENCIES = ("USD", "KRW")
 
 

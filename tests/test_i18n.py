@@ -120,3 +120,18 @@ def test_report_lang_ko_from_the_command_line(store, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "chat", "report", run_id, "--lang", "fr", "--db", str(tmp_path / "chat.db")],
                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "invalid choice: 'fr'" in bad.stderr
+
+
+def test_a_question_set_that_cannot_be_read_is_told_in_the_readers_language(engine, tmp_path, monkeypatch):
+    from chat.evaluation.questionsets import QuestionSetError, load
+    from chat.ui import runs_tab
+    from chat.ui.access import Access
+
+    monkeypatch.delenv("DEMO_LANG", raising=False)
+    bad = tmp_path / "질문.csv"
+    bad.write_text("id,answer\n1,네\n", encoding="utf-8")
+    told = runs_tab.show_estimate(engine, Access(), str(bad), None, "", ["gpt-4o-mini"], 1, 1, 100, "", request=_Korean())
+    assert told == "질문.csv: CSV 첫 줄에 'question' 열이 있어야 합니다 (id, reference는 선택)"
+    with pytest.raises(QuestionSetError) as caught:  # the CLI and the log: English, the same error
+        load(bad, name="질문.csv")
+    assert str(caught.value) == "질문.csv: the CSV needs a header row with a 'question' column (and optional id, reference)"

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chat import safe_yaml
+from chat.wording import Worded
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_QUESTIONS = 5_000
 MAX_QUESTION_CHARS = 100_000
 
 
-class QuestionSetError(ValueError):
+class QuestionSetError(Worded):
     """The file cannot be read as a question set; the message names the file and what to fix."""
 
 
@@ -65,27 +66,29 @@ def parse_variants(value, where: str) -> tuple[Variant, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_VARIANTS:
-        raise QuestionSetError(f"{where}: 'variants' must list 1 to {MAX_VARIANTS} mappings, each with a 'name' and any "
-                               "of system, temperature, max_tokens")
+        raise QuestionSetError("{where}: 'variants' must list 1 to {most} mappings, each with a 'name' and any of "
+                               "system, temperature, max_tokens", where=where, most=MAX_VARIANTS)
     out, seen = [], set()
     for n, entry in enumerate(value, 1):
         if not isinstance(entry, dict):
-            raise QuestionSetError(f"{where}: variant {n} must be a mapping with a 'name', got a {type(entry).__name__}")
+            raise QuestionSetError("{where}: variant {n} must be a mapping with a 'name', got a {kind}", where=where, n=n,
+                                   kind=type(entry).__name__)
         unknown = set(map(str, entry)) - {"name", "system", "temperature", "max_tokens"}
         if unknown:
-            raise QuestionSetError(f"{where}: variant {n}: unknown field(s) {', '.join(sorted(unknown))}; a variant "
-                                   "takes name, system, temperature and max_tokens")
+            raise QuestionSetError("{where}: variant {n}: unknown field(s) {fields}; a variant takes name, system, "
+                                   "temperature and max_tokens", where=where, n=n, fields=", ".join(sorted(unknown)))
         name = _text(entry.get("name"), where, n, "name")
         if not name or len(name) > MAX_VARIANT_NAME or any(c < " " for c in name):
-            raise QuestionSetError(f"{where}: variant {n} needs a 'name' of 1 to {MAX_VARIANT_NAME} printable characters")
+            raise QuestionSetError("{where}: variant {n} needs a 'name' of 1 to {most} printable characters", where=where,
+                                   n=n, most=MAX_VARIANT_NAME)
         if name in seen:
-            raise QuestionSetError(f"{where}: variant name {name!r} appears twice")
+            raise QuestionSetError("{where}: variant name {name} appears twice", where=where, name=repr(name))
         seen.add(name)
         try:
             temperature = TEMPERATURE.check(entry.get("temperature"))
             max_tokens = MAX_TOKENS.check(entry.get("max_tokens"))
         except BadOption as exc:
-            raise QuestionSetError(f"{where}: variant {name!r}: {exc}") from None
+            raise QuestionSetError("{where}: variant {name}: {why}", where=where, name=repr(name), why=str(exc)) from None
         out.append(Variant(name, _text(entry.get("system"), where, n, "system"), temperature, max_tokens))
     return tuple(out)
 
@@ -94,27 +97,29 @@ def _text(value, where: str, n: int, field_name: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise QuestionSetError(f"{where}: question {n}: '{field_name}' must be text, got a {type(value).__name__}")
+        raise QuestionSetError("{where}: question {n}: '{field}' must be text, got a {kind}", where=where, n=n,
+                               field=field_name, kind=type(value).__name__)
     text = str(value).strip()
     if len(text) > MAX_QUESTION_CHARS:
-        raise QuestionSetError(f"{where}: question {n}: '{field_name}' is {len(text):,} characters; at most "
-                               f"{MAX_QUESTION_CHARS:,}")
+        raise QuestionSetError("{where}: question {n}: '{field}' is {chars} characters; at most {most}", where=where,
+                               n=n, field=field_name, chars=f"{len(text):,}", most=f"{MAX_QUESTION_CHARS:,}")
     return text or None
 
 
 def _from_rows(rows: list, where: str) -> list[Question]:
     if len(rows) > MAX_QUESTIONS:
-        raise QuestionSetError(f"{where}: {len(rows):,} questions; a set holds at most {MAX_QUESTIONS:,}: split it")
+        raise QuestionSetError("{where}: {n} questions; a set holds at most {most}: split it", where=where,
+                               n=f"{len(rows):,}", most=f"{MAX_QUESTIONS:,}")
     out = []
     for n, entry in enumerate(rows, 1):
         if isinstance(entry, str):
             entry = {"question": entry}
         if not isinstance(entry, dict):
-            raise QuestionSetError(f"{where}: question {n} must be text or a mapping with 'question', "
-                                   f"got a {type(entry).__name__}")
+            raise QuestionSetError("{where}: question {n} must be text or a mapping with 'question', got a {kind}",
+                                   where=where, n=n, kind=type(entry).__name__)
         text = _text(entry.get("question") or entry.get("text"), where, n, "question")
         if not text:
-            raise QuestionSetError(f"{where}: question {n} has no 'question' text")
+            raise QuestionSetError("{where}: question {n} has no 'question' text", where=where, n=n)
         qid = _text(entry.get("id"), where, n, "id") or f"q{n}"
         out.append(Question(qid[:200], text, _text(entry.get("reference") or entry.get("answer"), where, n, "reference"),
                             _text(entry.get("note"), where, n, "note")))
@@ -122,9 +127,9 @@ def _from_rows(rows: list, where: str) -> list[Question]:
     dupes = sorted(i for i, c in counts.items() if c > 1)
     if dupes:
         shown = ", ".join(dupes[:10]) + (f" and {len(dupes) - 10} more" if len(dupes) > 10 else "")
-        raise QuestionSetError(f"{where}: question ids must be unique; repeated: {shown}")
+        raise QuestionSetError("{where}: question ids must be unique; repeated: {ids}", where=where, ids=shown)
     if not out:
-        raise QuestionSetError(f"{where}: no questions found")
+        raise QuestionSetError("{where}: no questions found", where=where)
     return out
 
 
@@ -134,12 +139,13 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
     meta: dict = {}
     variants: tuple[Variant, ...] = ()
     if len(text) > MAX_BYTES:
-        raise QuestionSetError(f"{where}: the file is {len(text):,} characters; at most {MAX_BYTES:,}: split it")
+        raise QuestionSetError("{where}: the file is {chars} characters; at most {most}: split it", where=where,
+                               chars=f"{len(text):,}", most=f"{MAX_BYTES:,}")
     if kind == "yaml":
         try:
             data = safe_yaml.load(text)
         except safe_yaml.YamlError as exc:
-            raise QuestionSetError(f"{where}: {exc}") from None
+            raise QuestionSetError("{where}: {why}", where=where, why=str(exc)) from None
         if isinstance(data, list):
             rows = data
         elif isinstance(data, dict) and isinstance(data.get("questions"), list):
@@ -149,12 +155,13 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
             variants = parse_variants(data.get("variants"), where)
             meta = {k: v for k, v in data.items() if k not in ("questions", "system", "name", "variants")}
         else:
-            raise QuestionSetError(f"{where}: expected a list of questions or a mapping with 'questions:'")
+            raise QuestionSetError("{where}: expected a list of questions or a mapping with 'questions:'", where=where)
         questions = _from_rows(rows, where)
     elif kind == "csv":
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or not ({"question", "text"} & {f.strip().lower() for f in reader.fieldnames}):
-            raise QuestionSetError(f"{where}: the CSV needs a header row with a 'question' column (and optional id, reference)")
+            raise QuestionSetError("{where}: the CSV needs a header row with a 'question' column (and optional id, "
+                                   "reference)", where=where)
         rows = [{k.strip().lower(): v for k, v in r.items() if k} for r in reader]
         questions = _from_rows(rows, where)
     else:
@@ -170,13 +177,13 @@ def load(path: str | Path, system: str | None = None, name: str | None = None) -
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise QuestionSetError(f"{where}: the file is {size / 1e6:.1f} MB; a question set may be at most "
-                                   f"{MAX_BYTES / 1e6:.0f} MB: split it")
+            raise QuestionSetError("{where}: the file is {mb} MB; a question set may be at most {most} MB: split it",
+                                   where=where, mb=f"{size / 1e6:.1f}", most=f"{MAX_BYTES / 1e6:.0f}")
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise QuestionSetError(f"{where}: cannot read the question set ({exc.strerror})") from None
+        raise QuestionSetError("{where}: cannot read the question set ({why})", where=where, why=exc.strerror) from None
     except UnicodeDecodeError:
-        raise QuestionSetError(f"{where}: not UTF-8 text; save it as UTF-8") from None
+        raise QuestionSetError("{where}: not UTF-8 text; save it as UTF-8", where=where) from None
     suffix = path.suffix.lower()
     kind = "yaml" if suffix in (".yaml", ".yml") else "csv" if suffix == ".csv" else "txt"
     if kind == "yaml" and name is None:
@@ -194,22 +201,25 @@ def _study(text: str, path: Path, where: str, system: str | None) -> QuestionSet
     try:
         data = safe_yaml.load(text)
     except safe_yaml.YamlError as exc:
-        raise QuestionSetError(f"{where}: {exc}") from None
+        raise QuestionSetError("{where}: {why}", where=where, why=str(exc)) from None
     if not isinstance(data, dict) or "set" not in data:
         return None
     ref = data.get("set")
     if not isinstance(ref, str) or not ref.strip():
-        raise QuestionSetError(f"{where}: 'set' must name a question file beside it, e.g. set: training_faq.yaml")
+        raise QuestionSetError("{where}: 'set' must name a question file beside it, e.g. set: training_faq.yaml",
+                               where=where)
     target = (path.parent / ref.strip()).resolve()
     if target.suffix.lower() in (".yaml", ".yml"):
         inner = target.read_text(encoding="utf-8") if target.is_file() else ""
         if "\nset:" in "\n" + inner:
-            raise QuestionSetError(f"{where}: the set {ref!r} is itself a study file; name a question file")
+            raise QuestionSetError("{where}: the set {ref} is itself a study file; name a question file", where=where,
+                                   ref=repr(ref))
     qs = load(target, system=system, name=None)
     models = data.get("models", [])
     if not isinstance(models, list) or not all(isinstance(m, str) and m.strip() for m in models) or \
             len(models) > MAX_STUDY_MODELS:
-        raise QuestionSetError(f"{where}: 'models' must be a list of up to {MAX_STUDY_MODELS} model names")
+        raise QuestionSetError("{where}: 'models' must be a list of up to {most} model names", where=where,
+                               most=MAX_STUDY_MODELS)
     meta = {**qs.meta, **{k: v for k, v in data.items() if k not in ("set", "name", "system", "variants")},
             "models": models}
     name = str(data.get("name") or qs.name)[:200]

@@ -8,7 +8,7 @@ import os
 import gradio as gr
 from gradio.i18n import I18nData
 
-from chat.wording import english
+from chat.wording import Worded, english
 
 LANGS = ("en", "ko")
 
@@ -229,6 +229,41 @@ KO = {
         "월 비용 = 측정한 질문당 비용 × 하루 질문 수 × 30. 시간당 가격의 자체 서버 모델은 답변마다 서버를 쓴 시간으로 계량합니다. "
         "한 달 내내 켜 두면 시간당 가격 × 720이고, 하루 질문의 API 비용이 서버의 하루 비용을 넘으면 API 모델보다 쌉니다.",
 
+    # a question set that cannot be read (an upload in the Runs tab)
+    ("{where}: 'variants' must list 1 to {most} mappings, each with a 'name' and any of system, temperature, "
+     "max_tokens"): "{where}: 'variants'에는 'name'과 system, temperature, max_tokens 중 필요한 것을 담은 항목을 1~{most}개 적으세요",
+    "{where}: question {n}: '{field}' must be text, got a {kind}": "{where}: 질문 {n}: '{field}'은(는) 글이어야 합니다 ({kind}임)",
+    "{where}: question {n}: '{field}' is {chars} characters; at most {most}":
+        "{where}: 질문 {n}: '{field}'이(가) {chars}자입니다. 최대 {most}자",
+    "{where}: {n} questions; a set holds at most {most}: split it": "{where}: 질문이 {n}개입니다. 한 세트는 최대 {most}개: 나누세요",
+    "{where}: question ids must be unique; repeated: {ids}": "{where}: 질문 id는 겹치면 안 됩니다. 겹친 id: {ids}",
+    "{where}: no questions found": "{where}: 질문을 찾지 못했습니다",
+    "{where}: the file is {chars} characters; at most {most}: split it": "{where}: 파일이 {chars}자입니다. 최대 {most}자: 나누세요",
+    "{where}: 'set' must name a question file beside it, e.g. set: training_faq.yaml":
+        "{where}: 'set'에는 옆에 있는 질문 파일 이름을 적으세요 (예: set: training_faq.yaml)",
+    "{where}: 'models' must be a list of up to {most} model names": "{where}: 'models'는 모델 이름 최대 {most}개의 목록이어야 합니다",
+    "{where}: variant {n} must be a mapping with a 'name', got a {kind}":
+        "{where}: 변형 {n}은(는) 'name'이 있는 항목이어야 합니다 ({kind}임)",
+    "{where}: variant {n}: unknown field(s) {fields}; a variant takes name, system, temperature and max_tokens":
+        "{where}: 변형 {n}: 모르는 항목 {fields}. 변형에는 name, system, temperature, max_tokens만 씁니다",
+    "{where}: variant {n} needs a 'name' of 1 to {most} printable characters":
+        "{where}: 변형 {n}에는 1~{most}자의 'name'이 필요합니다",
+    "{where}: variant name {name} appears twice": "{where}: 변형 이름 {name}이(가) 두 번 나옵니다",
+    "{where}: question {n} must be text or a mapping with 'question', got a {kind}":
+        "{where}: 질문 {n}은(는) 글이거나 'question'이 있는 항목이어야 합니다 ({kind}임)",
+    "{where}: question {n} has no 'question' text": "{where}: 질문 {n}에 'question' 글이 없습니다",
+    "{where}: the file is {mb} MB; a question set may be at most {most} MB: split it":
+        "{where}: 파일이 {mb} MB입니다. 질문 세트는 최대 {most} MB: 나누세요",
+    "{where}: cannot read the question set ({why})": "{where}: 질문 세트를 읽을 수 없습니다 ({why})",
+    "{where}: not UTF-8 text; save it as UTF-8": "{where}: UTF-8 텍스트가 아닙니다. UTF-8로 저장하세요",
+    "{where}: {why}": "{where}: {why}",
+    "{where}: the set {ref} is itself a study file; name a question file":
+        "{where}: {ref} 세트는 그 자체가 연구 파일입니다. 질문 파일을 적으세요",
+    "{where}: variant {name}: {why}": "{where}: 변형 {name}: {why}",
+    "{where}: expected a list of questions or a mapping with 'questions:'":
+        "{where}: 질문 목록이나 'questions:'가 있는 항목이어야 합니다",
+    "{where}: the CSV needs a header row with a 'question' column (and optional id, reference)":
+        "{where}: CSV 첫 줄에 'question' 열이 있어야 합니다 (id, reference는 선택)",
     # failures, as the chat and Compare show them (the log keeps them in English)
     ("{endpoint} was still replying after {s}s (CHAT_MAX_SECONDS), so the reply was stopped; the partial "
      "text is kept. Lower max tokens or raise CHAT_MAX_SECONDS"):
@@ -470,9 +505,13 @@ CATALOGUE = Catalogue()  # static page text, the same for every reader; each rea
 t = CATALOGUE.t
 
 
-def refuse(request: gr.Request | None, text: str, **values) -> gr.Error:
-    """The toast for input a handler cannot take, in the reader's language: `raise refuse(request, "...")`."""
-    return error(say(text, language(request), **values), language(request))
+def refuse(request: gr.Request | None, text: str | Worded, **values) -> gr.Error:
+    """The toast for input a handler cannot take, in the reader's language: `raise refuse(request, "...")`, or
+    `refuse(request, exc)` for an error that keeps its template (chat.wording.Worded)."""
+    lang = language(request)
+    if isinstance(text, Worded):
+        return error(text.worded(words(lang)), lang)
+    return error(say(text, lang, **values), lang)
 
 
 def error(text: str, lang: str) -> gr.Error:

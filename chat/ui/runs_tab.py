@@ -71,7 +71,7 @@ def _question_set(upload, example: str, system: str, request: gr.Request | None 
     try:
         return load(path, system=(system or "").strip() or None if isinstance(system, str) else None, name=name)
     except QuestionSetError as exc:
-        raise refuse(request, str(exc)) from None
+        raise refuse(request, exc) from None
 
 
 def _whole(value, option: Option, default: int | None = None) -> int | None:
