@@ -14,10 +14,16 @@ from chat import failures as f
 from chat.redact import redact
 
 
-def format_usd(amount: Decimal | None, word=None) -> str:
+def english(text: str, /, **values) -> str:
+    """Words as the code writes them, a template's {names} filled in. An edge that speaks another language
+    passes its own function of this shape (chat.ui.i18n.words) to the meter, the estimate and the decision."""
+    return text.format(**values) if values else text
+
+
+def format_usd(amount: Decimal | None, word=english) -> str:
     """'$0.000123' style: enough digits that fractions of a cent stay visible; 'unpriced' for None."""
     if amount is None:
-        return (word or english)("unpriced")
+        return word("unpriced")
     if amount == 0:
         return "$0"
     if abs(amount) >= 1:
@@ -29,12 +35,6 @@ def format_usd(amount: Decimal | None, word=None) -> str:
     return f"${format(q, 'f')}"
 
 
-def english(text: str, /, **values) -> str:
-    """Words as the code writes them, a template's {names} filled in. An edge that speaks another language
-    passes its own function of this shape (chat.ui.i18n.words) to the meter, the estimate and the decision."""
-    return text.format(**values) if values else text
-
-
 class Worded(ValueError):
     """An error kept as its sentence's template and values: str() is the English the log and the CLI show; an edge
     in another language words it again (`worded(word)`), so the engine never picks the reader's language."""
@@ -42,6 +42,22 @@ class Worded(ValueError):
     def __init__(self, template: str, /, **values):
         super().__init__(english(template, **values))
         self.template, self.values = template, values
+
+    def worded(self, word=english) -> str:
+        return word(self.template, **self.values)
+
+
+class Said(str):
+    """A sentence that keeps its template and values: the English text wherever a str goes (the log, the CLI), and
+    an edge in another language words it again (`worded(word)`)."""
+
+    template: str
+    values: dict
+
+    def __new__(cls, template: str, /, **values):
+        said = super().__new__(cls, english(template, **values))
+        said.template, said.values = template, values
+        return said
 
     def worded(self, word=english) -> str:
         return word(self.template, **self.values)

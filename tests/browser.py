@@ -52,6 +52,20 @@ def fill_run(page, models, repeats: int, example: str = "training_faq") -> None:
     page.fill("#run-repeats input", str(repeats))
 
 
+def send_compare(page, models, prompt: str, rater: str | None = None, blind: bool = False) -> None:
+    """The Compare tab's form as a person fills it (the tab already open): models, blind, rater, prompt, Send."""
+    page.click("#compare-models input")
+    for name in models:
+        page.keyboard.type(name)
+        page.keyboard.press("Enter")
+    if blind:
+        page.click("#compare-blind input")
+    if rater is not None:
+        page.fill("#compare-rater textarea, #compare-rater input", rater)
+    page.fill("#compare-prompt textarea, #compare-prompt input", prompt)
+    page.click("#compare-send")
+
+
 def run_id_shown(page) -> str:
     """The run id the status line names (rendered Markdown: no backticks)."""
     found = re.search(r"Run (\S+) · \d+/\d+ answers", page.inner_text("#run-status"))

@@ -29,7 +29,7 @@ def templates() -> dict[str, str]:
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name not in ("word", "say", "t", "w", "refuse", "QuestionSetError"):  # and each Worded error
+            if name not in ("word", "say", "t", "w", "refuse", "QuestionSetError", "Said"):  # and each kept sentence
                 continue
             arg = node.args[1] if name == "refuse" and len(node.args) > 1 else node.args[0]
             values = arg.values if isinstance(arg, ast.Dict) else [arg]

@@ -18,6 +18,7 @@ from tests.browser import (
     fill_run,
     login,
     run_id_shown,
+    send_compare,
 )
 from tests.conftest import need
 from tests.fake_servers import Scenario
@@ -239,14 +240,7 @@ def test_compare_tab_streams_two_models_at_once_and_votes_blind(browser, demo, s
     scenarios.scenarios["gpt-4.1"] = Scenario(chunks=["big "] * 20, gap=0.05, input_tokens=30, output_tokens=20)
     context, page = open_chat(browser, demo.url)
     page.get_by_role("tab", name="Compare").click()
-    page.click("#compare-models input")
-    for name in ("gpt-4o-mini", "gpt-4.1"):
-        page.keyboard.type(name)
-        page.keyboard.press("Enter")
-    page.click("#compare-blind input")
-    page.fill("#compare-rater textarea, #compare-rater input", "tester")
-    page.fill("#compare-prompt textarea, #compare-prompt input", "which is better?")
-    page.click("#compare-send")
+    send_compare(page, ("gpt-4o-mini", "gpt-4.1"), "which is better?", rater="tester", blind=True)
     # both columns show text while both are still streaming
     text = "const t = id => (document.querySelector(id) || {innerText: ''}).innerText;"
     page.wait_for_function(f"() => {{ {text} return ['0','1'].every(i => t('#compare-answer-' + i).trim().length > 0)"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chat.ui.i18n import CATALOGUE, KO
-from tests.browser import DemoProcess, demo_env
+from tests.browser import DemoProcess, demo_env, send_compare
 from tests.fake_servers import Scenario
 from tests.helpers import templates
 
@@ -87,14 +87,7 @@ def test_a_korean_reader_meets_no_english_the_app_wrote(browser, korean, fake_se
 
     # compare, blind: the meter is hidden, then the vote's toast and mark
     page.get_by_role("tab", name="비교").click()
-    page.click("#compare-models input")
-    for name in ("gpt-4o-mini", "gpt-4.1"):
-        page.keyboard.type(name)
-        page.keyboard.press("Enter")
-    page.click("#compare-blind input")
-    page.fill("#compare-rater textarea, #compare-rater input", "김선생")
-    page.fill("#compare-prompt textarea", "수강 취소는 어떻게 하나요?")
-    page.keyboard.press("Enter")
+    send_compare(page, ("gpt-4o-mini", "gpt-4.1"), "수강 취소는 어떻게 하나요?", rater="김선생", blind=True)
     page.wait_for_function("['0', '1'].every(i => (document.querySelector('#compare-meter-' + i) || {innerText: ''})"
                            ".innerText.includes('계량 정보를 숨깁니다'))", timeout=30_000)
     seen["compare, blind"] = shown(page)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.browser import DemoProcess, demo_env, fill_run, login, run_id_shown
+from tests.browser import DemoProcess, demo_env, fill_run, login, run_id_shown, send_compare
 from tests.fake_servers import Scenario
 
 
@@ -61,13 +61,7 @@ def test_another_login_finds_no_trace_of_alices_run_and_cannot_rate_as_her(brows
     # his Compare: he types alice's name as the rater; the vote is stored as his
     bob.get_by_role("tab", name="Compare").click()
     assert bob.input_value("#compare-rater textarea, #compare-rater input") == "bob"  # filled in from the login
-    bob.click("#compare-models input")
-    for name in ("gpt-4o-mini", "gpt-4o"):
-        bob.keyboard.type(name)
-        bob.keyboard.press("Enter")
-    bob.fill("#compare-rater textarea, #compare-rater input", "alice")
-    bob.fill("#compare-prompt textarea", "which answer is better?")
-    bob.keyboard.press("Enter")
+    send_compare(bob, ("gpt-4o-mini", "gpt-4o"), "which answer is better?", rater="alice")
     bob.wait_for_function("['0', '1'].every(i => (document.querySelector('#compare-meter-' + i) || {innerText: ''})"
                           ".innerText.includes('TTFT'))", timeout=30_000)
     bob.click("#compare-vote-0")

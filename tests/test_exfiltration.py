@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, DemoProcess, demo_env, require_chromium
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, DemoProcess, demo_env, require_chromium, send_compare
 from tests.fake_servers import Scenario
 
 
@@ -70,12 +70,7 @@ def test_nothing_a_model_writes_makes_the_browser_fetch_anything(fake_server, tm
             assert "chart" in shown and "<img" in shown  # what the model wrote is there, as text
             # Compare, two columns of the same
             page.get_by_role("tab", name="Compare").click()
-            page.click("#compare-models input")
-            for name in ("gpt-4o-mini", "gpt-4o"):
-                page.keyboard.type(name)
-                page.keyboard.press("Enter")
-            page.fill("#compare-prompt textarea, #compare-prompt input", "show me the chart")
-            page.click("#compare-send")
+            send_compare(page, ("gpt-4o-mini", "gpt-4o"), "show me the chart")
             page.wait_for_function("['0','1'].every(i => (document.querySelector('#compare-answer-' + i) || "
                                    "{innerText: ''}).innerText.includes('not followed by itself'))", timeout=30_000)
             page.wait_for_timeout(1500)  # time for any image, stylesheet or background to be requested

@@ -135,3 +135,14 @@ def test_a_question_set_that_cannot_be_read_is_told_in_the_readers_language(engi
     with pytest.raises(QuestionSetError) as caught:  # the CLI and the log: English, the same error
         load(bad, name="질문.csv")
     assert str(caught.value) == "질문.csv: the CSV needs a header row with a 'question' column (and optional id, reference)"
+
+
+def test_what_to_set_for_an_unusable_model_is_said_in_both_languages(engine, monkeypatch):
+    from chat.ui.app import labelled_choices
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    _, note = labelled_choices(engine)
+    en, ko = CATALOGUE.entries[note.key]
+    assert "**Anthropic** — set ANTHROPIC_API_KEY in .env: " in en
+    assert "**Anthropic** — .env에 ANTHROPIC_API_KEY를 설정하세요: " in ko and "set ANTHROPIC_API_KEY" not in ko

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from chat.engine.protocols import Protocol, ProtocolName, facts, protocol
 from chat.engine.providers.base import Provider
+from chat.wording import Said
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
@@ -86,18 +87,18 @@ def _aws_file(kind: str) -> Path:
 def _aws_status() -> tuple[bool, str]:
     """The AWS chain's region and credentials, looked for without importing boto3 (which resolves them for real)."""
     if importlib.util.find_spec("boto3") is None:
-        return False, "install the Bedrock extra: pip install 'anthropic[bedrock]' (it brings boto3)"
+        return False, Said("install the Bedrock extra: pip install 'anthropic[bedrock]' (it brings boto3)")
     config = _aws_file("config")
     profile = _env("AWS_PROFILE") or "default"
     config_text = config.read_text(errors="replace") if config.is_file() else ""
     if not (_env("AWS_REGION") or _env("AWS_DEFAULT_REGION") or "region" in config_text):
-        return False, "set AWS_REGION in .env (or region in ~/.aws/config)"
+        return False, Said("set AWS_REGION in .env (or region in ~/.aws/config)")
     sources = (_env("AWS_ACCESS_KEY_ID"), _env("AWS_PROFILE"), _env("AWS_WEB_IDENTITY_TOKEN_FILE"),
                _env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"), _env("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
                _aws_file("credentials").is_file() or f"[profile {profile}]" in config_text or "sso_" in config_text)
     if not any(sources):
-        return False, ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in .env, or configure "
-                       "~/.aws/credentials")
+        return False, Said("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in .env, or configure "
+                           "~/.aws/credentials")
     return True, ""
 
 
@@ -105,21 +106,21 @@ def _key_status(endpoint: Endpoint) -> tuple[bool, str]:
     if endpoint.name == "openai" and _env("OPENAI_BASE_URL") and not _env("OPENAI_API_KEY"):
         return True, ""  # a compatible server behind OPENAI_BASE_URL often needs no key
     if endpoint.key_required and endpoint.key_var and not _env(endpoint.key_var):
-        return False, f"set {endpoint.key_var} in .env"
+        return False, Said("set {names} in .env", names=endpoint.key_var)
     return True, ""
 
 
-def _vars_status(needed: tuple[str, ...], where: str = ""):
+def _vars_status(needed: tuple[str, ...], template: str = "set {names} in .env"):
     def status(endpoint: Endpoint) -> tuple[bool, str]:
         missing = [v for v in needed if not _env(v)]
-        return (False, f"set {' and '.join(missing)} in .env{where}") if missing else (True, "")
+        return (False, Said(template, names=" and ".join(missing))) if missing else (True, "")
 
     return status
 
 
 def _local_status(endpoint: Endpoint) -> tuple[bool, str]:
     if importlib.util.find_spec("llama_cpp") is None:
-        return False, "install llama-cpp-python (pip install -r requirements.txt)"
+        return False, Said("install llama-cpp-python (pip install -r requirements.txt)")
     return True, ""
 
 
@@ -202,7 +203,7 @@ def _local(endpoint: Endpoint, stall: float, connect: float, retries: int):
 
 
 @protocol("azure-ai", status=_vars_status(("AZURE_AI_ENDPOINT", "AZURE_AI_API_KEY"),
-                                           " (the Foundry resource's …/models address and key)"),
+                                           "set {names} in .env (the Foundry resource's …/models address and key)"),
           client_vars=_AZURE_AI_VARS, base_url_var="AZURE_AI_ENDPOINT")
 def _azure_ai(endpoint: Endpoint, stall: float, connect: float, retries: int):
     import openai

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 import uuid
@@ -24,7 +23,7 @@ from chat.ui.display import price_text
 from chat.ui.i18n import CATALOGUE, check_lang, language, say, t, words
 from chat.ui.identity import check_rate
 from chat.ui.session import account, fork, history, new_session, panel, render
-from chat.wording import english
+from chat.wording import Said, english
 
 # A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that. With many
 # streams at once the interval stretches, so total repaints stay about constant and the CPU keeps up.
@@ -62,9 +61,8 @@ def model_choices(engine: Engine, word=english) -> tuple[list[tuple[str, str]], 
 
 
 def _why(why: str, word) -> str:
-    # the endpoints say what to set in English ("set OPENAI_API_KEY in .env"); the variables stay as they are
-    found = re.fullmatch(r"set (.+) in \.env(.*)", why)
-    return word("set {names} in .env{rest}", names=found[1], rest=found[2]) if found else word(why)
+    # what to set, as the endpoint said it (its variables' names stay as they are)
+    return why.worded(word) if isinstance(why, Said) else word(why)
 
 
 def labelled_choices(engine: Engine) -> tuple[list[tuple[I18nData, str]], I18nData | None]:

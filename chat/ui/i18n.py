@@ -117,7 +117,16 @@ KO = {
     # the chat and the page
     "## {title}": "## LLM 채팅 미터", "Your question": "질문", "Prompt": "프롬프트",
     "{model} takes no temperature; none is sent": "{model}은(는) 온도를 받지 않아 보내지 않습니다",
-    "set {names} in .env{rest}": ".env에 {names}를 설정하세요{rest}",
+    "set {names} in .env": ".env에 {names}를 설정하세요",
+    "set {names} in .env (the Foundry resource's …/models address and key)":
+        ".env에 {names}를 설정하세요 (Foundry 리소스의 …/models 주소와 키)",
+    "install the Bedrock extra: pip install 'anthropic[bedrock]' (it brings boto3)":
+        "Bedrock 추가 기능을 설치하세요: pip install 'anthropic[bedrock]' (boto3 포함)",
+    "set AWS_REGION in .env (or region in ~/.aws/config)": ".env에 AWS_REGION을 설정하세요 (또는 ~/.aws/config의 region)",
+    ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in .env, or configure "
+     "~/.aws/credentials"): ".env에 AWS_ACCESS_KEY_ID와 AWS_SECRET_ACCESS_KEY(또는 AWS_PROFILE)를 설정하거나 "
+                            "~/.aws/credentials를 구성하세요",
+    "install llama-cpp-python (pip install -r requirements.txt)": "llama-cpp-python을 설치하세요 (pip install -r requirements.txt)",
     # compare
     "your vote": "내 투표", "Model {letter}": "모델 {letter}",
     "meter hidden until you vote, rate or reveal": "투표, 평가 또는 공개 전까지 계량 정보를 숨깁니다",
