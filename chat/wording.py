@@ -101,8 +101,10 @@ def format_won(won: Decimal, word=english) -> str:
     """Won as people write it: whole won; a fraction of a won as won per 1,000 (₩55 per 1,000)."""
     if won == 0:
         return "₩0"
-    if abs(won) >= 1:
+    if abs(won) >= 100:
         return f"₩{won:,.0f}"
+    if abs(won) >= 1:  # one decimal under ₩100: ₩3.2 against a limit of ₩3.0 must not read ₩3 against ₩3
+        return f"₩{won:,.1f}"
     if abs(won) * 1000 >= 1:
         return word("{won} per 1,000", won=f"₩{won * 1000:,.0f}")
     return word("{won} per 1,000,000", won=f"₩{won * 1_000_000:,.0f}")

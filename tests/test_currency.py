@@ -19,7 +19,7 @@ KRW = {"CHAT_CURRENCY": "KRW", "CHAT_USD_RATE": "1390", "CHAT_USD_RATE_DATE": "2
 
 def test_won_are_written_as_people_write_them():
     assert format_won(Decimal("13900")) == "₩13,900"
-    assert format_won(Decimal("1.39")) == "₩1"
+    assert format_won(Decimal("1.39")) == "₩1.4"  # one decimal under ₩100
     assert format_won(Decimal("0.0553")) == "₩55 per 1,000"  # a single answer is a fraction of a won
     assert format_money(Decimal("0.0000398"), KRW) == "$0.0000398 (₩55 per 1,000)"
     assert format_money(Decimal("12.50"), KRW) == "$12.50 (₩17,375)"
@@ -68,3 +68,30 @@ def test_the_meter_panel_and_report_show_won_while_the_log_and_csv_stay_usd(fake
     assert "₩" not in csv_path.read_text()  # exports stay USD, as numbers
     logged = json.dumps(engine.store.query("SELECT * FROM exchanges"), ensure_ascii=False)
     assert "₩" not in logged
+
+
+def test_a_cost_limit_in_won_and_a_miss_that_reads_as_one(store, monkeypatch):
+    """'$0.00213 (₩3)' against a limit of '$0.002 (₩3)' read as no miss at all; won limits could not be typed."""
+    import gradio as gr
+
+    from chat.evaluation.decision import Constraints, check_text, decide
+    from chat.evaluation.ratings import DEFAULT_RUBRIC
+    from chat.evaluation.summary import summarize
+    from chat.ui.decision_view import constraints_from
+    from tests.synthetic import Truth, write_run
+
+    for key, value in KRW.items():
+        monkeypatch.setenv(key, value)
+    assert format_money(Decimal("0.00213")) == "$0.00213 (₩3.0)" and format_money(Decimal("0.002")) == "$0.002 (₩2.8)"
+    typed = constraints_from(None, None, None, "₩2.78", 1000, "4,170원", [], DEFAULT_RUBRIC)
+    assert typed.max_cost_per_question == Decimal("2.78") / Decimal("1390")  # $0.002
+    assert typed.max_monthly == Decimal("4170") / Decimal("1390")  # $3 a month
+    run_id = write_run(store, [Truth("gpt-4o-mini", cost_usd="0.00213")], questions=10, repeats=3, seed=1)
+
+    d = decide(summarize(store, run_id), Constraints(max_cost_per_question=Decimal("0.002")))
+    miss = next(k for k in d.candidates[0].checks if k.metric == "cost_per_question_usd")
+    assert miss.verdict == "misses"
+    assert check_text(miss) == "cost per question $0.00213 (₩3.0) is over $0.002 (₩2.8) by $0.00013 (₩181 per 1,000)"
+    monkeypatch.setenv("CHAT_CURRENCY", "USD")
+    with pytest.raises(gr.Error, match="in won needs CHAT_CURRENCY=KRW"):
+        constraints_from(None, None, None, "₩3", 1000, None, [], DEFAULT_RUBRIC)

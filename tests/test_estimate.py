@@ -193,7 +193,7 @@ def test_the_runs_tab_shows_the_estimate_then_spend_against_it_and_runs_each_pro
     assert systems == {"Answer in English."}  # prompt-1 is the set's own (none for this CSV): no system message
     assert sum(1 for r in fake.requests if r["body"]["messages"][0]["role"] != "system") == 4
     header = runs_tab.show_results(engine, Access(), run_id)[0]
-    assert "Estimated before the run: 8 calls" in header and "Actual: 8 answers, $" in header
+    assert "Estimated before the run: 8 calls" in header and "Actual: 8 calls, $" in header
 
 
 def test_a_runs_tab_run_outlives_the_page_and_stops_only_when_cancelled(fake, engine):
@@ -263,3 +263,45 @@ def test_a_korean_reader_gets_the_estimate_and_progress_in_korean(fake, engine):
     assert shown.startswith("**호출 전 예상** · 호출 4회") and "| 모델 | 호출 |" in shown and "낮음:" in shown
     *_, (status, _) = runs_tab.start_run(engine, Access(), *form, request=Korean(), progress=lambda *a, **k: None)
     assert "답변 4/4" in status and "완료" in status and "answers" not in status
+
+
+def test_the_estimate_brackets_runs_whose_answers_are_shorter_longer_or_fail(fake, engine):
+    """low is a floor no run goes under, high a ceiling none goes over, with no max tokens set: the audit found the
+    actual cost under the old 'low' (the mean answer) in 3 of 3 runs, and a 'high' of the whole context window."""
+    qs = questionsets.load(FAQ)
+    models = ["gpt-4o-mini"]
+    words = lambda n: [f" w{i}" for i in range(n)]  # noqa: E731 (one token a chunk, as the fake counts them)
+    # a past run that answered at 3 to 60 tokens, one of them failing after a token
+    fake.scenarios["gpt-4o-mini"] = Scenario(count_input=True, variants=[words(n) for n in (3, 20, 60, 8, 12)] * 2)
+    pilot = create(engine, qs, models, 1, 2)
+    list(execute(engine, pilot, qs, models, 1, 2))
+    runs = {"shorter than the mean": Scenario(count_input=True, variants=[words(3)]),
+            "longer than any before": Scenario(count_input=True, variants=[words(300)]),
+            "failing part-way": Scenario(count_input=True, variants=[words(30)], error_after=2)}
+    for name, scenario in runs.items():
+        est = estimate(engine, qs, models, repeats=1, concurrency=2)
+        assert est.lines[0].capped_output and est.cost_expected is not None
+        assert est.cost_low < est.cost_expected < est.cost_high, name
+        # never the context window: 4,096 tokens an answer at most, what caps reserve (128k would be 30x more)
+        assert est.lines[0].output_high == 10 * 4096, name
+        fake.scenarios["gpt-4o-mini"] = scenario
+        run_id = create(engine, qs, models, 1, 2, estimate=est.as_json())
+        list(execute(engine, run_id, qs, models, 1, 2))
+        rows = summarize(engine.store, run_id).rows
+        actual = sum(Decimal(r.cost_usd) for r in rows)
+        assert est.cost_low <= actual <= est.cost_high, (name, est.cost_low, actual, est.cost_high)
+        if name == "failing part-way":
+            assert all(r.status != "ok" for r in rows)
+    as_json = est.as_json()
+    assert as_json["cost_expected_usd"] == as_json["models"][0]["cost_expected_usd"] > 0
+
+
+def test_an_unknown_time_says_why_and_never_about_unknown(fake, engine):
+    from chat.evaluation.estimate import summary_line
+    from chat.ui.i18n import words
+
+    est = estimate(engine, questionsets.load(FAQ), ["gpt-4o-mini"], repeats=1, concurrency=2, max_tokens=100)
+    assert est.wall_seconds is None
+    en, ko = summary_line(est), summary_line(est, words("ko"))
+    assert "time unknown: none of these models has answered in this log yet" in en and "about unknown" not in en
+    assert "시간 알 수 없음" in ko and "약 알 수 없음" not in ko

@@ -75,3 +75,26 @@ def test_any_gguf_by_path(engine):
     assert result.record["cost_usd"] is None  # a GGUF of your own has no price entry: shown as unpriced, not $0
     _, missing = run(engine, model="local:/nowhere/model.gguf", prompt="hi")
     assert missing.status == "error" and "no GGUF file at /nowhere/model.gguf" in missing.error
+
+
+def test_the_estimate_times_the_local_model_at_its_measured_speeds_and_the_real_prompt(engine):
+    """The audit: 'about 3 min' for 20 calls that took 61 s each, guessed from one short answer without the FAQ
+    prompt. Now a model on this machine is timed at the prompt and output speeds it was measured at here, for the
+    prompt the run will really send."""
+    from chat.evaluation import questionsets
+    from chat.evaluation.estimate import estimate
+
+    for prompt in ("What is the capital of France?", "Name three colours."):
+        _, result = run(engine, model="smollm2-135m-instruct", prompt=prompt, max_tokens=16, temperature=0)
+        assert engine.store.exchange(result.record["id"])["status"] == "ok"
+    engine.store.flush()
+    with sqlite3.connect(engine.store.path) as db:
+        read, write, out = db.execute(
+            "SELECT avg(input_tokens * 1000.0 / ttft_ms), avg(output_tokens_per_s), avg(output_tokens) FROM exchanges "
+            "WHERE model = 'smollm2-135m-instruct' AND status = 'ok'").fetchone()
+    qs = questionsets.load(ROOT / "examples" / "training_faq.yaml")
+    line = estimate(engine, qs, ["smollm2-135m-instruct"], repeats=2, concurrency=4).lines[0]
+    prompt = line.input_tokens / line.calls  # the FAQ's system prompt and questions, far longer than the pilot's
+    assert prompt > 50
+    expected_each = prompt / read + round(out) / write
+    assert abs(line.seconds - line.calls * expected_each) < 1e-6 * line.seconds

@@ -88,7 +88,9 @@ def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
     current, question, answer, who = runs_tab.next_unrated(engine, Access(), run_id, "kim", True)
     assert "hidden (blind)" in who and answer == "Hello, this is a fake reply." and "8 left" in who
     saved = runs_tab.save_answer_rating(engine, current, "kim", None, 4, 4, 5)
-    assert current["model"] in saved
+    # rating blind, saving does not name the model: every later rating would stop being blind
+    assert current["model"] not in saved and "stays hidden while Blind is ticked" in saved
+    assert "**Reference answer**: " in question  # 'contains the answer' needs the reference beside it
     ratings = runs_tab.show_results(engine, Access(), run_id)[6]
     assert list(ratings["Rated by"]) == ["human"] and list(ratings["Answers rated"]) == ["1"]
     projection, answers = runs_tab.show_answers(engine, Access(), run_id, "3000")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from chat.engine import Engine
-from chat.engine.budget import DEFAULT_RESERVED_OUTPUT
+from chat.engine.budget import DEFAULT_RESERVED_OUTPUT, INPUT_MARGIN_OTHER
 from chat.engine.history import build_messages
 from chat.engine.pricing import cost_of
 from chat.engine.tokens import count_messages
@@ -14,27 +14,31 @@ from chat.evaluation.questionsets import QuestionSet
 from chat.evaluation.results import label
 from chat.evaluation.runs import plan
 from chat.storage import runs as queries
+from chat.storage.runs import History
 from chat.storage.scope import Scope
 from chat.wording import english, format_money
 
 
 @dataclass(frozen=True)
 class Line:
-    """One candidate (a model, asked one way): its calls and their cost and time, low to high."""
+    """One candidate (a model, asked one way): its calls and their cost and time, low, expected and high."""
 
     model: str
     variant: str | None
     calls: int
     input_tokens: int  # every call's prompt, counted with the tokenizer
     counted_with: str  # tiktoken:<encoding>, or heuristic
-    output_low: int  # the model's mean output in this log x calls; 0 with no past answers
-    output_high: int | None  # the max tokens each call may be sent x calls; None: no bound is known
-    cost_low: Decimal | None  # None: unpriced
-    cost_high: Decimal | None  # None: unpriced, or no bound
-    seconds: float | None  # answering time summed over calls, at the logged mean latency; None: never timed
-    past_answers: int  # answers in the log the low output and the time come from
+    output_low: int  # the fewest output tokens this model has answered with in this log, x calls; 0 with none
+    output_expected: int | None  # its mean output in this log x calls; None with no past answers
+    output_high: int  # the max tokens each call may be sent (or what caps reserve) x calls
+    cost_low: Decimal | None  # None: unpriced. A true lower bound: nothing cheaper can happen
+    cost_expected: Decimal | None  # None: unpriced, or no past answers
+    cost_high: Decimal | None  # None: unpriced
+    seconds: float | None  # answering time summed over calls; None: never timed
+    past_answers: int  # answers in the log the output and the time come from
     priced: bool
     local: bool  # answers one at a time, whatever the concurrency
+    capped_output: bool = False  # no max tokens was given: the high assumes what caps reserve
 
     @property
     def label(self) -> str:
@@ -57,6 +61,11 @@ class Estimate:
             (line.cost_low for line in self.lines), Decimal(0))
 
     @property
+    def cost_expected(self) -> Decimal | None:
+        return None if any(line.cost_expected is None for line in self.lines) else sum(
+            (line.cost_expected for line in self.lines), Decimal(0))
+
+    @property
     def cost_high(self) -> Decimal | None:
         return None if any(line.cost_high is None for line in self.lines) else sum(
             (line.cost_high for line in self.lines), Decimal(0))
@@ -72,12 +81,15 @@ class Estimate:
 
     def as_json(self) -> dict:
         money = lambda d: None if d is None else float(d)  # noqa: E731
-        return {"calls": self.calls, "cost_low_usd": money(self.cost_low), "cost_high_usd": money(self.cost_high),
+        return {"calls": self.calls, "cost_low_usd": money(self.cost_low),
+                "cost_expected_usd": money(self.cost_expected), "cost_high_usd": money(self.cost_high),
                 "wall_seconds": self.wall_seconds, "concurrency": self.concurrency,
                 "models": [{"model": line.model, "variant": line.variant, "calls": line.calls,
                             "input_tokens": line.input_tokens, "counted_with": line.counted_with,
-                            "output_tokens_low": line.output_low, "output_tokens_high": line.output_high,
-                            "cost_low_usd": money(line.cost_low), "cost_high_usd": money(line.cost_high),
+                            "output_tokens_low": line.output_low, "output_tokens_expected": line.output_expected,
+                            "output_tokens_high": line.output_high, "output_high_assumed": line.capped_output,
+                            "cost_low_usd": money(line.cost_low), "cost_expected_usd": money(line.cost_expected),
+                            "cost_high_usd": money(line.cost_high),
                             "seconds": line.seconds, "past_answers": line.past_answers} for line in self.lines]}
 
 
@@ -103,41 +115,61 @@ def estimate(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, c
         t = totals.setdefault(key, {"calls": 0, "inputs": [], "method": method, "max_tokens": params["max_tokens"]})
         t["calls"] += 1
         t["inputs"].append(n_in)
-    lines = []
-    for (name, variant), t in totals.items():
-        model = resolved[name]
-        n, mean_out, mean_latency = history.get(name, (0, None, None))
-        calls, inputs = t["calls"], t["inputs"]
-        low_each = round(mean_out or 0)
-        seconds_each = mean_latency / 1000 if mean_latency is not None else None
-        cost_low = cost_high = None
-        high_each = []
-        for n_in in inputs:
-            bound = t["max_tokens"] or (DEFAULT_RESERVED_OUTPUT if engine.budget.active else None) or \
-                (model.context_window - n_in if model.context_window else None)
-            high_each.append(bound)
-        output_high = None if None in high_each else sum(high_each)
-        if model.price is not None:
-            low = [cost_of(Usage(n_in, low_each), model.price, seconds_each) for n_in in inputs]
-            cost_low = None if None in low else sum((c.total for c in low), Decimal(0))
-            if output_high is not None:
-                cost_high = sum((engine.budget.worst_case(model, n_in, out) for n_in, out in zip(inputs, high_each)),
-                                Decimal(0))
-        lines.append(Line(name, variant, calls, sum(inputs), t["method"], low_each * calls, output_high, cost_low,
-                          cost_high, None if seconds_each is None else seconds_each * calls, n, model.price is not None,
-                          model.endpoint.facts.local))
+    lines = [_line(engine, resolved[name], name, variant, t, history.get(name)) for (name, variant), t in totals.items()]
     return Estimate(tuple(lines), concurrency)
+
+
+def _line(engine: Engine, model, name: str, variant: str | None, t: dict, past: History | None) -> Line:
+    """One candidate's calls: low (nothing can cost less), expected (the log's mean answer), high (every answer as
+    long as it may be)."""
+    calls, inputs = t["calls"], t["inputs"]
+    low_each = int(past.fewest_output or 0) if past else 0
+    expected_each = round(past.mean_output) if past and past.mean_output is not None else None
+    high_each = t["max_tokens"] or DEFAULT_RESERVED_OUTPUT  # never the context window: no answer runs that long
+    # OpenAI counts with the tokenizer we count with; another vendor's may report fewer tokens for the same text, and
+    # the low takes the fewest it could (the margin caps allow the other way)
+    exact = model.endpoint.name in ("openai", "azure") and t["method"].startswith("tiktoken")
+    fewest_in = inputs if exact else [int(n / INPUT_MARGIN_OTHER) for n in inputs]
+    seconds_each = _seconds_each(model, inputs, expected_each, past)
+    cost_low = cost_expected = cost_high = None
+    if model.price is not None:
+        cost_low = _total(model, [(n, low_each) for n in fewest_in], 0.0)
+        if expected_each is not None:
+            cost_expected = _total(model, [(n, expected_each) for n in inputs], seconds_each)
+        cost_high = sum((engine.budget.worst_case(model, n, high_each) for n in inputs), Decimal(0))
+    return Line(name, variant, calls, sum(inputs), t["method"], low_each * calls,
+                None if expected_each is None else expected_each * calls, high_each * calls, cost_low, cost_expected,
+                cost_high, None if seconds_each is None else seconds_each * calls, past.answers if past else 0,
+                model.price is not None, model.endpoint.facts.local, not t["max_tokens"])
+
+
+def _total(model, usages: list[tuple[int, int]], seconds: float | None) -> Decimal | None:
+    costs = [cost_of(Usage(n_in, n_out), model.price, seconds) for n_in, n_out in usages]
+    return None if None in costs else sum((c.total for c in costs), Decimal(0))
+
+
+def _seconds_each(model, inputs: list[int], expected_out: int | None, past: History | None) -> float | None:
+    """A call's time: a model on this machine reads this prompt and writes the expected answer at the rates it was
+    measured at here; a remote one takes its logged mean."""
+    if past is None:
+        return None
+    if model.endpoint.facts.local and past.read_per_s and past.write_per_s and expected_out is not None:
+        prompt = sum(inputs) / len(inputs)
+        return prompt / past.read_per_s + expected_out / past.write_per_s
+    return past.mean_latency_ms / 1000 if past.mean_latency_ms is not None else None
 
 
 def _tokens(n: int | None, word=english) -> str:
     return word("no bound") if n is None else f"{n:,}"
 
 
-def _cost(line_or_total_low, high, priced: bool, word=english) -> str:
+def _cost(low, expected, high, priced: bool, word=english) -> str:
+    """'$0.010 – $0.050 (expected $0.020)'."""
     if not priced:
         return word("unpriced")
-    low_text = "?" if line_or_total_low is None else format_money(line_or_total_low, word=word)
-    return f"{low_text} – {word('no bound') if high is None else format_money(high, word=word)}"
+    money = lambda v: "?" if v is None else format_money(v, word=word)  # noqa: E731
+    text = f"{money(low)} – {money(high)}"
+    return text if expected is None else text + " " + word("(expected {cost})", cost=money(expected))
 
 
 def duration(seconds: float | None, word=english) -> str:
@@ -150,30 +182,41 @@ def duration(seconds: float | None, word=english) -> str:
     return word("{n} h", n=f"{seconds / 3600:,.1f}")
 
 
+def about(seconds: float | None, word=english) -> str:
+    """'about 3 min', or why the time is unknown: never 'about unknown'."""
+    if seconds is None:
+        return word("time unknown: none of these models has answered in this log yet")
+    return word("about {time}", time=duration(seconds, word))
+
+
 def table(est: Estimate, word=english) -> tuple[list[str], list[list[str]]]:
     """The estimate as a table: a row per candidate, then the run's total."""
     head = [word(h) for h in ("Model", "Calls", "Input tokens", "Output tokens (low – high)", "Cost (low – high)",
                               "Answering time", "From past answers")]
     rows = [[line.label, f"{line.calls:,}", f"{line.input_tokens:,} ({line.counted_with})",
-             f"{line.output_low:,} – {_tokens(line.output_high, word)}",
-             _cost(line.cost_low, line.cost_high, line.priced, word), duration(line.seconds, word),
+             f"{line.output_low:,} – {line.output_high:,}" + ("" if line.output_expected is None else " " + word(
+                 "(expected {n})", n=f"{line.output_expected:,}")),
+             _cost(line.cost_low, line.cost_expected, line.cost_high, line.priced, word), duration(line.seconds, word),
              f"{line.past_answers:,}"] for line in est.lines]
     priced = all(line.priced for line in est.lines)
     unpriced = ", ".join(line.label for line in est.lines if not line.priced)
-    rows.append([word("All"), f"{est.calls:,}", "", "", _cost(est.cost_low, est.cost_high, priced, word) if priced else
+    rows.append([word("All"), f"{est.calls:,}", "", "",
+                 _cost(est.cost_low, est.cost_expected, est.cost_high, priced, word) if priced else
                  word("unpriced models: {models}", models=unpriced),
                  word("{time} at concurrency {n}", time=duration(est.wall_seconds, word), n=est.concurrency), ""])
     return head, rows
 
 
 def summary_line(est: Estimate, word=english) -> str:
-    """One sentence: calls, cost low to high, time."""
+    """One sentence: calls, cost low to high (and expected), time."""
     priced = all(line.priced for line in est.lines)
-    cost = _cost(est.cost_low, est.cost_high, True, word) if priced else word(
+    cost = _cost(est.cost_low, est.cost_expected, est.cost_high, True, word) if priced else word(
         "cost unknown: {models} unpriced", models=", ".join(line.label for line in est.lines if not line.priced))
-    bound = "" if est.cost_high is not None or not priced else word(" (no upper bound: set max tokens)")
-    return word("{calls} calls · {cost}{bound} · about {time} at concurrency {concurrency}", calls=f"{est.calls:,}",
-                cost=cost, bound=bound, time=duration(est.wall_seconds, word), concurrency=est.concurrency)
+    capped = [line for line in est.lines if line.capped_output]
+    bound = "" if not capped or not priced else word(" (high: up to {n} tokens an answer, what caps reserve; set max "
+                                                      "tokens to bound it yourself)", n=f"{DEFAULT_RESERVED_OUTPUT:,}")
+    return word("{calls} calls · {cost}{bound} · {time} at concurrency {concurrency}", calls=f"{est.calls:,}",
+                cost=cost, bound=bound, time=about(est.wall_seconds, word), concurrency=est.concurrency)
 
 
 def beside_actual(run, rows, word=english) -> str | None:
@@ -187,6 +230,6 @@ def beside_actual(run, rows, word=english) -> str | None:
     low, high = est.get("cost_low_usd"), est.get("cost_high_usd")
     money = lambda v: "?" if v is None else format_money(Decimal(str(v)), word=word)  # noqa: E731
     guessed = word("unpriced") if low is None else f"{money(low)} – {word('no bound') if high is None else money(high)}"
-    return word("Estimated before the run: {calls} calls, {guessed}, about {time}. Actual: {n} answers, {actual}.",
-                calls=f"{est.get('calls', 0):,}", guessed=guessed, time=duration(est.get("wall_seconds"), word),
+    return word("Estimated before the run: {calls} calls, {guessed}, {time}. Actual: {n} calls, {actual}.",
+                calls=f"{est.get('calls', 0):,}", guessed=guessed, time=about(est.get("wall_seconds"), word),
                 n=f"{len(spent):,}", actual=actual)

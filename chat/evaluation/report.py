@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,18 @@ from chat.engine.usage import Usage
 from chat.evaluation import spreadsheet
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
-from chat.evaluation.decision import Constraints, Decision, pairs_table, reason, scores_note, shortlist_table
+from chat.evaluation.decision import (
+    VERDICT_MARK,
+    Decision,
+    checks_table,
+    constraint_text,
+    figure_text,
+    full_table,
+    pairs_table,
+    reason,
+    scores_note,
+    shortlist_cells,
+)
 from chat.evaluation.estimate import beside_actual
 from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
@@ -159,16 +171,26 @@ def latency_svg(rows: list[dict], word=english) -> str:
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}svg{max-width:100%;height:auto}
-td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right;overflow-wrap:anywhere}
+td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right;overflow-wrap:break-word;word-break:keep-all}
+.name{white-space:nowrap}small{color:#666;font-size:.78rem;white-space:nowrap}.v-meets{color:#2b6b2b}
+.v-misses{color:#a12b2b}.v-uncertain{color:#8a5a00}ul.constraints li.meets .mark{color:#2b6b2b}
+ul.constraints li.misses .mark{color:#a12b2b}ul.constraints li.uncertain .mark{color:#8a5a00}.sub{color:#666}
 td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}svg text{font-size:12px}.note{color:#666;font-size:.85rem}
-.verdict{font-size:1.25rem;font-weight:600;background:#eef6ee;border-left:6px solid #59a14f;padding:.7rem 1rem}
+.verdict{font-size:1.1rem;font-weight:600;background:#eef6ee;border-left:6px solid #59a14f;padding:.7rem 1rem}
 .verdict.none{background:#fbeeee;border-left-color:#e15759}ul.constraints{margin:.3rem 0 .8rem}
 @media (max-width:600px){body{margin:.6rem}h1{font-size:1.4rem}
 table,thead,tbody,tr,td{display:block;width:100%;box-sizing:border-box}thead{display:none}
 tr{border:1px solid #ccc;border-radius:6px;margin:.6rem 0;padding:.3rem .5rem}
 td{border:none;border-bottom:1px dotted #ddd;text-align:right;padding:.25rem 0;display:flex;
 justify-content:space-between;gap:.8rem}td:last-child{border-bottom:none}td:first-child{text-align:right;font-weight:600}
-td::before{content:attr(data-label);flex:0 0 40%;text-align:left;color:#555;font-weight:normal}}"""
+td::before{content:attr(data-label);flex:0 0 40%;text-align:left;color:#555;font-weight:normal}
+table.shortlist tr{padding:.15rem .4rem;margin:.25rem 0}table.shortlist td{display:inline;border:none;padding:0 .5rem 0 0;
+font-size:.78rem;white-space:nowrap}table.shortlist td::before{content:attr(data-label) " ";color:#666}
+table.shortlist td:first-child,table.shortlist td:nth-child(2){font-size:.9rem;text-align:left}
+table.shortlist td:first-child::before,table.shortlist td:nth-child(2)::before{content:none}
+table.shortlist td:nth-child(2)::after{content:"";display:block}table.shortlist small{display:none}
+.verdict{font-size:.95rem;padding:.5rem .7rem}h2{font-size:1.15rem;margin:.6rem 0 .3rem}h3{font-size:1rem;margin:.5rem 0 .2rem}
+h1{font-size:1.2rem;margin:.3rem 0}ul.constraints{font-size:.85rem;padding-left:1.1rem}p.note{margin:.3rem 0}}"""
 
 
 def projection_table(projections: list[Projection], per_day: int, word=english) -> tuple[list[str], list[list[str]]]:
@@ -246,37 +268,71 @@ def frontier_svg(d: Decision, word=english) -> str:
             f"{axes}{''.join(parts)}</svg><p class=note>{html.escape(note)}</p>")
 
 
-def constraints_html(c: Constraints, word=english) -> str:
-    items = []
-    if c.max_ttft_p95_s is not None:
-        items.append(word("TTFT p95 at most {s} s", s=f"{c.max_ttft_p95_s:g}"))
-    if c.max_latency_p95_s is not None:
-        items.append(word("latency p95 at most {s} s", s=f"{c.max_latency_p95_s:g}"))
-    items += [word("{name} score at least {low}", name=word(name), low=f"{low:g}") for name, low in c.min_score.items()]
-    if c.min_acceptable is not None:
-        items.append(word("at least {pct} of answers acceptable", pct=f"{c.min_acceptable:.0%}"))
-    if c.max_cost_per_question is not None:
-        items.append(word("at most {cost} a question", cost=format_money(c.max_cost_per_question, word=word)))
-    if c.max_monthly is not None:
-        items.append(word("at most {cost} a month at {n} questions a day", cost=format_money(c.max_monthly, word=word),
-                          n=f"{c.per_day:,}"))
-    if not items:
+def constraints_html(d: Decision, word=english) -> str:
+    """Each constraint with its verdict for the recommended candidate (or the most likely one, when none is)."""
+    if not d.candidates:
         return f"<p class=note>{word('No constraints were set: the shortlist is simply cheapest first.')}</p>"
-    return "<ul class=constraints>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+    lead = d.candidates[0]
+    items = [f"<li class={k.verdict}><span class=mark>{VERDICT_MARK[k.verdict]}</span> "
+             f"{html.escape(constraint_text(k, word))}: <b>{html.escape(word(k.verdict))}</b> "
+             f"<span class=sub>{html.escape(figure_text(k.metric, k.figure, word))}</span></li>" for k in lead.checks]
+    return f"<ul class=constraints>{''.join(items)}</ul>"
+
+
+def checked_note(d: Decision, word=english) -> str:
+    if not d.candidates:
+        return ""
+    who = word("Checked for {label}: a check is met only when the whole 95% interval is on the right side of the limit, "
+               "missed when the whole interval is on the wrong side, and uncertain otherwise.", label=d.candidates[0].label)
+    return f"<p class=note>{html.escape(who)}</p>"
+
+
+def shortlist_html(d: Decision, word=english) -> str:
+    """The seven-column shortlist: each figure on one line, its interval on a smaller second line."""
+    head, rows = shortlist_cells(d, word)
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = []
+    for c, row in zip(d.candidates, rows):
+        cells = []
+        for i, (h, (main, sub)) in enumerate(zip(head, row)):
+            text = f"<span class=name>{html.escape(main)}</span>" if i == 0 else html.escape(main)
+            small = f"<br><small>{html.escape(sub)}</small>" if sub else ""
+            cls = f" class=\"v-{c.verdict()}\"" if i == 1 else ""
+            cells.append(f"<td data-label=\"{html.escape(h)}\"{cls}>{text}{small}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table class=shortlist><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _names_whole(text: str, d: Decision) -> str:
+    """The sentence escaped, each candidate's name kept on one line (a name broken at its hyphens reads as two)."""
+    names = sorted({c.label for c in d.candidates}, key=len, reverse=True)
+    if not names:
+        return html.escape(text)
+    pattern = re.compile("|".join(re.escape(n) for n in names))
+    out, last = [], 0
+    for m in pattern.finditer(text):
+        out += [html.escape(text[last:m.start()]), f"<span class=name>{html.escape(m.group())}</span>"]
+        last = m.end()
+    return "".join(out) + html.escape(text[last:])
 
 
 def decision_html(d: Decision, word=english) -> list[str]:
     rec = d.recommended
-    intervals = word("Intervals are 95%: a seeded bootstrap over questions, then repeats within them (Wilson's for "
-                     "rates); a figure from fewer than 5 answers shows no interval.")
-    out = [f"<h2>{word('Recommendation')}</h2><p class=\"verdict{'' if rec else ' none'}\">{html.escape(reason(d, word))}</p>",
-           f"<h3>{word('Constraints')}</h3>", constraints_html(d.constraints, word),
+    intervals = word("Intervals are 95%, with the question as the unit: a t interval over question means, Wilson's at the "
+                     "effective number of answers for rates, order statistics for percentiles; a figure from fewer "
+                     "than 5 answers shows no interval.")
+    out = [f"<section class=first><h2>{word('Recommendation')}</h2>"
+           f"<p class=\"verdict{'' if rec else ' none'}\">{_names_whole(reason(d, word), d)}</p>",
+           f"<h3>{word('Constraints')}</h3>", constraints_html(d, word),
+           f"<h3>{word('Shortlist')}</h3>", shortlist_html(d, word), "</section>", checked_note(d, word),
            f"<p class=note>{html.escape(scores_note(d, word))} {html.escape(intervals)}</p>",
-           f"<h3>{word('Shortlist')}</h3>", _table(*shortlist_table(d, word)),
-           f"<h3>{word('Cost against quality')}</h3>", frontier_svg(d, word)]
+           f"<h3>{word('Every candidate against every constraint')}</h3>", _table(*checks_table(d, word)),
+           f"<h3>{word('Cost against quality')}</h3>", frontier_svg(d, word),
+           f"<details><summary>{word('Every figure, with its interval')}</summary>{_table(*full_table(d, word))}"
+           "</details>"]
     if d.pairs:
         paired = word("Paired by question: the chance A's figure is the better one, and the repeats per question that "
-                      "would tell a difference of the margin apart.")
+                      "would tell a difference of the margin apart 80% of the time.")
         out += [f"<h3>{word('Leading candidates compared')}</h3><p class=note>{html.escape(paired)}</p>",
                 _table(*pairs_table(d, word))]
     return out
@@ -304,8 +360,10 @@ def to_html(r: Report, prices: PriceTable, per_day: int = 1000, word=english) ->
     day = (run.created_at or "")[:10]
     title = f"{html.escape(run.set_name or word('Question set'))} · {html.escape(day)}" + (
         f" ({word('blind')})" if blind else "")
-    line = word("{n} answers · {models} · {repeats} repeats each · run {run} · costs from pricing.yaml", n=len(rows),
-                models=", ".join(models), repeats=run.repeats, run=run.id)
+    failed = sum(r.status != "ok" for r in rows)
+    line = word("{n} calls ({ok} answered, {failed} failed) · {models} · {repeats} repeats each · run {run} · costs "
+                "from pricing.yaml", n=len(rows), ok=len(rows) - failed, failed=failed, models=", ".join(models),
+                repeats=run.repeats, run=run.id)
     sections = [f"<h1>{title}</h1>", f"<p class=note>{html.escape(line)}</p>"]
     if rate_note():
         sections.append(f"<p class=note>{html.escape(rate_note(word=word))}</p>")

@@ -1,6 +1,8 @@
 """Reads for evaluation: runs, their answers, and ratings."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from chat.storage.rows import Exchange, Rating, Run
 from chat.storage.scope import Scope
 from chat.storage.store import Store
@@ -57,17 +59,35 @@ def ratings_of(store: Store, exchange_ids: list[str]) -> list[Rating]:
     return out
 
 
-def answer_history(store: Store, models: list[str], scope: Scope = Scope()) -> dict[str, tuple[int, float | None,
-                                                                                                  float | None]]:
-    """Per model, from the reader's own answers: how many went well, their mean output tokens and mean latency."""
+def answer_history(store: Store, models: list[str], scope: Scope = Scope()) -> dict[str, History]:
+    """Per model, from the reader's own answers that went well: how many, their mean and fewest output tokens, mean
+    latency, and (for a model on this machine) how fast it reads a prompt and writes."""
     if not models:
         return {}
     cond, params = scope.sql()
     found = store.query(
-        "SELECT model, count(*) AS n, avg(output_tokens) AS out_tokens, avg(latency_ms) AS latency FROM exchanges "
+        "SELECT model, count(*) AS n, avg(output_tokens) AS out_tokens, avg(latency_ms) AS latency, "
+        "avg(CASE WHEN ttft_ms > 0 AND input_tokens > 0 THEN input_tokens * 1000.0 / ttft_ms END) AS read_per_s, "
+        "avg(output_tokens_per_s) AS write_per_s FROM exchanges "
         f"WHERE status = 'ok' AND model IN ({','.join('?' * len(models))})" + (f" AND {cond}" if cond else "") +
         " GROUP BY model", [*models, *params])
-    return {r["model"]: (r["n"], r["out_tokens"], r["latency"]) for r in found}
+    # the fewest output tokens of any finished attempt, a failed one's too: a call that failed at once wrote none
+    fewest = {r["model"]: r["fewest"] for r in store.query(
+        "SELECT model, min(coalesce(output_tokens, 0)) AS fewest FROM exchanges WHERE status != 'streaming' AND "
+        f"model IN ({','.join('?' * len(models))})" + (f" AND {cond}" if cond else "") + " GROUP BY model",
+        [*models, *params])}
+    return {r["model"]: History(r["n"], r["out_tokens"], r["latency"], fewest.get(r["model"]), r["read_per_s"],
+                                r["write_per_s"]) for r in found}
+
+
+@dataclass(frozen=True)
+class History:
+    answers: int
+    mean_output: float | None
+    mean_latency_ms: float | None
+    fewest_output: int | None
+    read_per_s: float | None  # prompt tokens a second, from the time to the first token
+    write_per_s: float | None  # output tokens a second
 
 
 def ratings_of_run(store: Store, run_id: str) -> list[Rating]:

@@ -277,7 +277,7 @@ def _report(args) -> int:
 
 
 def _decide(args) -> int:
-    from chat.evaluation.decision import decide, pairs_table, reason, scores_note, shortlist_table
+    from chat.evaluation.decision import checks_table, decide, full_table, pairs_table, reason, scores_note, shortlist_table
     from chat.evaluation.ratings import load_rubric
     from chat.evaluation.summary import summarize
     from chat.storage.store import Store
@@ -292,8 +292,15 @@ def _decide(args) -> int:
         print(json.dumps(d.as_json(), indent=2, ensure_ascii=False))
         return 0
     print(reason(d))
-    print(scores_note(d) + " Intervals are 95% (bootstrap over questions, then repeats; Wilson for rates).\n")
+    print(scores_note(d) + " Intervals are 95%, with the question as the unit (docs/methods.md). A check meets its "
+          "limit only when the whole interval is on the right side of it, misses it when the whole interval is on the "
+          "wrong side, and is uncertain otherwise.\n")
     _print_table(*shortlist_table(d))
+    print()
+    _print_table(*checks_table(d))
+    if args.long:
+        print()
+        _print_table(*full_table(d))
     if d.pairs:
         print()
         _print_table(*pairs_table(d))
@@ -403,13 +410,16 @@ def _constraint_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-acceptable", type=_rate, metavar="RATE", help="lowest share of acceptable answers, e.g. 0.9")
     p.add_argument("--max-cost-per-question", type=_usd, metavar="USD")
     p.add_argument("--max-monthly", type=_usd, metavar="USD", help="highest monthly cost at --per-day")
+    p.add_argument("--max-failure-rate", type=_rate, metavar="RATE",
+                   help="highest share of attempts that fail, e.g. 0.02 (default: 0.05, applied only to rule out a "
+                        "candidate whose whole interval is above it)")
 
 
 def _constraints(args):
     from chat.evaluation.decision import Constraints
 
     return Constraints(args.max_ttft_p95, args.max_latency_p95, dict(args.min_score or []), args.min_acceptable,
-                       args.max_cost_per_question, args.per_day, args.max_monthly)
+                       args.max_cost_per_question, args.per_day, args.max_monthly, args.max_failure_rate)
 
 
 def _cap_flags(p: argparse.ArgumentParser) -> None:
@@ -472,7 +482,9 @@ def parser() -> argparse.ArgumentParser:
     de.add_argument("--margin", type=float, default=0.25, help="score difference worth telling apart, for the "
                                                               "repeats needed (default 0.25 points)")
     de.add_argument("--rubric")
-    de.add_argument("--json", action="store_true", help="the decision as JSON: recommended, candidates, pairs")
+    de.add_argument("--json", action="store_true", help="the decision as JSON: recommended, candidates with their "
+                                                        "checks and verdicts, pairs")
+    de.add_argument("--long", action="store_true", help="also every figure of every candidate")
     de.add_argument("--db")
     prices = sub.add_parser("prices", help="list pricing.yaml; --check compares every figure with genai-prices")
     prices.add_argument("--check", action="store_true", help="print each figure that differs from genai-prices' data "

@@ -10,13 +10,19 @@ import pandas as pd
 
 from chat.engine import Engine
 from chat.evaluation.decision import (
+    VERDICT_MARK,
     ConstraintError,
     Constraints,
     Measured,
+    checks_table,
+    constraint_text,
     decide,
+    figure_text,
     measure,
     pairs_table,
+    ratings_wanted,
     reason,
+    runner_up,
     scores_note,
     shortlist_table,
 )
@@ -27,6 +33,7 @@ from chat.evaluation.summary import summarize
 from chat.ui.access import Access, scope
 from chat.ui.components import CheckedNumber
 from chat.ui.i18n import error, language, say, t, words
+from chat.wording import currency
 
 LATENCY_BANDS = ((1.0, "p95 under 1 s"), (3.0, "p95 1–3 s"), (10.0, "p95 3–10 s"), (math.inf, "p95 10 s or more"))
 
@@ -49,6 +56,15 @@ def _number(value, what: str, low: float = 0, high: float = math.inf, word=words
 
 
 def _usd(value, what: str, word) -> Decimal | None:
+    """An amount in dollars ('0.002', '$0.002'), or in won ('₩3', '3원') when won are shown (CHAT_CURRENCY=KRW)."""
+    text = value.strip() if isinstance(value, str) else None
+    if text and (text.startswith("₩") or text.endswith("원")):
+        rate = currency().rate
+        if currency().code != "KRW":
+            raise error(word("{what} in won needs CHAT_CURRENCY=KRW and CHAT_USD_RATE; or type dollars, e.g. 0.002",
+                             what=word(what)), word.lang)
+        won = _number(text.removeprefix("₩").removesuffix("원").replace(",", ""), what, 0, 10_000_000_000, word)
+        return None if won is None else Decimal(repr(won)) / rate
     number = _number(value, what, 0, 1_000_000, word)
     try:
         return None if number is None else Decimal(repr(number))
@@ -57,13 +73,14 @@ def _usd(value, what: str, word) -> Decimal | None:
 
 
 def constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day, max_monthly, min_scores,
-                     rubric: Rubric, request: gr.Request | None = None) -> Constraints:
+                     rubric: Rubric, request: gr.Request | None = None, max_failure_pct=None) -> Constraints:
     """The constraint boxes read: each empty one is no constraint; a bad one is one line in the reader's words."""
     word = words(language(request))
     scale_high = 5 if rubric.scale == "1-5" else 1
     scores = {c.id: v for c, raw in zip(rubric.criteria, min_scores)
               if (v := _number(raw, word("lowest {c} score", c=word(c.id)), 0, scale_high, word)) is not None}
     acceptable = _number(min_acceptable_pct, "lowest acceptable rate (%)", 0, 100, word)
+    failure = _number(max_failure_pct, "highest failure rate (%)", 0, 100, word)
     volume = _number(per_day, "questions a day", 1, MAX_PER_DAY, word)
     if volume is not None and volume != int(volume):
         raise error(word("questions a day must be a whole number"), word.lang)
@@ -71,7 +88,8 @@ def constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_da
                        _number(max_latency, "slowest latency p95 (s)", 0, 3600, word), scores,
                        None if acceptable is None else acceptable / 100,
                        _usd(max_cost, "highest cost per question", word), None if volume is None else int(volume),
-                       _usd(max_monthly, "highest monthly cost", word))
+                       _usd(max_monthly, "highest monthly cost", word),
+                       None if failure is None else failure / 100)
 
 
 def _band(seconds: float | None, word) -> str:
@@ -81,16 +99,16 @@ def _band(seconds: float | None, word) -> str:
 
 
 def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured | None, max_ttft, max_latency,
-                  min_acceptable_pct, max_cost, per_day, max_monthly, request: gr.Request = None, *min_scores,
-                  rubric: Rubric = DEFAULT_RUBRIC):
+                  min_acceptable_pct, max_cost, per_day, max_monthly, max_failure_pct=None, request: gr.Request = None,
+                  *min_scores, rubric: Rubric = DEFAULT_RUBRIC):
     """The recommendation, the shortlist, the cost-quality frontier and the paired comparisons; the measured
     figures are kept so that moving a constraint only re-checks them (Gradio passes the request only to a
     positional parameter, so it comes before the per-criterion scores)."""
     empty = pd.DataFrame()
     if not run_id:
-        return say("Pick a run to decide on.", language(request)), empty, gr.update(value=None), empty, None
+        return say("Pick a run to decide on.", language(request)), empty, empty, gr.update(value=None), empty, None
     constraints = constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day, max_monthly,
-                                   min_scores, rubric, request)
+                                   min_scores, rubric, request, max_failure_pct)
     lang = language(request)
     word = words(lang)
     try:
@@ -104,22 +122,81 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
     except ConstraintError as exc:
         raise error(say(str(exc), lang), lang) from None
     frontier = [c.label for c in d.candidates if c.frontier]
-    points = [c for c in d.candidates if c.metrics["cost_per_question_usd"].value is not None
-              and c.metrics["score_mean"].value is not None]
-    plot = pd.DataFrame({"model": [c.label for c in points],
-                         "cost_usd": [c.metrics["cost_per_question_usd"].value for c in points],
-                         "score": [c.metrics["score_mean"].value for c in points],
-                         "latency": [_band(c.metrics["latency_p95_s"].value, word) for c in points],
-                         "frontier": [word("yes") if c.frontier else word("no") for c in points]})
-    text = (f"### {html.escape(reason(d, word), quote=False)}\n\n{scores_note(d, word)} "
-            + word("Intervals are 95%: a seeded bootstrap over questions, then repeats within them (Wilson's for "
-                   "rates). ◆ marks the cost–quality frontier")
-            + (f": {html.escape(', '.join(frontier), quote=False)}." if frontier else "."))
+    plot = _chart(d, word)
+    text = "\n\n".join([f"### {html.escape(reason(d, word), quote=False)}", _checks_md(d, word), _wait_md(d, word),
+                         scores_note(d, word) + " " + word(
+                             "Intervals are 95%, with the question as the unit. ◆ marks the "
+                             "cost–quality frontier") + (f": {html.escape(', '.join(frontier), quote=False)}."
+                                                         if frontier else ".")])
     head, rows = shortlist_table(d, word)
+    check_head, check_rows = checks_table(d, word)
     pair_head, pair_rows = pairs_table(d, word)
     plot = gr.update(value=plot if len(plot) else None, x_title=word("cost per question (USD)"), y_title=word("mean score"),
-                     color_title=word("latency p95"))
-    return text, pd.DataFrame(rows, columns=head), plot, pd.DataFrame(pair_rows, columns=pair_head), cached
+                     color_title=word("Verdict"), color_map=_colours(word), x_lim=[_left(d), _right(d)],
+                     y_lim=[-0.3, 5.3] if rubric.scale == "1-5" else [-0.06, 1.06])  # a point at 0 is drawn whole
+    return (text, pd.DataFrame(rows, columns=head), pd.DataFrame(check_rows, columns=check_head), plot,
+            pd.DataFrame(pair_rows, columns=pair_head), cached)
+
+
+OFF_CHART = -1.0
+CHART_COLOURS = {"recommended": "#2b6b2b", "meets": "#59a14f", "uncertain": "#edc948", "misses": "#e15759"}
+
+
+def _left(d) -> float:
+    """0, or a little below when an unpriced candidate sits at $0, so its point is drawn whole."""
+    return -0.03 * _right(d) if any(c.cost is None for c in d.candidates) else 0.0
+
+
+def _right(d) -> float:
+    """The cost axis reaches past the dearest candidate, so no point sits on the edge."""
+    return max((c.cost or 0.0 for c in d.candidates), default=0.0) * 1.15 or 1e-6
+
+
+def _colours(word) -> dict[str, str]:
+    return {word(k): v for k, v in CHART_COLOURS.items()}
+
+
+def _chart(d, word) -> pd.DataFrame:
+    """Every candidate a point, the recommended one in its own colour. One with no price sits at $0 and one with no
+    rating at 0, each saying so, rather than vanishing from the chart."""
+    rec = d.recommended
+    rows = []
+    for c in d.candidates:
+        cost, score = c.cost, c.metrics["score_mean"].value
+        missing = [word("unpriced")] * (cost is None) + [word("no ratings")] * (score is None)
+        rows.append({"model": c.label, "cost_usd": cost or 0.0, "score": score or 0.0,
+                     "verdict": word("recommended" if c is rec else c.verdict()),
+                     "latency": _band(c.metrics["latency_p95_s"].value, word),
+                     "frontier": word("yes") if c.frontier else word("no"), "note": ", ".join(missing) or "–"})
+    # Gradio builds the colour scale from the first data it is given and later only swaps the data: a verdict it
+    # did not see then is drawn with no colour, invisible (how a candidate once vanished from this chart). A point
+    # for every verdict below both axes (clipped away, never seen) keeps them all in the scale.
+    rows += [{"model": "", "cost_usd": OFF_CHART, "score": OFF_CHART, "verdict": word(k), "latency": "",
+              "frontier": "", "note": ""} for k in CHART_COLOURS]
+    return pd.DataFrame(rows, columns=["model", "cost_usd", "score", "verdict", "latency", "frontier", "note"])
+
+
+def _checks_md(d, word) -> str:
+    """The leading candidate's constraints, each with its verdict and the figure it rests on."""
+    if not d.candidates:
+        return ""
+    lead = d.candidates[0]
+    lines = [f"- {VERDICT_MARK[k.verdict]} {html.escape(constraint_text(k, word), quote=False)}: "
+             f"**{word(k.verdict)}** · {html.escape(figure_text(k.metric, k.figure, word), quote=False)}"
+             for k in lead.checks]
+    return word("Constraints, checked for {label}:", label=html.escape(lead.label, quote=False)) + "\n\n" + "\n".join(lines)
+
+
+def _wait_md(d, word) -> str:
+    rec, runner = d.recommended, runner_up(d)
+    if rec is None or runner is None or d.scores_from is None or not runner.metrics["score_mean"].n:
+        return ""
+    more = ratings_wanted(d, rec, runner)
+    if not more:
+        return ""
+    return word("To compare quality, rate at least {n} more answers of the thinner side ({a} has {na}, {b} has {nb}).",
+                n=more, a=html.escape(rec.label, quote=False), na=rec.metrics["score_mean"].n,
+                b=html.escape(runner.label, quote=False), nb=runner.metrics["score_mean"].n)
 
 
 def _box(label, elem_id: str, example: str) -> gr.Textbox:
@@ -136,28 +213,35 @@ def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = 
             max_ttft = _box(t("Slowest TTFT p95 (s)"), "decide-max-ttft", "e.g. 1.5")
             max_latency = _box(t("Slowest latency p95 (s)"), "decide-max-latency", "e.g. 3")
             min_acceptable = _box(t("Lowest acceptable rate (%)"), "decide-min-acceptable", "e.g. 90")
-            max_cost = _box(t("Highest cost per question (USD)"), "decide-max-cost", "e.g. 0.002")
+            max_cost = _box(t("Highest cost per question (USD, or ₩ when won are shown)"), "decide-max-cost",
+                            "e.g. 0.002")
         with gr.Row():
             per_day = CheckedNumber(value=1000, minimum=1, maximum=MAX_PER_DAY, precision=0, elem_id="run-per-day",
                                     label=t("Questions a day (monthly cost, projection and break-even)"))
-            max_monthly = _box(t("Highest monthly cost (USD)"), "decide-max-monthly", "e.g. 50")
+            max_monthly = _box(t("Highest monthly cost (USD, or ₩ when won are shown)"), "decide-max-monthly",
+                               "e.g. 50")
+            max_failure = _box(t("Highest failure rate (%)"), "decide-max-failure", "default 5")
             min_scores = [_box(t("Lowest {criterion} score", criterion=c.id), f"decide-min-{c.id}", "e.g. 4")
                           for c in rubric.criteria]
         verdict = gr.Markdown(elem_id="decide-verdict")
         shortlist = gr.Dataframe(label=t("Shortlist (meets every constraint first, cheapest first; 95% intervals)"),
                                  interactive=False, elem_id="decide-shortlist", wrap=True)
-        pareto = gr.ScatterPlot(x="cost_usd", y="score", color="latency", label=t("Cost against quality (colour: latency p95)"),
+        checks = gr.Dataframe(label=t("Every candidate against every constraint (✓ meets, ✗ misses, ? uncertain)"),
+                              interactive=False, elem_id="decide-checks", wrap=True)
+        pareto = gr.ScatterPlot(x="cost_usd", y="score", color="verdict", label=t("Cost against quality (colour: verdict)"),
                                 elem_id="decide-pareto", tooltip="all", x_lim=[0, None])
         pairs = gr.Dataframe(label=t("Leading candidates compared, paired by question"), interactive=False,
                              elem_id="decide-pairs")
     cached = gr.State(None)
-    inputs = [picker, cached, max_ttft, max_latency, min_acceptable, max_cost, per_day, max_monthly, *min_scores]
-    outputs = [verdict, shortlist, pareto, pairs, cached]
+    inputs = [picker, cached, max_ttft, max_latency, min_acceptable, max_cost, per_day, max_monthly, max_failure,
+              *min_scores]
+    outputs = [verdict, shortlist, checks, pareto, pairs, cached]
     handler = bind_decision(engine, access, rubric)
     for box in inputs[2:]:
         box.submit(handler, inputs, outputs, api_name=False)
         box.blur(handler, inputs, outputs, api_name=False)
-    return handler, inputs, outputs, [max_ttft, max_latency, min_acceptable, max_cost, max_monthly, *min_scores], per_day
+    return (handler, inputs, outputs, [max_ttft, max_latency, min_acceptable, max_cost, max_monthly, max_failure,
+                                       *min_scores], per_day)
 
 
 def bind_decision(engine: Engine, access: Access, rubric: Rubric):

@@ -157,13 +157,20 @@ KO = {
     "Model: {who} · {n} left to rate": "모델: {who} · 평가할 답변 {n}개 남음",
     "press 'Next answer' first": "먼저 '다음 답변'을 누르세요",
     "Saved. That answer was from **{model}**.": "저장했습니다. 그 답변은 **{model}**의 것이었습니다.",
+    "Saved. The model stays hidden while Blind is ticked.": "저장했습니다. 블라인드가 켜져 있는 동안 모델은 숨겨집니다.",
+    "**Reference answer**: {text}": "**참고 답안**: {text}",
     "pick a run and a judge model": "실행과 심판 모델을 고르세요", "judging with {model}": "{model}로 심사하는 중",
     "Judge {model} rated {n} answers.": "심판 {model}이(가) 답변 {n}개를 평가했습니다.",
     "{n} could not be rated (first reason: {why}).": "{n}개는 평가하지 못했습니다 (첫 이유: {why}).",
     "{n} s": "{n}초", "{n} min": "{n}분", "{n} h": "{n}시간", "All": "전체",
     "unpriced models: {models}": "가격 없는 모델: {models}", "{time} at concurrency {n}": "동시 실행 {n}에서 {time}",
-    "Estimated before the run: {calls} calls, {guessed}, about {time}. Actual: {n} answers, {actual}.":
-        "실행 전 예상: 호출 {calls}회, {guessed}, 약 {time}. 실제: 답변 {n}개, {actual}.",
+    "Estimated before the run: {calls} calls, {guessed}, {time}. Actual: {n} calls, {actual}.":
+        "실행 전 예상: 호출 {calls}회, {guessed}, {time}. 실제: 호출 {n}회, {actual}.",
+    "about {time}": "약 {time}", "time unknown: none of these models has answered in this log yet":
+        "시간 알 수 없음: 이 로그에서 아직 답한 적이 없는 모델입니다",
+    "(expected {cost})": "(예상 {cost})", "(expected {n})": "(예상 {n})",
+    (" (high: up to {n} tokens an answer, what caps reserve; set max tokens to bound it yourself)"):
+        " (높음: 답변당 최대 {n} 토큰, 한도가 예약하는 양. 직접 정하려면 최대 토큰을 설정하세요)",
     "{n} (margin {margin} points)": "{n} (차이 {margin}점 기준)",
     # the decision view's boxes
     "{what} must be a number, got {value}": "{what}은(는) 숫자여야 합니다. 입력: {value}",
@@ -204,10 +211,6 @@ KO = {
     "at most {cost} a question": "질문당 최대 {cost}", "at most {cost} a month at {n} questions a day":
         "하루 {n}건일 때 월 최대 {cost}",
     "No constraints were set: the shortlist is simply cheapest first.": "제약 조건이 없어 후보 목록은 단순히 싼 순서입니다.",
-    ("Intervals are 95%: a seeded bootstrap over questions, then repeats within them (Wilson's for rates); a figure "
-     "from fewer than 5 answers shows no interval."):
-        ("구간은 95%입니다: 질문을, 그 안에서 반복을 다시 뽑는 시드 고정 부트스트랩 (비율은 Wilson). "
-         "답변이 5개 미만인 수치에는 구간이 없습니다."),
     "Recommendation": "추천", "Constraints": "제약 조건", "Shortlist": "후보 목록", "Cost against quality": "비용 대비 품질",
     ("Paired by question: the chance A's figure is the better one, and the repeats per question that would tell a "
      "difference of the margin apart."):
@@ -367,13 +370,15 @@ KO = {
     "Pick a run to decide on.": "결정할 실행을 고르세요.", "Pick a run.": "실행을 고르세요.",
     # the Runs tab's estimate and progress
     "**Estimate before any call** · {line}": "**호출 전 예상** · {line}",
-    "{calls} calls · {cost}{bound} · about {time} at concurrency {concurrency}":
-        "호출 {calls}회 · {cost}{bound} · 동시 실행 {concurrency}에서 약 {time}",
+    "{calls} calls · {cost}{bound} · {time} at concurrency {concurrency}":
+        "호출 {calls}회 · {cost}{bound} · 동시 실행 {concurrency}에서 {time}",
     "cost unknown: {models} unpriced": "비용 알 수 없음: {models} 가격 없음",
     " (no upper bound: set max tokens)": " (상한 없음: 최대 토큰을 정하세요)",
     "unknown (no past answers)": "알 수 없음 (과거 답변 없음)",
-    ("Low: the model's mean answer length in this log (prompts alone when it has none); high: every answer running "
-     "to max tokens."): "낮음: 이 로그에서 그 모델의 평균 답변 길이 (없으면 프롬프트만), 높음: 모든 답변이 최대 토큰까지 가는 경우.",
+    ("Low: nothing can cost less (each answer as short as the model's shortest in this log, none with no past "
+     "answers); expected: the model's mean answer length in this log; high: every answer running to max tokens."):
+        ("낮음: 이보다 적게 들 수는 없음 (각 답변이 이 로그에서 그 모델의 가장 짧은 답변만큼, 과거 답변이 없으면 0), "
+         "예상: 이 로그에서 그 모델의 평균 답변 길이, 높음: 모든 답변이 최대 토큰까지 가는 경우."),
     "no bound": "상한 없음", "spend unknown (unpriced models)": "지출 알 수 없음 (가격 없는 모델)",
     "{spent} spent of {high} at most": "최대 {high} 중 {spent} 지출", " · about {time} left": " · 약 {time} 남음",
     "starting": "시작 중", "running": "실행 중", "done": "완료",
@@ -407,7 +412,6 @@ KO = {
     "No answers yet: nothing to decide.": "아직 답변이 없어 결정할 것이 없습니다.",
     "No candidate meets every constraint; the closest is {label}, which misses {n}: {miss}.":
         "모든 제약을 충족하는 후보가 없습니다. 가장 가까운 후보는 {label}이며 {n}개를 놓칩니다: {miss}.",
-    "{name}: meets all constraints; it is the only candidate.": "{name}: 모든 제약 충족. 유일한 후보입니다.",
     "{name}: meets all constraints": "{name}: 모든 제약 충족", "{pct} cheaper than {other}": "{other}보다 {pct} 저렴",
     "costs about the same as {other}": "{other}와 비용이 비슷함", "{pct} dearer than {other}": "{other}보다 {pct} 비쌈",
     ", which misses {miss}": " (그 후보는 {miss} 충족 못 함)",
@@ -420,10 +424,71 @@ KO = {
         "점수는 심판 모델의 평가입니다 (아직 사람이 평가하지 않음).",
     "No ratings yet: scores, the acceptable rate and quality constraints wait for them.":
         "아직 평가가 없습니다: 점수, 합격 비율, 품질 제약은 평가가 있어야 합니다.",
-    ("Intervals are 95%: a seeded bootstrap over questions, then repeats within them (Wilson's for rates). "
-     "◆ marks the cost–quality frontier"):
-        "구간은 95%입니다: 질문을, 그 안에서 반복을 다시 뽑는 시드 고정 부트스트랩 (비율은 Wilson). ◆는 비용–품질 경계",
-    "yes": "예", "no: {misses}": "아니오: {misses}",
+    # the decision's verdicts, checks and sentences
+    "yes": "예",
+    "only {n} answers: no interval": "답변 {n}개뿐: 구간 없음",
+    "at least {low}; too few answers for an upper bound": "최소 {low}; 상한을 정하기엔 답변이 너무 적음",
+    " (default)": " (기본값)", "meets": "충족", "misses": "미달", "uncertain": "불확실",
+    "{name} {figure} meets {limit}": "{name} {figure}: {limit} 기준 충족",
+    "{name} {figure} is uncertain against {limit}": "{name} {figure}: {limit} 기준 충족 여부 불확실",
+    "meets every constraint": "모든 제약 충족", "misses: no successful answer": "미달: 성공한 답변 없음",
+    "misses: {names}": "미달: {names}", "uncertain: {names}": "불확실: {names}",
+    "{n} cheaper candidates do not meet every constraint": "더 저렴한 후보 {n}개는 모든 제약을 충족하지 못함",
+    "{n} of {m} other candidates cannot be told apart from it on quality":
+        "다른 후보 {m}개 중 {n}개는 품질에서 이 후보와 구별되지 않음",
+    "No candidate is shown to meet every constraint; the most likely is {label}, uncertain on {n}: {what}; {settle}.":
+        "모든 제약을 충족한다고 확인된 후보가 없습니다. 가장 유력한 후보는 {label}이며 {n}개가 불확실합니다: {what}; {settle}.",
+    "No candidate meets every constraint: none gave a successful answer.":
+        "모든 제약을 충족하는 후보가 없습니다: 성공한 답변을 낸 후보가 없습니다.",
+    "more answers would settle it (a p95 has an upper bound from 20 answers): more repeats, or more questions":
+        "답변이 더 있으면 판단할 수 있습니다 (p95는 답변 20개부터 상한이 있음): 반복을 늘리거나 질문을 늘리세요",
+    "a price or ratings would settle it": "가격이나 평가가 있으면 판단할 수 있습니다",
+    "more repeats, or more questions, would settle it": "반복이나 질문을 늘리면 판단할 수 있습니다",
+    "{other} is unpriced": "{other}는 가격 정보 없음",
+    "{pct} cheaper{interval} than {other}": "{other}보다 {pct}{interval} 저렴",
+    "{pct} dearer{interval} than {other}": "{other}보다 {pct}{interval} 비쌈",
+    "{other} gave no successful answer": "{other}는 성공한 답변이 없음",
+    "it fails {rate} of attempts, above the {limit} bound": "시도의 {rate}가 실패하며 기준 {limit}보다 높음",
+    "it is the only candidate": "유일한 후보임",
+    ", which is uncertain: {what}": " (그 후보는 불확실: {what})",
+    "{other} has no rated answer to compare quality with": "{other}는 품질을 비교할 평가된 답변이 없음",
+    "too few ratings to compare quality with {other} (at least 5 rated answers each)":
+        "{other}와 품질을 비교하기엔 평가가 너무 적음 (각각 평가된 답변 5개 이상 필요)",
+    "quality better than {other} at 95%": "95% 수준에서 {other}보다 품질이 더 좋음",
+    "quality worse than {other} at 95%": "95% 수준에서 {other}보다 품질이 더 나쁨",
+    "quality indistinguishable from {other} at 95%": "95% 수준에서 {other}와 품질 차이 없음",
+    "Candidate": "후보", "Verdict": "판정", "cost per 1,000 questions": "질문 1,000개당 비용",
+    "add questions: with {k} questions no number of repeats separates {margin} points":
+        "질문을 늘리세요: 질문 {k}개로는 반복을 아무리 늘려도 {margin}점 차이를 구별할 수 없음",
+    "Checked for {label}: a check is met only when the whole 95% interval is on the right side of the limit, missed "
+    "when the whole interval is on the wrong side, and uncertain otherwise.":
+        "{label} 기준 확인: 95% 구간 전체가 기준의 올바른 쪽에 있을 때만 충족, 전체가 반대쪽이면 미달, 그 밖에는 불확실입니다.",
+    ("Intervals are 95%, with the question as the unit: a t interval over question means, Wilson's at the effective "
+     "number of answers for rates, order statistics for percentiles; a figure from fewer than 5 answers shows no "
+     "interval."):
+        ("구간은 95%이며 질문이 단위입니다: 평균은 질문별 평균의 t 구간, 비율은 유효 답변 수에서의 Wilson 구간, "
+         "백분위는 순서 통계량. 답변이 5개 미만인 수치에는 구간이 없습니다."),
+    "Every candidate against every constraint": "후보별 제약 조건 판정", "Every figure, with its interval": "모든 수치와 구간",
+    ("Paired by question: the chance A's figure is the better one, and the repeats per question that would tell a "
+     "difference of the margin apart 80% of the time."):
+        "질문별로 짝지은 비교: A의 수치가 더 나을 확률, 그리고 기준 차이를 80% 확률로 구별하는 데 필요한 질문당 반복 수.",
+    "{n} calls ({ok} answered, {failed} failed) · {models} · {repeats} repeats each · run {run} · costs from pricing.yaml":
+        "호출 {n}건 (답변 {ok}건, 실패 {failed}건) · {models} · 각 {repeats}회 반복 · 실행 {run} · 비용은 pricing.yaml 기준",
+    "Intervals are 95%, with the question as the unit. ◆ marks the cost–quality frontier":
+        "구간은 95%이며 질문이 단위입니다. ◆는 비용–품질 경계",
+    "Constraints, checked for {label}:": "제약 조건 ({label} 기준):",
+    "To compare quality, rate at least {n} more answers of the thinner side ({a} has {na}, {b} has {nb}).":
+        "품질을 비교하려면 평가가 적은 쪽의 답변을 {n}개 이상 더 평가하세요 ({a}: {na}개, {b}: {nb}개).",
+    "Highest failure rate (%)": "최대 실패율 (%)", "recommended": "추천",
+    "Cost against quality (colour: verdict)": "비용 대비 품질 (색: 판정)",
+    "Highest cost per question (USD, or ₩ when won are shown)": "최대 질문당 비용 (USD, 원화 표시 중이면 ₩)",
+    "Highest monthly cost (USD, or ₩ when won are shown)": "최대 월 비용 (USD, 원화 표시 중이면 ₩)",
+    "{what} in won needs CHAT_CURRENCY=KRW and CHAT_USD_RATE; or type dollars, e.g. 0.002":
+        "{what}을 원화로 입력하려면 CHAT_CURRENCY=KRW와 CHAT_USD_RATE가 필요합니다. 또는 달러로 입력하세요 (예: 0.002)",
+    "none (default 5)": "없음 (기본 5)",
+    "highest failure rate (%)": "최대 실패율 (%)",
+    "Every candidate against every constraint (✓ meets, ✗ misses, ? uncertain)":
+        "후보별 제약 조건 판정 (✓ 충족, ✗ 미달, ? 불확실)",
     "TTFT p50": "TTFT p50", "latency p50": "지연 p50", "latency p95": "지연 p95", "cost per question": "질문당 비용",
     "monthly cost": "월 비용", "failure rate": "실패율", "mean score": "평균 점수", "acceptable rate": "합격 비율",
     "consistency across repeats": "반복 간 일관성",

@@ -121,8 +121,9 @@ def estimate_markdown(est, lang: str = "en") -> str:
     lines += ["| " + " | ".join(html.escape(c, quote=False).replace("|", "\\|") for c in row) + " |" for row in rows]
     return (word("**Estimate before any call** · {line}", line=html.escape(summary_line(est, word), quote=False))
             + "\n\n" + "\n".join(lines) + "\n\n" + word(
-                "Low: the model's mean answer length in this log (prompts alone when it has none); high: every "
-                "answer running to max tokens."))
+                "Low: nothing can cost less (each answer as short as the model's shortest in this log, none with no "
+                "past answers); expected: the model's mean answer length in this log; high: every answer running to "
+                "max tokens."))
 
 
 def show_estimate(engine: Engine, access: Access, upload, example, system, models, repeats, concurrency, max_tokens,
@@ -209,13 +210,14 @@ def follow(engine: Engine, access: Access, run_id: str, seen: str | None, reques
 
 
 def decide_followed(engine: Engine, access: Access, fresh: bool, run_id, cached, max_ttft, max_latency,
-                    min_acceptable_pct, max_cost, per_day, max_monthly, request: gr.Request = None, *min_scores,
-                    rubric: Rubric = DEFAULT_RUBRIC):
+                    min_acceptable_pct, max_cost, per_day, max_monthly, max_failure_pct=None,
+                    request: gr.Request = None, *min_scores, rubric: Rubric = DEFAULT_RUBRIC):
     """The decision view brought up to date after the timer refreshed a running run's results."""
     if not fresh:
-        return (gr.skip(),) * 5
+        return (gr.skip(),) * 6
     return decision_view.show_decision(engine, access, run_id, cached, max_ttft, max_latency, min_acceptable_pct,
-                                       max_cost, per_day, max_monthly, request, *min_scores, rubric=rubric)
+                                       max_cost, per_day, max_monthly, max_failure_pct, request, *min_scores,
+                                       rubric=rubric)
 
 
 def _df(head, rows) -> pd.DataFrame:
@@ -287,7 +289,7 @@ def next_unrated(engine: Engine, access: Access, run_id: str, rater: str, blind:
         raise refuse(request, "pick a run first")
     if not rater:
         raise refuse(request, "type your name in 'Rater' so ratings can be attributed")
-    _summary(engine, access, request, run_id)  # within the visitor's scope, or not found
+    run = _summary(engine, access, request, run_id).run  # within the visitor's scope, or not found
     word = words(language(request))
     rows = queries.unrated(engine.store, run_id, rater, "human")
     if not rows:
@@ -295,6 +297,11 @@ def next_unrated(engine: Engine, access: Access, run_id: str, rater: str, blind:
     row = random.choice(rows)
     who = word("hidden (blind)") if blind else html.escape(row.model or "")
     question = word("**Question** ({id}): {text}", id=html.escape(row.question_id or ""), text=inert(row.prompt))
+    # 'contains the answer' is judged against the reference, so the rater sees it beside the answer
+    reference = next((q.get("reference") for q in run.question_set.get("questions", []) if q["id"] == row.question_id),
+                     None)
+    if reference:
+        question += "\n\n" + word("**Reference answer**: {text}", text=inert(reference))
     return ({"id": row.id, "blind": bool(blind), "model": row.model}, question,
             inert(row.reply), word("Model: {who} · {n} left to rate", who=who, n=len(rows)))
 
@@ -311,6 +318,8 @@ def save_answer_rating(engine: Engine, current: dict, rater: str, request: gr.Re
         rate(engine.store, current["id"], chosen, rubric, rater, blind=current["blind"])
     except RubricError as exc:
         raise refuse(request, str(exc)) from None
+    if current["blind"]:  # naming it now would unblind every rating that follows
+        return say("Saved. The model stays hidden while Blind is ticked.", language(request))
     return say("Saved. That answer was from **{model}**.", language(request), model=html.escape(current["model"] or ""))
 
 
@@ -356,8 +365,8 @@ def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: 
 
 
 def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: gr.Request = None, max_ttft=None,
-           max_latency=None, min_acceptable_pct=None, max_cost=None, max_monthly=None, *min_scores,
-           rubric: Rubric = DEFAULT_RUBRIC):
+           max_latency=None, min_acceptable_pct=None, max_cost=None, max_monthly=None, max_failure_pct=None,
+           *min_scores, rubric: Rubric = DEFAULT_RUBRIC):
     """The report (leading with the decision under the view's constraints), its blind twin and the key."""
     if not run_id:
         raise refuse(request, "pick a run first")
@@ -366,7 +375,7 @@ def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: g
     except ValueError as exc:
         raise refuse(request, str(exc)) from None
     constraints = decision_view.constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day,
-                                                 max_monthly, min_scores, rubric, request)
+                                                 max_monthly, min_scores, rubric, request, max_failure_pct)
     out = Path(tempfile.mkdtemp(prefix="chat-report-"))
     summary = _summary(engine, access, request, run_id, rubric)
     try:
@@ -475,8 +484,10 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
         # the estimate follows the form; the text boxes only once typing stops, so a keystroke counts nothing
         trigger = part.blur if isinstance(part, gr.Textbox) else part.change
         trigger(bind(show_estimate, engine, access), form, plan_md, api_name=False, show_progress="hidden")
+    # the status line is the progress (answers, spend so far, time left): Gradio's own overlay would grey it out and
+    # cover it with a second, vaguer progress text
     run_event = go.click(bind(start_run, engine, access, runner=runner), form, [status, picker], concurrency_limit=None,
-                         api_name="run")
+                         api_name="run", show_progress="hidden")
     run_event.then(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
     cancel.click(bind(cancel_run, engine, access, runner=runner), [picker], status, cancels=[run_event],
                  api_name=False)

@@ -13,6 +13,7 @@ import re
 # ![alt](url "title") and the reference form ![alt][ref]
 _IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\(\s*<?([^)\s>]{0,2000})>?(?:\s+[\"'(][^)\n]{0,500}[\"')])?\s*\)")
 _REF_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\[([^\]\n]{0,200})\]")
+_LONE_TILDE = re.compile(r"(?<![~\\])~(?!~)")
 
 
 # code is shown verbatim by Markdown (no tags, no images), so it is left as written: a fenced block (one
@@ -32,7 +33,9 @@ def inert(text: str | None) -> str:
 def _prose(text: str) -> str:
     text = text.replace("<", "&lt;")  # every tag is shown as text, so none can load or run anything
     text = _IMAGE.sub(lambda m: f"🖼 {m.group(1) or 'image'} ({_plain(m.group(2))})", text)
-    return _REF_IMAGE.sub(lambda m: f"🖼 {m.group(1) or 'image'} [{m.group(2)}]", text)
+    text = _REF_IMAGE.sub(lambda m: f"🖼 {m.group(1) or 'image'} [{m.group(2)}]", text)
+    # one tilde is a Korean range (09:00~18:00, 180~240), never strikethrough as GFM renderers would draw it
+    return _LONE_TILDE.sub(r"\\~", text)
 
 
 def _plain(url: str) -> str:
