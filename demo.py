@@ -48,6 +48,9 @@ def main(argv=None) -> int:
                    help="show times in this zone, e.g. Asia/Seoul (DEMO_TZ); default: each reader's browser's. "
                         "The log keeps UTC")
     p.add_argument("--rubric", help="rubric YAML for ratings (CHAT_RUBRIC); default: the three-criterion study rubric")
+    p.add_argument("--frame-ancestors", default=os.environ.get("DEMO_FRAME_ANCESTORS"), metavar="SOURCES",
+                   help="who may frame the app: 'none' (default), 'self', or the sites that embed it "
+                        "(DEMO_FRAME_ANCESTORS)")
     args = p.parse_args(argv)
 
     from starlette.middleware import Middleware
@@ -63,7 +66,7 @@ def main(argv=None) -> int:
     from chat.storage.store import Store
     from chat.ui.access import Access
     from chat.ui.app import CSS, build_app
-    from chat.ui.csp import ContentSecurityPolicy
+    from chat.ui.csp import ContentSecurityPolicy, check_frame_ancestors
     from chat.ui.i18n import CATALOGUE
     from chat.ui.login_guard import HideApiInfoUntilLogin
 
@@ -80,6 +83,7 @@ def main(argv=None) -> int:
         from chat.ui.i18n import check_lang
 
         args.lang = check_lang(args.lang)
+        frame_ancestors = check_frame_ancestors(args.frame_ancestors)
         if args.lang:
             os.environ["DEMO_LANG"] = args.lang  # what handlers write follows it too (chat.ui.i18n.language)
         from chat.engine.providers.llama_state import capacity_bytes
@@ -163,7 +167,8 @@ def main(argv=None) -> int:
             max_file_size=MAX_UPLOAD,
             # FastAPI's schema pages would describe every route to anyone, logged in or not
             app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None,
-                        "middleware": [Middleware(ContentSecurityPolicy), Middleware(HideApiInfoUntilLogin)]},
+                        "middleware": [Middleware(ContentSecurityPolicy, frame_ancestors=frame_ancestors),
+                                       Middleware(HideApiInfoUntilLogin)]},
         )
     except KeyboardInterrupt:
         pass  # a stop signal: fall through to the orderly close

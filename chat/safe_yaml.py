@@ -81,7 +81,10 @@ def load(text: str | bytes, max_bytes: int = MAX_BYTES):
     """Parse one YAML document safely; YamlError names the line of the first problem."""
     if len(text) > max_bytes:
         raise YamlError(f"the file is {len(text):,} bytes; at most {max_bytes:,} are read")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # its reader refuses control characters here, before any parsing
+    except yaml.YAMLError as exc:
+        raise YamlError(f"not valid YAML: {exc}".splitlines()[0]) from None
     try:
         node = loader.get_single_node()
         if node is None:

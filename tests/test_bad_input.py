@@ -229,3 +229,33 @@ def test_a_nul_in_the_logs_search_and_an_absurd_time_range_get_one_line(engine, 
         out = subprocess.run([sys.executable, "-m", "chat", *args], env=env, capture_output=True, text=True, timeout=60)
         assert out.returncode == 2 and "past the year 1" in out.stderr and "Traceback" not in out.stderr, out.stderr
         assert len(out.stderr.strip().splitlines()) <= 2  # usage line and the one that says what is wrong
+
+
+@pytest.mark.parametrize("name, body, line, code", [
+    ("faq.yaml", "questions:\n  - id: bell\n    question: \"rings\x07 here?\"\n", 3, "0007"),
+    ("faq.csv", "id,question,reference\nq1,What is\x00 this?,ok\n", 2, "0000"),
+    ("faq.txt", "first question\nsecond\x1b question\n", 2, "001B"),
+])
+def test_a_control_character_in_a_study_file_is_one_line_naming_file_line_and_character(tmp_path, name, body, line,
+                                                                                         code):
+    """A bell in YAML gave a 29-line traceback; a NUL in a CSV question was sent to the provider. Tabs and newlines
+    are fine."""
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    told = f"{name}: line {line}: control character U+{code} is not allowed in a question set; remove it and upload again"
+    with pytest.raises(QuestionSetError) as err:
+        load(path, name=name)
+    assert str(err.value) == told
+    # the command line: one line, exit 2, no traceback
+    done = subprocess.run([sys.executable, "-m", "chat", "eval", str(path), "-m", "gpt-4o-mini", "--dry-run"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, CHAT_DB=str(tmp_path / "log.db")))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().endswith(f"line {line}: control character U+{code} is not allowed in a question set; "
+                                        "remove it and upload again"), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    # the Runs tab, uploaded: the same line under the upload's own name
+    with pytest.raises(gr.Error) as shown:
+        runs_tab._question_set(str(path), None, "")
+    assert shown.value.message == told
+    assert parse("q\tid\ttabbed\nnext line\r\n", "ok", "txt").questions[0].text == "q\tid\ttabbed"

@@ -137,6 +137,19 @@ def test_a_korean_range_stays_literal_not_struck_through(browser, demo, scenario
     context.close()
 
 
+def test_a_model_name_typed_as_markup_is_shown_as_text_in_the_meter(browser, demo, scenarios):
+    """Typing the model 'openai:<img src=/logout>' drew that image in the chat's meter line."""
+    scenarios.scenarios["<img src=/logout>"] = Scenario(chunks=["fine"], input_tokens=5, output_tokens=1)
+    context, page = open_chat(browser, demo.url)
+    page.fill("#model input", "openai:<img src=/logout>")
+    page.keyboard.press("Enter")
+    send(page, "hello")
+    page.wait_for_function("document.querySelector('#chatbot').innerText.includes('<img src=/logout>')",
+                           timeout=20_000)
+    assert page.locator("#chatbot img[src*='logout']").count() == 0
+    context.close()
+
+
 def test_stop_mid_stream_logs_aborted_with_partial_text(browser, demo, scenarios):
     words = [f"w{i} " for i in range(200)]
     scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=words, gap=0.05)

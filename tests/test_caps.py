@@ -133,3 +133,26 @@ def test_two_processes_share_one_daily_cap(fake, tmp_path):
     assert Decimal("0.04") < spent <= Decimal("0.08"), outs
     ran = sqlite3.connect(db).execute("SELECT count(DISTINCT run_id) FROM exchanges WHERE status = 'ok'").fetchone()[0]
     assert ran == 2, outs  # both processes spent, together within the one cap
+
+
+def test_a_judge_stopped_by_the_daily_cap_says_so_and_stops_asking(fake, store):
+    """The audit: 1 judge call, then 9 refused by the cap, and the tab said '10 could not be rated (first reason: the
+    judge did not reply with JSON)'."""
+    from chat.ui.i18n import words
+
+    engine = Engine(store, budget=Budget(daily_cap=Decimal("0.005")))
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=20, output_tokens=5)
+    list(runs_tab.start_run(engine, Access(), None, "examples/quick_questions.txt", "", ["gpt-4o-mini"], 2, 2, 10, ""))
+    store.flush()
+    run_id = store.query("SELECT id FROM runs")[0]["id"]
+    answers = len(store.query("SELECT id FROM exchanges WHERE run_id = ?", [run_id]))
+    # the first verdict is not JSON; its cost ($0.0026) leaves no room for the next call's worst case ($0.0036)
+    fake.scenarios["gpt-4.1"] = Scenario(chunks=["I think it is fine."], input_tokens=100, output_tokens=300)
+    no_progress = type("P", (), {"tqdm": staticmethod(lambda x, **k: x)})()
+    said = runs_tab.judge_run(engine, Access(), run_id, "gpt-4.1", progress=no_progress)
+    assert said == (f"Judge gpt-4.1 rated 0 answers. {answers - 1} not rated: the daily spend cap was reached. "
+                    "1 could not be rated (first reason: the judge did not reply with JSON).")
+    judge_calls = [r for r in fake.requests if r["body"].get("model") == "gpt-4.1"]
+    assert len(judge_calls) == 1  # refused once by the cap, it stops asking
+    assert words("ko")("{n} not rated: the daily spend cap was reached.", n=3) == \
+        "3개는 평가하지 못함: 일일 지출 한도에 도달했습니다."

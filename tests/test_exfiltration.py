@@ -79,3 +79,55 @@ def test_nothing_a_model_writes_makes_the_browser_fetch_anything(fake_server, tm
     finally:
         demo.stop()
     assert _Beacon.hits == [], f"the browser fetched {_Beacon.hits}"
+
+
+def _site(pages: dict[str, str]) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Another origin on loopback serving these pages: what an attacker's site (or an intranet) would be."""
+    class Site(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the stdlib's name)
+            body = pages.get(self.path, "").encode()
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_another_site_cannot_frame_the_app_unless_the_operator_lists_it(fake_server, tmp_path):
+    """With no frame-ancestors and no X-Frame-Options, another site could frame the app and trick a logged-in reader
+    into clicking Send or Run. The browser now refuses the frame; --frame-ancestors lets an intranet embed it."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    framing = "<html><body><iframe id=app src='{url}' width=900 height=700></iframe></body></html>"
+    pages: dict[str, str] = {}
+    site, origin = _site(pages)
+    refused = DemoProcess(demo_env(fake_server.url), [], tmp_path / "a.db")
+    allowed = DemoProcess(demo_env(fake_server.url), ["--frame-ancestors", f"'self' {origin}"], tmp_path / "b.db")
+    pages.update({"/attack": framing.format(url=refused.url), "/intranet": framing.format(url=allowed.url)})
+    try:
+        with urllib.request.urlopen(refused.url, timeout=10) as page:
+            assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+            assert page.headers["X-Frame-Options"] == "DENY"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            # an operator who embeds the app in its own site lists it, and the app loads in the frame
+            page.goto(f"{origin}/intranet")
+            page.frame_locator("#app").locator("#prompt textarea").wait_for(timeout=60_000)
+            # the attacker's site: the browser refuses to show the app inside it
+            page.goto(f"{origin}/attack")
+            page.wait_for_timeout(3000)
+            assert page.frame_locator("#app").locator("#prompt textarea").count() == 0
+            assert page.frames[1].url != refused.url + "/" and page.frames[1].url != refused.url
+            browser.close()
+    finally:
+        refused.stop()
+        allowed.stop()
+        site.shutdown()

@@ -7,9 +7,18 @@ from dataclasses import asdict
 
 from chat.engine import Caller, ChatRequest, Engine, Result
 from chat.evaluation.ratings import Rubric, rate
+from chat.failures import CapReached, Refused
 from chat.storage.rows import Exchange
 
 _JSON = re.compile(r"\{.*\}", re.S)
+
+
+class JudgeCapped(ValueError):
+    """A spend cap turned the judge's call down before it was sent: every later call would be turned down too."""
+
+    def __init__(self, scope: str):
+        super().__init__(f"the {scope} spend cap was reached")
+        self.scope = scope  # day | session | user
 
 
 def judge_prompt(question: str, answer: str, reference: str | None, rubric: Rubric) -> str:
@@ -53,6 +62,9 @@ def judge(engine: Engine, judge_model: str, exchange: Exchange, reference: str |
                       temperature=0, max_tokens=400, session_id=f"judge:{exchange.run_id or exchange.id}",
                       **asdict(caller))
     result = next(item for item in engine.stream(req) if isinstance(item, Result))
+    failure = result.failure
+    if isinstance(failure, Refused) and isinstance(failure.reason, CapReached):
+        raise JudgeCapped(failure.reason.scope)
     if not result.ok:
         raise ValueError(f"judge call failed: {result.error}")
     scores, rationale = parse_verdict(result.record.reply, rubric)

@@ -5,6 +5,7 @@ import collections
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,6 +134,19 @@ def _from_rows(rows: list, where: str) -> list[Question]:
     return out
 
 
+# a control character is never part of a question: a NUL would reach the provider, a bell trips the YAML reader
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def refuse_control_characters(text: str, where: str) -> None:
+    """One line naming the file, the line and the character; tab, newline and carriage return are allowed."""
+    found = _CONTROL.search(text)
+    if found:
+        line = text.count("\n", 0, found.start()) + 1
+        raise QuestionSetError("{where}: line {line}: control character U+{code} is not allowed in a question set; "
+                               "remove it and upload again", where=where, line=line, code=f"{ord(found.group()):04X}")
+
+
 def parse(text: str, name: str, kind: str, system: str | None = None, where: str | None = None) -> QuestionSet:
     """kind: yaml, csv or txt; `where` names the source in error messages."""
     where = where or name
@@ -141,6 +155,7 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
     if len(text) > MAX_BYTES:
         raise QuestionSetError("{where}: the file is {chars} characters; at most {most}: split it", where=where,
                                chars=f"{len(text):,}", most=f"{MAX_BYTES:,}")
+    refuse_control_characters(text, where)
     if kind == "yaml":
         try:
             data = safe_yaml.load(text)
@@ -186,6 +201,7 @@ def load(path: str | Path, system: str | None = None, name: str | None = None) -
         raise QuestionSetError("{where}: not UTF-8 text; save it as UTF-8", where=where) from None
     suffix = path.suffix.lower()
     kind = "yaml" if suffix in (".yaml", ".yml") else "csv" if suffix == ".csv" else "txt"
+    refuse_control_characters(text, where)
     if kind == "yaml" and name is None:
         study = _study(text, path, where, system)
         if study is not None:

@@ -1,6 +1,10 @@
 """Every page of the app says, in a Content-Security-Policy, that it loads images and opens connections only
-from the app itself (and data:/blob:, which Gradio uses for uploads and plots)."""
+from the app itself (and data:/blob:, which Gradio uses for uploads and plots), and who may frame it: nobody,
+unless the operator lists the sites that embed it (--frame-ancestors), so another site cannot frame the app and
+trick a logged-in reader into clicking Send or Run."""
 from __future__ import annotations
+
+import re
 
 POLICY = "; ".join([
     "default-src 'self'",
@@ -17,11 +21,32 @@ POLICY = "; ".join([
 ]).encode()
 
 
-class ContentSecurityPolicy:
-    """ASGI middleware: adds the policy to every HTTP response that has none."""
+DEFAULT_FRAME_ANCESTORS = "'none'"
+_SOURCE = re.compile(r"'none'|'self'|https?://[a-z0-9.-]+(:\d{1,5})?", re.I)
 
-    def __init__(self, app):
+
+def check_frame_ancestors(value: str | None) -> str:
+    """--frame-ancestors / DEMO_FRAME_ANCESTORS: 'none' (the default), 'self', or the https:// origins that embed the
+    app, space-separated; ValueError says what is allowed."""
+    value = (value or "").strip() or DEFAULT_FRAME_ANCESTORS
+    sources = value.split()
+    if len(value) > 1000 or not all(_SOURCE.fullmatch(s) for s in sources) or (
+            "'none'" in sources and len(sources) > 1):
+        raise ValueError(f"--frame-ancestors {value[:60]!r}: use 'none' (the default), 'self', or the sites that "
+                         "embed the app, e.g. 'self' https://intranet.example.com")
+    return value
+
+
+class ContentSecurityPolicy:
+    """ASGI middleware: adds the policy to every HTTP response that has none, and X-Frame-Options for browsers that
+    do not read frame-ancestors."""
+
+    def __init__(self, app, frame_ancestors: str = DEFAULT_FRAME_ANCESTORS):
         self.app = app
+        self.policy = POLICY + f"; frame-ancestors {frame_ancestors}".encode()
+        sources = frame_ancestors.split()
+        # X-Frame-Options knows no list of sites: DENY or SAMEORIGIN when that says it all, else frame-ancestors alone
+        self.frame_options = {("'none'",): b"DENY", ("'self'",): b"SAMEORIGIN"}.get(tuple(sources))
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -31,7 +56,9 @@ class ContentSecurityPolicy:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 if not any(k.lower() == b"content-security-policy" for k, _ in headers):
-                    headers.append((b"content-security-policy", POLICY))
+                    headers.append((b"content-security-policy", self.policy))
+                if self.frame_options and not any(k.lower() == b"x-frame-options" for k, _ in headers):
+                    headers.append((b"x-frame-options", self.frame_options))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -241,7 +241,12 @@ KO = {
         "월 비용 = 측정한 질문당 비용 × 하루 질문 수 × 30. 시간당 가격의 자체 서버 모델은 답변마다 서버를 쓴 시간으로 계량합니다. "
         "한 달 내내 켜 두면 시간당 가격 × 720이고, 하루 질문의 API 비용이 서버의 하루 비용을 넘으면 API 모델보다 쌉니다.",
 
+    "{n} not rated: the daily spend cap was reached.": "{n}개는 평가하지 못함: 일일 지출 한도에 도달했습니다.",
+    "{n} not rated: this session's spend cap was reached.": "{n}개는 평가하지 못함: 이 세션의 지출 한도에 도달했습니다.",
+    "{n} not rated: your spend cap was reached.": "{n}개는 평가하지 못함: 사용자 지출 한도에 도달했습니다.",
     # a question set that cannot be read (an upload in the Runs tab)
+    ("{where}: line {line}: control character U+{code} is not allowed in a question set; remove it and upload "
+     "again"): "{where}: {line}번째 줄: 제어 문자 U+{code}는 질문 세트에 쓸 수 없습니다. 지우고 다시 올리세요",
     ("{where}: 'variants' must list 1 to {most} mappings, each with a 'name' and any of system, temperature, "
      "max_tokens"): "{where}: 'variants'에는 'name'과 system, temperature, max_tokens 중 필요한 것을 담은 항목을 1~{most}개 적으세요",
     "{where}: question {n}: '{field}' must be text, got a {kind}": "{where}: 질문 {n}: '{field}'은(는) 글이어야 합니다 ({kind}임)",

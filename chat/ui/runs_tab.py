@@ -19,7 +19,7 @@ from chat.evaluation.background import Live, Runner
 from chat.evaluation.decision import ConstraintError
 from chat.evaluation.estimate import beside_actual, duration, estimate, summary_line
 from chat.evaluation.estimate import table as estimate_table
-from chat.evaluation.judge import judge
+from chat.evaluation.judge import JudgeCapped, judge
 from chat.evaluation.projection import check_per_day, project
 from chat.evaluation.questionsets import QuestionSet, QuestionSetError, Variant, load
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
@@ -333,19 +333,30 @@ def judge_run(engine: Engine, access: Access, run_id: str, judge_model: str, req
     engine.store.flush()
     rows = queries.unrated(engine.store, run_id, judge_model, "judge")
     refs = {q["id"]: q.get("reference") for q in run.question_set["questions"]}
-    done, failed = 0, []
+    done, failed, capped = 0, [], None
     word = words(language(request))
     for row in progress.tqdm(rows, desc=word("judging with {model}", model=judge_model)):
         try:
             judge(engine, judge_model, row, refs.get(row.question_id), rubric, caller)
             done += 1
+        except JudgeCapped as exc:
+            capped = exc.scope  # every later call would be turned down too: stop asking
+            break
         except (ValueError, UnknownModel) as exc:
             failed.append(str(exc))
     engine.store.flush()
     text = word("Judge {model} rated {n} answers.", model=judge_model, n=done)
+    if capped:
+        text += " " + word(CAPPED[capped], n=len(rows) - done - len(failed))
     if failed:
         text += " " + word("{n} could not be rated (first reason: {why}).", n=len(failed), why=failed[0])
     return text
+
+
+# why the judge stopped, by the cap that stopped it
+CAPPED = {"day": "{n} not rated: the daily spend cap was reached.",
+          "session": "{n} not rated: this session's spend cap was reached.",
+          "user": "{n} not rated: your spend cap was reached."}
 
 
 def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: gr.Request = None,

@@ -78,12 +78,14 @@ def elsewhere(record: dict, prices: PriceTable, word=english) -> str:
 def _meter_message(record: dict, prices: PriceTable | None, word=None) -> dict:
     word = word or words("en")
     source = word("tokens estimated") if record.usage_source == "estimate" else word("tokens reported by the provider")
-    details = (f"{cost_breakdown(record, word)}\n\n{word('model')} `{record.model}` · {word('status')} "
+    # a model name is typed by whoever chats ('openai:<img src=/logout>'): shown as text, never as markup
+    model = html.escape(record.model or "")
+    details = (f"{cost_breakdown(record, word)}\n\n{word('model')} {model} · {word('status')} "
                f"`{record.status}` · {source}")
     if prices is not None and (record.input_tokens or record.output_tokens):
         details += f"\n\n{elsewhere(record, prices, word)}"
     return {"role": "assistant", "content": details,
-            "metadata": {"title": f"{record.model} · {meter_line(record, word)}", "status": "done"}}
+            "metadata": {"title": f"{model} · {meter_line(record, word)}", "status": "done"}}
 
 
 class ChatView(list):
