@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     from chat.ui.app import CSS, build_app
     from chat.ui.csp import ContentSecurityPolicy, check_frame_ancestors
     from chat.ui.i18n import CATALOGUE
-    from chat.ui.login_guard import HideApiInfoUntilLogin
+    from chat.ui.login_guard import HideApiInfoUntilLogin, PostOnlyLogout
 
     install_redaction()
     try:
@@ -168,7 +168,7 @@ def main(argv=None) -> int:
             # FastAPI's schema pages would describe every route to anyone, logged in or not
             app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None,
                         "middleware": [Middleware(ContentSecurityPolicy, frame_ancestors=frame_ancestors),
-                                       Middleware(HideApiInfoUntilLogin)]},
+                                       Middleware(HideApiInfoUntilLogin), Middleware(PostOnlyLogout)]},
         )
     except KeyboardInterrupt:
         pass  # a stop signal: fall through to the orderly close

@@ -37,3 +37,21 @@ def templates() -> dict[str, str]:
                 if isinstance(v, ast.Constant) and isinstance(v.value, str):
                     found.setdefault(v.value, f"{path.name}:{node.lineno}")
     return found
+
+
+def shown(html_text: str) -> str:
+    """What a reader sees of rendered, inert HTML: its text, entities decoded, through a real HTML parser."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+
+        def handle_data(self, data):
+            self.parts.append(data)
+
+    parser = Text()
+    parser.feed(html_text or "")
+    parser.close()
+    return "".join(parser.parts).strip("\n")

@@ -13,6 +13,7 @@ from chat.ui import app
 from chat.ui.display import meter_line
 from chat.ui.session import new_session
 from tests.fake_servers import Scenario
+from tests.helpers import shown
 
 
 def drain(gen):
@@ -24,14 +25,14 @@ def test_reply_streams_and_meter_shows_the_logged_row(fake, engine):
     fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=30, output_tokens=8, gap=0.1)
     outs, (chat, state, _) = drain(app.respond(engine, "hi there", new_session(), "gpt-4o-mini", "", 0.5, 100))
     assert all(len(out) == 3 for out in outs)  # one value per output: Gradio spells out any extra in a warning
-    assert outs[0][0][-1]["content"] == "…" and outs[0][2] == ""  # placeholder shown at once, box emptied
+    assert shown(outs[0][0][-1]["content"]) == "…" and outs[0][2] == ""  # placeholder shown at once, box emptied
     # after that the box is left alone (a follow-up may be typed meanwhile), and the state is sent only at the end
     assert all(out[2] == gr.skip() for out in outs[1:]) and all(out[1] == gr.skip() for out in outs[1:-1])
     panel = app.show_panel(engine, state, "gpt-4o-mini")
-    assert any(0 < len(o[0][-1]["content"]) < len("Hello, this is a fake reply.") for o in outs[1:-1])  # partial text seen
+    assert any(0 < len(shown(o[0][-1]["content"])) < len("Hello, this is a fake reply.") for o in outs[1:-1])  # partial text seen
     engine.store.flush()
     row = engine.store.exchange(state["turns"][0]["id"])
-    assert chat[1]["content"] == row["reply"] == "Hello, this is a fake reply."
+    assert shown(chat[1]["content"]) == row["reply"] == "Hello, this is a fake reply."
     assert chat[2]["metadata"]["title"] == f"gpt-4o-mini · {meter_line(row)}"
     assert "30 in · 8 out" in chat[2]["metadata"]["title"] and "$0.0000093" in chat[2]["metadata"]["title"]
     assert "1 request · 30 in / 8 out tokens · $0.0000093" in panel
@@ -44,7 +45,7 @@ def test_reply_streams_and_meter_shows_the_logged_row(fake, engine):
 def test_fast_model_updates_are_batched(fake, engine):
     fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["x"] * 3000)
     outs, last = drain(app.respond(engine, "go", new_session(), "gpt-4o-mini", "", 0.7, 4000))
-    assert last[0][1]["content"] == "x" * 3000
+    assert shown(last[0][1]["content"]) == "x" * 3000
     assert len(outs) < 30  # 3000 chunks, a handful of repaints
 
 
@@ -64,12 +65,12 @@ def test_errors_are_short_and_keyless(fake, engine, monkeypatch):
     monkeypatch.setenv("CHAT_MAX_RETRIES", "0")
     fake.scenarios["gpt-4o-mini"] = Scenario(status=401)
     _, (chat, *_rest) = drain(app.respond(engine, "hi", new_session(), "gpt-4o-mini", "", 0.7, 50))
-    text = chat[1]["content"]
+    text = shown(chat[1]["content"])
     assert text.startswith("⚠️ openai rejected the credentials (HTTP 401): check OPENAI_API_KEY in .env")
     assert "Traceback" not in json.dumps(chat) and "sk-test" not in json.dumps(chat)
     fake.scenarios["gpt-4o-mini"] = Scenario(error_after=3)
     _, (chat, *_rest) = drain(app.respond(engine, "again", new_session(), "gpt-4o-mini", "", 0.7, 50))
-    assert chat[1]["content"].startswith("Hello, this\n\n⚠️ ") and "partial text is kept" in chat[1]["content"]
+    assert shown(chat[1]["content"]).startswith("Hello, this\n⚠️ ") and "partial text is kept" in shown(chat[1]["content"])
 
 
 def test_stop_then_after_stop_shows_the_aborted_row(fake, engine):
@@ -79,13 +80,13 @@ def test_stop_then_after_stop_shows_the_aborted_row(fake, engine):
     for out in gen:
         if isinstance(out[1], dict) and "turns" in out[1]:
             kept = out[1]
-        if len(out[0][-1]["content"]) > 20:
+        if len(shown(out[0][-1]["content"])) > 20:
             break
     gen.close()  # what Gradio does on Stop or when the tab closes
     chat, state, _, panel = app.after_stop(engine, kept, "gpt-4o-mini")
     turn = state["turns"][-1]
     assert turn["status"] == "aborted" and turn["reply"].startswith("word word")
-    assert chat[1]["content"].endswith("⏹ stopped")
+    assert shown(chat[1]["content"]).endswith("⏹ stopped")
     row = engine.store.exchange(turn["id"])
     assert row["status"] == "aborted" and row["reply"] == turn["reply"]
     assert "1 request" in panel
@@ -116,10 +117,10 @@ def test_session_cap_blocks_the_next_paid_call(fake, store):
     engine = Engine(store, budget=Budget(session_cap=Decimal("0.0015")))
     fake.scenarios["gpt-4o"] = Scenario(input_tokens=15, output_tokens=100)
     _, (chat, state, _) = drain(app.respond(engine, "one", new_session(), "gpt-4o", "", 0.7, 100))
-    assert chat[1]["content"] == "Hello, this is a fake reply."
+    assert shown(chat[1]["content"]) == "Hello, this is a fake reply."
     calls = len(fake.requests)
     _, (chat, state, _) = drain(app.respond(engine, "two", state, "gpt-4o", "", 0.7, 100))
-    assert chat[-2]["content"].startswith("⚠️ session spend cap reached")
+    assert shown(chat[-2]["content"]).startswith("⚠️ session spend cap reached")
     assert len(fake.requests) == calls  # no paid call was made
     _, (chat, state, _) = drain(app.respond(engine, "three", state, "smollm2-135m-instruct", "", 0.7, 8))
     assert state["turns"][-1]["record"]["status"] == "ok"  # local models are never capped

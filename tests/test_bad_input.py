@@ -19,7 +19,7 @@ from chat.evaluation.runs import RunError, create
 from chat.ui import app, runs_tab
 from chat.ui.access import Access
 from chat.ui.session import new_session
-from tests.helpers import run
+from tests.helpers import run, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 # ten levels of nine aliases each: 9^10 (3.5 billion) strings once expanded, from about 350 bytes
@@ -108,7 +108,7 @@ def test_a_prompt_that_cannot_fit_the_window_is_refused_before_any_call(fake, en
 ])
 def test_bad_parameters_get_one_line_naming_the_field(fake, engine, temperature, max_tokens, message):
     *_, (chat, state, _) = app.respond(engine, "hi", new_session(), "gpt-4o-mini", "", temperature, max_tokens)
-    assert chat[1]["content"].startswith(f"⚠️ {message}")
+    assert shown(chat[1]["content"]).startswith(f"⚠️ {message}")
     assert not fake.requests
     engine.store.flush()
     assert engine.store.exchange(state["turns"][0]["id"])["status"] == "error"

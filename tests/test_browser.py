@@ -249,6 +249,26 @@ def test_auth_refuses_browser_and_api_client_without_login(browser, guarded):
     assert rows(guarded.db) == []  # nothing got through
 
 
+def test_only_the_log_out_button_logs_out_never_an_image_or_a_link(browser, guarded, scenarios):
+    """A reply holding ![a [b] c](/logout) once logged its reader out on the next page load: a GET to /logout is
+    refused now, and the app's Log out button (a POST) still works."""
+    scenarios.scenarios["gpt-4o"] = Scenario(chunks=["see ", "![a [b] c](/logout) ", "<img src=/logout>"],
+                                             input_tokens=10, output_tokens=5)
+    context, page = login(browser, guarded.url)
+    send(page, "show me")
+    page.wait_for_function("document.querySelector('#chatbot').innerText.includes('TTFT')", timeout=20_000)
+    status = page.evaluate("fetch('logout', {credentials: 'include', redirect: 'manual'}).then(r => r.status)")
+    assert status == 405  # what an image, a link or a prefetch would send
+    page.reload()
+    page.wait_for_selector("#prompt textarea", timeout=30_000)  # still logged in
+    page.click("#logout")
+    page.wait_for_selector("input[type=password]", timeout=30_000)  # the button logs out
+    page.goto(guarded.url)
+    page.wait_for_selector("input[type=password]", timeout=30_000)
+    assert page.locator("#prompt").count() == 0
+    context.close()
+
+
 def test_spend_cap_blocks_the_next_paid_call(browser, guarded, scenarios):
     # with max 100 output tokens a gpt-4o call may cost ~$0.00104: the first fits the $0.002 cap, the second would not
     scenarios.scenarios["gpt-4o"] = Scenario(input_tokens=20, output_tokens=100)

@@ -18,6 +18,7 @@ from chat.ui import app, compare_tab, runs_tab
 from chat.ui.access import Access
 from chat.ui.session import new_session
 from tests.fake_servers import Scenario
+from tests.helpers import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "examples" / "training_faq.yaml"
@@ -52,10 +53,10 @@ def test_parallel_compares_from_one_browser_session_stay_within_its_cap(fake, st
     assert any("session spend cap reached" in e and "every tab counts" in e for e in errors)
     # the chat tab of the same browser session is out of money too; another browser is not
     *_, (chat, *_rest) = app.respond(engine, "more", new_session(), "gpt-4o", "", 0.7, 50, request=browser)
-    assert "session spend cap reached" in chat[1]["content"]
+    assert "session spend cap reached" in shown(chat[1]["content"])
     *_, (chat, *_rest) = app.respond(engine, "more", new_session(), "gpt-4o", "", 0.7, 50,
                                      request=gr.Request(session_hash="another"))
-    assert chat[1]["content"] == "Hello, this is a fake reply."
+    assert shown(chat[1]["content"]) == "Hello, this is a fake reply."
 
 
 def test_runs_and_judge_count_against_the_same_session(fake, store):

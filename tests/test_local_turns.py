@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.conftest import need
-from tests.helpers import run
+from tests.helpers import run, shown
 
 need("llama_cpp", "the embedded model")
 MODEL = "smollm2-135m-instruct"
@@ -104,4 +104,4 @@ def test_the_chat_shows_the_wait(engine, fresh_model):
     state = new_session()
     state["turns"].append({"id": "x", "prompt": "hi", "reply": "", "status": "streaming", "record": None,
                            "model": MODEL, "waiting": 2})
-    assert render(state)[-1]["content"] == "⏳ waiting for the model: 2 requests ahead of yours"
+    assert shown(render(state)[-1]["content"]) == "⏳ waiting for the model: 2 requests ahead of yours"

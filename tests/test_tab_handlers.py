@@ -9,6 +9,7 @@ import pytest
 from chat.ui import compare_tab, runs_tab
 from chat.ui.access import Access
 from tests.fake_servers import Scenario
+from tests.helpers import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,8 +30,8 @@ def test_compare_streams_each_model_into_its_column_and_blind_hides_names(fake, 
     state = last[-1]
     heads, answers, meters = last[1:8:4], last[2:8:4], last[3:8:4]
     assert heads == ["### Model A", "### Model B"]
-    by_model = dict(zip(state["models"], answers))
-    assert by_model == {"gpt-4o-mini": "small " * 5, "gpt-4o": "large " * 5}
+    by_model = dict(zip(state["models"], (shown(a) for a in answers)))
+    assert by_model == {"gpt-4o-mini": ("small " * 5).strip(), "gpt-4o": ("large " * 5).strip()}
     # cost, tokens and speed would give the model away: hidden until a vote, a rating or Reveal
     assert all("hidden" in m and "TTFT" not in m and "$" not in m and " in · " not in m for m in meters)
     assert last[8]["visible"] is False and last[12]["visible"] is False  # columns C and D stay hidden
@@ -86,11 +87,11 @@ def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
     assert scatter["y_lim"][1] > scatter["value"]["cost_usd"].max()
     assert elsewhere["Approx. cost of this run's tokens"].str.startswith("≈$").all()
     current, question, answer, who = runs_tab.next_unrated(engine, Access(), run_id, "kim", True)
-    assert "hidden (blind)" in who and answer == "Hello, this is a fake reply." and "8 left" in who
+    assert "hidden (blind)" in who and shown(answer) == "Hello, this is a fake reply." and "8 left" in who
     saved = runs_tab.save_answer_rating(engine, current, "kim", None, 4, 4, 5)
     # rating blind, saving does not name the model: every later rating would stop being blind
     assert current["model"] not in saved and "stays hidden while Blind is ticked" in saved
-    assert "**Reference answer**: " in question  # 'contains the answer' needs the reference beside it
+    assert "**Reference answer**:" in question  # 'contains the answer' needs the reference beside it
     ratings = runs_tab.show_results(engine, Access(), run_id)[6]
     assert list(ratings["Rated by"]) == ["human"] and list(ratings["Answers rated"]) == ["1"]
     projection, answers = runs_tab.show_answers(engine, Access(), run_id, "3000")

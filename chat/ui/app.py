@@ -22,6 +22,7 @@ from chat.ui.components import ChatLog, CheckedNumber, CheckedSlider
 from chat.ui.display import price_text
 from chat.ui.i18n import CATALOGUE, check_lang, language, say, t, words
 from chat.ui.identity import check_rate
+from chat.ui.login_guard import LOGOUT_JS
 from chat.ui.session import account, fork, history, new_session, panel, render
 from chat.wording import Said, english
 
@@ -237,6 +238,8 @@ def build_app(engine: Engine, title: str = DEFAULT_TITLE, rubric: Rubric = DEFAU
         state = gr.State(new_session)
         gr.Markdown(t("## {title}", title=title) if title == DEFAULT_TITLE else f"## {title}")
         gr.Markdown(t("Every reply is metered — tokens, cost, time to first token, total time, tokens/s — and logged."))
+        if access.auth:  # a POST, never a link: no page content can log its reader out (login_guard.PostOnlyLogout)
+            gr.Button(t("Log out"), size="sm", elem_id="logout").click(None, js=LOGOUT_JS)
         with gr.Tab(t("Chat")):
             with gr.Row():
                 with gr.Column(scale=3):

@@ -1,5 +1,6 @@
-"""Every page of the app says, in a Content-Security-Policy, that it loads images and opens connections only
-from the app itself (and data:/blob:, which Gradio uses for uploads and plots), and who may frame it: nobody,
+"""Every page of the app says, in a Content-Security-Policy, that it shows images only as data:/blob: (Gradio's
+icons), from no path of any server, the app's own included (an image of /logout once logged its reader out), and
+opens connections only to the app itself; and who may frame it: nobody,
 unless the operator lists the sites that embed it (--frame-ancestors), so another site cannot frame the app and
 trick a logged-in reader into clicking Send or Run."""
 from __future__ import annotations
@@ -8,7 +9,7 @@ import re
 
 POLICY = "; ".join([
     "default-src 'self'",
-    "img-src 'self' data: blob:",
+    "img-src data: blob:",  # Gradio's icons are data: URIs; no path of the app's, which a model could aim at
     "media-src 'self' data: blob:",
     "connect-src 'self'",
     "font-src 'self' data:",

@@ -1,4 +1,6 @@
-"""Under auth, the login page must not carry the API schema (model names, routes) that Gradio embeds in every page."""
+"""Under auth, the login page must not carry the API schema (model names, routes) that Gradio embeds in every page,
+and logging out takes a POST: a GET to /logout, which any image, link or prefetch in a page can make (a model's
+answer once logged its reader out with ![x](/logout)), is refused."""
 from __future__ import annotations
 
 import re
@@ -50,3 +52,26 @@ class HideApiInfoUntilLogin:
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, capture)
+
+
+# the button that logs out: a form POST, the one request a page's images and links cannot make
+LOGOUT_JS = ("() => { const f = document.createElement('form'); f.method = 'post'; "
+             "f.action = new URL('logout', document.baseURI).href; document.body.appendChild(f); f.submit(); }")
+
+
+class PostOnlyLogout:
+    """ASGI middleware: POST /logout is Gradio's logout (which only knows GET); any other method gets 405."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope.get("path", "").rstrip("/").endswith("/logout"):
+            return await self.app(scope, receive, send)
+        if scope["method"] == "POST":
+            return await self.app({**scope, "method": "GET"}, receive, send)
+        body = b"Log out with the app's Log out button (a POST); a link or an image cannot log you out.\n"
+        await send({"type": "http.response.start", "status": 405,
+                    "headers": [(b"allow", b"POST"), (b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

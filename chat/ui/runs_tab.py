@@ -296,12 +296,13 @@ def next_unrated(engine: Engine, access: Access, run_id: str, rater: str, blind:
         return None, word("All answers of this run are rated by you."), "", ""
     row = random.choice(rows)
     who = word("hidden (blind)") if blind else html.escape(row.model or "")
-    question = word("**Question** ({id}): {text}", id=html.escape(row.question_id or ""), text=inert(row.prompt))
+    # the question and the reference are text someone else wrote: each its own block, rendered inert
+    question = word("**Question** ({id}):", id=html.escape(row.question_id or "")) + "\n\n" + inert(row.prompt)
     # 'contains the answer' is judged against the reference, so the rater sees it beside the answer
     reference = next((q.get("reference") for q in run.question_set.get("questions", []) if q["id"] == row.question_id),
                      None)
     if reference:
-        question += "\n\n" + word("**Reference answer**: {text}", text=inert(reference))
+        question += "\n\n" + word("**Reference answer**:") + "\n\n" + inert(reference)
     return ({"id": row.id, "blind": bool(blind), "model": row.model}, question,
             inert(row.reply), word("Model: {who} · {n} left to rate", who=who, n=len(rows)))
 

@@ -1,43 +1,52 @@
-"""Model output is untrusted input: shown as text, it can never make the reader's browser fetch anything.
+"""Model output is untrusted input: shown, it can never become markup the app did not write, nor make the reader's
+browser fetch anything.
 
-A reply rendered as Markdown could carry an image (`![x](https://…)`), raw HTML (`<img>`, `<link>`,
-`style="background:url(…)"`) or an iframe, each a request to a URL of the model's choosing, which a
-prompt-injected answer can fill with what is on the page. Here every HTML tag is shown as text and every
-Markdown image as its alt text and address, so the Markdown renderer has nothing to load; links stay links
-(nothing is fetched until someone clicks one). The app's Content-Security-Policy (csp.py) is the second wall.
+A reply rendered as Markdown could carry an image in any of CommonMark's forms (inline, reference, brackets inside
+the alt text, alt text over two lines), raw HTML (`<img>`, `<svg>`, `<iframe>`, `<meta refresh>`, `style=url()`),
+or a `javascript:` link. Each was a request to a URL of the model's choosing, which a prompt-injected answer can
+fill with what is on the page, or a same-origin GET (`/logout`). So the text goes through a real CommonMark parser
+(markdown-it-py) that keeps raw HTML as text and writes every image as its alt text and address, then through an
+allowlist sanitizer (nh3, Rust's ammonia) that keeps only the tags Markdown makes and http(s)/mailto links, which
+open in no context of the app's. Gradio's own sanitising stays on behind it, and the Content-Security-Policy
+(csp.py) is the wall after that. Tables, lists, code and emphasis still render; one tilde stays a tilde
+(09:00~18:00), two strike through.
 """
 from __future__ import annotations
 
-import re
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
-# ![alt](url "title") and the reference form ![alt][ref]
-_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\(\s*<?([^)\s>]{0,2000})>?(?:\s+[\"'(][^)\n]{0,500}[\"')])?\s*\)")
-_REF_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\[([^\]\n]{0,200})\]")
-_LONE_TILDE = re.compile(r"(?<![~\\])~(?!~)")
+# what Markdown itself makes, and nothing that loads or runs anything
+TAGS = {"p", "br", "strong", "em", "s", "del", "code", "pre", "blockquote", "ul", "ol", "li", "hr", "a",
+        "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td"}
+ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "code": {"class"}}
 
 
-# code is shown verbatim by Markdown (no tags, no images), so it is left as written: a fenced block (one
-# still streaming runs to the end), or an inline span
-_CODE = re.compile(r"(```[\s\S]*?(?:```|$)|~~~[\s\S]*?(?:~~~|$)|`[^`\n]+`)")
+def _image_as_text(self, tokens, idx, options, env) -> str:
+    """An image, whatever its form, is written out: '🖼 alt (address)', and nothing is fetched."""
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env) or "image"
+    # shown, not linked: a bare URL in parentheses is not autolinked (linkify is off) but a zero-width space keeps
+    # any later renderer from doing so
+    address = (token.attrGet("src") or "").replace("://", ":\u200b//")
+    return escapeHtml(f"🖼 {alt} ({address})")
+
+
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])  # GFM's tables; strikethrough needs two tildes here, never one
+    md.add_render_rule("image", _image_as_text)
+    return md
+
+
+_MD = _parser()
 
 
 def inert(text: str | None) -> str:
-    """Text as Markdown that renders what the model wrote without loading anything."""
+    """Untrusted text as safe HTML: Markdown rendered, raw HTML as text, images as text, links inert until clicked."""
     if not text:
         return text or ""
-    parts = _CODE.split(text)
-    # split() puts the code at odd positions
-    return "".join(part if i % 2 else _prose(part) for i, part in enumerate(parts))
-
-
-def _prose(text: str) -> str:
-    text = text.replace("<", "&lt;")  # every tag is shown as text, so none can load or run anything
-    text = _IMAGE.sub(lambda m: f"🖼 {m.group(1) or 'image'} ({_plain(m.group(2))})", text)
-    text = _REF_IMAGE.sub(lambda m: f"🖼 {m.group(1) or 'image'} [{m.group(2)}]", text)
-    # one tilde is a Korean range (09:00~18:00, 180~240), never strikethrough as GFM renderers would draw it
-    return _LONE_TILDE.sub(r"\\~", text)
-
-
-def _plain(url: str) -> str:
-    # shown, not linked: a bare URL in parentheses would otherwise be autolinked, which is harmless but noisy
-    return url.replace("://", ":\u200b//")
+    html = _MD.render(text)
+    return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes={"http", "https", "mailto"},
+                     link_rel="noopener noreferrer nofollow", strip_comments=True)
