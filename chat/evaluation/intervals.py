@@ -71,8 +71,13 @@ def question_mean(by_question: dict[str, list[float]], lowest: float = -math.inf
     value = statistics.fmean(means)
     if n < MIN_ANSWERS or len(means) < 2:
         return Figure(value, n=n)
-    half = t975(len(means) - 1) * statistics.stdev(means) / math.sqrt(len(means))
+    half = _t_half(means)
     return Figure(value, max(lowest, value - half), min(highest, value + half), n)
+
+
+def _t_half(means: list[float]) -> float:
+    """Half the 95% t interval of the mean of k question-level values: k - 1 degrees of freedom."""
+    return t975(len(means) - 1) * statistics.stdev(means) / math.sqrt(len(means))
 
 
 def effective_n(by_question: dict[str, list[float]], shrink: bool = True) -> float:
@@ -193,7 +198,7 @@ def paired_difference(a: dict[str, list[float]], b: dict[str, list[float]]) -> F
     value = statistics.fmean(diffs)
     if len(diffs) < 2 or n < MIN_ANSWERS:
         return Figure(value, n=n)
-    half = t975(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    half = _t_half(diffs)
     return Figure(value, value - half, value + half, n)
 
 

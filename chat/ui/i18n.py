@@ -62,14 +62,13 @@ KO = {
     # decision view
     "Decide: your constraints, the shortlist and the recommendation": "결정: 제약 조건, 후보 목록, 추천",
     "Slowest TTFT p95 (s)": "최대 TTFT p95 (초)", "Slowest latency p95 (s)": "최대 지연 시간 p95 (초)",
-    "Lowest acceptable rate (%)": "최저 합격 비율 (%)", "Highest cost per question (USD)": "최대 질문당 비용 (USD)",
+    "Lowest acceptable rate (%)": "최저 합격 비율 (%)",
     "Questions a day (monthly cost, projection and break-even)": "하루 질문 수 (월 비용, 예상, 손익분기)",
-    "Highest monthly cost (USD)": "최대 월 비용 (USD)", "Lowest {criterion} score": "최저 {criterion} 점수",
+    "Lowest {criterion} score": "최저 {criterion} 점수",
     "none (e.g. 1.5)": "없음 (예: 1.5)", "none (e.g. 3)": "없음 (예: 3)", "none (e.g. 90)": "없음 (예: 90)",
     "none (e.g. 0.002)": "없음 (예: 0.002)", "none (e.g. 50)": "없음 (예: 50)", "none (e.g. 4)": "없음 (예: 4)",
     "Shortlist (meets every constraint first, cheapest first; 95% intervals)":
         "후보 목록 (모든 제약을 충족하는 것 먼저, 싼 순서; 95% 구간)",
-    "Cost against quality (colour: latency p95)": "비용 대비 품질 (색: 지연 시간 p95)",
     "Leading candidates compared, paired by question": "상위 후보 비교 (질문별 짝지음)",
     # logs
     "Time range": "기간", "From (custom)": "시작 (직접 입력)", "Until (custom)": "끝 (직접 입력)",
@@ -206,15 +205,8 @@ KO = {
     "cost per question (USD) → up to {top}": "질문당 비용 (USD) → 최대 {top}", "mean score ({lo}–{hi})": "평균 점수 ({lo}–{hi})",
     ("Larger dots are slower (latency p95); ◆ and the dashed line mark the frontier: no other candidate is both "
      "cheaper and better rated."): "점이 클수록 느립니다 (지연 p95). ◆와 점선은 경계입니다: 더 싸면서 더 높게 평가된 다른 후보가 없습니다.",
-    "TTFT p95 at most {s} s": "TTFT p95 최대 {s}초", "latency p95 at most {s} s": "지연 p95 최대 {s}초",
-    "{name} score at least {low}": "{name} 점수 최소 {low}", "at least {pct} of answers acceptable": "답변의 {pct} 이상 합격",
-    "at most {cost} a question": "질문당 최대 {cost}", "at most {cost} a month at {n} questions a day":
-        "하루 {n}건일 때 월 최대 {cost}",
     "No constraints were set: the shortlist is simply cheapest first.": "제약 조건이 없어 후보 목록은 단순히 싼 순서입니다.",
     "Recommendation": "추천", "Constraints": "제약 조건", "Shortlist": "후보 목록", "Cost against quality": "비용 대비 품질",
-    ("Paired by question: the chance A's figure is the better one, and the repeats per question that would tell a "
-     "difference of the margin apart."):
-        "질문별로 짝지었습니다: A의 수치가 더 나을 확률, 그리고 그 차이를 구분하는 데 필요한 질문당 반복 수.",
     "Leading candidates compared": "상위 후보 비교",
     ("Approximate: the same text is a different number of tokens on each vendor's tokenizer. The {n} cheapest of "
      "{total} priced models."): "근사치: 같은 글도 회사마다 토크나이저의 토큰 수가 다릅니다. 가격 있는 모델 {total}개 중 가장 싼 {n}개.",
@@ -365,7 +357,7 @@ KO = {
     "Acceptable": "합격", "Cost / acceptable answer": "합격 답변당 비용",
     "Approx. cost of this run's tokens": "이 실행 토큰의 대략적 비용", "Priced by": "가격 기준",
     "Always-on machines": "상시 가동 서버", "Cheaper than (from questions/day)": "더 저렴해지는 상대 (하루 질문 수 기준)",
-    "Per month at {n}/day": "하루 {n}건일 때 월 비용", "Meets constraints": "제약 충족", "TTFT p95": "TTFT p95",
+    "Per month at {n}/day": "하루 {n}건일 때 월 비용", "TTFT p95": "TTFT p95",
     "Latency p95": "지연 p95", "Mean score": "평균 점수", "Acceptable rate": "합격 비율",
     "Consistency across repeats": "반복 간 일관성", "{c} score": "{c} 점수", "Monthly at {n}/day": "하루 {n}건일 때 월 비용",
     "P(A faster, latency p95)": "P(A가 더 빠름, 지연 p95)", "P(A cheaper)": "P(A가 더 저렴)",
@@ -378,7 +370,6 @@ KO = {
     "{calls} calls · {cost}{bound} · {time} at concurrency {concurrency}":
         "호출 {calls}회 · {cost}{bound} · 동시 실행 {concurrency}에서 {time}",
     "cost unknown: {models} unpriced": "비용 알 수 없음: {models} 가격 없음",
-    " (no upper bound: set max tokens)": " (상한 없음: 최대 토큰을 정하세요)",
     "unknown (no past answers)": "알 수 없음 (과거 답변 없음)",
     ("Low: nothing can cost less (each answer as short as the model's shortest in this log, none with no past "
      "answers); expected: the model's mean answer length in this log; high: every answer running to max tokens."):
@@ -409,7 +400,6 @@ KO = {
          "TTFT p50 {t50} / p95 {t95} · 지연 p50 {l50} / p95 {l95} · 추정 토큰 행 비율 {est}"),
     "Times in {tz}; the log keeps UTC.": "시간은 {tz} 기준입니다. 로그는 UTC로 보관합니다.",
     # the decision
-    "{value} (only {n} answers: no interval)": "{value} (답변 {n}개뿐: 구간 없음)",
     "{name}: {why}, so it cannot be checked against {limit}": "{name}: {why}, 그래서 {limit} 기준을 확인할 수 없음",
     "no ratings": "평가 없음", "no answers": "답변 없음",
     "{name} {figure} is over {limit} by {by}": "{name} {figure}: {limit}보다 {by} 높음",
@@ -417,12 +407,9 @@ KO = {
     "No answers yet: nothing to decide.": "아직 답변이 없어 결정할 것이 없습니다.",
     "No candidate meets every constraint; the closest is {label}, which misses {n}: {miss}.":
         "모든 제약을 충족하는 후보가 없습니다. 가장 가까운 후보는 {label}이며 {n}개를 놓칩니다: {miss}.",
-    "{name}: meets all constraints": "{name}: 모든 제약 충족", "{pct} cheaper than {other}": "{other}보다 {pct} 저렴",
-    "costs about the same as {other}": "{other}와 비용이 비슷함", "{pct} dearer than {other}": "{other}보다 {pct} 비쌈",
+    "{name}: meets all constraints": "{name}: 모든 제약 충족", "costs about the same as {other}": "{other}와 비용이 비슷함",
     ", which misses {miss}": " (그 후보는 {miss} 충족 못 함)",
     "quality not compared (no ratings yet)": "품질은 비교하지 않음 (아직 평가 없음)",
-    "quality indistinguishable from it at 95%": "95% 수준에서 품질 차이 없음",
-    "quality better than it at 95%": "95% 수준에서 품질이 더 좋음", "quality worse than it at 95%": "95% 수준에서 품질이 더 나쁨",
     "; ": "; ", "{model} (variant {variant})": "{model} (변형 {variant})",
     "Scores are people's ratings.": "점수는 사람의 평가입니다.",
     "Scores are the judge model's ratings (no person has rated this run yet).":
