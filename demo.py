@@ -26,6 +26,18 @@ def parse_auth(values: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _local_models(given: list[str]):
+    """The model files the app's users may load: the operator's folders, never where Gradio keeps uploads."""
+    from gradio.utils import get_upload_folder
+
+    from chat.engine.config import default_model
+    from chat.engine.local_models import LocalModels, folders_from_env
+
+    endpoint, _, path = default_model().partition(":")
+    return LocalModels.offered_by(folders_from_env(given), never=[get_upload_folder()],
+                                  files=[path] if endpoint == "local" and path else [])
+
+
 def main(argv=None) -> int:
     from chat.engine.config import load_env
 
@@ -51,6 +63,9 @@ def main(argv=None) -> int:
     p.add_argument("--frame-ancestors", default=os.environ.get("DEMO_FRAME_ANCESTORS"), metavar="SOURCES",
                    help="who may frame the app: 'none' (default), 'self', or the sites that embed it "
                         "(DEMO_FRAME_ANCESTORS)")
+    p.add_argument("--models-dir", action="append", default=[], metavar="FOLDER",
+                   help="a folder of .gguf files the app's users may choose as local models; repeat for more "
+                        "(CHAT_MODELS_DIR). The bundled model is always offered; no other file path is loaded")
     args = p.parse_args(argv)
 
     from starlette.middleware import Middleware
@@ -90,6 +105,10 @@ def main(argv=None) -> int:
         from chat.engine.providers.local_llama import context_size
 
         context_size(), capacity_bytes()  # the embedded model's settings, checked now rather than at its first use
+        from chat.engine.providers.llama_process import worker_limit
+
+        worker_limit()
+        local = _local_models(args.models_dir)
         auth = parse_auth(args.auth or ([os.environ["DEMO_AUTH"]] if os.environ.get("DEMO_AUTH") else []))
         for _, password in auth:
             register(password)
@@ -111,7 +130,7 @@ def main(argv=None) -> int:
         return 2
     store = Store(args.db)
     budget = Budget(session_cap, daily_cap, user_cap, given["rate_limit"], store)
-    engine = Engine(store, prices, budget)
+    engine = Engine(store, prices, budget, local)
     stop = Shutdown(engine).install()
 
     beyond_loopback = args.host not in ("127.0.0.1", "localhost", "::1")

@@ -155,7 +155,7 @@ def refusal(reason: f.Reason, word=english) -> str:
     if isinstance(r, f.ShuttingDown):
         return w("the app is shutting down: nothing was sent; try again in a moment")
     if isinstance(r, f.NoSuchModel):
-        return r.detail
+        return w(r.detail)  # a fixed sentence (a local file not offered) has its translation; a name's detail stays
     if isinstance(r, f.ModelUnavailable):
         return w("{model} is unavailable: {why}", model=r.model, why=r.why)
     if isinstance(r, f.EmptyMessage):

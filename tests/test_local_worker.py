@@ -38,6 +38,13 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
 def _worker_of(pid: int, timeout: float = 60.0) -> int:
     """The llama worker process a running app or CLI started."""
     found: list[int] = []
@@ -284,3 +291,50 @@ def test_llama_cpps_repacking_path_is_used_only_where_amx_is_known_absent(tmp_pa
     assert fast_path_is_safe(str(epyc), "x86_64") is True
     assert fast_path_is_safe(str(tmp_path / "unreadable"), "x86_64") is False  # cannot tell: the safe path
     assert fast_path_is_safe(str(sapphire_rapids), "aarch64") is True  # AMX exists on x86 alone
+
+
+def test_at_most_chat_local_workers_model_processes_exist_and_the_least_recently_used_goes(engine, fresh_model,
+                                                                                           tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("CHAT_LOCAL_WORKERS", "2")
+    files = []
+    for name in ("a", "b", "c"):
+        files.append(tmp_path / f"{name}.gguf")
+        try:
+            os.link(fresh_model.bundled_model_path(), files[-1])
+        except OSError:
+            shutil.copyfile(fresh_model.bundled_model_path(), files[-1])
+    seen, watching = [], threading.Event()
+
+    def count_workers():  # every worker process this test's process has, sampled all along
+        while not watching.is_set():
+            seen.append(sum(b"llama_worker" in _cmdline(c) for c in _children(os.getpid())))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=count_workers, daemon=True)
+    watcher.start()
+    pids = {}
+    for path in (files[0], files[1], files[0], files[2]):  # a, b, a again (now the most recent), then c
+        assert run(engine, model=f"local:{path}", prompt="Say hello.", max_tokens=4, temperature=0)[1].ok
+        pids[path.name] = fresh_model.supervisor(str(path)).worker.pid
+    # c took b's place, as b was the least recently used; a stayed
+    assert fresh_model.supervisor(str(files[1])).worker is None and not _alive(pids["b.gguf"])
+    assert _alive(pids["a.gguf"]) and _alive(pids["c.gguf"])
+    assert max(seen) == 2
+    # with one place, three models asked at once take turns: each waits for the one answering, then takes its place
+    fresh_model.llama_process.stop_all()
+    monkeypatch.setenv("CHAT_LOCAL_WORKERS", "1")
+    seen.clear()
+    results = {}
+    threads = [threading.Thread(target=lambda p=p: results.update({p.name: run(engine, model=f"local:{p}", prompt=LONG,
+                                                                             max_tokens=40, temperature=0)[1]}))
+               for p in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    watching.set()
+    watcher.join()
+    assert all(r.ok for r in results.values()) and len(results) == 3, {k: r.error for k, r in results.items()}
+    assert max(seen) == 1

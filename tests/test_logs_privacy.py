@@ -1,4 +1,4 @@
-"""Who reads which rows, proved through the running app's API routes (/logs, /log_exchange) and the handlers."""
+"""Who reads which rows and loads which files, proved through the running app's API routes and the handlers."""
 import json
 
 import pytest
@@ -33,12 +33,32 @@ def _ids(demo) -> dict[str, str]:
     return {p: i for i, p in conn.execute("SELECT id, prompt FROM exchanges")}
 
 
+def _copy(source, target):
+    import os
+    import shutil
+
+    try:
+        os.link(source, target)  # the same bytes under another name, without 98 MB of copying where it can
+    except OSError:
+        shutil.copyfile(source, target)
+    return target
+
+
 @pytest.fixture(scope="module")
 def team(fake_server, tmp_path_factory):
+    from chat.engine.providers.local_llama import bundled_model_path
+
     fake_server.scenarios["gpt-4o-mini"] = Scenario(output_tokens=5)
+    folder = tmp_path_factory.mktemp("team")
+    models, elsewhere = folder / "models", folder / "elsewhere"
+    models.mkdir(), elsewhere.mkdir()
+    _copy(bundled_model_path(), models / "offered.gguf")
+    _copy(bundled_model_path(), elsewhere / "private.gguf")
     proc = DemoProcess(demo_env(fake_server.url), ["--auth", "alice:wonder-1", "--auth", "bob:builder-2",
-                                                    "--auth", "carol:admin-3", "--admin", "carol"],
-                       tmp_path_factory.mktemp("team") / "chat.db")
+                                                    "--auth", "carol:admin-3", "--admin", "carol",
+                                                    "--models-dir", str(models)],
+                       folder / "chat.db")
+    proc.models, proc.elsewhere = models, elsewhere
     yield proc
     proc.stop()
 
@@ -66,6 +86,42 @@ def test_a_second_login_cannot_read_the_first_users_rows(team):
     assert "salary review" in body and sent[-1]["content"] == "alice asks about her salary review"
     # the admin sees everyone
     assert sorted(_visible(carol)[1]) == sorted(ids)
+
+
+def _upload(url: str, login: tuple[str, str], name: str, data: bytes) -> str:
+    """Upload a file as a logged-in user, as the Runs tab's file box does; the path the server stored it under."""
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=30) as web:
+        web.post("login", data={"username": login[0], "password": login[1]}).raise_for_status()
+        stored = web.post("gradio_api/upload", files={"files": (name, data)})
+        stored.raise_for_status()
+        return stored.json()[0]
+
+
+def test_a_login_loads_only_the_model_files_the_operator_offers(team):
+    import sqlite3
+
+    from chat.engine.local_models import REFUSED
+
+    bob = Client(team.url, auth=("bob", "builder-2"), verbose=False)
+    private = team.elsewhere / "private.gguf"
+    (team.models / "link.gguf").symlink_to(private)
+    uploaded = _upload(team.url, ("bob", "builder-2"), "crafted.gguf", private.read_bytes()[:4_000_000])
+    probes = [private, team.elsewhere / "absent.gguf", "/etc/passwd", team.models / ".." / "elsewhere" / "private.gguf",
+              team.models / "link.gguf", uploaded, "~/model.gguf"]
+    for probe in probes:
+        bob.predict("hi", f"local:{probe}", "", 0.0, 4, api_name="/chat")
+    bob.predict("Say hello.", f"local:{team.models / 'offered.gguf'}", "", 0.0, 4, api_name="/chat")
+    conn = sqlite3.connect(team.db)
+    rows = dict(conn.execute("SELECT model, status || ': ' || coalesce(error, '') FROM exchanges WHERE user = 'bob' "
+                             "AND model LIKE 'local:%'"))
+    told = {rows[f"local:{probe}"] for probe in probes}
+    # one line for all of them, whether the file exists, is a model, a link, an upload or a system file
+    assert len(told) == 1 and REFUSED in told.pop(), rows
+    assert rows[f"local:{team.models / 'offered.gguf'}"] == "ok: "
+    # and the menu offers the operator's file
+    assert f"local:{team.models / 'offered.gguf'}" in str(bob.view_api(return_format="dict", print_info=False))
 
 
 @pytest.fixture(scope="module")

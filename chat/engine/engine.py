@@ -14,6 +14,7 @@ from chat.clock import now_iso
 from chat.engine.budget import Budget, CapExceeded
 from chat.engine.endpoints import build_provider, max_seconds, timeouts
 from chat.engine.history import build_messages
+from chat.engine.local_models import LocalModels
 from chat.engine.meter import Meter
 from chat.engine.models import MAX_NAME, Model, UnknownModel, resolve
 from chat.engine.options import MAX_TOKENS, TEMPERATURE, BadOption
@@ -173,8 +174,10 @@ class _Attempt:
 class Engine:
     """Knows providers, meter and store together; yields Chunk/Thinking/Waiting values, then one Result."""
 
-    def __init__(self, store: Store | None = None, prices: PriceTable | None = None, budget: Budget | None = None):
+    def __init__(self, store: Store | None = None, prices: PriceTable | None = None, budget: Budget | None = None,
+                 local: LocalModels | None = None):
         self.prices = prices or load_prices()
+        self.local = local or LocalModels()  # which model files it may load: any, unless the web app says
         self.store = store or Store()
         self.budget = budget or Budget()
         if self.budget.store is None:
@@ -184,7 +187,10 @@ class Engine:
         self._active_lock = threading.Lock()
 
     def resolve(self, name: str) -> Model:
-        return resolve(name, self.prices)
+        model = resolve(name, self.prices)
+        if model.endpoint.facts.local:
+            self.local.check(model.api_model)  # before anything looks at the file: the refusal tells nothing of it
+        return model
 
     @property
     def active(self) -> int:

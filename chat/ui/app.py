@@ -47,7 +47,7 @@ def model_choices(engine: Engine, word=english) -> tuple[list[tuple[str, str]], 
     """(usable models as (label, name), grouped by provider; one line per unusable provider saying why), labelled
     in the reader's words."""
     usable, blocked = [], {}
-    models = listed(engine.prices, default_model())
+    models = listed(engine.prices, default_model()) + [engine.resolve(name) for name in engine.local.offered()]
     order = list(PROVIDER_LABELS)
     models.sort(key=lambda m: (order.index(m.endpoint.name) if m.endpoint.name in order else len(order), m.name))
     for model in models:

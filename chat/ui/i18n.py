@@ -285,6 +285,9 @@ KO = {
     "the app is shutting down: nothing was sent; try again in a moment":
         "앱이 종료되는 중입니다: 아무것도 보내지 않았습니다. 잠시 후 다시 시도하세요",
     "{model} is unavailable: {why}": "{model}을(를) 사용할 수 없습니다: {why}",
+    "local models are limited to the ones this server offers; choose one from the model menu "
+    "(its operator adds folders with --models-dir)":
+        "로컬 모델은 이 서버가 제공하는 것만 쓸 수 있습니다. 모델 메뉴에서 고르세요 (운영자가 --models-dir로 폴더를 추가합니다)",
     "the message is empty: type a question first": "메시지가 비어 있습니다: 먼저 질문을 입력하세요",
     "the message is {chars} characters; at most {limit} can be sent to any model: shorten it":
         "메시지가 {chars}자입니다. 어떤 모델에도 최대 {limit}자까지만 보낼 수 있습니다: 줄여 주세요",

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
@@ -33,6 +34,18 @@ ROOT = Path(__file__).resolve().parents[3]  # where `python -m chat...` finds th
 MAX_LINE_BYTES = 1 << 20  # no protocol line is near this; a longer one means the child is not speaking it
 STOP_DRAIN_S = 30.0  # a stopped reply ends within a token; past this the child is stuck and is replaced
 LOAD_ATTEMPTS = 2  # a model whose child dies this many times in a row while loading is given up on
+ROOM_POLL_S = 0.25  # while every worker is answering, how often a new model looks for a free place
+DEFAULT_WORKERS = 2  # model processes alive at once: each holds its model's weights and a context in memory
+
+
+def worker_limit() -> int:
+    """CHAT_LOCAL_WORKERS: how many model processes may run at once (ValueError naming a bad value)."""
+    raw = os.environ.get("CHAT_LOCAL_WORKERS", "").strip()
+    if not raw:
+        return DEFAULT_WORKERS
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        raise ValueError(f"CHAT_LOCAL_WORKERS={raw!r} must be a whole number of model processes from 1 to 64 (e.g. 2)")
+    return int(raw)
 
 
 @functools.cache
@@ -182,13 +195,31 @@ class Supervisor:
         self.restarts = 0
         self.cache: dict | None = None  # the worker's prefix-cache figures after its last reply
         self.stopped_after: int | None = None  # tokens the worker had made when its last Stop reached it
+        self.last_used = 0.0  # monotonic time it last started a reply: the least recently used worker goes first
         self._lock = threading.Lock()
 
-    def start(self) -> None:
-        """Start the worker if none runs, without waiting for it to load (preloading, and restarts)."""
-        with self._lock:
-            if self.worker is None and self.broken is None:
-                self.worker = Worker(self.settings)
+    def start(self, wait_s: float = 0.0) -> bool:
+        """Start the worker if none runs, without waiting for it to load (preloading, restarts, a request's turn).
+
+        At most CHAT_LOCAL_WORKERS workers exist: an idle one, the least recently used, is stopped to make room;
+        while all are busy this waits up to wait_s for one to finish. False when there was no room.
+        """
+        deadline = time.monotonic() + wait_s
+        while True:
+            with _room_lock:  # one start at a time, so two new models cannot both take the last place
+                if self.worker is not None or self.broken is not None:
+                    return True
+                if _make_room(self):
+                    with self._lock:
+                        self.worker = Worker(self.settings)
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(ROOM_POLL_S)
+
+    @property
+    def idle(self) -> bool:
+        return self.line.empty()
 
     def stop(self) -> None:
         with self._lock:
@@ -208,11 +239,14 @@ class Supervisor:
     def ready(self, load_timeout: float) -> Worker:
         """The loaded worker, for the request holding the turn; ProviderError if the model cannot be loaded."""
         for attempt in range(LOAD_ATTEMPTS):
-            self.start()
+            if not self.start(load_timeout):
+                raise ProviderError("unavailable", f"all {worker_limit()} local model processes (CHAT_LOCAL_WORKERS) "
+                                    f"stayed busy for {load_timeout:g}s; try again when one is free", billable=False)
             worker = self.worker
             if worker is None:
                 break
             if worker.ready is not None:
+                self.last_used = time.monotonic()
                 return worker
             try:
                 message = worker.read(load_timeout)
@@ -239,6 +273,7 @@ class Supervisor:
                 how = "sent something that is not its protocol"
                 continue
             worker.ready = message
+            self.last_used = time.monotonic()
             return worker
         else:
             self.broken = (f"its process {how} while loading, {LOAD_ATTEMPTS} times in a row, so it is not restarted "
@@ -314,6 +349,22 @@ class Supervisor:
 
 _supervisors: dict[Settings, Supervisor] = {}
 _supervisors_lock = threading.Lock()
+_room_lock = threading.Lock()
+
+
+def _make_room(newcomer: Supervisor) -> bool:
+    """Stop the least recently used idle workers until the newcomer's fits under CHAT_LOCAL_WORKERS; False if it
+    cannot, because the others are all answering (a worker in use is never stopped)."""
+    with _supervisors_lock:
+        running = [s for s in _supervisors.values() if s is not newcomer and s.worker is not None]
+    excess = len(running) + 1 - worker_limit()
+    idle = sorted((s for s in running if s.idle), key=lambda s: s.last_used)
+    if excess > len(idle):
+        return False
+    for sup in idle[:max(excess, 0)]:
+        log.info("stopping the local model %s, unused the longest, to start another", sup.settings.path)
+        sup.stop()
+    return True
 
 
 def supervisor(settings: Settings) -> Supervisor:

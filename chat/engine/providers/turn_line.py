@@ -26,6 +26,11 @@ class TurnLine:
         with self._cond:
             return self._cond.wait_for(lambda: self._line[0] is ticket, timeout)
 
+    def empty(self) -> bool:
+        """No one is being served or waiting."""
+        with self._cond:
+            return not self._line
+
     def leave(self, ticket: object) -> None:
         """Done, or gave up waiting (Stop): the next in line goes."""
         with self._cond:
