@@ -33,11 +33,11 @@ def test_reply_streams_and_meter_shows_the_logged_row(fake, engine):
     engine.store.flush()
     row = engine.store.exchange(state["turns"][0]["id"])
     assert shown(chat[1]["content"]) == row["reply"] == "Hello, this is a fake reply."
-    assert chat[2]["metadata"]["title"] == f"gpt-4o-mini · {meter_line(row)}"
+    assert shown(chat[2]["metadata"]["title"]) == f"gpt-4o-mini · {meter_line(row)}"
     assert "30 in · 8 out" in chat[2]["metadata"]["title"] and "$0.0000093" in chat[2]["metadata"]["title"]
     assert "1 request · 30 in / 8 out tokens · $0.0000093" in panel
     # what the same 30 in / 8 out would cost elsewhere: gpt-4o at $2.50/$10 per 1M
-    assert "| gpt-4o | ≈$0.000155 |" in chat[2]["content"] and "approximate" in chat[2]["content"]
+    assert "| gpt-4o | ≈$0.000155 |" in shown(chat[2]["content"]) and "approximate" in chat[2]["content"]
     assert row["session_id"] == state["session_id"]
     assert json.loads(row["params_json"]) == {"max_tokens": 100, "temperature": 0.5}
 
@@ -203,9 +203,9 @@ def test_same_tokens_elsewhere_is_ten_cheapest_then_the_rest_a_click_away(fake, 
     fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=1000, output_tokens=200)
     *_, (chat, state, _) = app.respond(engine, "hi", new_session(), "gpt-4o-mini", None, None, None)
     details = chat[-1]["content"]
-    shown, _, rest = details.partition("<details>")
-    rows = [line for line in shown.splitlines() if line.startswith("| ") and not line.startswith("| Model")]
+    top, _, rest = details.partition("<details>")
+    rows = [line for line in top.splitlines() if line.startswith("| ") and not line.startswith("| Model")]
     others = [name for name, _ in costs_elsewhere(Usage(1000, 200), engine.prices) if name != "gpt-4o-mini"]
-    assert [r.split(" | ")[0].removeprefix("| ") for r in rows] == others[:10]  # cheapest first
+    assert [shown(r.split(" | ")[0].removeprefix("| ")) for r in rows] == others[:10]  # cheapest first
     assert f"<summary>{len(others) - 10} more models</summary>" in rest
     assert rest.count("\n| ") == len(others) - 10 + 1  # the header and every other model

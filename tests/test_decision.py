@@ -16,6 +16,7 @@ from chat.evaluation.ratings import DEFAULT_RUBRIC, rate
 from chat.evaluation.runs import create, execute
 from chat.evaluation.summary import summarize
 from tests.fake_servers import Scenario
+from tests.helpers import shown
 from tests.synthetic import Truth, write_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,6 +157,7 @@ def test_the_runs_tab_decision_view_follows_its_constraints_and_keeps_its_measur
     run_id = _three(store)
     text, shortlist, checks, plot, pairs, cached = show_decision(engine, Access(), run_id, None, None, None, None, None,
                                                                  1000, None, None, None, 4, None, None)
+    text = shown(text)  # as the reader sees its characters
     assert text.startswith("### gpt-4o-mini: meets all constraints; 75% cheaper than claude-haiku-4-5")
     assert "Scores are people's ratings." in text and "◆ marks the cost–quality frontier" in text
     assert list(shortlist.columns) == ["Candidate", "Verdict", "Cost per 1,000 questions", "Latency p95",
@@ -174,7 +176,7 @@ def test_the_runs_tab_decision_view_follows_its_constraints_and_keeps_its_measur
     # a tighter latency limit: the same measurements, a different answer
     text2, *_, cached2 = show_decision(engine, Access(), run_id, cached, None, 1.5, None, None, 1000, None, None, None,
                                        3.5, None, None)
-    assert cached2 is cached and text2.startswith("### claude-haiku-4-5: meets all constraints")
+    assert cached2 is cached and shown(text2).startswith("### claude-haiku-4-5: meets all constraints")
     with pytest.raises(gr.Error, match="slowest latency p95 \\(s\\) must be a number"):
         show_decision(engine, Access(), run_id, cached, None, "soon", None, None, 1000, None, None, None)
     # under --auth, another login's run reads as no run

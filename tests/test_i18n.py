@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chat.ui.i18n import CATALOGUE, check_lang, language, say
-from tests.helpers import templates
+from tests.helpers import shown, templates
 
 SAME_IN_BOTH = {"2026-11-23T18:00", "환불, refund …", "LLM chat meter"}
 
@@ -131,7 +131,7 @@ def test_a_question_set_that_cannot_be_read_is_told_in_the_readers_language(engi
     bad = tmp_path / "질문.csv"
     bad.write_text("id,answer\n1,네\n", encoding="utf-8")
     told = runs_tab.show_estimate(engine, Access(), str(bad), None, "", ["gpt-4o-mini"], 1, 1, 100, "", request=_Korean())
-    assert told == "질문.csv: CSV 첫 줄에 'question' 열이 있어야 합니다 (id, reference는 선택)"
+    assert shown(told) == "질문.csv: CSV 첫 줄에 'question' 열이 있어야 합니다 (id, reference는 선택)"
     with pytest.raises(QuestionSetError) as caught:  # the CLI and the log: English, the same error
         load(bad, name="질문.csv")
     assert str(caught.value) == "질문.csv: the CSV needs a header row with a 'question' column (and optional id, reference)"

@@ -39,7 +39,7 @@ def test_compare_streams_each_model_into_its_column_and_blind_hides_names(fake, 
     rows = engine.store.query("SELECT model, compare_id, system FROM exchanges_full WHERE compare_id = ?", [state["compare_id"]])
     assert {r["model"] for r in rows} == {"gpt-4o-mini", "gpt-4o"} and {r["system"] for r in rows} == {"Be brief."}
     revealed = compare_tab.reveal(state)
-    assert revealed[1] == f"### A: {state['models'][0]}"
+    assert shown(revealed[1]) == f"### A: {state['models'][0]}"
     assert "TTFT" in revealed[3] and "TTFT" in revealed[7]
 
 

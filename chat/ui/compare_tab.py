@@ -1,7 +1,6 @@
 """Compare tab: one prompt to 2-4 models at once, each streaming in its own column; blind voting and rating."""
 
 import copy
-import html
 import queue
 import random
 import threading
@@ -19,7 +18,7 @@ from chat.ui.components import CheckedNumber
 from chat.ui.display import cost_breakdown, meter_line
 from chat.ui.i18n import info, language, refuse, say, t, words
 from chat.ui.identity import check_rate, rater_name
-from chat.ui.untrusted import inert
+from chat.ui.untrusted import inert, plain
 from chat.wording import explain
 
 MAX_COLUMNS = 4
@@ -38,7 +37,7 @@ def _label(state: dict, i: int) -> str:
     mark = " · ✓ " + word("your vote") if state.get("voted") == i else ""  # lasts: the toast is gone in seconds
     if state["blind"] and not state["revealed"]:
         return "### " + word("Model {letter}", letter=LETTERS[i]) + mark
-    return f"### {LETTERS[i]}: {html.escape(state['models'][i])}{mark}"
+    return f"### {LETTERS[i]}: {plain(state['models'][i])}{mark}"
 
 
 def _named(state: dict, i: int) -> str:

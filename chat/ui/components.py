@@ -8,6 +8,7 @@ from gradio.components.chatbot import ChatbotDataMessages
 
 from chat.engine.options import BadOption, Option
 from chat.ui.session import ChatView
+from chat.ui.untrusted import as_html_text
 
 
 class _Checked:
@@ -20,18 +21,18 @@ class _Checked:
             try:
                 return self.option.check(None if payload == "" else payload)
             except BadOption as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(as_html_text(exc)) from None
         label = self.label or "number"
         if payload is None or payload == "":
             return None
         try:
             value = float(payload)
         except (TypeError, ValueError):
-            raise gr.Error(f"{label} must be a number, got {str(payload)[:40]!r}") from None
+            raise gr.Error(as_html_text(f"{label} must be a number, got {str(payload)[:40]!r}")) from None
         if not math.isfinite(value):
-            raise gr.Error(f"{label} must be a finite number, got {payload!r}")
+            raise gr.Error(as_html_text(f"{label} must be a finite number, got {payload!r}"))
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
-            raise gr.Error(f"{label} must be from {self.minimum:g} to {self.maximum:g}, got {value:g}")
+            raise gr.Error(as_html_text(f"{label} must be from {self.minimum:g} to {self.maximum:g}, got {value:g}"))
         return value
 
 

@@ -1,7 +1,6 @@
 """The Runs tab's decision view: the team's constraints in, a ranked shortlist, the frontier and a recommendation out."""
 from __future__ import annotations
 
-import html
 import math
 from decimal import Decimal, InvalidOperation
 
@@ -33,6 +32,7 @@ from chat.evaluation.summary import summarize
 from chat.ui.access import Access, scope
 from chat.ui.components import CheckedNumber
 from chat.ui.i18n import error, language, say, t, words
+from chat.ui.untrusted import plain
 from chat.wording import currency
 
 LATENCY_BANDS = ((1.0, "p95 under 1 s"), (3.0, "p95 1–3 s"), (10.0, "p95 3–10 s"), (math.inf, "p95 10 s or more"))
@@ -123,10 +123,10 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
         raise error(say(str(exc), lang), lang) from None
     frontier = [c.label for c in d.candidates if c.frontier]
     plot = _chart(d, word)
-    text = "\n\n".join([f"### {html.escape(reason(d, word), quote=False)}", _checks_md(d, word), _wait_md(d, word),
-                         scores_note(d, word) + " " + word(
+    text = "\n\n".join([f"### {plain(reason(d, word))}", _checks_md(d, word), _wait_md(d, word),
+                         plain(scores_note(d, word)) + " " + word(
                              "Intervals are 95%, with the question as the unit. ◆ marks the "
-                             "cost–quality frontier") + (f": {html.escape(', '.join(frontier), quote=False)}."
+                             "cost–quality frontier") + (f": {plain(', '.join(frontier))}."
                                                          if frontier else ".")])
     head, rows = shortlist_table(d, word)
     check_head, check_rows = checks_table(d, word)
@@ -181,10 +181,10 @@ def _checks_md(d, word) -> str:
     if not d.candidates:
         return ""
     lead = d.candidates[0]
-    lines = [f"- {VERDICT_MARK[k.verdict]} {html.escape(constraint_text(k, word), quote=False)}: "
-             f"**{word(k.verdict)}** · {html.escape(figure_text(k.metric, k.figure, word), quote=False)}"
+    lines = [f"- {VERDICT_MARK[k.verdict]} {plain(constraint_text(k, word))}: "
+             f"**{word(k.verdict)}** · {plain(figure_text(k.metric, k.figure, word))}"
              for k in lead.checks]
-    return word("Constraints, checked for {label}:", label=html.escape(lead.label, quote=False)) + "\n\n" + "\n".join(lines)
+    return word("Constraints, checked for {label}:", label=plain(lead.label)) + "\n\n" + "\n".join(lines)
 
 
 def _wait_md(d, word) -> str:
@@ -195,8 +195,8 @@ def _wait_md(d, word) -> str:
     if not more:
         return ""
     return word("To compare quality, rate at least {n} more answers of the thinner side ({a} has {na}, {b} has {nb}).",
-                n=more, a=html.escape(rec.label, quote=False), na=rec.metrics["score_mean"].n,
-                b=html.escape(runner.label, quote=False), nb=runner.metrics["score_mean"].n)
+                n=more, a=plain(rec.label), na=rec.metrics["score_mean"].n,
+                b=plain(runner.label), nb=runner.metrics["score_mean"].n)
 
 
 def _box(label, elem_id: str, example: str) -> gr.Textbox:

@@ -8,6 +8,7 @@ import os
 import gradio as gr
 from gradio.i18n import I18nData
 
+from chat.ui.untrusted import as_html_text
 from chat.wording import Worded, english
 
 LANGS = ("en", "ko")
@@ -585,9 +586,9 @@ def refuse(request: gr.Request | None, text: str | Worded, **values) -> gr.Error
 
 def error(text: str, lang: str) -> gr.Error:
     """An error toast already worded, under a title in the reader's language (Gradio's own says "Error")."""
-    return gr.Error(text, title=say("Error", lang))
+    return gr.Error(as_html_text(text), title=say("Error", lang))  # a toast renders HTML; its values are anyone's
 
 
 def info(text: str, lang: str) -> None:
     """An information toast, its title in the reader's language too."""
-    gr.Info(text, title=say("Info", lang))
+    gr.Info(as_html_text(text), title=say("Info", lang))

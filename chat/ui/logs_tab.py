@@ -22,6 +22,7 @@ from chat.ui.display import cell, cost_breakdown, exchange_cell, local_time, met
 from chat.ui.i18n import error, language, say, t, words
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
+from chat.ui.untrusted import plain
 from chat.wording import format_money
 
 PAGE = 50
@@ -44,7 +45,7 @@ def who(access: Access, request: gr.Request | None, f: LogFilter | None = None) 
     matching = say(" that match the filters", lang) if narrowed else ""
     if s.user:
         return say("Showing your exchanges{matching} only (logged in as **{user}**).", lang, matching=matching,
-                   user=html.escape(s.user))
+                   user=plain(s.user))
     if s.browser_session:
         return say("Showing this browser session's exchanges{matching} only (the link is shared without logins).",
                    lang, matching=matching)
@@ -170,13 +171,13 @@ def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request
         return word("Select a row to see what was sent and received."), None, None
     row = logs.exchange(engine.store, LogFilter().narrowed(scope(access, request)), exchange_id)
     if row is None:
-        return word("No exchange `{id}` that you can see.", id=html.escape(exchange_id)), None, None
+        return word("No exchange `{id}` that you can see.", id=plain(exchange_id)), None, None
     messages = json.loads(row.messages_json or "[]")
-    esc = lambda v: html.escape(str(v)) if v is not None else "–"  # noqa: E731 (names people typed, shown as text)
+    esc = lambda v: plain(v) if v is not None else "–"  # noqa: E731 (names people typed, shown as text)
     when = local_time(row.created_at, tz) + (f" ({row.created_at} UTC)" if tz and tz.upper() != "UTC" else "")
     parts = [f"### {esc(row.model)} · {word(row.status)} · {when}",
-             f"`{esc(row.id)}` · {word('provider')} `{esc(row.provider)}` · {word('session')} `{esc(row.session_id)}`"
-             + (f" · {word('user')} `{esc(row.user)}`" if row.user else "")
+             f"`{esc(row.id)}` · {word('provider')} {esc(row.provider)} · {word('session')} `{esc(row.session_id)}`"
+             + (f" · {word('user')} {esc(row.user)}" if row.user else "")
              + (f" · {word('run')} `{esc(row.run_id)}`" if row.run_id else ""),
              f"**{word('Meter')}:** {meter_line(row, word) if row.input_tokens is not None else word(row.status)}",
              f"**{word('Cost')}:** {cost_breakdown(row, word)}"]
@@ -184,7 +185,7 @@ def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request
         parts.append(word("Provider-reported latency {theirs} ms (ours, end to end: {ours} ms)",
                           theirs=f"{row.provider_latency_ms:,.0f}", ours=f"{row.latency_ms or 0:,.0f}"))
     if row.error:
-        parts.append(f"**{word('Error')}:** {html.escape(row.error)}")  # as the log keeps it
+        parts.append(f"**{word('Error')}:** {plain(row.error)}")  # as the log keeps it, and only as text
     if row.input_tokens or row.output_tokens:
         parts.append(elsewhere(row, engine.prices, word))
     trimmed = word(" ({n} oldest turns trimmed to fit)", n=row.trimmed_turns) if row.trimmed_turns else ""

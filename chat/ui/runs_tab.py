@@ -35,7 +35,7 @@ from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
 from chat.ui.i18n import language, refuse, say, t, words
 from chat.ui.identity import check_rate, rater_name
-from chat.ui.untrusted import inert
+from chat.ui.untrusted import as_html_text, inert, plain
 from chat.wording import format_money
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -79,7 +79,7 @@ def _whole(value, option: Option, default: int | None = None) -> int | None:
     try:
         return option.check(default if value in (None, "") else value)
     except BadOption as exc:
-        raise gr.Error(str(exc)) from None
+        raise gr.Error(as_html_text(exc)) from None
 
 
 def _with_prompts(qs: QuestionSet, second, third) -> QuestionSet:
@@ -118,8 +118,8 @@ def estimate_markdown(est, lang: str = "en") -> str:
     word = words(lang)
     head, rows = estimate_table(est, word)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(html.escape(c, quote=False).replace("|", "\\|") for c in row) + " |" for row in rows]
-    return (word("**Estimate before any call** · {line}", line=html.escape(summary_line(est, word), quote=False))
+    lines += ["| " + " | ".join(plain(c) for c in row) + " |" for row in rows]
+    return (word("**Estimate before any call** · {line}", line=plain(summary_line(est, word)))
             + "\n\n" + "\n".join(lines) + "\n\n" + word(
                 "Low: nothing can cost less (each answer as short as the model's shortest in this log, none with no "
                 "past answers); expected: the model's mean answer length in this log; high: every answer running to "
@@ -135,7 +135,7 @@ def show_estimate(engine: Engine, access: Access, upload, example, system, model
         *_, est = _plan(engine, access, request, upload, example, system, models, repeats, concurrency, max_tokens,
                         resume, second, third)
     except gr.Error as exc:
-        return html.escape(str(exc.message), quote=False)
+        return plain(html.unescape(str(exc.message)))  # the toast's text (escaped for HTML) shown as Markdown
     return estimate_markdown(est, language(request))
 
 
@@ -149,7 +149,7 @@ def live_status(live: Live, lang: str = "en") -> str:
     state = {"starting": word("starting"), "running": word("running"), "done": word("done"),
              "cancelled": word("cancelled — resume with this run id"),
              "stopped": word("stopped with the app — resume with this run id"),
-             "failed": word("failed ({error}) — resume with this run id", error=live.error)}[live.state]
+             "failed": word("failed ({error}) — resume with this run id", error=plain(live.error))}[live.state]
     return word("**Run `{run}`** · {done}/{total} answers · {failed} failed · {skipped} skipped (already done) · "
                 "{money}{left} · {state}", run=live.run_id, done=live.done, total=live.total, failed=live.failed,
                 skipped=live.skipped, money=money, left=left, state=state)
@@ -255,10 +255,10 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
     criteria = [c.id for c in s.rubric.criteria]
     word = words(language(request))
     unpriced = [m.label for m in s.models if m.cost_per_question is None]
-    note = word(" · unpriced (not plotted): {models}", models=", ".join(unpriced)) if unpriced else ""
+    note = word(" · unpriced (not plotted): {models}", models=plain(", ".join(unpriced))) if unpriced else ""
     guessed = beside_actual(s.run, s.rows, word)
     header = word("**Run `{run}`** · {set} · {n} answers · {repeats} repeats", run=run_id,
-                  set=html.escape(s.run.set_name or ""), n=len(s.rows), repeats=s.run.repeats) + note + (
+                  set=plain(s.run.set_name), n=len(s.rows), repeats=s.run.repeats) + note + (
         f"\n\n{guessed}" if guessed else "")
     return (header, _df(*model_table(s.models, word)), *_plots(scatter, bars, latency, word),
             _df(*question_table(s.questions, word)), _df(*rating_table(s.ratings, criteria, word)),
@@ -295,9 +295,9 @@ def next_unrated(engine: Engine, access: Access, run_id: str, rater: str, blind:
     if not rows:
         return None, word("All answers of this run are rated by you."), "", ""
     row = random.choice(rows)
-    who = word("hidden (blind)") if blind else html.escape(row.model or "")
+    who = word("hidden (blind)") if blind else plain(row.model)
     # the question and the reference are text someone else wrote: each its own block, rendered inert
-    question = word("**Question** ({id}):", id=html.escape(row.question_id or "")) + "\n\n" + inert(row.prompt)
+    question = word("**Question** ({id}):", id=plain(row.question_id)) + "\n\n" + inert(row.prompt)
     # 'contains the answer' is judged against the reference, so the rater sees it beside the answer
     reference = next((q.get("reference") for q in run.question_set.get("questions", []) if q["id"] == row.question_id),
                      None)
@@ -321,7 +321,7 @@ def save_answer_rating(engine: Engine, current: dict, rater: str, request: gr.Re
         raise refuse(request, str(exc)) from None
     if current["blind"]:  # naming it now would unblind every rating that follows
         return say("Saved. The model stays hidden while Blind is ticked.", language(request))
-    return say("Saved. That answer was from **{model}**.", language(request), model=html.escape(current["model"] or ""))
+    return say("Saved. That answer was from **{model}**.", language(request), model=plain(current["model"]))
 
 
 def judge_run(engine: Engine, access: Access, run_id: str, judge_model: str, request: gr.Request = None,
@@ -346,11 +346,11 @@ def judge_run(engine: Engine, access: Access, run_id: str, judge_model: str, req
         except (ValueError, UnknownModel) as exc:
             failed.append(str(exc))
     engine.store.flush()
-    text = word("Judge {model} rated {n} answers.", model=judge_model, n=done)
+    text = word("Judge {model} rated {n} answers.", model=plain(judge_model), n=done)
     if capped:
         text += " " + word(CAPPED[capped], n=len(rows) - done - len(failed))
     if failed:
-        text += " " + word("{n} could not be rated (first reason: {why}).", n=len(failed), why=failed[0])
+        text += " " + word("{n} could not be rated (first reason: {why}).", n=len(failed), why=plain(failed[0]))
     return text
 
 

@@ -1,7 +1,6 @@
 """Per-browser-session chat state and how it is shown: turns, meter lines, session totals."""
 from __future__ import annotations
 
-import html
 import uuid
 from decimal import Decimal
 
@@ -9,7 +8,7 @@ from chat.engine.pricing import PriceTable, costs_elsewhere
 from chat.engine.usage import Usage
 from chat.ui.display import cost_breakdown, meter_line
 from chat.ui.i18n import words
-from chat.ui.untrusted import inert
+from chat.ui.untrusted import inert, plain
 from chat.wording import english, explain, format_money, rate_note
 
 
@@ -63,7 +62,7 @@ def elsewhere(record: dict, prices: PriceTable, word=english) -> str:
         return ""
 
     def table(rows) -> str:
-        cell = lambda text: html.escape(text, quote=False).replace("|", "\\|")  # noqa: E731
+        cell = plain  # a model name is text, even with a | or a [
         return f"| {word('Model')} | {word('Same tokens')} |\n|---|---:|\n" + "\n".join(
             f"| {cell(name)} | ≈{format_money(cost.total, word=word)} |" for name, cost in rows)
 
@@ -78,8 +77,8 @@ def elsewhere(record: dict, prices: PriceTable, word=english) -> str:
 def _meter_message(record: dict, prices: PriceTable | None, word=None) -> dict:
     word = word or words("en")
     source = word("tokens estimated") if record.usage_source == "estimate" else word("tokens reported by the provider")
-    # a model name is typed by whoever chats ('openai:<img src=/logout>'): shown as text, never as markup
-    model = html.escape(record.model or "")
+    # a model name is typed by whoever chats ('openai:![x](/logout)'): shown as text, never as markup
+    model = plain(record.model)
     details = (f"{cost_breakdown(record, word)}\n\n{word('model')} {model} · {word('status')} "
                f"`{record.status}` · {source}")
     if prices is not None and (record.input_tokens or record.output_tokens):

@@ -13,6 +13,9 @@ open in no context of the app's. Gradio's own sanitising stays on behind it, and
 """
 from __future__ import annotations
 
+import html
+import string
+
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
@@ -50,3 +53,19 @@ def inert(text: str | None) -> str:
     html = _MD.render(text)
     return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes={"http", "https", "mailto"},
                      link_rel="noopener noreferrer nofollow", strip_comments=True)
+
+
+# every ASCII mark Markdown or HTML gives a meaning, as a character reference: CommonMark and Gradio's renderer
+# show a reference as its character and never read it as syntax, so no link, image, emphasis or tag can form
+_LITERAL = {ord(c): f"&#{ord(c)};" for c in string.punctuation}
+
+
+def plain(text: object) -> str:
+    """A label people or models wrote (a model, file, variant or criterion name; a sentence holding one) for a
+    Markdown or HTML component: its characters shown as they are, on one line, none of them markup."""
+    return " ".join(str("" if text is None else text).split()).translate(_LITERAL)
+
+
+def as_html_text(text: object) -> str:
+    """Text for a component that renders HTML but not Markdown (Gradio's toasts): every character shown, no tag."""
+    return html.escape(str(text), quote=False)
