@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import http.server
 import threading
+import urllib.parse
 import urllib.request
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, DemoProcess, demo_env, require_chromium, send_compare
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, DemoProcess, demo_env, fill_run, require_chromium, send_compare
 from tests.fake_servers import Scenario
 
 
@@ -57,52 +58,132 @@ def _without_csp(route):
     route.fulfill(response=response, headers=headers)
 
 
+def _names(url: str) -> list[str]:
+    """Short hostile names, for what people name: models, variants, rubric criteria, question ids, set names."""
+    return [f"![n]({url}/name?leak=1)", f"<img src={url}/tag?leak=1>", "![s [t] u](/logout?leak=1)"]
+
+
+def _study(folder, url: str):
+    """A question set and a rubric as an attacker would write them: every field that is text holds a payload."""
+    import yaml
+
+    names, text = _names(url), "".join(_payload(url))
+    questions = [{"id": f"q{n} {name}", "question": f"Question {n}: {text}", "reference": f"Reference {n}: {text}"}
+                 for n, name in enumerate(names, 1)]
+    study = folder / "hostile.yaml"
+    study.write_text(yaml.safe_dump({"name": f"set {names[0]}", "questions": questions,
+                                     "variants": [{"name": f"v {name}", "system": "Be brief."} for name in names[:2]]},
+                                    allow_unicode=True))
+    rubric = folder / "rubric.yaml"
+    rubric.write_text(yaml.safe_dump({"scale": "1-5", "acceptable": 4, "criteria": [
+        {"id": cid, "label": f"{cid} {name}"} for cid, name in zip(("answers", "concise", "natural"), names)]}))
+    return study, rubric
+
+
+# every element that loads a URL, and links that run script; the app's own icons are inline <svg> with no image
+LOADERS = ("img, image, iframe, frame, video, audio, source, object, embed, meta[http-equiv], link[href*='leak'], "
+           "a[href^='javascript'], [style*='url(']")
+
+
+def _loaders(page) -> list[str]:
+    """What could load a URL, but Gradio's own icons (images whose source is inline data)."""
+    return page.eval_on_selector_all(LOADERS, "els => els.filter(e => !(e.tagName === 'IMG' && /^(data|blob):/"
+                                     ".test(e.getAttribute('src') || ''))).map(e => e.outerHTML.slice(0, 200))")
+
+
+def _until(page, selector: str, text: str, timeout: int = 30_000) -> None:
+    page.wait_for_function("([s, t]) => (document.querySelector(s) || {innerText: ''}).innerText.includes(t)",
+                           arg=[selector, text], timeout=timeout)
+
+
 @pytest.mark.parametrize("csp", ["on", "off"])
-def test_nothing_a_model_writes_makes_the_browser_fetch_anything(fake_server, tmp_path, beacon, csp):
-    """With the policy switched off too: the renderer is the first wall on its own."""
+def test_nothing_an_attacker_writes_anywhere_makes_the_browser_fetch_anything(fake_server, tmp_path, beacon, csp):
+    """Payloads in replies, prompts, questions, references, model, variant and set names and rubric labels; read in
+    Chat, Compare, the Runs answers, rating view and decision, the Logs detail, a toast and the HTML report. No element
+    loads anything, no request is made, same-origin or not, and the reader stays logged in. With the policy switched
+    off too: the renderer is the first wall on its own."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
-    for model in ("gpt-4o-mini", "gpt-4o"):
-        fake_server.scenarios[model] = Scenario(chunks=_payload(beacon), gap=0.01, input_tokens=20, output_tokens=40)
-    demo = DemoProcess(demo_env(fake_server.url), [], tmp_path / "chat.db")
+    hostile = [f"openai:{name}" for name in _names(beacon)[:2]]
+    fake_server.default = Scenario(chunks=_payload(beacon), input_tokens=20, output_tokens=40)
+    study, rubric = _study(tmp_path, beacon)
+    demo = DemoProcess(demo_env(fake_server.url), ["--auth", "alice:wonder-1", "--rubric", str(rubric)],
+                       tmp_path / "chat.db")
+    fetched: list[str] = []
     try:
-        # every page says where it may load from
-        with urllib.request.urlopen(demo.url, timeout=10) as page:
+        with urllib.request.urlopen(demo.url, timeout=10) as page:  # the login page
             policy = page.headers["Content-Security-Policy"]
         assert "img-src data: blob:" in policy and "connect-src 'self'" in policy
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            if csp == "off":  # the page itself, not the streams it opens
-                page.route(lambda url: url.rstrip("/") == demo.url.rstrip("/"), _without_csp)
+            context = browser.new_context(viewport={"width": 1280, "height": 860})
+            if csp == "off":  # every page as a proxy that drops headers would serve it
+                context.route("**/*", _without_csp)
+            page = context.new_page()
+            page.on("request", lambda r: fetched.append(r.url) if "leak" in r.url or "logout" in r.url else None)
             page.goto(demo.url)
-            page.wait_for_selector("#prompt textarea", timeout=60_000)
-            if csp == "off":
-                assert page.evaluate("document.querySelector('meta[http-equiv]')") is None
-            # Chat
-            page.fill("#prompt textarea", "show me the chart")
+            page.wait_for_selector("input[type=password]", timeout=30_000)
+            page.locator("input[type=text]").first.fill("alice")
+            page.fill("input[type=password]", "wonder-1")
             page.keyboard.press("Enter")
-            page.wait_for_function("document.querySelector('#chatbot').innerText.includes('not followed by itself')",
-                                   timeout=30_000)
-            shown = page.inner_text("#chatbot")
-            assert "chart" in shown and "<img" in shown  # what the model wrote is there, as text
-            # Compare, two columns of the same
+            page.wait_for_selector("#prompt textarea", timeout=60_000)
+            # Chat: a hostile model name and a hostile prompt, answered by a hostile reply
+            page.fill("#model input", hostile[0])
+            page.keyboard.press("Enter")
+            page.fill("#prompt textarea", "".join(_payload(beacon)))
+            page.keyboard.press("Enter")
+            _until(page, "#chatbot", "TTFT")
+            assert "![n](" in page.inner_text("#chatbot") and "<img" in page.inner_text("#chatbot")  # shown, as text
+            # Compare: both columns, their names shown, and a vote's toast naming the model
             page.get_by_role("tab", name="Compare").click()
-            send_compare(page, ("gpt-4o-mini", "gpt-4o"), "show me the chart")
-            page.wait_for_function("['0','1'].every(i => (document.querySelector('#compare-answer-' + i) || "
-                                   "{innerText: ''}).innerText.includes('not followed by itself'))", timeout=30_000)
-            page.wait_for_timeout(1500)  # time for any image, stylesheet or background to be requested
-            assert page.locator("img[src*='leak']").count() == 0
-            for area in ("#chatbot", "#compare-answer-0", "#compare-answer-1"):
-                made = page.eval_on_selector_all(f"{area} img, {area} svg image, {area} iframe, {area} video, "
-                                                 f"{area} object, {area} meta, {area} a[href^='javascript']",
-                                                 "els => els.map(e => e.outerHTML)")
-                assert made == [], (area, made)
+            send_compare(page, hostile, "show me the chart")
+            for i in range(2):
+                _until(page, f"#compare-meter-{i}", "TTFT")
+            page.click("#compare-vote-1")
+            page.wait_for_selector("[data-testid=toast-body]", timeout=10_000)
+            toast = page.inner_text("[data-testid=toast-body]")
+            assert "Vote recorded for B (openai:<img src=" in toast, toast  # the name as typed, as text
+            # Runs: the hostile set, run on a hostile model and a plain one, under both hostile variants
+            fill_run(page, (hostile[1], "gpt-4o-mini"), repeats=1, example=None)
+            page.set_input_files("#run-upload input[type=file]", str(study))
+            page.click("#run-go")
+            _until(page, "#run-status", "· done", timeout=60_000)
+            _until(page, "#decide-verdict", "v ![n](")  # the decision names the candidates, as text
+            page.get_by_role("button", name="Rate answers").click()
+            page.click("#run-blind input")  # names shown: in the answers and the rating view
+            _until(page, "#run-answers", "Reference 1")
+            page.fill("#run-rater textarea, #run-rater input", "alice")
+            page.click("#run-next")
+            _until(page, "#run-who", "Model:")
+            _until(page, "#run-question", "Question")
+            # the HTML report, as a reader opens the file: no policy of the app's around it at all
+            page.click("#run-export")
+            link = page.locator("#run-files a[href*='.html']").first
+            link.wait_for(timeout=30_000)
+            report_url = urllib.parse.urljoin(demo.url, link.get_attribute("href"))
+            report = context.request.get(report_url).text()
+            # Logs: the chat's row in full
+            page.get_by_role("tab", name="Logs").click()
+            page.click("#logs-table [data-testid='cell-0-1']")
+            _until(page, "#logs-detail", "What was sent")
+            page.wait_for_timeout(1500)  # time for anything to be requested
+            made = _loaders(page)
+            reader = context.new_page()
+            reader.on("request", lambda r: fetched.append(r.url) if "leak" in r.url or "logout" in r.url else None)
+            reader.set_content(report)
+            assert "Reference 1" in reader.inner_text("body") and "![n](" in reader.inner_text("body")
+            reader.wait_for_timeout(1000)
+            made += _loaders(reader)
+            # still logged in
+            page.goto(demo.url)
+            page.wait_for_selector("#prompt textarea", timeout=30_000)
             browser.close()
     finally:
         demo.stop()
-    assert _Beacon.hits == [], f"the browser fetched {_Beacon.hits}"
+    assert made == [], made
+    assert fetched == [], f"the browser asked for {fetched}"
+    assert _Beacon.hits == [], f"the beacon was fetched: {_Beacon.hits}"
 
 
 def _site(pages: dict[str, str]) -> tuple[http.server.ThreadingHTTPServer, str]:

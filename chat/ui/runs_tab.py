@@ -419,7 +419,8 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
     runner = runner or Runner()
     with gr.Row():
         with gr.Column():
-            upload = gr.File(label=t("Question set (YAML, CSV or .txt)"), file_types=[".yaml", ".yml", ".csv", ".txt"])
+            upload = gr.File(label=t("Question set (YAML, CSV or .txt)"), file_types=[".yaml", ".yml", ".csv", ".txt"],
+                             elem_id="run-upload")
             example = gr.Dropdown(example_sets(), label=t("…or an example"), value=None, elem_id="run-example")
             system = gr.Textbox(label=t("System prompt (overrides the set's own)"), lines=2)
             with gr.Accordion(t("Compare system prompts (variants)"), open=False):
