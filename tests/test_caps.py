@@ -151,7 +151,7 @@ def test_a_judge_stopped_by_the_daily_cap_says_so_and_stops_asking(fake, store):
     fake.scenarios["gpt-4.1"] = Scenario(chunks=["I think it is fine."], input_tokens=100, output_tokens=300)
     no_progress = type("P", (), {"tqdm": staticmethod(lambda x, **k: x)})()
     said = runs_tab.judge_run(engine, Access(), run_id, "gpt-4.1", progress=no_progress)
-    assert said == (f"Judge gpt-4.1 rated 0 answers. {answers - 1} not rated: the daily spend cap was reached. "
+    assert shown(said) == (f"Judge gpt-4.1 rated 0 answers. {answers - 1} not rated: the daily spend cap was reached. "
                     "1 could not be rated (first reason: the judge did not reply with JSON).")
     judge_calls = [r for r in fake.requests if r["body"].get("model") == "gpt-4.1"]
     assert len(judge_calls) == 1  # refused once by the cap, it stops asking

@@ -19,6 +19,7 @@ from chat.evaluation.estimate import estimate
 from chat.evaluation.runs import create, execute
 from chat.evaluation.summary import summarize
 from tests.fake_servers import Scenario
+from tests.helpers import shown as text_of
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "examples" / "training_faq.yaml"
@@ -176,14 +177,14 @@ def test_the_runs_tab_shows_the_estimate_then_spend_against_it_and_runs_each_pro
     fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=50, output_tokens=10)
     form = (None, "examples/support_questions.csv", "", ["gpt-4o-mini", "openai:new-model"], 2, 2, 100, "",
             "Answer in English.", "")
-    shown = runs_tab.show_estimate(engine, Access(), *form)
+    shown = text_of(runs_tab.show_estimate(engine, Access(), *form))
     assert "**Estimate before any call** · 16 calls" in shown
     assert "| gpt-4o-mini · prompt-1 | 4 |" in shown and "| gpt-4o-mini · prompt-2 | 4 |" in shown
     assert "| openai:new-model · prompt-2 | 4 |" in shown and "unpriced" in shown
     assert fake.requests == []  # an estimate asks nothing of any model
     assert "Pick a question set" in runs_tab.show_estimate(engine, Access(), None, None, "", [], 1, 1, 10, "")
-    assert "unknown endpoint 'nowhere'" in runs_tab.show_estimate(
-        engine, Access(), None, "examples/support_questions.csv", "", ["nowhere:x"], 1, 1, 10, "")
+    assert "unknown endpoint 'nowhere'" in text_of(runs_tab.show_estimate(
+        engine, Access(), None, "examples/support_questions.csv", "", ["nowhere:x"], 1, 1, 10, ""))
 
     priced = (None, "examples/support_questions.csv", "", ["gpt-4o-mini"], 2, 2, 100, "", "Answer in English.", "")
     *_, (status, picker) = runs_tab.start_run(engine, Access(), *priced, progress=lambda *a, **k: None)
@@ -259,7 +260,7 @@ def test_a_korean_reader_gets_the_estimate_and_progress_in_korean(fake, engine):
         headers = {"accept-language": "ko-KR,ko;q=0.9"}
 
     form = (None, "examples/support_questions.csv", "", ["gpt-4o-mini"], 2, 2, 100, "")
-    shown = runs_tab.show_estimate(engine, Access(), *form, request=Korean())
+    shown = text_of(runs_tab.show_estimate(engine, Access(), *form, request=Korean()))
     assert shown.startswith("**호출 전 예상** · 호출 4회") and "| 모델 | 호출 |" in shown and "낮음:" in shown
     *_, (status, _) = runs_tab.start_run(engine, Access(), *form, request=Korean(), progress=lambda *a, **k: None)
     assert "답변 4/4" in status and "완료" in status and "answers" not in status

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.fake_servers import Scenario
-from tests.helpers import run
+from tests.helpers import run, shown
 
 MODEL = "claude-sonnet-4-5"
 
@@ -30,7 +30,7 @@ def test_a_reply_with_one_hour_cache_writes_is_repriced_at_the_one_hour_rate(fak
     assert same > five_minute  # the bug: reading the row without its 1h writes billed them at the 5-minute rate
     opus = next(name for name in expected if name.startswith("claude-opus"))
     # the session panel and the report show the same figure as the price table gives for the full usage
-    assert f"| {opus} | ≈{format_usd(expected[opus].total)} |" in elsewhere(row, engine.prices)
+    assert f"| {opus} | ≈{format_usd(expected[opus].total)} |" in shown(elsewhere(row, engine.prices))
     _, table = elsewhere_table([row], engine.prices)
     assert [opus, "≈" + format_usd(expected[opus].total)] in table
 
