@@ -40,6 +40,7 @@ def _local_models(given: list[str]):
 
 def main(argv=None) -> int:
     from chat.engine.config import load_env
+    from chat.storage.backend import DB_HELP
 
     load_env()
     p = argparse.ArgumentParser(description="Chat with any LLM; every reply metered and logged.")
@@ -49,7 +50,7 @@ def main(argv=None) -> int:
     p.add_argument("--auth", action="append", default=[], metavar="USER:PASS", help="require login; repeat for more users")
     p.add_argument("--admin", action="append", default=[], metavar="USER",
                    help="a login who sees every user's exchanges in the Logs tab; repeat for more (DEMO_ADMINS)")
-    p.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    p.add_argument("--db", help=DB_HELP)
     p.add_argument("--session-cap", help="USD a browser session may spend on paid models (CHAT_SESSION_CAP_USD)")
     p.add_argument("--daily-cap", help="USD all users and processes together may spend per UTC day (CHAT_DAILY_CAP_USD)")
     p.add_argument("--user-cap", help="USD each login may spend per UTC day, with --auth (CHAT_USER_CAP_USD)")
@@ -78,6 +79,7 @@ def main(argv=None) -> int:
     from chat.evaluation.ratings import load_rubric
     from chat.redact import install as install_redaction
     from chat.redact import redact, register
+    from chat.storage.backend import StoreError
     from chat.storage.store import Store
     from chat.ui.access import Access
     from chat.ui.app import CSS, build_app
@@ -128,7 +130,11 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
-    store = Store(args.db)
+    try:
+        store = Store(args.db)
+    except StoreError as exc:  # a log that cannot be opened, or was upgraded by newer code
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        return 2
     budget = Budget(session_cap, daily_cap, user_cap, given["rate_limit"], store)
     engine = Engine(store, prices, budget, local)
     stop = Shutdown(engine).install()
@@ -170,7 +176,7 @@ def main(argv=None) -> int:
 
     quiet_queue(demo)
     settle_heap()
-    print(f"Logging every exchange to {store.path}", file=sys.stderr)
+    print(f"Logging every exchange to {store.where}", file=sys.stderr)
     try:
         demo.launch(
             server_name=args.host,

@@ -92,6 +92,36 @@ def store(tmp_path):
     return Store(tmp_path / "chat.db")
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """The admin URL of a real PostgreSQL server (see tests/pg.py)."""
+    from tests import pg
+
+    need("psycopg", "the log on PostgreSQL")
+    url, folder = pg._start()
+    yield url
+    pg.stop(folder)
+
+
+@pytest.fixture
+def pg_url(pg_server, monkeypatch, tmp_path):
+    """A fresh, empty PostgreSQL database of this test's own; spill files go to its own folder."""
+    from tests import pg
+
+    monkeypatch.setenv("CHAT_SPILL_DIR", str(tmp_path / "spill"))
+    url = pg.fresh_database(pg_server)
+    yield url
+    pg.drop_database(pg_server, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request, tmp_path):
+    """Where a log lives, once per engine: the contract tests run every storage behaviour on both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "chat.db")
+    return request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
 def engine(store):
     from chat.engine import Engine

@@ -9,6 +9,16 @@ from chat.ui.access import Access
 from tests.browser import DemoProcess, demo_env
 from tests.fake_servers import Scenario
 
+
+@pytest.fixture
+def engine(db_target):
+    """The handler tests here run on a SQLite log and on a PostgreSQL one."""
+    from chat.engine import Engine
+    from chat.storage.store import Store
+
+    return Engine(Store(db_target))
+
+
 FILTERS = ["all", "", "", [], [], [], "", "", "", "", "", "any", "time"]
 
 

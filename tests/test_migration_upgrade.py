@@ -45,8 +45,8 @@ def test_upgrade_keeps_every_row_and_what_was_sent(tmp_path):
     store = Store(path)
     conn = sqlite3.connect(path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
-    assert [name[:4] for name in applied[-9:]] == ["m004", "m005", "m006", "m007", "m008", "m009", "m010", "m011",
-                                                   "m012"]
+    assert [name[:4] for name in applied[-10:]] == ["m004", "m005", "m006", "m007", "m008", "m009", "m010", "m011",
+                                                    "m012", "m013"]
     # m011: the rows from before are in the Korean substring index: 불은 lies inside 환불은 in every one
     from chat.storage import logs
     from chat.storage.logs import LogFilter
@@ -196,7 +196,10 @@ SHIPPED = {
     "m011_korean_substring_search": "78f3e79d93efb55c",
     "m012_no_speed_from_a_few_tokens": "95df95aa8904efa6",
     "m010_finish_reason": "03d31ec9e7acce79",
+    "m013_spend_windows": "0b0b17f01f7d3178",
 }
+# PostgreSQL's schema, frozen the same way (chat/storage/postgres_schema.py)
+PG_SHIPPED = {"pg001_schema": "a174414d6d8b9f7f"}
 
 
 def test_migrations_are_frozen():
@@ -212,6 +215,10 @@ def test_migrations_are_frozen():
     changed = [name for name in SHIPPED if now.get(name) != SHIPPED[name]]
     assert not changed, f"shipped migrations were edited: {changed}; write a new migration instead"
     assert set(now) == set(SHIPPED), f"a new migration needs its digest in SHIPPED: {set(now) - set(SHIPPED)}"
+    from chat.storage import postgres_schema
+
+    pg = {name: digest("\n".join(statements)) for name, statements in postgres_schema.MIGRATIONS}
+    assert pg == PG_SHIPPED, f"PostgreSQL's shipped schema was edited or a new one lacks its digest: {pg}"
 
 
 def test_a_reply_of_a_few_tokens_loses_its_speed_and_no_longer_skews_the_mean(tmp_path):

@@ -1,4 +1,5 @@
-"""Question sets, runs, results, ratings, judge and reports against the fake servers and a real SQLite log."""
+"""Question sets, runs, results, ratings, judge and reports against the fake servers, on a real SQLite log and a real
+PostgreSQL one (the engine fixture here runs each test on both)."""
 from __future__ import annotations
 
 import os
@@ -24,6 +25,14 @@ from tests.fake_servers import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "examples" / "training_faq.yaml"
+
+
+@pytest.fixture
+def engine(db_target):
+    from chat.engine import Engine
+    from chat.storage.store import Store
+
+    return Engine(Store(db_target))
 
 
 def test_the_faq_example_has_the_ten_korean_questions():

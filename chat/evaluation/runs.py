@@ -98,7 +98,7 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
     if run_id:
         existing = queries.run(engine.store, run_id, scope)
         if existing is None:
-            raise NoSuchRun(run_id, engine.store.path)
+            raise NoSuchRun(run_id, engine.store.where)
         if existing.set_digest != qs.digest:
             raise RunError(f"run {run_id} was made with a different question set; start a new run instead")
         return run_id

@@ -109,7 +109,7 @@ def summarize(store: Store, run_id: str, rubric: Rubric = DEFAULT_RUBRIC, scope:
     store.flush()
     found = queries.run(store, run_id, scope)
     if found is None:
-        raise NoSuchRun(run_id, store.path)
+        raise NoSuchRun(run_id, store.where)
     rows = run_rows(store, run_id)
     ids = {row.id for row in rows}
     # read once for both aggregates; a retried cell's earlier attempt is not among the rows and does not count

@@ -3,26 +3,27 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
 from chat.quantile import between, percentile, ranks
-from chat.storage.grams import dense, phrase, runs
+from chat.storage.grams import dense, runs
 from chat.storage.rows import Exchange, exact_money
 from chat.storage.scope import Scope
-from chat.storage.store import Store, _connect
+from chat.storage.store import Store
 
 # what a page of the table shows: narrow, so a page never drags the texts along
 PAGE_COLUMNS = ("id", "created_at", "model", "provider", "status", "user", "input_tokens", "output_tokens",
                 "cost_usd", "ttft_ms", "latency_ms", "output_tokens_per_s", "usage_source", "session_id", "run_id")
+_PAGE_SELECT = ", ".join(f'"{c}"' for c in PAGE_COLUMNS)  # quoted: to PostgreSQL a bare user is current_user
 ORDERS = {"time": "created_at", "cost": "cost_usd", "latency": "latency_ms"}
 GROUPS = {
-    "model": "model", "provider": "provider", "status": "status", "user": "coalesce(user, '')",
+    "model": "model", "provider": "provider", "status": "status", "user": "coalesce(\"user\", '')",
     "run": "coalesce(run_id, '')", "day": "substr(created_at, 1, 10)", "hour": "substr(created_at, 1, 13)",
 }
 FAILED = "status NOT IN ('ok', 'streaming')"
+_ESTIMATED = "usage_source = 'estimate'"
 MAX_PAGE = 500
 MAX_TERMS = 16
 # filter fields rollup_hourly does not hold: a filter on any of them is answered from the rows
@@ -68,49 +69,47 @@ class LogFilter:
 def unpriced(row: str = "") -> str:
     """SQL: 1 when an exchange used tokens that have no price (a finished row of an unpriced model), else 0."""
     p = f"{row}." if row else ""
-    return (f"coalesce({p}cost_usd IS NULL AND {p}status != 'streaming' AND "
-            f"(coalesce({p}input_tokens, 0) > 0 OR coalesce({p}output_tokens, 0) > 0), 0)")
+    return (f"(CASE WHEN {p}cost_usd IS NULL AND {p}status != 'streaming' AND "
+            f"(coalesce({p}input_tokens, 0) > 0 OR coalesce({p}output_tokens, 0) > 0) THEN 1 ELSE 0 END)")
 
-def fts_query(text: str) -> str | None:
-    """Words as prefix terms, all required: `환불` finds 환불은 and 환불이, `refund` finds refunds."""
-    words = _words(text)
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in words) or None
 
+def _counted(condition: str) -> str:
+    """SQL: how many rows meet the condition (a sum of booleans, in words both engines read)."""
+    return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
 def _words(text: str) -> list[str]:
     text = "".join(c for c in text if c >= " " or c in "\t\n")  # a NUL or other control character matches nothing anyway
     return [w for w in re.split(r"\s+", text.strip()) if w][:MAX_TERMS]
 
 
-def search_queries(text: str) -> tuple[str | None, str | None]:
-    """(word-index query, pairs-index query), both required. A word with a run of two or more Korean (or
-    Chinese, Japanese) characters is found anywhere inside words through its pairs (`장려금` in 훈련장려금);
-    any other word, and what is left of a mixed one (`KDT` of KDT과정), by word prefix."""
+def search_terms(text: str) -> tuple[list[str], list[str]]:
+    """(words found by prefix, runs found anywhere inside words), all required. A word with a run of two or more
+    Korean (or Chinese, Japanese) characters is found anywhere inside words through its pairs (`장려금` in
+    훈련장려금); any other word, and what is left of a mixed one (`KDT` of KDT과정), by word prefix."""
     prefix, inside = [], []
     for word in _words(text):
         long_runs = [r for r in runs(word) if len(r) >= 2]
         if not long_runs:
             prefix.append(word)
             continue
-        inside += [phrase(r) for r in long_runs]
+        inside += long_runs
         rest = "".join(c if not dense(c) else " " for c in word).split()
         prefix += [w for w in rest if any(ch.isalnum() for ch in w)]
-    words = " ".join('"' + w.replace('"', '""') + '"*' for w in prefix) or None
-    return words, " ".join(inside) or None
+    return prefix, inside
 
 
-def _covered(f: LogFilter, group: str | None = None) -> str:
-    """Aggregates over filters the meter indexes cover read an index alone (the planner would rather walk a
+def _covered(backend, f: LogFilter, group: str | None = None) -> str:
+    """Aggregates over filters the meter indexes cover read an index alone (SQLite's planner would rather walk a
     narrower index in GROUP BY order and fetch every row): by model in model order, else in time order."""
     if f.narrows(ROWS_ONLY + ("user",)):  # the meter indexes hold no user either
         return ""
-    return " INDEXED BY idx_exchanges_model" if group == "model" else " INDEXED BY idx_exchanges_meter"
+    return backend.index_hint("idx_exchanges_model" if group == "model" else "idx_exchanges_meter")
 
 
-def _where(f: LogFilter, newest: int | None = None) -> tuple[str, list]:
+def _where(f: LogFilter, backend, newest: int | None = None) -> tuple[str, list]:
     """The filter as SQL. `newest`: a search keeps only that many of its newest matches (by rowid), so a word in
     a quarter of a million rows is not sorted whole to show fifty of them (page() checks the shortcut held)."""
-    clauses, params = (["0"] if f.nothing else []), []
+    clauses, params = (["1 = 0"] if f.nothing else []), []
     if f.since:
         clauses.append("created_at >= ?")
         params.append(f.since)
@@ -121,20 +120,16 @@ def _where(f: LogFilter, newest: int | None = None) -> tuple[str, list]:
         if values:
             clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
             params += list(values)
-    for column, value in (("session_id", f.session), ("run_id", f.run), ("compare_id", f.compare), ("user", f.user),
+    for column, value in (("session_id", f.session), ("run_id", f.run), ("compare_id", f.compare), ('"user"', f.user),
                           ("usage_source", f.usage_source), ("browser_session", f.browser_session)):
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
     if f.text:
-        words, inside = search_queries(f.text)
-        cut = f" ORDER BY rowid DESC LIMIT {int(newest)}" if newest else ""
-        if words:
-            clauses.append(f"rowid IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?{cut})")
-            params.append(words)
-        if inside:
-            clauses.append(f"rowid IN (SELECT rowid FROM exchanges_grams WHERE exchanges_grams MATCH ?{cut})")
-            params.append(inside)
+        words, inside = search_terms(f.text)
+        for clause, values in backend.text_match(words, inside, newest):
+            clauses.append(clause)
+            params += values
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -145,29 +140,29 @@ def page(store: Store, f: LogFilter, order: str = "time", descending: bool = Tru
     # NULLs (unpriced, never answered) sort last either way; DESC puts them last already, and keeps the index
     direction = "DESC" if descending else "ASC NULLS LAST"
     limit, offset = max(1, min(int(limit), MAX_PAGE)), max(0, int(offset))
-    sql = (f"SELECT {', '.join(PAGE_COLUMNS)}, cost_exact, substr(prompt, 1, 120) AS prompt FROM exchanges{{where}} "
+    sql = (f"SELECT {_PAGE_SELECT}, cost_exact, substr(prompt, 1, 120) AS prompt FROM exchanges{{where}} "
            f"ORDER BY {column} {direction} LIMIT ? OFFSET ?")
     if f.text and column == "created_at" and descending:
         # newest first: rows are appended as they start, so a search's newest matches by rowid hold its newest
         # by time; a full page from them is the answer, a short one may not be, and the whole search runs
-        where, params = _where(f, newest=max(2_000, (offset + limit) * 20))
+        where, params = _where(f, store.backend, newest=max(2_000, (offset + limit) * 20))
         rows = store.query(sql.format(where=where), params + [limit, offset])
         if len(rows) == limit:
             return [Exchange.from_row(r) for r in rows]
-    where, params = _where(f)
+    where, params = _where(f, store.backend)
     rows = store.query(sql.format(where=where), params + [limit, offset])
     return [Exchange.from_row(r) for r in rows]
 
 
 def exchange(store: Store, f: LogFilter, exchange_id: str) -> Exchange | None:
     """One exchange in full, only if the filter (the caller's privacy scope) lets it through."""
-    where, params = _where(f)
+    where, params = _where(f, store.backend)
     where = (where + " AND" if where else " WHERE") + " id = ?"
     found = store.query(f"SELECT * FROM exchanges_full{where}", params + [exchange_id])
     return Exchange.from_row(found[0]) if found else None
 
 
-def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str | None,
+def _percentiles(conn, backend, f: LogFilter, column: str, group: str | None,
                  counts: dict | None = None) -> dict:
     """{group: (p50, p95)}, as chat.quantile defines them (linear interpolation between closest ranks).
 
@@ -175,7 +170,7 @@ def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str
     on (model, column) or (column), with no sort. Any other filter narrows the rows first: their values are
     read from the covering index and ranked here.
     """
-    where, params = _where(f)
+    where, params = _where(f, backend)
     cond = (where + " AND" if where else " WHERE") + f" {column} IS NOT NULL"
     g = group or "''"
     by_index = group in (None, "model") and not f.narrows(
@@ -183,7 +178,7 @@ def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str
     out = {}
     if not by_index:
         values: dict = {}
-        for g_value, x in conn.execute(f"SELECT {g}, {column} FROM exchanges{_covered(f, group)}{cond}", params):
+        for g_value, x in conn.execute(f"SELECT {g}, {column} FROM exchanges{_covered(backend, f, group)}{cond}", params):
             values.setdefault(g_value, []).append(x)
         for g_value, xs in values.items():
             xs.sort()
@@ -212,21 +207,22 @@ def _percentiles(conn: sqlite3.Connection, f: LogFilter, column: str, group: str
 
 # the day × model pairs of the spend chart, as one key: internal, not a --by choice
 _DAY_MODEL = {"day_model": "substr(created_at, 1, 10) || '|' || coalesce(model, '')"}
-ROLLUP_GROUPS = {"model": "model", "provider": "provider", "status": "status", "user": "user",
+ROLLUP_GROUPS = {"model": "model", "provider": "provider", "status": "status", "user": '"user"',
                  "day": "substr(hour, 1, 10)", "hour": "hour", "day_model": "substr(hour, 1, 10) || '|' || model"}
 _SUMS = ("exchanges", "failed", "input_tokens", "output_tokens", "cost_usd", "priced", "unpriced", "tps_sum", "tps_n",
          "estimated", "ttft_ms", "latency_ms")  # the last two: how many rows have the value (percentile ranks)
 
 
-def _raw_sums(conn, f: LogFilter, by: str | None) -> dict:
-    where, params = _where(f)
+def _raw_sums(conn, backend, f: LogFilter, by: str | None) -> dict:
+    where, params = _where(f, backend)
     group = {**GROUPS, **_DAY_MODEL}.get(by) if by else None
-    sql = (f"SELECT {group or chr(39) * 2} AS g, count(*), sum({FAILED}), coalesce(sum(input_tokens), 0), "
+    # no group: one total row, with no GROUP BY (PostgreSQL will not group by a constant)
+    sql = (f"SELECT {group or chr(39) * 2} AS g, count(*), {_counted(FAILED)}, coalesce(sum(input_tokens), 0), "
            "coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd), "
            f"sum({unpriced()}), "
-           "coalesce(sum(output_tokens_per_s), 0), count(output_tokens_per_s), sum(usage_source = 'estimate'), "
+           f"coalesce(sum(output_tokens_per_s), 0), count(output_tokens_per_s), {_counted(_ESTIMATED)}, "
            "count(ttft_ms), count(latency_ms) "
-           f"FROM exchanges{_covered(f, group)}{where} GROUP BY g")
+           f"FROM exchanges{_covered(backend, f, group)}{where}{' GROUP BY g' if group else ''}")
     return {row[0]: dict(zip(_SUMS, (v or 0 for v in row[1:]))) for row in conn.execute(sql, params)}
 
 
@@ -242,7 +238,7 @@ def _rollup_sums(conn, f: LogFilter, by: str | None, lo: str | None, hi: str | N
         if values:
             clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
             params += list(values)
-    for column, value in (("user", f.user), ("usage_source", f.usage_source)):
+    for column, value in (('"user"', f.user), ("usage_source", f.usage_source)):
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
@@ -251,7 +247,7 @@ def _rollup_sums(conn, f: LogFilter, by: str | None, lo: str | None, hi: str | N
            f"sum(CASE WHEN {FAILED} THEN exchanges ELSE 0 END), sum(input_tokens), sum(output_tokens), "
            "sum(cost_usd), sum(priced), sum(unpriced), sum(tps_sum), sum(tps_n), "
            "sum(CASE WHEN usage_source = 'estimate' THEN exchanges ELSE 0 END), sum(ttft_n), sum(latency_n) "
-           f"FROM rollup_hourly{where} GROUP BY g HAVING sum(exchanges) > 0")
+           f"FROM rollup_hourly{where}{' GROUP BY g' if by else ''} HAVING sum(exchanges) > 0")
     return {row[0]: dict(zip(_SUMS, (v or 0 for v in row[1:]))) for row in conn.execute(sql, params)}
 
 
@@ -265,11 +261,11 @@ def _aligned(ts: str) -> bool:
     return moment.minute == moment.second == moment.microsecond == 0
 
 
-def _sums(conn, f: LogFilter, by: str | None) -> dict:
+def _sums(conn, backend, f: LogFilter, by: str | None) -> dict:
     """Totals per group. Whole hours come from rollup_hourly (kept by triggers); the part-hours at either end
     of a time range, and filters the rollup does not hold (session, run, compare, search), from the rows."""
     if (by is not None and by not in ROLLUP_GROUPS) or f.narrows(ROWS_ONLY):
-        return _raw_sums(conn, f, by)
+        return _raw_sums(conn, backend, f, by)
     lo = hi = None
     edges = []
     if f.since:
@@ -281,9 +277,9 @@ def _sums(conn, f: LogFilter, by: str | None) -> dict:
         if not _aligned(f.until):
             edges.append((hi + ":00:00.000Z", f.until))
     if lo and hi and lo >= hi:  # within one hour: the rows alone
-        return _raw_sums(conn, f, by)
+        return _raw_sums(conn, backend, f, by)
     parts = [_rollup_sums(conn, f, by, lo, hi)]
-    parts += [_raw_sums(conn, replace(f, since=a, until=b), by) for a, b in edges]
+    parts += [_raw_sums(conn, backend, replace(f, since=a, until=b), by) for a, b in edges]
     total: dict = {}
     for part in parts:
         for g_value, sums in part.items():
@@ -299,16 +295,13 @@ def stats(store: Store, f: LogFilter, by: str | None = None) -> list[dict]:
     if by is not None and by not in GROUPS:
         raise ValueError(f"cannot group by {by!r}; choose one of {', '.join(GROUPS)}")
     group = GROUPS.get(by) if by else None
-    conn = _connect(store.path)
-    try:
-        sums = _sums(conn, f, by)
+    with store.reader() as conn:
+        sums = _sums(conn, store.backend, f, by)
         # the totals already know how many rows hold each value; '' is how the rollup keeps a missing model
         known = lambda column: {(None if k == "" and by == "model" else k): s[column]  # noqa: E731
                                 for k, s in sums.items()}
-        ttft = _percentiles(conn, f, "ttft_ms", group, known("ttft_ms"))
-        latency = _percentiles(conn, f, "latency_ms", group, known("latency_ms"))
-    finally:
-        conn.close()
+        ttft = _percentiles(conn, store.backend, f, "ttft_ms", group, known("ttft_ms"))
+        latency = _percentiles(conn, store.backend, f, "latency_ms", group, known("latency_ms"))
     out = []
     for g_value, s in sums.items():
         n = s["exchanges"]
@@ -340,11 +333,8 @@ def summary(store: Store, f: LogFilter) -> dict:
 
 def spend_per_day(store: Store, f: LogFilter) -> list[dict]:
     """Dollars and exchanges per UTC day and model (whole hours from the rollup, as stats)."""
-    conn = _connect(store.path)
-    try:
-        sums = _sums(conn, f, "day_model")
-    finally:
-        conn.close()
+    with store.reader() as conn:
+        sums = _sums(conn, store.backend, f, "day_model")
     out = []
     for key, s in sorted(sums.items()):
         if s["exchanges"]:
@@ -355,14 +345,14 @@ def spend_per_day(store: Store, f: LogFilter) -> list[dict]:
 
 
 def failures_per_day(store: Store, f: LogFilter) -> list[dict]:
-    where, params = _where(f)
+    where, params = _where(f, store.backend)
     return store.query(f"SELECT substr(created_at, 1, 10) AS day, status, count(*) AS n FROM exchanges{where} "
                        f"{'AND' if where else 'WHERE'} {FAILED} GROUP BY day, status ORDER BY day", params)
 
 
 def latencies(store: Store, f: LogFilter, limit: int = 5000) -> list[Exchange]:
     """The newest finished latencies per model, for a distribution chart (bounded, whatever the filter)."""
-    where, params = _where(f)
+    where, params = _where(f, store.backend)
     rows = store.query(f"SELECT id, model, latency_ms FROM exchanges{where} {'AND' if where else 'WHERE'} "
                        "latency_ms IS NOT NULL ORDER BY created_at DESC LIMIT ?", params + [limit])
     return [Exchange.from_row(r) for r in rows]
@@ -372,7 +362,8 @@ def choices(store: Store, column: str, f: LogFilter | None = None, limit: int = 
     """Values seen in a column (models, providers, statuses, users), for the filter menus."""
     if column not in ("model", "provider", "status", "user"):
         raise ValueError(column)
-    where, params = _where(f or LogFilter())
+    where, params = _where(f or LogFilter(), store.backend)
+    column = f'"{column}"'
     return [r["v"] for r in store.query(
         f"SELECT DISTINCT {column} AS v FROM exchanges{where} {'AND' if where else 'WHERE'} {column} IS NOT NULL "
         f"ORDER BY v LIMIT ?", params + [limit])]
@@ -380,17 +371,16 @@ def choices(store: Store, column: str, f: LogFilter | None = None, limit: int = 
 
 def export(store: Store, f: LogFilter, limit: int | None = None) -> Iterator[dict]:
     """Every filtered row in full (what was sent rebuilt, money exact), newest first, streamed."""
-    where, params = _where(f)
+    where, params = _where(f, store.backend)
     sql = f"SELECT * FROM exchanges{where} ORDER BY created_at DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    conn = _connect(store.path)
-    try:
-        conn.row_factory = sqlite3.Row
+    with store.reader() as conn:
         cursor = conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
         texts: dict[str, tuple[str, str]] = {}  # a conversation's messages are shared by its rows: fetch each once
         while batch := cursor.fetchmany(500):
-            rows = [dict(r) for r in batch]
+            rows = [dict(zip(names, r)) for r in batch]
             wanted = {i for r in rows for i in json.loads(r["message_ids"] or "[]")} | \
                 {r["system_id"] for r in rows if r["system_id"]}
             missing = list(wanted - texts.keys())
@@ -400,6 +390,7 @@ def export(store: Store, f: LogFilter, limit: int | None = None) -> Iterator[dic
                         f"SELECT id, role, content FROM messages WHERE id IN ({','.join('?' * len(part))})", part):
                     texts[key] = (role, content)
             for row in rows:
+                row.pop("rowid", None)  # PostgreSQL's is a column; SQLite's is not in SELECT *
                 ids = json.loads(row.pop("message_ids") or "[]")
                 system_id = row.pop("system_id")
                 row["system"] = texts[system_id][1] if system_id in texts else None
@@ -408,8 +399,6 @@ def export(store: Store, f: LogFilter, limit: int | None = None) -> Iterator[dic
                 yield exact_money(row)
             if len(texts) > 50_000:
                 texts.clear()
-    finally:
-        conn.close()
 
 
 def every(store: Store, f: LogFilter) -> Iterator[Exchange]:
@@ -440,15 +429,9 @@ def _reclaim(store: Store, change) -> int:
         cur = change(conn)
         # message texts no longer listed by any exchange
         store.forget_messages()
-        conn.execute("DELETE FROM messages WHERE id NOT IN (SELECT j.value FROM exchanges e, json_each(e.message_ids) j "
-                     "UNION SELECT system_id FROM exchanges WHERE system_id IS NOT NULL)")
+        conn.execute(f"DELETE FROM messages WHERE id NOT IN ({store.backend.listed_messages()})")
         return cur.rowcount
 
     removed = store.call(run, timeout=None)
-    conn = _connect(store.path)
-    try:
-        conn.execute("VACUUM")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
+    store.backend.compact()
     return removed

@@ -6,6 +6,8 @@ import json
 
 import sqlite_utils
 
+from chat.storage.backend import StoreError
+
 MIGRATIONS = []
 
 
@@ -472,12 +474,32 @@ def m012_no_speed_from_a_few_tokens(db: sqlite_utils.Database):
                     "AND coalesce(output_tokens, 0) < 10")
 
 
-def pending(conn) -> bool:
-    """True when the file lacks a migration (read only: takes no lock)."""
+@migration
+def m013_spend_windows(db: sqlite_utils.Database):
+    # One row per cap and window, which a reservation locks on PostgreSQL (several hosts); kept here too so both
+    # engines hold the same tables. SQLite's BEGIN IMMEDIATE already serialises reservations.
+    db.conn.execute("CREATE TABLE spend_windows (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key))")
+
+
+class SchemaTooNew(StoreError):
+    """The database was migrated by newer code than this: writing to it could break what that code expects."""
+
+
+def check_known(done: set[str], known: list[str], where: str) -> None:
+    """Refuse, in one line, a database holding schema changes this code does not know."""
+    newer = sorted(done - set(known))
+    if newer:
+        raise SchemaTooNew(f"{where} has schema changes this version of the app does not know ({', '.join(newer)}): "
+                           "newer code upgraded it; update this app (git pull, pip install -r requirements.txt)")
+
+
+def pending(conn, where: str = "the log") -> bool:
+    """True when the file lacks a migration (read only: takes no lock); SchemaTooNew when newer code wrote it."""
     try:
         done = {row[0] for row in conn.execute("SELECT name FROM _migrations").fetchall()}
     except Exception:  # no _migrations table yet: a new file
         return True
+    check_known(done, [fn.__name__ for fn in MIGRATIONS], where)
     return any(fn.__name__ not in done for fn in MIGRATIONS)
 
 
@@ -487,6 +509,7 @@ def apply(db: sqlite_utils.Database) -> list[str]:
 
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+    check_known(done, [fn.__name__ for fn in MIGRATIONS], str(db.conn.execute("PRAGMA database_list").fetchone()[2]))
     applied = []
     for fn in MIGRATIONS:
         if fn.__name__ in done:

@@ -68,7 +68,8 @@ def _put_message(conn, role, content, cache: MessageCache | None) -> str:
         content = json.dumps(content, ensure_ascii=False)
     key = message_id(role, content)
     if cache is None or key not in cache.known:
-        conn.execute("INSERT OR IGNORE INTO messages (id, role, content) VALUES (?, ?, ?)", [key, role, content])
+        conn.execute("INSERT INTO messages (id, role, content) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                     [key, role, content])
         if cache is not None:
             cache.pending.add(key)
     return key

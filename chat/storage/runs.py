@@ -55,7 +55,7 @@ def ratings_of(store: Store, exchange_ids: list[str]) -> list[Rating]:
         out += [Rating.from_row(r) for r in store.query(
             "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY exchange_id, rater, rater_kind, criterion "
             "ORDER BY created_at DESC, rowid DESC) AS nth FROM ratings "
-            f"WHERE exchange_id IN ({','.join('?' * len(part))})) WHERE nth = 1", part)]
+            f"WHERE exchange_id IN ({','.join('?' * len(part))})) AS latest WHERE nth = 1", part)]
     return out
 
 

@@ -28,10 +28,10 @@ class Scope:
         """The condition a row (an exchange or a run, both with user and browser_session) must meet, or ''."""
         p = f"{table}." if table else ""
         if self.nothing:
-            return "0", []
+            return "1 = 0", []
         clauses, params = [], []
         for column in ("user", "browser_session"):
             if getattr(self, column) is not None:
-                clauses.append(f"{p}{column} = ?")
+                clauses.append(f'{p}"{column}" = ?')  # quoted: to PostgreSQL a bare user is current_user
                 params.append(getattr(self, column))
         return " AND ".join(clauses), params

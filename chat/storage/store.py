@@ -1,4 +1,8 @@
-"""The log file itself: opening and migrating it, one background writer, the spend ledger, and reads on fresh connections."""
+"""The log: opening and migrating it, one background writer, the spend ledger, and reads, on either engine.
+
+Where the log lives (a SQLite file, or a PostgreSQL URL shared by several hosts) is the backend's business
+(backend.py); everything here is the same for both.
+"""
 from __future__ import annotations
 
 import atexit
@@ -8,21 +12,16 @@ import logging
 import os
 import queue
 import socket
-import sqlite3
 import threading
 import time
 import weakref
 from pathlib import Path
 
-import sqlite_utils
-
-from chat.storage import migrations
+from chat.storage.backend import DEFAULT_DB, Backend, StoreError, default_target, open_backend
 from chat.storage.grams import grams
 from chat.storage.rows import Exchange, MessageCache, split_exchange
 
 log = logging.getLogger(__name__)
-DEFAULT_DB = "logs/chat.db"
-BUSY_TIMEOUT_MS = 30_000
 QUEUE_LIMIT = 10_000  # rows waiting for the disk; past this, append() blocks (back-pressure)
 PUT_TIMEOUT_S = 30.0  # a producer blocked this long writes its row to the spill file instead
 WRITE_ATTEMPTS = 8  # busy retries per batch (each waits up to BUSY_TIMEOUT_MS) before it is spilled
@@ -32,16 +31,7 @@ _stores: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 def default_path() -> Path:
-    return Path(os.environ.get("CHAT_DB") or DEFAULT_DB)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA cache_size=-65536")  # 64 MB: a million rows' indexes stay in memory
-    return conn
+    return Path(default_target() or DEFAULT_DB)
 
 
 def _process_start(pid: int) -> str | None:
@@ -76,60 +66,63 @@ def _alive(tag: str) -> bool:
 _KEYS = {"spend": "exchange_id"}
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    return "locked" in str(exc) or "busy" in str(exc)
-
-
 def _upsert_sql(table: str, columns: list[str]) -> str:
     key = _KEYS.get(table, "id")
-    cols = ", ".join(f"[{c}]" for c in columns)
+    cols = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" for _ in columns)
-    updates = ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c != key)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != key)
     guard = ""
     if table == "exchanges":
         # a late 'streaming' row (replayed from the spill file) never overwrites the finished one
         guard = " WHERE exchanges.status IN ('streaming', 'interrupted') OR excluded.status != 'streaming'"
-    return f"INSERT INTO [{table}] ({cols}) VALUES ({marks}) ON CONFLICT([{key}]) DO UPDATE SET {updates}{guard}"
+    return f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) ON CONFLICT("{key}") DO UPDATE SET {updates}{guard}'
 
 
 class Store:
     """Appends rows from a bounded queue on one writer thread, so logging never blocks a stream for long."""
 
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.spill_path = self.path.with_suffix(self.path.suffix + ".unwritten.jsonl")
+        self.backend: Backend = open_backend(path)
+        self.where = self.backend.shown()  # for people: the file, or the URL without its password
+        self.path = getattr(self.backend, "path", None)  # the SQLite file (None on PostgreSQL)
+        base = self.backend.spill_base()
+        self.spill_path = base.with_suffix(base.suffix + ".unwritten.jsonl")
         self.process = process_tag()
         self._spill_lock = threading.Lock()
         self._messages = MessageCache()  # the writer thread's; also used by the import at start
-        self._migrate()
+        try:
+            self._migrate()
+        except StoreError:
+            raise
+        except self.backend.Error as exc:  # locked, damaged, not a log, a server that is down: one line
+            said = " ".join(str(exc).split())[:300]
+            raise StoreError(f"the log at {self.where} could not be opened ({said}); check --db / CHAT_DB") from None
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_LIMIT)
         self._cond = threading.Condition()
         self._queued = 0  # items ever queued; the writer finishes them in order
         self._finished = 0
         self._inflight: list = []
         self._closed = False
-        self._thread = threading.Thread(target=self._write_loop, name=f"chat-store-writer:{self.path.name}", daemon=True)
+        self._thread = threading.Thread(target=self._write_loop, name=f"chat-store-writer:{base.name}", daemon=True)
         self._thread.start()
         _stores.add(self)
 
     def _migrate(self) -> None:
-        conn = _connect(self.path)
+        conn = self.backend.connect()
         try:
             if not self._start_work(conn):
                 return  # nothing to write: never wait on a lock another connection holds
-            # BEGIN IMMEDIATE serialises migrations between processes opening the same file at once.
+            # the write lock (SQLite) or an advisory lock (PostgreSQL) serialises processes opening the log at once
             try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if migrations.pending(conn):
-                    raise sqlite3.OperationalError(f"{self.path} is locked by another program ({exc}); close it "
-                                                   "and start again") from None
-                log.warning("chat store: %s is locked; the spill file will be imported at a later start", self.path)
+                self.backend.begin(conn)
+            except self.backend.Error as exc:
+                if not self.backend.busy(exc) or self.backend.pending(conn):
+                    raise StoreError(f"{self.where} is locked by another program ({exc}); close it "
+                                     "and start again") from None
+                log.warning("chat store: %s is locked; the spill file will be imported at a later start", self.where)
                 return
             try:
-                db = sqlite_utils.Database(conn)
-                migrations.apply(db)
+                self.backend.migrate(conn)
                 self._import_spill(conn)
                 self._mark_interrupted(conn)
                 conn.execute("COMMIT")
@@ -141,16 +134,16 @@ class Store:
         finally:
             conn.close()
 
-    def _start_work(self, conn: sqlite3.Connection) -> bool:
+    def _start_work(self, conn) -> bool:
         """Whether opening needs the write lock: a migration, a spill file to import, rows to mark interrupted."""
-        if migrations.pending(conn) or any(self.path.parent.glob(self.spill_path.name + "*")):
+        if self.backend.pending(conn) or any(self.spill_path.parent.glob(self.spill_path.name + "*")):
             return True
         owners = conn.execute("SELECT DISTINCT process FROM exchanges WHERE status = 'streaming'").fetchall()
         return any(not _alive(o[0]) for o in owners)
 
-    def _import_spill(self, conn: sqlite3.Connection) -> None:
+    def _import_spill(self, conn) -> None:
         """Rows an earlier process could not write: imported once, idempotently by id."""
-        pending = sorted(self.path.parent.glob(self.spill_path.name + "*"))
+        pending = sorted(self.spill_path.parent.glob(self.spill_path.name + "*"))
         for path in pending:
             claimed = path if ".importing." in path.name else path.with_name(f"{self.spill_path.name}.importing.{os.getpid()}")
             try:
@@ -163,25 +156,25 @@ class Store:
                 try:
                     item = json.loads(line)
                     self._write_row(conn, item["table"], item["row"], item.get("mode", "upsert"))
-                except (ValueError, KeyError, TypeError, sqlite3.Error) as exc:
+                except (ValueError, KeyError, TypeError, self.backend.Error) as exc:
                     self._reject(line, exc)
             claimed.unlink(missing_ok=True)
             log.warning("chat store: imported %d rows from %s", len(lines), path.name)
 
     def _reject(self, line: str, exc: Exception) -> None:
         # kept, never dropped: a person can read or repair it
-        rejected = self.path.with_suffix(self.path.suffix + ".rejected.jsonl")
+        rejected = self.spill_path.with_name(self.spill_path.name.replace(".unwritten.jsonl", ".rejected.jsonl"))
         with rejected.open("a", encoding="utf-8") as fh:
             fh.write(line.rstrip("\n") + "\n")
         log.error("chat store: a spilled row could not be imported (%s); kept in %s", exc, rejected)
 
-    def _mark_interrupted(self, conn: sqlite3.Connection) -> None:
+    def _mark_interrupted(self, conn) -> None:
         """Rows left 'streaming' by a process that no longer runs: it was killed mid-reply."""
         owners = [r[0] for r in conn.execute("SELECT DISTINCT process FROM exchanges WHERE status = 'streaming'")]
         dead = [o for o in owners if not _alive(o)]
         for owner in dead:
             conn.execute(
-                "UPDATE exchanges SET status = 'interrupted', error = ? WHERE status = 'streaming' AND process IS ?",
+                "UPDATE exchanges SET status = 'interrupted', error = ? WHERE status = 'streaming' AND process = ?",
                 ["the app stopped before this reply finished (killed or crashed); the provider may have billed it"
                  " — its spend reservation still counts against the caps", owner],
             )
@@ -307,7 +300,7 @@ class Store:
                 batch.append(nxt)
             try:
                 if conn is None:
-                    conn = _connect(self.path)
+                    conn = self.backend.connect()
                 if item[0] == "call":
                     self._run_call(conn, item[1], item[2])
                 else:
@@ -331,24 +324,24 @@ class Store:
         if conn is None:
             return
         try:
-            if conn.in_transaction:
+            if self.backend.in_transaction(conn):
                 conn.execute("ROLLBACK")
             conn.close()
-        except sqlite3.Error:
+        except self.backend.Error:
             pass
 
     def _run_call(self, conn, fn, future) -> None:
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                self.backend.begin(conn)
                 result = fn(conn)
                 conn.execute("COMMIT")
                 self._messages.commit()
                 future.set_result(result)
                 return
-            except sqlite3.OperationalError as exc:
+            except self.backend.Error as exc:
                 self._rollback(conn)
-                if not _busy(exc):
+                if not self.backend.busy(exc):
                     future.set_exception(exc)
                     return
                 time.sleep(min(1.0, 0.05 * 2**attempt))
@@ -356,11 +349,11 @@ class Store:
                 self._rollback(conn)
                 future.set_exception(exc)
                 return
-        future.set_exception(sqlite3.OperationalError("the log stayed locked by another connection"))
+        future.set_exception(self.backend.Error("the log stayed locked by another connection"))
 
     def _rollback(self, conn) -> None:
         self._messages.rollback()
-        if conn.in_transaction:
+        if self.backend.in_transaction(conn):
             conn.execute("ROLLBACK")
 
     def _write_batch(self, conn, items) -> None:
@@ -368,24 +361,20 @@ class Store:
             if self._closed:
                 break  # close() has spilled this batch already
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                self.backend.begin(conn)
                 for table, rows, mode in items:
                     for row in rows:
                         self._write_row(conn, table, row, mode)
                 conn.execute("COMMIT")
                 self._messages.commit()
                 return
-            except sqlite3.OperationalError as exc:
+            except self.backend.Error as exc:
                 self._rollback(conn)
-                if not _busy(exc):
+                if not self.backend.busy(exc):
                     self._write_one_by_one(conn, items)  # a row the schema refuses: the others still go in
                     return
                 log.warning("chat store write failed (%s), retrying", exc)
                 time.sleep(min(2.0, 0.05 * 2**attempt))
-            except sqlite3.Error:
-                self._rollback(conn)
-                self._write_one_by_one(conn, items)  # an IntegrityError: find the row, keep the rest
-                return
         if not self._closed:
             self._spill(items)
 
@@ -393,12 +382,12 @@ class Store:
         # one bad row (a duplicate id, a broken reference) must not take its batch-mates with it
         for table, rows, mode in items:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                self.backend.begin(conn)
                 for row in rows:
                     self._write_row(conn, table, row, mode)
                 conn.execute("COMMIT")
                 self._messages.commit()
-            except sqlite3.Error as exc:
+            except self.backend.Error as exc:
                 self._rollback(conn)
                 log.error("chat store cannot write a %s row (%s); spilled", table, exc)
                 self._spill([(table, rows, mode)])
@@ -410,7 +399,8 @@ class Store:
         if mode == "upsert":
             sql = _upsert_sql(table, columns)
         else:
-            sql = f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) VALUES ({', '.join('?' for _ in columns)})"
+            names = ", ".join(f'"{c}"' for c in columns)
+            sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
         indexed = table == "exchanges" and row.get("status", "streaming") != "streaming" and (
             "prompt" in row or "reply" in row)
         text = grams(row.get("prompt"), row.get("reply")) if indexed else ""
@@ -421,7 +411,7 @@ class Store:
         # trigger dropped any stale ones when the texts changed)
         written = conn.execute(sql + " RETURNING rowid", [row[c] for c in columns]).fetchone()
         if written is not None:  # an upsert the guard turned away returns nothing
-            conn.execute("INSERT OR REPLACE INTO exchanges_grams (rowid, grams) VALUES (?, ?)", [written[0], text])
+            self.backend.index_pairs(conn, written[0], text)
 
     def _spill(self, items) -> None:
         # Last resort so nothing is lost: a JSON-lines file beside the DB, imported at the next start.
@@ -445,13 +435,14 @@ class Store:
         reserved, else (scope, amount already used) for the first limit that would be passed.
         """
         def run(conn):
+            self.backend.lock_windows(conn, [(scope, _window(scope, key, entry)) for scope, key, _ in limits])
             for scope, key, cap in limits:
                 if scope == "day":
                     used = conn.execute("SELECT coalesce(sum(amount_pusd), 0) FROM spend WHERE day = ?", [entry["day"]])
                 elif scope == "session":
                     used = conn.execute("SELECT coalesce(sum(amount_pusd), 0) FROM spend WHERE session_key = ?", [key])
                 else:
-                    used = conn.execute("SELECT coalesce(sum(amount_pusd), 0) FROM spend WHERE user = ? AND day = ?",
+                    used = conn.execute('SELECT coalesce(sum(amount_pusd), 0) FROM spend WHERE "user" = ? AND day = ?',
                                         [key, entry["day"]])
                 total = used.fetchone()[0]
                 if total + entry["amount_pusd"] > cap:
@@ -470,18 +461,25 @@ class Store:
         """After messages were deleted (a purge, on the writer thread): stop trusting the known ids."""
         self._messages.clear()
 
+    def reader(self):
+        """A connection for reads, as a context manager (a fresh one on SQLite, one from a pool on PostgreSQL)."""
+        return self.backend.reader()
+
     def query(self, sql: str, params=()) -> list[dict]:
-        conn = _connect(self.path)
-        try:
-            conn.row_factory = sqlite3.Row
-            return [dict(r) for r in conn.execute(sql, params).fetchall()]
-        finally:
-            conn.close()
+        with self.backend.reader() as conn:
+            cursor = conn.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def exchange(self, exchange_id: str) -> Exchange | None:
         """One exchange as it was logged: what was sent rebuilt, money exact."""
         rows = self.query("SELECT * FROM exchanges_full WHERE id = ?", [exchange_id])
         return Exchange.from_row(rows[0]) if rows else None
+
+
+def _window(scope: str, key: str | None, entry: dict) -> str:
+    """The spend window a limit counts in: the UTC day, the session, or a login's day."""
+    return {"day": entry["day"], "session": key or "", "user": f"{key}|{entry['day']}"}[scope]
 
 
 @atexit.register

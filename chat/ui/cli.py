@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from chat.engine.config import default_model, load_env
 from chat.redact import install as install_redaction
 from chat.redact import redact
+from chat.storage.backend import DB_HELP, StoreError, database_errors
 
 WIDTH = 100  # what `models` fits in; --long shows every reason and price in full
 
@@ -200,7 +200,7 @@ def _eval(args) -> int:
                     estimate=est.as_json())
     print(f"run {run_id}: {len(qs.questions)} questions x {len(args.model)} models"
           f"{f' x {len(qs.variants)} variants' if qs.variants else ''} x {args.repeats} repeats "
-          f"-> {engine.store.path}", file=sys.stderr)
+          f"-> {engine.store.where}", file=sys.stderr)
     bar = None
     try:
         for p in execute(engine, run_id, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature,
@@ -448,7 +448,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--system", help="system prompt")
     ask.add_argument("--max-tokens", type=_option("MAX_TOKENS"))
     ask.add_argument("--temperature", type=_option("TEMPERATURE"))
-    ask.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    ask.add_argument("--db", help=DB_HELP)
     _cap_flags(ask)
     ev = sub.add_parser("eval", help="run a question set across models, with repeats; prints results, writes a report")
     ev.add_argument("set", help="question set: .yaml, .csv (question[,id,reference]) or .txt (one per line); or a study "
@@ -473,7 +473,7 @@ def parser() -> argparse.ArgumentParser:
                     help="on a terminal, ask before a run that may cost more than this (default $1)")
     ev.add_argument("--yes", action="store_true", help="do not ask, whatever the estimate")
     ev.add_argument("--max-cost", type=_usd, metavar="USD", help="refuse a run whose high estimate is above this")
-    ev.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    ev.add_argument("--db", help=DB_HELP)
     _cap_flags(ev)
     de = sub.add_parser("decide", help="which model (and variant) to choose from a run, given your constraints")
     de.add_argument("run_id")
@@ -485,17 +485,17 @@ def parser() -> argparse.ArgumentParser:
     de.add_argument("--json", action="store_true", help="the decision as JSON: recommended, candidates with their "
                                                         "checks and verdicts, pairs")
     de.add_argument("--long", action="store_true", help="also every figure of every candidate")
-    de.add_argument("--db")
+    de.add_argument("--db", help=DB_HELP)
     prices = sub.add_parser("prices", help="list pricing.yaml; --check compares every figure with genai-prices")
     prices.add_argument("--check", action="store_true", help="print each figure that differs from genai-prices' data "
                                                              "(exit 1 when any does)")
     runs = sub.add_parser("runs", help="list question-set runs")
-    runs.add_argument("--db")
+    runs.add_argument("--db", help=DB_HELP)
     rep = sub.add_parser("report", help="write the CSV and HTML report of a run")
     rep.add_argument("run_id")
     rep.add_argument("--out", default="reports")
     rep.add_argument("--rubric")
-    rep.add_argument("--db")
+    rep.add_argument("--db", help=DB_HELP)
     rep.add_argument("--blind", action="store_true", help="name the models A, B, C… (the key goes in a separate file)")
     rep.add_argument("--lang", choices=("en", "ko"), default="en", help="the report's language (default en)")
     rep.add_argument("--per-day", type=_positive_int, default=1000, metavar="N",
@@ -533,7 +533,10 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `python -m chat models | head`: the reader left, which is no error of ours
         sys.stderr.close()
         return 0
-    except sqlite3.Error as exc:  # a damaged, locked or foreign file: say which, without a traceback
+    except StoreError as exc:  # a log that cannot be opened, or was upgraded by newer code: already one line
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        return 1
+    except database_errors() as exc:  # a damaged, locked or foreign log: say which, without a traceback
         print(f"error: the log could not be read or written ({redact(str(exc))}); check --db / CHAT_DB",
               file=sys.stderr)
         return 1

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from chat.evaluation.spreadsheet import dict_writer
 from chat.storage import logs
+from chat.storage.backend import DB_HELP, default_target, is_url
 from chat.storage.logs import GROUPS, LogFilter
 from chat.storage.rows import STATUSES
-from chat.storage.store import Store, default_path
+from chat.storage.store import Store
 from chat.ui.display import cell, exchange_cell
 from chat.ui.timerange import parse_when
 
@@ -34,7 +35,7 @@ def add_parsers(sub) -> None:
     lg.add_argument("--content-only", action="store_true",
                     help="purge: blank prompts, replies and messages, keep every number")
     lg.add_argument("--yes", action="store_true", help="purge: really do it")
-    lg.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    lg.add_argument("--db", help=DB_HELP)
     st = sub.add_parser("stats", help="count, failures, tokens, spend, TTFT and latency p50/p95, tokens/s")
     st.add_argument("--by", choices=list(GROUPS), help="one row per model, provider, day, hour, user, status or run")
     st.add_argument("-m", "--model", action="append", default=[], help="only this model (repeat for more)")
@@ -42,7 +43,7 @@ def add_parsers(sub) -> None:
     st.add_argument("--run", help="only this run id")
     _range_flags(st)
     _format_flags(st, jsonl=False)
-    st.add_argument("--db", help="SQLite log (default: CHAT_DB, else logs/chat.db)")
+    st.add_argument("--db", help=DB_HELP)
 
 
 def _count(text: str) -> int:
@@ -78,10 +79,10 @@ def _format_flags(p, jsonl: bool) -> None:
 
 
 def _store(args) -> Store:
-    path = Path(args.db) if args.db else default_path()
-    if not path.exists():
-        raise ValueError(f"no log at {path}: chat first, or point --db / CHAT_DB at your chat.db")
-    return Store(path)
+    target = args.db or default_target()
+    if not is_url(target) and not Path(target).exists():
+        raise ValueError(f"no log at {target}: chat first, or point --db / CHAT_DB at your chat.db")
+    return Store(target)
 
 
 def run_logs(args) -> int:
@@ -133,12 +134,12 @@ def _purge(args) -> int:
     what = "blank the prompts, replies and messages of" if args.content_only else "delete"
     matching = logs.summary(store, LogFilter(until=before))["exchanges"]
     if not args.yes:
-        print(f"this would {what} {matching:,} exchanges logged before {before} in {store.path}; "
+        print(f"this would {what} {matching:,} exchanges logged before {before} in {store.where}; "
               "add --yes to do it", file=sys.stderr)
         return 1
     done = (logs.blank if args.content_only else logs.purge)(store, before)
     print(f"{'blanked' if args.content_only else 'deleted'} {done:,} exchanges before {before}; vacuumed "
-          f"{store.path}")
+          f"{store.where}")
     return 0
 
 

@@ -1,0 +1,121 @@
+"""One interface over the database engines the log can live in: SQLite (a file) and PostgreSQL (a URL).
+
+The store writes and reads through a Backend and never names an engine. What differs between the two (how
+to connect, take the write lock, tell a busy database from a broken row, migrate, index Korean pairs, lock a
+spend window) is a method here, written once per engine in sqlite_backend.py and postgres_backend.py. The SQL
+the store and its queries send is written once, in the subset both engines speak, with `?` placeholders.
+
+To add an engine: subclass Backend in a module of its own, give it a frozen schema, and add its URL scheme to
+open_backend; tests/test_storage_contract.py then runs every storage behaviour against it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_DB = "logs/chat.db"
+DB_HELP = "the log: a SQLite file or a postgresql:// URL (default: CHAT_DB, else logs/chat.db)"
+
+
+class StoreError(RuntimeError):
+    """The log cannot be opened or used: one line saying which log and why, for the edges to print."""
+
+
+class Backend:
+    """What the store needs of an engine. Connections answer execute(sql, params) with a cursor."""
+
+    name: str  # 'sqlite' | 'postgresql'
+    Error: type[Exception]  # the engine's base error: a row or a statement it refused
+
+    def shown(self) -> str:
+        """Where the log is, for people: a path, or a URL without its password."""
+        raise NotImplementedError
+
+    def spill_base(self) -> Path:
+        """The local file rows go to when the database cannot take them; the next start imports it."""
+        raise NotImplementedError
+
+    def connect(self):
+        """A connection for the writer thread (autocommit; the store opens its own transactions)."""
+        raise NotImplementedError
+
+    def reader(self):
+        """A context manager giving a connection for reads."""
+        raise NotImplementedError
+
+    def begin(self, conn) -> None:
+        """Open a write transaction (SQLite takes the file's write lock here)."""
+        raise NotImplementedError
+
+    def busy(self, exc: Exception) -> bool:
+        """True when a write failed because others hold the database, so trying again may succeed."""
+        raise NotImplementedError
+
+    def in_transaction(self, conn) -> bool:
+        raise NotImplementedError
+
+    def migrate(self, conn) -> list[str]:
+        """Apply pending migrations inside the caller's transaction; returns their names."""
+        raise NotImplementedError
+
+    def pending(self, conn) -> bool:
+        raise NotImplementedError
+
+    def index_pairs(self, conn, rowid: int, pairs: str) -> None:
+        """Store a finished exchange's Korean character pairs (chat.storage.grams) under its rowid."""
+        raise NotImplementedError
+
+    def lock_windows(self, conn, windows: list[tuple[str, str]]) -> None:
+        """Serialise reservations on these (scope, key) spend windows until the transaction ends."""
+        raise NotImplementedError
+
+    def index_hint(self, index: str) -> str:
+        """SQL after a table name that makes the planner read this index ('' where the planner needs no help)."""
+        raise NotImplementedError
+
+    def text_match(self, words: list[str], inside: list[str], newest: int | None) -> list[tuple[str, list]]:
+        """WHERE clauses (with their values) finding exchanges holding every word as a word prefix and every
+        Korean (Chinese, Japanese) run anywhere inside a word. `newest`: only that many newest matches may do."""
+        raise NotImplementedError
+
+    def listed_messages(self) -> str:
+        """SQL selecting every message id an exchange lists (what a purge must keep)."""
+        raise NotImplementedError
+
+    def compact(self) -> None:
+        """Give the space of deleted rows back (after a purge)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """Every engine's base error, for an edge that words what a database refused."""
+    import sqlite3
+
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+def is_url(target: str | Path | None) -> bool:
+    return str(target or "").startswith(("postgresql://", "postgres://"))
+
+
+def default_target() -> str:
+    return os.environ.get("CHAT_DB") or DEFAULT_DB
+
+
+def open_backend(target: str | Path | None = None) -> Backend:
+    """A file path (SQLite, default logs/chat.db or CHAT_DB) or a postgresql:// URL."""
+    target = target or default_target()
+    if is_url(target):
+        from chat.storage.postgres_backend import PostgresBackend
+
+        return PostgresBackend(str(target))
+    from chat.storage.sqlite_backend import SqliteBackend
+
+    return SqliteBackend(Path(target))
