@@ -111,6 +111,11 @@ def pg_url(pg_server, monkeypatch, tmp_path):
     monkeypatch.setenv("CHAT_SPILL_DIR", str(tmp_path / "spill"))
     url = pg.fresh_database(pg_server)
     yield url
+    from chat.storage import store
+
+    for opened in list(store._stores):  # this test's logs end before their database does
+        if opened.where == url:
+            opened.close(timeout=5)
     pg.drop_database(pg_server, url)
 
 

@@ -45,8 +45,8 @@ def test_upgrade_keeps_every_row_and_what_was_sent(tmp_path):
     store = Store(path)
     conn = sqlite3.connect(path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
-    assert [name[:4] for name in applied[-10:]] == ["m004", "m005", "m006", "m007", "m008", "m009", "m010", "m011",
-                                                    "m012", "m013"]
+    assert [name[:4] for name in applied[-12:]] == ["m004", "m005", "m006", "m007", "m008", "m009", "m010", "m011",
+                                                    "m012", "m013", "m014", "m015"]
     # m011: the rows from before are in the Korean substring index: 불은 lies inside 환불은 in every one
     from chat.storage import logs
     from chat.storage.logs import LogFilter
@@ -197,9 +197,12 @@ SHIPPED = {
     "m012_no_speed_from_a_few_tokens": "95df95aa8904efa6",
     "m010_finish_reason": "03d31ec9e7acce79",
     "m013_spend_windows": "0b0b17f01f7d3178",
+    "m014_host_leases": "c29b3c1b7b433710",
+    "m015_cell_claims": "2d08e7ea9340f105",
 }
 # PostgreSQL's schema, frozen the same way (chat/storage/postgres_schema.py)
-PG_SHIPPED = {"pg001_schema": "a174414d6d8b9f7f"}
+PG_SHIPPED = {"pg001_schema": "a174414d6d8b9f7f", "pg002_host_leases": "7fc79b7d075f90d6",
+              "pg003_cell_claims": "0d41af58a4833ca0"}
 
 
 def test_migrations_are_frozen():

@@ -215,3 +215,53 @@ def test_export_rebuilds_what_was_sent_and_purge_forgets_it(fake, db_target):
                                                         {"role": "user", "content": "a question"}]
     assert logs.purge(store, "2999-01-01T00:00:00.000Z") == 1
     assert store.query("SELECT count(*) AS n FROM messages")[0]["n"] == 0  # no text left behind
+
+
+def test_a_host_silent_past_its_lease_has_its_replies_cut_off_and_their_reservations_kept(db_target):
+    store = Store(db_target)
+    gone, alive, unknown = "far-host:101:5", "near-host:202:6", "old-host:303:7"  # other machines' processes
+    store.append_many("exchanges", [_row(1, status="streaming", process=gone, reply="half an"),
+                                    _row(2, status="streaming", process=alive), _row(3, status="streaming", process=unknown)])
+    store.append_many("spend", [{"exchange_id": f"e00{i}", "day": "2026-11-02", "amount_pusd": 5_000_000, "state": "reserved"}
+                                for i in (1, 2, 3)])
+    store.append_many("hosts", [{"process": gone, "started_at": "2026-11-02T00:00:00.000Z",
+                                 "lease_until": "2026-11-02T00:00:30.000Z"},
+                                {"process": alive, "started_at": "2026-11-02T00:00:00.000Z",
+                                 "lease_until": "2999-01-01T00:00:00.000Z"}])
+    store.close()
+    store = Store(db_target)  # a start settles what it finds; on PostgreSQL every host's heartbeat does too
+    store.flush()
+    rows = {r["id"]: r for r in store.query("SELECT id, status, error, reply FROM exchanges")}
+    assert rows["e001"]["status"] == "interrupted" and "killed or crashed" in rows["e001"]["error"]
+    assert rows["e001"]["reply"] == "half an"  # what it had written stays
+    assert rows["e002"]["status"] == rows["e003"]["status"] == "streaming"  # a live lease; one that cannot be judged
+    spend = {r["exchange_id"]: (r["state"], r["amount_pusd"]) for r in store.query("SELECT * FROM spend")}
+    assert spend == {"e001": ("interrupted", 5_000_000), "e002": ("reserved", 5_000_000),
+                     "e003": ("reserved", 5_000_000)}  # the worst case still counts against the caps
+
+
+def _new_run(db_target: str, repeats: int) -> str:
+    from chat.evaluation import questionsets
+    from chat.evaluation.runs import create
+
+    qs = questionsets.load(FAQ)
+    return create(Engine(Store(db_target)), qs, ["gpt-4o-mini"], repeats=repeats, concurrency=4)
+
+
+def test_two_processes_resuming_one_run_never_ask_a_cell_twice(fake, db_target, tmp_path):
+    fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["x "] * 5, gap=0.01, input_tokens=20, output_tokens=5)
+    run_id = _new_run(db_target, repeats=3)
+    procs = []
+    for host in ("one", "two"):
+        folder = tmp_path / host
+        folder.mkdir()
+        procs.append(subprocess.Popen([sys.executable, "-m", "chat", "eval", str(FAQ), "-m", "gpt-4o-mini", "--repeats",
+                                       "3", "--concurrency", "4", "--resume", run_id], cwd=folder,
+                                      env={**_env(fake, db_target), "PYTHONPATH": str(ROOT),
+                                           "CHAT_SPILL_DIR": str(folder / "logs")},
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=300) for p in procs]
+    rows = Store(db_target).query("SELECT question_id, repeat_index, status FROM exchanges WHERE run_id = ?", [run_id])
+    cells = [(r["question_id"], r["repeat_index"]) for r in rows]
+    assert len(cells) == len(set(cells)) == 30, outs  # every cell once: none twice, none left out
+    assert len(fake.requests) == 30 and {r["status"] for r in rows} == {"ok"}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,11 @@ class NoSuchRun(RunError):
     def __init__(self, run_id: str, path):
         super().__init__(f"no run {run_id!r} in {path}")
         self.run_id = run_id
+
+
+log = logging.getLogger(__name__)
+ELSEWHERE = object()  # a cell another process is asking right now
+CLAIM_WAIT_S = 5.0  # a claim the log cannot record in this long is given up on, and the run asks unclaimed
 
 
 @dataclass(frozen=True)
@@ -138,9 +144,27 @@ def _ask(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict,
         return _ask_now(engine, run_id, qs, cell, params, cancel)
 
 
-def _ask_now(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event) -> dict | None:
+def _ask_now(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event):
+    """The cell's record; None if stopped; ELSEWHERE when another process is asking it (two hosts on one run)."""
+    claims: threading.Event = params["claims"]
+    claimed = claims.is_set()
+    if claimed:
+        try:
+            if not queries.claim_cell(engine.store, run_id, cell.key, timeout=CLAIM_WAIT_S):
+                return ELSEWHERE
+        except Exception as exc:  # the log cannot be written now (locked, down): the answers matter more
+            claims.clear()
+            log.warning("run %s: cells cannot be claimed (%s); asking them unclaimed", run_id, exc)
+    try:
+        return _ask_claimed(engine, run_id, qs, cell, params, cancel)
+    finally:
+        if claimed:  # queued behind the claim (even one still waiting for the log) and the cell's own row
+            queries.release_cell(engine.store, run_id, cell.key)
+
+
+def _ask_claimed(engine: Engine, run_id: str, qs: QuestionSet, cell: Cell, params: dict, cancel: threading.Event):
     # logged under the run; spend counts against whoever started it (their browser session, their login)
-    caller = {k: v for k, v in params.items() if k not in ("max_tokens", "temperature")}
+    caller = {k: v for k, v in params.items() if k not in ("max_tokens", "temperature", "claims")}
     req = ChatRequest(model=cell.model, prompt=cell.question.text, session_id=f"run:{run_id}", run_id=run_id,
                       question_id=cell.question.id, repeat_index=cell.repeat,
                       **cell.request_params(qs, params["max_tokens"], params["temperature"]), **caller)
@@ -167,7 +191,9 @@ def execute(engine: Engine, run_id: str, qs: QuestionSet, models: list[str], rep
     skipped = len(cells) - len(todo)
     last = Progress(run_id, skipped, len(cells), skipped, 0)
     yield last
-    params = {"max_tokens": max_tokens, "temperature": temperature, **asdict(caller)}
+    # claims: set while this process can take cells for itself; cleared for the run once the log cannot be written
+    params = {"max_tokens": max_tokens, "temperature": temperature, "claims": threading.Event(), **asdict(caller)}
+    params["claims"].set()
     try:
         for last in _pump(engine, run_id, qs, params, cancel, iter(todo), concurrency, len(cells), skipped):
             yield last
@@ -202,6 +228,11 @@ def _pump(engine, run_id, qs, params, cancel, pending_cells, concurrency, total,
             for future in finished_now:
                 cell = running.pop(future)
                 record = future.result()
+                if record is ELSEWHERE:  # another host is answering it (and counts it): this one goes on
+                    nxt = None if cancel.is_set() else next(pending_cells, None)
+                    if nxt is not None:
+                        submit(nxt)
+                    continue
                 if record is None:
                     continue
                 done += 1

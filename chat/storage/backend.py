@@ -25,6 +25,7 @@ class Backend:
     """What the store needs of an engine. Connections answer execute(sql, params) with a cursor."""
 
     name: str  # 'sqlite' | 'postgresql'
+    shared = False  # reached by processes on other machines, so replies in flight are held by leases
     Error: type[Exception]  # the engine's base error: a row or a statement it refused
 
     def shown(self) -> str:

@@ -481,6 +481,19 @@ def m013_spend_windows(db: sqlite_utils.Database):
     db.conn.execute("CREATE TABLE spend_windows (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key))")
 
 
+@migration
+def m014_host_leases(db: sqlite_utils.Database):
+    # each process's lease on its replies in flight: another host calls them cut off only once it runs out
+    db.conn.execute("CREATE TABLE hosts (process TEXT PRIMARY KEY, started_at TEXT, lease_until TEXT)")
+
+
+@migration
+def m015_cell_claims(db: sqlite_utils.Database):
+    # which process is asking a run's cell right now, so two hosts resuming one run never ask a cell twice
+    db.conn.execute("CREATE TABLE cell_claims (run_id TEXT NOT NULL, cell TEXT NOT NULL, process TEXT NOT NULL, "
+                    "claimed_at TEXT NOT NULL, PRIMARY KEY (run_id, cell))")
+
+
 class SchemaTooNew(StoreError):
     """The database was migrated by newer code than this: writing to it could break what that code expects."""
 

@@ -94,6 +94,7 @@ def _hidden(url: str) -> str:
 
 class PostgresBackend(Backend):
     name = "postgresql"
+    shared = True
     Error = psycopg.Error
 
     def __init__(self, url: str):

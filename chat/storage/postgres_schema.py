@@ -161,5 +161,13 @@ PG001 = [
     "r.set_name, r.created_at",
 ]
 
+# each process's lease on its replies in flight (SQLite: m014_host_leases)
+PG002 = ["CREATE TABLE hosts (process TEXT PRIMARY KEY, started_at TEXT, lease_until TEXT)"]
+
+# which process is asking a run's cell right now (SQLite: m015_cell_claims)
+PG003 = ["CREATE TABLE cell_claims (run_id TEXT NOT NULL, cell TEXT NOT NULL, process TEXT NOT NULL, "
+         "claimed_at TEXT NOT NULL, PRIMARY KEY (run_id, cell))"]
+
 # name -> statements, in order; the names share the _migrations table with nothing else
-MIGRATIONS: list[tuple[str, list[str]]] = [("pg001_schema", PG001)]
+MIGRATIONS: list[tuple[str, list[str]]] = [("pg001_schema", PG001), ("pg002_host_leases", PG002),
+                                           ("pg003_cell_claims", PG003)]

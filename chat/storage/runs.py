@@ -1,8 +1,11 @@
 """Reads for evaluation: runs, their answers, and ratings."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+from chat.clock import now_iso
+from chat.storage.leases import gone
 from chat.storage.rows import Exchange, Rating, Run
 from chat.storage.scope import Scope
 from chat.storage.store import Store
@@ -37,6 +40,48 @@ def answered_cells(store: Store, run_id: str) -> set[tuple[str, str | None, str,
     rows = store.query("SELECT model, variant, question_id, repeat_index FROM exchanges WHERE run_id = ? "
                        "AND status = 'ok'", [run_id])
     return {(r["model"], r["variant"], r["question_id"], r["repeat_index"]) for r in rows}
+
+
+def claim_cell(store: Store, run_id: str, cell: tuple[str, str | None, str, int], timeout: float | None = 60) -> bool:
+    """Take a run's cell (model, variant, question, repeat) for this process to ask; False while another live
+    process is asking it, or once one has answered it. One statement decides between two hosts claiming at once
+    (the key), and a claim left by a process that is gone is taken over."""
+    model, variant, question, repeat = cell
+    key = json.dumps(cell, ensure_ascii=False)
+
+    def take(conn) -> bool:
+        return bool(conn.execute("INSERT INTO cell_claims (run_id, cell, process, claimed_at) VALUES (?, ?, ?, ?) "
+                                 "ON CONFLICT (run_id, cell) DO NOTHING", [run_id, key, store.process, now_iso()]).rowcount)
+
+    def claim(conn):
+        if not take(conn):
+            owner = conn.execute("SELECT process FROM cell_claims WHERE run_id = ? AND cell = ?", [run_id, key]).fetchone()
+            if owner is None:  # released a moment ago
+                if not take(conn):
+                    return False
+            elif owner[0] != store.process and not gone(conn, owner[0]):
+                return False
+            else:
+                conn.execute("UPDATE cell_claims SET process = ?, claimed_at = ? WHERE run_id = ? AND cell = ?",
+                             [store.process, now_iso(), run_id, key])
+        # checked only once the claim is held: a claim is released after its cell's row is written
+        answered = conn.execute("SELECT 1 FROM exchanges WHERE run_id = ? AND model = ? AND coalesce(variant, '') = ? "
+                                "AND question_id = ? AND repeat_index = ? AND status = 'ok' LIMIT 1",
+                                [run_id, model, variant or "", question, repeat]).fetchone()
+        if answered:  # another process answered it after this one planned its work
+            conn.execute("DELETE FROM cell_claims WHERE run_id = ? AND cell = ?", [run_id, key])
+            return False
+        return True
+
+    return store.call(claim, timeout=timeout)
+
+
+def release_cell(store: Store, run_id: str, cell: tuple[str, str | None, str, int]) -> None:
+    """The cell was asked (well or not): a later resume may ask it again if it failed. Queued behind the cell's
+    own row, so whoever claims it next sees that row."""
+    key = json.dumps(cell, ensure_ascii=False)
+    store.call_soon(lambda conn: conn.execute("DELETE FROM cell_claims WHERE run_id = ? AND cell = ? AND process = ?",
+                                              [run_id, key, store.process]))
 
 
 def unrated(store: Store, run_id: str, rater: str, rater_kind: str) -> list[Exchange]:

@@ -11,20 +11,22 @@ import json
 import logging
 import os
 import queue
-import socket
 import threading
 import time
 import weakref
 from pathlib import Path
 
+from chat.clock import now_iso
 from chat.storage.backend import DEFAULT_DB, Backend, StoreError, default_target, open_backend
 from chat.storage.grams import grams
+from chat.storage.leases import dead_owners, interrupt, lease_seconds, process_tag, release, renew
 from chat.storage.rows import Exchange, MessageCache, split_exchange
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000  # rows waiting for the disk; past this, append() blocks (back-pressure)
 PUT_TIMEOUT_S = 30.0  # a producer blocked this long writes its row to the spill file instead
 WRITE_ATTEMPTS = 8  # busy retries per batch (each waits up to BUSY_TIMEOUT_MS) before it is spilled
+OPEN_ATTEMPTS = 5  # a log another process is creating at the same moment can be busy for an instant
 _BATCH = 200
 _STOP = object()
 _stores: weakref.WeakSet[Store] = weakref.WeakSet()
@@ -32,35 +34,6 @@ _stores: weakref.WeakSet[Store] = weakref.WeakSet()
 
 def default_path() -> Path:
     return Path(default_target() or DEFAULT_DB)
-
-
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of a process (guards against a recycled pid); None where /proc is absent."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def process_tag() -> str:
-    """host:pid:start — identifies the process that owns a 'streaming' row."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid()) or 0}"
-
-
-def _alive(tag: str) -> bool:
-    host, _, rest = (tag or "").partition(":")
-    pid, _, start = rest.partition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another machine's process: we cannot tell, so leave its rows alone
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    now = _process_start(int(pid))
-    return now is None or start in ("0", now)
 
 
 _KEYS = {"spend": "exchange_id"}
@@ -90,13 +63,18 @@ class Store:
         self.process = process_tag()
         self._spill_lock = threading.Lock()
         self._messages = MessageCache()  # the writer thread's; also used by the import at start
-        try:
-            self._migrate()
-        except StoreError:
-            raise
-        except self.backend.Error as exc:  # locked, damaged, not a log, a server that is down: one line
-            said = " ".join(str(exc).split())[:300]
-            raise StoreError(f"the log at {self.where} could not be opened ({said}); check --db / CHAT_DB") from None
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                self._migrate()
+                break
+            except StoreError:
+                raise
+            except self.backend.Error as exc:  # locked, damaged, not a log, a server that is down: one line
+                if self.backend.busy(exc) and attempt < OPEN_ATTEMPTS - 1:
+                    time.sleep(0.2 * 2**attempt)  # another process is creating or migrating it this moment
+                    continue
+                said = " ".join(str(exc).split())[:300]
+                raise StoreError(f"the log at {self.where} could not be opened ({said}); check --db / CHAT_DB") from None
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_LIMIT)
         self._cond = threading.Condition()
         self._queued = 0  # items ever queued; the writer finishes them in order
@@ -105,6 +83,14 @@ class Store:
         self._closed = False
         self._thread = threading.Thread(target=self._write_loop, name=f"chat-store-writer:{base.name}", daemon=True)
         self._thread.start()
+        self.started_at = now_iso()
+        self._stopping = threading.Event()
+        self._beating = None
+        if self.backend.shared:  # several hosts: each holds a lease on its replies in flight, taken before any
+            self._lease_conn = self.backend.connect()
+            renew(self._lease_conn, self.process, self.started_at)
+            self._beating = threading.Thread(target=self._beat, name=f"chat-store-lease:{base.name}", daemon=True)
+            self._beating.start()
         _stores.add(self)
 
     def _migrate(self) -> None:
@@ -138,8 +124,7 @@ class Store:
         """Whether opening needs the write lock: a migration, a spill file to import, rows to mark interrupted."""
         if self.backend.pending(conn) or any(self.spill_path.parent.glob(self.spill_path.name + "*")):
             return True
-        owners = conn.execute("SELECT DISTINCT process FROM exchanges WHERE status = 'streaming'").fetchall()
-        return any(not _alive(o[0]) for o in owners)
+        return bool(dead_owners(conn, self.process))
 
     def _import_spill(self, conn) -> None:
         """Rows an earlier process could not write: imported once, idempotently by id."""
@@ -169,15 +154,31 @@ class Store:
         log.error("chat store: a spilled row could not be imported (%s); kept in %s", exc, rejected)
 
     def _mark_interrupted(self, conn) -> None:
-        """Rows left 'streaming' by a process that no longer runs: it was killed mid-reply."""
-        owners = [r[0] for r in conn.execute("SELECT DISTINCT process FROM exchanges WHERE status = 'streaming'")]
-        dead = [o for o in owners if not _alive(o)]
-        for owner in dead:
-            conn.execute(
-                "UPDATE exchanges SET status = 'interrupted', error = ? WHERE status = 'streaming' AND process = ?",
-                ["the app stopped before this reply finished (killed or crashed); the provider may have billed it"
-                 " — its spend reservation still counts against the caps", owner],
-            )
+        """Rows left 'streaming' by a process that no longer runs (killed mid-reply, or its host died)."""
+        interrupt(conn, dead_owners(conn, self.process))
+
+    def _beat(self) -> None:
+        """Renew this process's lease, and settle what processes gone quiet past theirs left in flight. On a
+        connection of its own, so a slow write never holds the lease back, nor a lease the rows."""
+        every, conn = lease_seconds() / 3, self._lease_conn
+        while not self._stopping.wait(every):
+            try:
+                conn = conn or self.backend.connect()
+                self.backend.begin(conn)
+                renew(conn, self.process, self.started_at)
+                self._mark_interrupted(conn)
+                conn.execute("COMMIT")
+            except Exception as exc:  # the database may be down for a while: the next beat tries again
+                log.warning("chat store: could not renew this process's lease (%s)", " ".join(str(exc).split())[:200])
+                self._discard(conn)
+                conn = None
+        if conn is not None:
+            try:
+                release(conn, self.process)  # a clean exit: nothing of this process is in flight any more
+            except self.backend.Error:
+                pass  # the database went first: the lease simply runs out
+            finally:
+                conn.close()
 
     # ---- writing -------------------------------------------------------
     def append(self, table: str, row: dict) -> int:
@@ -233,6 +234,13 @@ class Store:
         self._queue.put(("call", fn, future))
         return future.result(timeout)
 
+    def call_soon(self, fn) -> None:
+        """Queue fn(connection) for the writer thread, in order with the rows, without waiting for it."""
+        if not self._closed:
+            with self._cond:
+                self._queued += 1
+            self._queue.put(("call", fn, concurrent.futures.Future()))
+
     def wait(self, ticket: int, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
@@ -256,6 +264,9 @@ class Store:
         """Flush; whatever the disk did not take in time goes to the spill file, which the next start imports."""
         if self._closed:
             return
+        self._stopping.set()
+        if self._beating is not None:
+            self._beating.join(timeout)
         if not self.flush(timeout):
             self._closed = True
             left, drained = list(self._inflight), 0
@@ -275,6 +286,7 @@ class Store:
             self._done(drained)
         self._closed = True
         self._queue.put(_STOP)
+        self.backend.close()  # a pool of read connections, on PostgreSQL (a later read opens a new one)
 
     def _done(self, n: int) -> None:
         with self._cond:

@@ -1,0 +1,96 @@
+"""Several app hosts on one PostgreSQL log, as separate processes in folders of their own that share nothing but
+the database URL: a host killed outright, and a run started on one host and finished on another."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from chat.engine import Engine
+from chat.storage.store import Store
+from tests.fake_servers import Scenario
+from tests.helpers import run
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ = ROOT / "examples" / "training_faq.yaml"
+
+
+def _host(fake, url: str, folder: Path, name: str, **extra) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    env.update(OPENAI_BASE_URL=f"{fake.url}/v1", OPENAI_API_KEY="sk-test-abcdef123456", CHAT_DB=url,
+               CHAT_MAX_RETRIES="0", CHAT_HOST_ID=name, CHAT_LEASE_SECONDS="2", CHAT_SPILL_DIR=str(folder / "logs"),
+               PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+def _until(check, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never saw {what}"
+        time.sleep(0.05)
+
+
+def test_a_host_killed_mid_reply_is_cut_off_after_its_lease_while_the_other_serves(fake, pg_url, tmp_path, monkeypatch):
+    hold = threading.Event()
+    fake.scenarios["gpt-4o"] = Scenario(chunks=["half ", "an ", "answer"], hold=hold, input_tokens=20, output_tokens=3)
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=5, output_tokens=3)
+    env = _host(fake, pg_url, tmp_path / "a", "host-a", CHAT_DAILY_CAP_USD="1")
+    a = subprocess.Popen([sys.executable, "-m", "chat", "ask", "-m", "gpt-4o", "--max-tokens", "100", "a question"],
+                         cwd=tmp_path / "a", env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # host b: this process, with a lease of its own
+    monkeypatch.setenv("CHAT_HOST_ID", "host-b")
+    monkeypatch.setenv("CHAT_LEASE_SECONDS", "2")
+    monkeypatch.setenv("CHAT_SPILL_DIR", str(tmp_path / "b"))
+    store = Store(pg_url)
+    engine = Engine(store)
+    streaming = lambda: store.query("SELECT id, status, process FROM exchanges WHERE process LIKE 'host-a:%'")  # noqa: E731
+    _until(lambda: [r["status"] for r in streaming()] == ["streaming"] and fake.requests, "host a streaming")
+    a.send_signal(signal.SIGKILL)  # no clean exit: no Stop, no flush, no lease released
+    a.wait(30)
+    try:
+        # the other host goes on serving while a's reply is in limbo
+        assert run(engine, model="gpt-4o-mini", prompt="still there?")[1].ok
+        _until(lambda: streaming()[0]["status"] == "interrupted", "host a's reply cut off after its lease")
+    finally:
+        hold.set()
+    [row] = streaming()
+    spend = store.query("SELECT state, amount_pusd FROM spend WHERE exchange_id = ?", [row["id"]])
+    assert spend and spend[0]["state"] == "interrupted" and spend[0]["amount_pusd"] > 0  # settled at its worst case
+    assert store.query("SELECT count(*) AS n FROM hosts WHERE process LIKE 'host-a:%'")[0]["n"] == 0
+    assert store.query("SELECT count(*) AS n FROM hosts WHERE process LIKE 'host-b:%'")[0]["n"] == 1  # b's own lease
+
+
+def test_a_run_whose_host_died_is_finished_from_another_without_paying_twice(fake, pg_url, tmp_path, monkeypatch):
+    from chat.evaluation import questionsets
+    from chat.evaluation.runs import execute
+
+    fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["a ", "slow ", "answer"], gap=0.15, input_tokens=20,
+                                             output_tokens=3)
+    env = _host(fake, pg_url, tmp_path / "a", "host-a")
+    a = subprocess.Popen([sys.executable, "-m", "chat", "eval", str(FAQ), "-m", "gpt-4o-mini", "--repeats", "2",
+                          "--concurrency", "2"], cwd=tmp_path / "a", env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    monkeypatch.setenv("CHAT_HOST_ID", "host-b")
+    monkeypatch.setenv("CHAT_LEASE_SECONDS", "2")
+    monkeypatch.setenv("CHAT_SPILL_DIR", str(tmp_path / "b"))
+    store = Store(pg_url)
+    ok = lambda: store.query("SELECT count(*) AS n FROM exchanges WHERE status = 'ok'")[0]["n"]  # noqa: E731
+    _until(lambda: ok() >= 3, "host a answering")
+    a.send_signal(signal.SIGKILL)
+    a.wait(30)
+    [run] = store.query("SELECT id FROM runs")
+    finished_by_a, asked = ok(), len(fake.requests)
+    # a's cells in flight stay its own until its lease runs out; then host b's heartbeat cuts them off
+    _until(lambda: not store.query("SELECT 1 FROM exchanges WHERE status = 'streaming'"), "a's replies cut off")
+    qs = questionsets.load(FAQ)
+    last = list(execute(Engine(store), run["id"], qs, ["gpt-4o-mini"], 2, 4))[-1]
+    assert last.done == last.total == 20
+    rows = store.query("SELECT question_id, repeat_index FROM exchanges WHERE run_id = ? AND status = 'ok'", [run["id"]])
+    assert len(rows) == len({(r["question_id"], r["repeat_index"]) for r in rows}) == 20  # each cell answered once
+    assert len(fake.requests) - asked == 20 - finished_by_a  # what a finished was not asked (nor paid) again
