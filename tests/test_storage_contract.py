@@ -265,3 +265,80 @@ def test_two_processes_resuming_one_run_never_ask_a_cell_twice(fake, db_target, 
     cells = [(r["question_id"], r["repeat_index"]) for r in rows]
     assert len(cells) == len(set(cells)) == 30, outs  # every cell once: none twice, none left out
     assert len(fake.requests) == 30 and {r["status"] for r in rows} == {"ok"}
+
+
+def test_a_whole_log_copies_either_way_once_and_searchable(fake, db_target, pg_url, tmp_path):
+    """SQLite -> PostgreSQL -> SQLite (or PostgreSQL -> a second PostgreSQL -> SQLite): every row, each once."""
+    from chat.evaluation import questionsets
+    from chat.evaluation.ratings import DEFAULT_RUBRIC, rate
+    from chat.evaluation.runs import create, execute
+
+    fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["훈련장려금은 ", "매달 지급됩니다."], input_tokens=30, output_tokens=9)
+    source = Store(db_target)
+    engine = Engine(source, budget=Budget(daily_cap=Decimal("1")))
+    qs = questionsets.parse("- 장려금은 언제 들어오나요?\n- 수료 기준은?\n", "set", "yaml")
+    run_id = create(engine, qs, ["gpt-4o-mini"], 2, 2)
+    list(execute(engine, run_id, qs, ["gpt-4o-mini"], 2, 2))
+    answer = logs.page(source, LogFilter())[0]
+    rate(source, answer.id, {"answers": 5, "concise": 4, "natural": 4}, DEFAULT_RUBRIC, "kim")
+    second = db_target.startswith("postgresql")
+    middle_target = _second_pg(pg_url) if second else pg_url
+    try:
+        _copied_both_ways(source, middle_target, tmp_path, answer)
+    finally:
+        if second:
+            _drop(middle_target)
+
+
+def _copied_both_ways(source: Store, middle_target: str, tmp_path, answer) -> None:
+    from chat.storage.copy import copy, tally
+
+    middle, last = Store(middle_target), Store(str(tmp_path / "back.db"))
+    first = copy(source, middle)
+    assert first["exchanges"] == 4 and first["runs"] == 1 and first["ratings"] == 3 and first["spend"] == 4
+    assert copy(source, middle) == dict.fromkeys(first, 0)  # again: nothing twice
+    copy(middle, last)
+    want = tally(source)
+    assert want.dollars > 0 and tally(middle) == want == tally(last)  # every count, the money to the last digit
+    for store in (middle, last):
+        assert len(logs.page(store, LogFilter(text="장려금"))) == 4  # Korean inside words, indexed on arrival
+        assert logs.summary(store, LogFilter())["cost_usd"] == pytest.approx(logs.summary(source, LogFilter())["cost_usd"])
+        assert store.exchange(answer.id).messages_json == source.exchange(answer.id).messages_json
+
+
+def _second_pg(url: str) -> str:
+    from tests import pg
+
+    return pg.fresh_database(url.rsplit("/", 1)[0] + "/postgres")
+
+
+def _drop(url: str) -> None:
+    from chat.storage import store
+    from tests import pg
+
+    for opened in list(store._stores):
+        if opened.where == url:
+            opened.close(timeout=5)
+    pg.drop_database(url.rsplit("/", 1)[0] + "/postgres", url)
+
+
+def test_db_check_reads_a_log_without_changing_it_and_db_copy_says_what_it_moved(db_target, tmp_path):
+    import os
+
+    store = Store(db_target)
+    _filled(store)
+    store.close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "chat", "db"]
+    checked = subprocess.run([*cmd, "check", db_target], capture_output=True, text=True, env=env, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    assert "exchanges           4 rows" in checked.stdout and "1 replies marked streaming" in checked.stdout
+    copied = subprocess.run([*cmd, "copy", db_target, str(tmp_path / "copy.db")], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert copied.returncode == 0, copied.stderr
+    assert [line.split()[:4] for line in copied.stdout.splitlines() if line.startswith("exchanges")] == \
+        [["exchanges", "4", "4", "4"]]
+    assert "cost of the exchanges: $0.003 in the source, $0.003 in the target" in copied.stdout
+    missing = subprocess.run([*cmd, "copy", str(tmp_path / "nothing.db"), db_target], capture_output=True, text=True,
+                             env=env, timeout=60)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "no log at" in missing.stderr

@@ -62,6 +62,14 @@ class Backend:
     def pending(self, conn) -> bool:
         raise NotImplementedError
 
+    def known(self) -> list[str]:
+        """The migrations this code has, in order."""
+        raise NotImplementedError
+
+    def warnings(self, conn) -> list[str]:
+        """What about this database would surprise its users (one line each)."""
+        return []
+
     def index_pairs(self, conn, rowid: int, pairs: str) -> None:
         """Store a finished exchange's Korean character pairs (chat.storage.grams) under its rowid."""
         raise NotImplementedError

@@ -144,6 +144,16 @@ class PostgresBackend(Backend):
             return set()
         return {r[0] for r in conn.execute("SELECT name FROM _migrations").fetchall()}
 
+    def known(self) -> list[str]:
+        return [name for name, _ in postgres_schema.MIGRATIONS]
+
+    def warnings(self, conn: Connection) -> list[str]:
+        ctype = conn.execute("SELECT datctype FROM pg_database WHERE datname = current_database()").fetchone()[0]
+        if ctype in ("C", "POSIX"):
+            return [f"the database's LC_CTYPE is {ctype}, so Korean text is not searchable; create it with "
+                    "-E UTF8 --locale=C.UTF-8 (or another UTF-8 locale)"]
+        return []
+
     def pending(self, conn: Connection) -> bool:
         from chat.storage.migrations import check_known
 
@@ -167,10 +177,8 @@ class PostgresBackend(Backend):
                 conn.execute(statement)
             conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", [name, now_iso()])
             applied.append(name)
-        ctype = conn.execute("SELECT datctype FROM pg_database WHERE datname = current_database()").fetchone()[0]
-        if ctype in ("C", "POSIX"):
-            log.warning("chat store: the database's LC_CTYPE is %s, so Korean text is not searchable; create it with "
-                        "-E UTF8 --locale=C.UTF-8 (or another UTF-8 locale)", ctype)
+        for warning in self.warnings(conn):
+            log.warning("chat store: %s", warning)
         return applied
 
     def index_pairs(self, conn: Connection, rowid: int, pairs: str) -> None:

@@ -130,8 +130,10 @@ PG001 = [
     "CREATE TRIGGER exchanges_grams_au AFTER UPDATE OF prompt, reply ON exchanges FOR EACH ROW "
     "EXECUTE FUNCTION exchanges_grams_stale()",
     # the views people query, as SQLite has them
+    # messages_json spelled as SQLite's json_group_array writes it (no spaces), so the text is the same on both
     "CREATE VIEW exchanges_full AS SELECT e.*, (SELECT content FROM messages WHERE id = e.system_id) AS system, "
-    "(SELECT json_agg(json_build_object('role', m.role, 'content', m.content) ORDER BY j.n)::text "
+    "(SELECT '[' || coalesce(string_agg('{\"role\":' || to_json(m.role)::text || ',\"content\":' || "
+    "to_json(m.content)::text || '}', ',' ORDER BY j.n), '') || ']' "
     "FROM jsonb_array_elements_text(coalesce(e.message_ids, '[]')::jsonb) WITH ORDINALITY AS j(value, n) "
     "JOIN messages m ON m.id = j.value) AS messages_json FROM exchanges e",
     "CREATE VIEW spend_per_day AS SELECT substr(created_at, 1, 10) AS day, model, count(*) AS exchanges, "

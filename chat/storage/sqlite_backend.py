@@ -60,6 +60,9 @@ class SqliteBackend(Backend):
     def migrate(self, conn) -> list[str]:
         return migrations.apply(sqlite_utils.Database(conn))
 
+    def known(self) -> list[str]:
+        return [fn.__name__ for fn in migrations.MIGRATIONS]
+
     def pending(self, conn) -> bool:
         return migrations.pending(conn, str(self.path))
 
