@@ -81,17 +81,19 @@ def free_port() -> int:
 
 
 class DemoProcess:
-    """`python demo.py ...` on a free port, with its own SQLite file."""
+    """`python demo.py ...` on a free port, with its own SQLite file (or a PostgreSQL URL, run from a folder of
+    its own: `cwd`, as a separate host would be)."""
 
-    def __init__(self, env: dict, args: list[str], db: Path, log: Path | None = None):
+    def __init__(self, env: dict, args: list[str], db: Path | str, log: Path | None = None, cwd: Path | None = None):
         self.port = free_port()
         self.db = db
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = log or db.with_suffix(".log")
         self._fh = self.log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "demo.py", "--port", str(self.port), "--db", str(db), *args],
-            cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT,
+            [sys.executable, str(ROOT / "demo.py"), "--port", str(self.port), "--db", str(db), *args],
+            cwd=cwd or ROOT, env={**env, "PYTHONPATH": str(ROOT)} if cwd else env, stdout=self._fh,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

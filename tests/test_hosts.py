@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from chat.engine import Engine
@@ -94,3 +95,44 @@ def test_a_run_whose_host_died_is_finished_from_another_without_paying_twice(fak
     rows = store.query("SELECT question_id, repeat_index FROM exchanges WHERE run_id = ? AND status = 'ok'", [run["id"]])
     assert len(rows) == len({(r["question_id"], r["repeat_index"]) for r in rows}) == 20  # each cell answered once
     assert len(fake.requests) - asked == 20 - finished_by_a  # what a finished was not asked (nor paid) again
+
+
+def test_two_app_hosts_share_a_daily_cap_every_answer_and_korean_search(fake, pg_url, tmp_path):
+    """Two `python demo.py` in folders of their own, sharing nothing but the PostgreSQL URL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from tests.browser import DemoProcess, demo_env
+
+    # the input billed is what was sent, counted as OpenAI counts it (a vendor counting more is issue 27's matter)
+    fake.scenarios["gpt-4o"] = Scenario(chunks=["훈련장려금은 ", "매달 ", "나옵니다."], count_input=True,
+                                        output_tokens=300, gap=0.01)
+    hosts = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        env = demo_env(fake.url, CHAT_HOST_ID=f"host-{name}", CHAT_SPILL_DIR=str(folder / "logs"))
+        hosts.append(DemoProcess(env, ["--daily-cap", "0.01"], pg_url, log=folder / "app.log", cwd=folder))
+    try:
+        clients = [Client(h.url, verbose=False) for h in hosts]
+
+        def ask(i: int):
+            return clients[i % 2].predict(f"장려금 질문 {i}", "gpt-4o", "", 0.7, 300, api_name="/chat")
+
+        with ThreadPoolExecutor(16) as pool:  # 8 at a time on each host
+            list(pool.map(ask, range(16)))
+        store = Store(pg_url)
+        rows = store.query("SELECT status, error, process, cost_exact FROM exchanges")
+        assert len(rows) == 16 and all(r["status"] == "ok" or "daily spend cap reached" in r["error"] for r in rows)
+        assert {r["process"].split(":")[0] for r in rows} == {"host-one", "host-two"}  # both served
+        from tests.test_storage_contract import spent
+
+        assert 0 < spent(pg_url) <= Decimal("0.01")
+        # either host's Logs tab finds the Korean word inside the compound, in both hosts' rows
+        summary, table, *_ = clients[0].predict("all", "", "", [], [], [], "장려금", "", "", "", "", "any", "time",
+                                                api_name="/logs")
+        assert len(table["data"]) == 16, summary
+    finally:
+        for h in hosts:
+            h.stop()

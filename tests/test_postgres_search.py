@@ -1,0 +1,38 @@
+"""Search on PostgreSQL uses its indexes: the Korean pairs' GIN index for a 2-syllable term, the words' GIN
+expression index for English, with nothing beyond core PostgreSQL."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from chat.storage import logs
+from chat.storage.logs import LogFilter
+from chat.storage.store import Store
+from tests.test_storage_contract import _filled
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _plan(store: Store, text: str) -> str:
+    where, params = logs._where(LogFilter(text=text), store.backend)
+    with store.reader() as conn:
+        conn.execute("SET enable_seqscan = off")  # a handful of rows would be scanned whole; the question is the shape
+        try:
+            rows = conn.execute(f"EXPLAIN SELECT id FROM exchanges{where}", params).fetchall()
+        finally:
+            conn.execute("RESET enable_seqscan")
+    return "\n".join(r[0] for r in rows)
+
+
+def test_a_two_syllable_korean_term_and_an_english_prefix_are_found_through_indexes(pg_url):
+    store = Store(pg_url)
+    _filled(store)
+    assert "idx_exchanges_grams" in _plan(store, "수료")
+    assert "idx_exchanges_words" in _plan(store, "refund")
+    assert store.query("SELECT extname FROM pg_extension") == [{"extname": "plpgsql"}]  # core only
+    # and the command line finds a word inside a Korean compound on the server
+    found = subprocess.run([sys.executable, "-m", "chat", "logs", "--db", pg_url, "-q", "장려금"], capture_output=True,
+                           text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert found.returncode == 0 and "e001" in found.stdout and "e002" not in found.stdout, found.stderr
