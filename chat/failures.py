@@ -62,6 +62,13 @@ class CapReached:
 
 
 @dataclass(frozen=True)
+class CapUncheckable:
+    """A cap is on and the log, which holds the spend, cannot be reached: no call may be paid for blind."""
+
+    detail: str  # what the database said, one line
+
+
+@dataclass(frozen=True)
 class CapUnenforceable:
     """A cap is on and the model has no price, so its spend cannot be bounded."""
 
@@ -81,7 +88,7 @@ class SetupFailed:
 
 
 Reason = (ShuttingDown | NoSuchModel | ModelUnavailable | EmptyMessage | MessageTooLong | OverWindow | BadParameter
-          | CapReached | CapUnenforceable | RateLimited | SetupFailed)
+          | CapReached | CapUnenforceable | CapUncheckable | RateLimited | SetupFailed)
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,9 @@ def refusal(reason: f.Reason, word=english) -> str:
     if isinstance(r, f.CapUnenforceable):
         return w("{model} has no price in pricing.yaml, so the spend cap cannot be enforced for it: add its price to "
                  "pricing.yaml (0 if it is free) or pick a priced model", model=r.model)
+    if isinstance(r, f.CapUncheckable):
+        return w("the log cannot be reached, so no spend cap can be checked: nothing was sent; try again in a "
+                 "moment ({detail})", detail=r.detail)
     if isinstance(r, f.RateLimited):
         return w("too many requests: at most {n} a minute per session; try again in {s} s", n=r.per_minute,
                  s=f"{r.wait_s:.0f}")

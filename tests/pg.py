@@ -30,6 +30,21 @@ def _start() -> tuple[str, str | None]:
     return values["CHAT_TEST_PG_URL"], values["CHAT_TEST_PG_DIR"]
 
 
+def _start_own() -> tuple[str, str]:
+    """A server of the caller's own (to stop and start again): (URL of a fresh database, its folder)."""
+    out = subprocess.run(["bash", str(ROOT / ".ci" / "postgres"), "start"], capture_output=True, text=True, check=True)
+    values = dict(part.split("=", 1) for part in out.stdout.split()[1:])
+    return fresh_database(values["CHAT_TEST_PG_URL"]), values["CHAT_TEST_PG_DIR"]
+
+
+def pause(folder: str) -> None:
+    subprocess.run(["bash", str(ROOT / ".ci" / "postgres"), "pause", folder], check=True)
+
+
+def resume(folder: str) -> None:
+    subprocess.run(["bash", str(ROOT / ".ci" / "postgres"), "resume", folder], check=True)
+
+
 def stop(folder: str | None) -> None:
     if folder:
         subprocess.run(["bash", str(ROOT / ".ci" / "postgres"), "stop", folder], check=False)

@@ -136,3 +136,46 @@ def test_two_app_hosts_share_a_daily_cap_every_answer_and_korean_search(fake, pg
     finally:
         for h in hosts:
             h.stop()
+
+
+def test_the_app_stays_up_when_postgresql_goes_away_mid_reply_and_loses_nothing(fake, pg_server, tmp_path,
+                                                                               monkeypatch):
+    """A server of this test's own is stopped while a reply streams and started again."""
+    from decimal import Decimal as D
+
+    from chat.engine.budget import Budget
+    from tests import pg
+
+    monkeypatch.setenv("CHAT_SPILL_DIR", str(tmp_path / "spill"))
+    url, folder = pg._start_own()
+    try:
+        hold = threading.Event()
+        fake.scenarios["gpt-4o"] = Scenario(chunks=["the whole ", "answer"], hold=hold, input_tokens=10, output_tokens=2)
+        store = Store(url)
+        engine = Engine(store, budget=Budget(daily_cap=D("1")))
+        done = {}
+        flight = threading.Thread(target=lambda: done.update(r=run(engine, model="gpt-4o", prompt="in flight")[1]))
+        flight.start()
+        _until(lambda: fake.requests and store.query("SELECT status FROM exchanges") == [{"status": "streaming"}],
+               "the reply streaming, its row on the server")
+        pg.pause(folder)
+        hold.set()
+        flight.join(60)
+        assert done["r"].ok and done["r"].record.reply == "the whole answer"  # the reader got the whole reply
+        fake.scenarios["gpt-4o"] = Scenario(input_tokens=10, output_tokens=2)
+        _, refused = run(engine, model="gpt-4o", prompt="a paid call while the log is away")
+        assert not refused.ok and "\n" not in refused.error
+        assert refused.error.startswith("the log cannot be reached, so no spend cap can be checked: nothing was sent")
+        asked = len(fake.requests)
+        pg.resume(folder)
+        _, after = run(engine, model="gpt-4o", prompt="back")
+        assert after.ok and len(fake.requests) == asked + 1  # the refused call was never sent
+        store.flush()
+        rows = {r["prompt"]: r for r in store.query("SELECT prompt, status, reply FROM exchanges")}
+        assert rows["in flight"]["status"] == "ok" and rows["in flight"]["reply"] == "the whole answer"  # once
+        assert rows["a paid call while the log is away"]["status"] == "error" and rows["back"]["status"] == "ok"
+        assert len(rows) == 3 and not store.spill_path.exists()
+        spend = store.query("SELECT state FROM spend ORDER BY created_at")
+        assert [s["state"] for s in spend] == ["settled", "settled"]  # the flight's reservation settled, not lost
+    finally:
+        pg.stop(folder)

@@ -74,7 +74,8 @@ def test_a_row_the_schema_refuses_is_kept_and_its_batch_mates_written(db_target)
     store.append("exchanges", _row(2))
     store.flush()
     assert [r["id"] for r in store.query("SELECT id FROM exchanges ORDER BY id")] == ["e001", "e002"]
-    assert "a duplicate id" in store.spill_path.read_text()  # not written, not lost
+    assert "a duplicate id" in store.rejected_path.read_text()  # not written over the first, not lost
+    assert store.exchange("e001").prompt == "p1"
 
 
 def test_a_database_migrated_by_newer_code_is_refused_in_one_line(db_target):

@@ -12,7 +12,8 @@ from decimal import ROUND_CEILING, Decimal
 from chat.clock import now_iso
 from chat.engine.models import Model
 from chat.engine.pricing import MILLION
-from chat.failures import CapReached, CapUnenforceable, RateLimited
+from chat.failures import CapReached, CapUncheckable, CapUnenforceable, RateLimited
+from chat.storage.backend import StoreError, database_errors
 from chat.wording import refusal
 
 # Without max_tokens the reply length is unknown; while a cap is on this many are reserved and sent as max_tokens.
@@ -26,7 +27,7 @@ PICO = Decimal(10) ** 12
 class CapExceeded(Exception):
     """The call would pass a spend cap or the rate limit: `reason` says which, as data; the message words it."""
 
-    def __init__(self, reason: CapReached | CapUnenforceable | RateLimited):
+    def __init__(self, reason: CapReached | CapUnenforceable | CapUncheckable | RateLimited):
         super().__init__(refusal(reason))
         self.reason = reason
 
@@ -154,7 +155,10 @@ class Budget:
             limits.append(("user", user, to_pusd(self.user_cap)))
         entry = {"exchange_id": exchange_id, "day": day, "created_at": now_iso(),
                  "session_key": session_key, "user": user, "amount_pusd": to_pusd(amount), "state": "reserved"}
-        refused = self.store.reserve_spend(entry, limits)
+        try:
+            refused = self.store.reserve_spend(entry, limits)
+        except (StoreError, TimeoutError, *database_errors()) as exc:  # the ledger is out of reach: no blind spending
+            raise CapExceeded(CapUncheckable(" ".join(str(exc).split())[:200] or type(exc).__name__)) from None
         if refused:
             scope, used = refused
             self._refuse(scope, from_pusd(used), amount)

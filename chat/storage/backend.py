@@ -55,6 +55,10 @@ class Backend:
     def in_transaction(self, conn) -> bool:
         raise NotImplementedError
 
+    def broken(self, conn) -> bool:
+        """True when the connection can no longer be used (the server went away)."""
+        return False
+
     def migrate(self, conn) -> list[str]:
         """Apply pending migrations inside the caller's transaction; returns their names."""
         raise NotImplementedError

@@ -124,7 +124,9 @@ class PostgresBackend(Backend):
 
         with self._pool_lock:
             if self._pool is None:
+                # each connection is checked as it is taken: after a server restart a dead one is replaced, not used
                 self._pool = ConnectionPool(self.url, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
+                                            check=ConnectionPool.check_connection,
                                             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
                                             name="chat-log-readers")
         with self._pool.connection() as raw:
@@ -138,6 +140,9 @@ class PostgresBackend(Backend):
 
     def in_transaction(self, conn: Connection) -> bool:
         return conn.in_transaction
+
+    def broken(self, conn: Connection) -> bool:
+        return conn.raw.closed or conn.raw.broken
 
     def _done(self, conn: Connection) -> set[str]:
         if conn.execute("SELECT to_regclass('_migrations')").fetchone()[0] is None:

@@ -59,7 +59,8 @@ class Store:
         self.where = self.backend.shown()  # for people: the file, or the URL without its password
         self.path = getattr(self.backend, "path", None)  # the SQLite file (None on PostgreSQL)
         base = self.backend.spill_base()
-        self.spill_path = base.with_suffix(base.suffix + ".unwritten.jsonl")
+        self.spill_path = base.with_suffix(base.suffix + ".unwritten.jsonl")  # rows the log could not take yet
+        self.rejected_path = base.with_suffix(base.suffix + ".rejected.jsonl")  # rows it refused: for a person
         self.process = process_tag()
         self._spill_lock = threading.Lock()
         self._messages = MessageCache()  # the writer thread's; also used by the import at start
@@ -81,6 +82,7 @@ class Store:
         self._finished = 0
         self._inflight: list = []
         self._closed = False
+        self._spilled = False
         self._thread = threading.Thread(target=self._write_loop, name=f"chat-store-writer:{base.name}", daemon=True)
         self._thread.start()
         self.started_at = now_iso()
@@ -133,7 +135,8 @@ class Store:
             claimed = path if ".importing." in path.name else path.with_name(f"{self.spill_path.name}.importing.{os.getpid()}")
             try:
                 if claimed != path:
-                    path.rename(claimed)  # another process starting now cannot import the same rows twice
+                    with self._spill_lock:  # a spill writing now goes to a new file, not to the one being imported
+                        path.rename(claimed)  # another process starting now cannot import the same rows twice
                 lines = claimed.read_text(encoding="utf-8").splitlines()
             except OSError:
                 continue
@@ -148,10 +151,10 @@ class Store:
 
     def _reject(self, line: str, exc: Exception) -> None:
         # kept, never dropped: a person can read or repair it
-        rejected = self.spill_path.with_name(self.spill_path.name.replace(".unwritten.jsonl", ".rejected.jsonl"))
-        with rejected.open("a", encoding="utf-8") as fh:
+        rejected = self.rejected_path
+        with self._spill_lock, rejected.open("a", encoding="utf-8") as fh:
             fh.write(line.rstrip("\n") + "\n")
-        log.error("chat store: a spilled row could not be imported (%s); kept in %s", exc, rejected)
+        log.error("chat store: a row the log refused (%s) is kept in %s", " ".join(str(exc).split())[:200], rejected)
 
     def _mark_interrupted(self, conn) -> None:
         """Rows left 'streaming' by a process that no longer runs (killed mid-reply, or its host died)."""
@@ -314,10 +317,10 @@ class Store:
                 if conn is None:
                     conn = self.backend.connect()
                 if item[0] == "call":
-                    self._run_call(conn, item[1], item[2])
+                    written = self._run_call(conn, item[1], item[2])
                 else:
                     self._inflight = [b[1:] for b in batch]
-                    self._write_batch(conn, self._inflight)
+                    written = self._write_batch(conn, self._inflight)
             except BaseException as exc:  # the writer must survive anything, or every later row is lost
                 log.exception("chat store writer failed; the rows go to the spill file")
                 if item[0] == "call":
@@ -327,9 +330,15 @@ class Store:
                     self._spill([b[1:] for b in batch])
                 self._discard(conn)  # the failed batch may hold the write lock: release it, reconnect next time
                 conn = None
+            else:
+                if written and self._spilled and not self._closed:
+                    self._import_now(conn)
             finally:
                 self._inflight = []
                 self._done(len(batch))
+            if conn is not None and self.backend.broken(conn):  # the server went away: a fresh connection next time
+                self._discard(conn)
+                conn = None
 
     def _discard(self, conn) -> None:
         self._messages.rollback()
@@ -342,7 +351,8 @@ class Store:
         except self.backend.Error:
             pass
 
-    def _run_call(self, conn, fn, future) -> None:
+    def _run_call(self, conn, fn, future) -> bool:
+        """Run fn in a write transaction, its result or error to the future; True if it committed."""
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 self.backend.begin(conn)
@@ -350,25 +360,43 @@ class Store:
                 conn.execute("COMMIT")
                 self._messages.commit()
                 future.set_result(result)
-                return
+                return True
             except self.backend.Error as exc:
                 self._rollback(conn)
                 if not self.backend.busy(exc):
                     future.set_exception(exc)
-                    return
+                    return False
                 time.sleep(min(1.0, 0.05 * 2**attempt))
             except BaseException as exc:
                 self._rollback(conn)
                 future.set_exception(exc)
-                return
+                return False
         future.set_exception(self.backend.Error("the log stayed locked by another connection"))
+        return False
 
     def _rollback(self, conn) -> None:
         self._messages.rollback()
-        if self.backend.in_transaction(conn):
-            conn.execute("ROLLBACK")
+        try:
+            if self.backend.in_transaction(conn):
+                conn.execute("ROLLBACK")
+        except self.backend.Error:
+            pass  # a connection the server dropped has nothing to roll back; the writer replaces it
 
-    def _write_batch(self, conn, items) -> None:
+    def _import_now(self, conn) -> None:
+        """Rows spilled while the log could not be written (a lock, a server that was down), imported once it can."""
+        self._spilled = False
+        try:
+            self.backend.begin(conn)
+            self._import_spill(conn)
+            conn.execute("COMMIT")
+            self._messages.commit()
+        except self.backend.Error as exc:
+            self._rollback(conn)
+            self._spilled = True  # still out of reach: the next write tries again
+            log.warning("chat store: the spill file waits for a later write (%s)", " ".join(str(exc).split())[:200])
+
+    def _write_batch(self, conn, items) -> bool:
+        """Write the rows in one transaction (one by one if one is refused); True if the log took the batch."""
         for attempt in range(WRITE_ATTEMPTS):
             if self._closed:
                 break  # close() has spilled this batch already
@@ -379,16 +407,17 @@ class Store:
                         self._write_row(conn, table, row, mode)
                 conn.execute("COMMIT")
                 self._messages.commit()
-                return
+                return True
             except self.backend.Error as exc:
                 self._rollback(conn)
                 if not self.backend.busy(exc):
                     self._write_one_by_one(conn, items)  # a row the schema refuses: the others still go in
-                    return
+                    return not self.backend.broken(conn)
                 log.warning("chat store write failed (%s), retrying", exc)
                 time.sleep(min(2.0, 0.05 * 2**attempt))
         if not self._closed:
             self._spill(items)
+        return False
 
     def _write_one_by_one(self, conn, items) -> None:
         # one bad row (a duplicate id, a broken reference) must not take its batch-mates with it
@@ -401,8 +430,14 @@ class Store:
                 self._messages.commit()
             except self.backend.Error as exc:
                 self._rollback(conn)
-                log.error("chat store cannot write a %s row (%s); spilled", table, exc)
-                self._spill([(table, rows, mode)])
+                if self.backend.busy(exc) or self.backend.broken(conn):  # the log, not the row: it goes in later
+                    log.error("chat store cannot write a %s row now (%s); spilled", table, exc)
+                    self._spill([(table, rows, mode)])
+                    continue
+                # the row itself is refused (a duplicate id, a broken reference): kept for a person, never retried
+                for row in rows:
+                    self._reject(json.dumps({"table": table, "row": row, "mode": mode}, ensure_ascii=False,
+                                            default=str), exc)
 
     def _write_row(self, conn, table: str, row: dict, mode: str) -> None:
         if table == "exchanges":
@@ -434,6 +469,7 @@ class Store:
                                         ensure_ascii=False, default=str))
         if not lines:
             return
+        self._spilled = True  # imported as soon as the log takes a write again
         with self._spill_lock, self.spill_path.open("a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
             fh.flush()

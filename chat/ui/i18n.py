@@ -286,6 +286,8 @@ KO = {
     "the app is shutting down: nothing was sent; try again in a moment":
         "앱이 종료되는 중입니다: 아무것도 보내지 않았습니다. 잠시 후 다시 시도하세요",
     "{model} is unavailable: {why}": "{model}을(를) 사용할 수 없습니다: {why}",
+    "the log cannot be reached, so no spend cap can be checked: nothing was sent; try again in a moment ({detail})":
+        "로그에 연결할 수 없어 지출 한도를 확인할 수 없습니다. 아무것도 보내지 않았습니다. 잠시 후 다시 시도하세요 ({detail})",
     "local models are limited to the ones this server offers; choose one from the model menu "
     "(its operator adds folders with --models-dir)":
         "로컬 모델은 이 서버가 제공하는 것만 쓸 수 있습니다. 모델 메뉴에서 고르세요 (운영자가 --models-dir로 폴더를 추가합니다)",
