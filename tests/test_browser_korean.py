@@ -25,7 +25,9 @@ TERMS = {"API", "CSV", "JSONL", "YAML", "HTML", "txt", "TTFT", "USD", "UTC", "KS
 
 def shown(page) -> str:
     """The page's text as a reader sees it: a toast title drawn at no size (its Korean is drawn over it) left out."""
-    text = page.inner_text("body")
+    # Gradio's status tracker writes "queue: 2/3 |" while an event waits its turn (a busy machine): its own words,
+    # hard-coded in its bundle with no translation key, so no app can put them in Korean
+    text = re.sub(r"queue: \d+/\d* \|", "", page.inner_text("body"))
     for title in page.locator("[data-testid=toast-body] .toast-title").all():
         if title.evaluate("e => getComputedStyle(e).fontSize") == "0px":
             text = text.replace(title.inner_text(), "", 1)

@@ -36,3 +36,21 @@ def test_a_two_syllable_korean_term_and_an_english_prefix_are_found_through_inde
     found = subprocess.run([sys.executable, "-m", "chat", "logs", "--db", pg_url, "-q", "장려금"], capture_output=True,
                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
     assert found.returncode == 0 and "e001" in found.stdout and "e002" not in found.stdout, found.stderr
+
+
+def test_the_psql_queries_in_the_docs_run_on_a_real_server(pg_url):
+    """docs/log.md's psql versions of the canned Datasette queries, each run as psql would (its variables set)."""
+    store = Store(pg_url)
+    _filled(store)
+    text = (ROOT / "docs" / "log.md").read_text()
+    block = text.split("<!-- psql-queries -->", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    queries = [q.strip() for q in block.split(";") if q.strip().replace("\n", " ").split("--")[-1].strip()]
+    assert len(queries) == 7
+    results = []
+    for query in queries:
+        sql = query.replace(":'q'", "'장려금'").replace(":'run_id'", "'nothing'")
+        results.append(store.query(sql))
+    by_title = dict(zip(["day", "model", "errors", "slowest", "dearest", "korean", "run"], results))
+    assert [r["id"] for r in by_title["korean"]] == ["e001"]  # 장려금 inside 훈련장려금
+    assert [r["id"] for r in by_title["errors"]] == ["e003"] and by_title["run"] == []
+    assert {r["model"] for r in by_title["model"]} == {"gpt-4o", "gpt-4o-mini", "m"}
