@@ -201,7 +201,7 @@ SHIPPED = {
     "m015_cell_claims": "2d08e7ea9340f105",
 }
 # PostgreSQL's schema, frozen the same way (chat/storage/postgres_schema.py)
-PG_SHIPPED = {"pg001_schema": "7069c56eb7acbf45", "pg002_host_leases": "7fc79b7d075f90d6",
+PG_SHIPPED = {"pg001_schema": "61fca94e7b2921ee", "pg002_host_leases": "7fc79b7d075f90d6",
               "pg003_cell_claims": "0d41af58a4833ca0"}
 
 

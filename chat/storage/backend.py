@@ -91,6 +91,11 @@ class Backend:
         Korean (Chinese, Japanese) run anywhere inside a word. `newest`: only that many newest matches may do."""
         raise NotImplementedError
 
+    def percentiles(self, column: str) -> str | None:
+        """SQL for a column's p50 and p95 (chat.quantile's definition) computed by the server, or None where
+        reading ranks along an index is faster (SQLite, in process)."""
+        return None
+
     def listed_messages(self) -> str:
         """SQL selecting every message id an exchange lists (what a purge must keep)."""
         raise NotImplementedError

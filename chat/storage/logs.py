@@ -173,6 +173,10 @@ def _percentiles(conn, backend, f: LogFilter, column: str, group: str | None,
     where, params = _where(f, backend)
     cond = (where + " AND" if where else " WHERE") + f" {column} IS NOT NULL"
     g = group or "''"
+    server = backend.percentiles(column)
+    if server:  # one pass on the server, whatever the filter
+        sql = f"SELECT {g}, {server} FROM exchanges{cond}" + (" GROUP BY 1" if group else "")
+        return {row[0]: (row[1], row[2]) for row in conn.execute(sql, params) if row[1] is not None}
     by_index = group in (None, "model") and not f.narrows(
         ROWS_ONLY + ("since", "until", "providers", "statuses", "user", "usage_source"))
     out = {}

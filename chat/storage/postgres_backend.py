@@ -209,6 +209,11 @@ class PostgresBackend(Backend):
                         "AND (strpos(prompt, ?) > 0 OR strpos(reply, ?) > 0)", [pairs(run), run, run]))
         return out
 
+    def percentiles(self, column: str) -> str | None:
+        # percentile_cont interpolates linearly between closest ranks: chat.quantile's definition (R's type 7)
+        return (f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {column}), "
+                f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {column})")
+
     def listed_messages(self) -> str:
         return ("SELECT j.value FROM exchanges e, jsonb_array_elements_text(coalesce(e.message_ids, '[]')::jsonb) j "
                 "UNION SELECT system_id FROM exchanges WHERE system_id IS NOT NULL")
