@@ -1,9 +1,9 @@
 
-"""Caps that hold on every route: one browser session across tabs, the command line, and several processes."""
+"""Caps that hold on every route: one browser session across tabs, the command line, and several processes, on a
+SQLite log and on a PostgreSQL one (the store fixture here runs each test on both)."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import gradio as gr
+import pytest
 
 from chat.engine import Engine
 from chat.engine.budget import Budget
@@ -24,9 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "examples" / "training_faq.yaml"
 
 
-def _spent(db) -> Decimal:
-    rows = sqlite3.connect(db).execute("SELECT json_extract(cost_exact, '$.cost_usd') FROM exchanges WHERE cost_usd IS NOT NULL").fetchall()
-    return sum((Decimal(r[0]) for r in rows), Decimal(0))
+@pytest.fixture
+def store(db_target):
+    from chat.storage.store import Store
+
+    return Store(db_target)
+
+
+def _spent(target) -> Decimal:
+    from tests.test_storage_contract import spent
+
+    return spent(str(target))
 
 
 def test_parallel_compares_from_one_browser_session_stay_within_its_cap(fake, store):
@@ -49,7 +58,7 @@ def test_parallel_compares_from_one_browser_session_stay_within_its_cap(fake, st
     for t in threads:
         t.join()
     store.flush()
-    assert 0 < _spent(store.path) <= cap
+    assert 0 < _spent(store.where) <= cap
     assert any("session spend cap reached" in e and "every tab counts" in e for e in errors)
     # the chat tab of the same browser session is out of money too; another browser is not
     *_, (chat, *_rest) = app.respond(engine, "more", new_session(), "gpt-4o", "", 0.7, 50, request=browser)
@@ -65,7 +74,7 @@ def test_runs_and_judge_count_against_the_same_session(fake, store):
     browser = gr.Request(session_hash="b")
     list(runs_tab.start_run(engine, Access(), None, "examples/quick_questions.txt", "", ["gpt-4o"], 10, 4, 10, "", request=browser))
     store.flush()
-    first = _spent(store.path)
+    first = _spent(store.where)
     assert 0 < first <= Decimal("0.0005")
     rows = store.query("SELECT error FROM exchanges WHERE status = 'error'")
     assert rows and all("session spend cap reached" in r["error"] for r in rows)
@@ -98,9 +107,9 @@ def _env(fake, db, **extra):
     return env
 
 
-def test_cli_eval_honours_the_daily_cap(fake, tmp_path):
+def test_cli_eval_honours_the_daily_cap(fake, db_target):
     fake.scenarios["gpt-4o"] = Scenario(input_tokens=400, output_tokens=300)  # about $0.004 an answer
-    db = tmp_path / "cli.db"
+    db = db_target
     out = subprocess.run([sys.executable, "-m", "chat", "eval", str(FAQ), "-m", "gpt-4o", "--repeats", "3",
                           "--max-tokens", "300"], cwd=ROOT, env=_env(fake, db, CHAT_DAILY_CAP_USD="0.05"),
                          capture_output=True, text=True, timeout=300)
@@ -111,12 +120,12 @@ def test_cli_eval_honours_the_daily_cap(fake, tmp_path):
     assert out.returncode == 1 and "daily spend cap reached" in out.stderr  # the flag, with today's spend counted
 
 
-def test_two_processes_share_one_daily_cap(fake, tmp_path):
+def test_two_processes_share_one_daily_cap(fake, db_target):
     import time
 
     hold = threading.Event()
     fake.scenarios["gpt-4o"] = Scenario(input_tokens=400, output_tokens=300, hold=hold)
-    db = tmp_path / "shared.db"
+    db = db_target
     env = _env(fake, db, CHAT_DAILY_CAP_USD="0.08")
     procs = [subprocess.Popen([sys.executable, "-m", "chat", "eval", str(FAQ), "-m", "gpt-4o", "--repeats", "3",
                                "--max-tokens", "300", "--concurrency", "4"], cwd=ROOT, env=env,
@@ -132,7 +141,9 @@ def test_two_processes_share_one_daily_cap(fake, tmp_path):
     outs = [p.communicate(timeout=300) for p in procs]
     spent = _spent(db)
     assert Decimal("0.04") < spent <= Decimal("0.08"), outs
-    ran = sqlite3.connect(db).execute("SELECT count(DISTINCT run_id) FROM exchanges WHERE status = 'ok'").fetchone()[0]
+    from chat.storage.store import Store
+
+    ran = Store(db).query("SELECT count(DISTINCT run_id) AS n FROM exchanges WHERE status = 'ok'")[0]["n"]
     assert ran == 2, outs  # both processes spent, together within the one cap
 
 
