@@ -1,4 +1,4 @@
-"""Compare and Runs tab handlers called directly, without a browser."""
+"""Compare and Runs tab handlers called directly, without a browser, on a SQLite log and a PostgreSQL one."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +13,15 @@ from tests.helpers import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+
+@pytest.fixture
+def engine(db_target):
+    """The tabs' handlers here run on a SQLite log and on a PostgreSQL one."""
+    from chat.engine import Engine
+    from chat.storage.store import Store
+
+    return Engine(Store(db_target))
 
 def test_compare_needs_two_to_four_models_and_a_prompt(fake, engine):
     with pytest.raises(gr.Error, match="choose 2 to 4 models"):
