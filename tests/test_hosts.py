@@ -177,5 +177,6 @@ def test_the_app_stays_up_when_postgresql_goes_away_mid_reply_and_loses_nothing(
         assert len(rows) == 3 and not store.spill_path.exists()
         spend = store.query("SELECT state FROM spend ORDER BY created_at")
         assert [s["state"] for s in spend] == ["settled", "settled"]  # the flight's reservation settled, not lost
+        store.close()  # before its server: its heartbeat would otherwise warn that the server went away
     finally:
         pg.stop(folder)
