@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -89,6 +90,11 @@ def test_a_run_whose_host_died_is_finished_from_another_without_paying_twice(fak
     finished_by_a, asked = ok(), len(fake.requests)
     # a's cells in flight stay its own until its lease runs out; then host b's heartbeat cuts them off
     _until(lambda: not store.query("SELECT 1 FROM exchanges WHERE status = 'streaming'"), "a's replies cut off")
+    # a cell a claimed but had not begun stays a's until its lease has run out too (a resume before then skips it)
+    from chat.storage.leases import _stamp
+
+    _until(lambda: all(r["lease_until"] < _stamp(datetime.now(timezone.utc)) for r in store.query(
+        "SELECT lease_until FROM hosts WHERE process LIKE 'host-a:%'")), "a's lease run out")
     qs = questionsets.load(FAQ)
     last = list(execute(Engine(store), run["id"], qs, ["gpt-4o-mini"], 2, 4))[-1]
     assert last.done == last.total == 20
