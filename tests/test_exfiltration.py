@@ -52,7 +52,13 @@ def _payload(url: str) -> list[str]:
 
 
 def _without_csp(route):
-    """The page as a proxy that drops headers would serve it: no Content-Security-Policy."""
+    """The page as a proxy that drops headers would serve it: no Content-Security-Policy.
+
+    Only a document's policy governs what the page loads, so only documents are refetched: fetching a
+    never-ending event stream (the heartbeat, the queue) through the route would wait for its end."""
+    if route.request.resource_type != "document":
+        route.continue_()
+        return
     response = route.fetch()
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-security-policy"}
     route.fulfill(response=response, headers=headers)
