@@ -82,14 +82,17 @@ def main(argv=None) -> int:
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--writes", type=int, default=10_000, help="exchanges each writer process logs")
+    p.add_argument("--sqlite", type=Path, help="the SQLite log to build (default: a temporary file)")
+    p.add_argument("--reuse", action="store_true", help="time the logs a previous run built (--db and --sqlite)")
     args = p.parse_args(argv)
-    sqlite_path = Path(tempfile.mkdtemp(prefix="pg-bench-")) / "side.db"
-    print(f"building both logs at {args.rows:,} rows …", flush=True)
-    load = {"SQLite": build_new(sqlite_path, args.rows), "PostgreSQL": build_new(args.db, args.rows)}
+    sqlite_path = args.sqlite or Path(tempfile.mkdtemp(prefix="pg-bench-")) / "side.db"
+    if not args.reuse:
+        print(f"building both logs at {args.rows:,} rows …", flush=True)
+        load = {"SQLite": build_new(sqlite_path, args.rows), "PostgreSQL": build_new(args.db, args.rows)}
+        print("\nbulk load (rows/s): " + ", ".join(f"{k} {v:,.0f}" for k, v in load.items()), flush=True)
     stores = {"SQLite": Store(sqlite_path), "PostgreSQL": Store(args.db)}
     with stores["PostgreSQL"].reader() as conn:
         conn.execute("VACUUM ANALYZE")  # statistics and the visibility map, as autovacuum leaves them after a load
-    print("\nbulk load (rows/s): " + ", ".join(f"{k} {v:,.0f}" for k, v in load.items()))
     print(f"\n| query at {args.rows:,} rows | SQLite p50 / p95 ms | PostgreSQL p50 / p95 ms |\n|---|---:|---:|")
     queries = {name: new_queries(store) for name, store in stores.items()}
     for name in queries["SQLite"]:

@@ -223,10 +223,19 @@ def keep_embedded_busy(url: str, stop, replies: list, max_tokens: int = 2048) ->
     asyncio.run(person())
 
 
-def embedded_rows(db: Path) -> int:
+def rows(db: Path | str, sql: str, params: list) -> list[tuple]:
+    """What the apps logged, read from their SQLite file or their PostgreSQL log."""
+    if str(db).startswith(("postgresql://", "postgres://")):
+        import psycopg
+
+        with psycopg.connect(str(db)) as conn:
+            return conn.execute(sql.replace("?", "%s"), params).fetchall()
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT count(*) FROM exchanges WHERE model = ? AND status = 'streaming'",
-                            [EMBEDDED]).fetchone()[0]
+        return conn.execute(sql, params).fetchall()
+
+
+def embedded_rows(db: Path | str) -> int:
+    return rows(db, "SELECT count(*) FROM exchanges WHERE model = ? AND status = 'streaming'", [EMBEDDED])[0][0]
 
 
 def compare_embedded(demo, fake_url: str, n: int, rounds: int) -> None:
@@ -250,10 +259,9 @@ def compare_embedded(demo, fake_url: str, n: int, rounds: int) -> None:
         if not still:
             print("    (the embedded reply ended before the level did: this round's 'busy' is partly idle)")
         busy += r["ttft"]
-        with sqlite3.connect(demo.db) as conn:
-            tokens_per_s += [v for (v,) in conn.execute(
-                "SELECT output_tokens_per_s FROM exchanges WHERE model = ? AND output_tokens_per_s IS NOT NULL",
-                [EMBEDDED])]
+        tokens_per_s += [v for (v,) in rows(
+            demo.db, "SELECT output_tokens_per_s FROM exchanges WHERE model = ? AND output_tokens_per_s IS NOT NULL",
+            [EMBEDDED])]
     a, b = statistics.median(idle), statistics.median(busy)
     print("| embedded model | API sessions | TTFT overhead p50 / p95 (ms) |\n|---|---|---|")
     print(f"| idle | {n} | {a:.0f} / {pct(idle, .95):.0f} |")
@@ -318,12 +326,11 @@ def measure_level(demo, fake_url: str, n: int, turns: int, profile: Path | None)
     results = sent["people"]
     server = fake_timings(fake_url)
     logged = {}
-    with sqlite3.connect(demo.db) as db:  # what the app itself measured, to split its overhead by stage
-        for prompt, ttft_ms in db.execute("SELECT prompt, ttft_ms FROM exchanges WHERE prompt LIKE ?",
-                                          [f"{tag} person %"]):
-            logged[prompt] = ttft_ms
-        failed = db.execute("SELECT error, count(*) FROM exchanges WHERE prompt LIKE ? AND status != 'ok' GROUP BY 1",
-                            [f"{tag} person %"]).fetchall()
+    # what the app itself measured, to split its overhead by stage
+    for prompt, ttft_ms in rows(demo.db, "SELECT prompt, ttft_ms FROM exchanges WHERE prompt LIKE ?", [f"{tag} person %"]):
+        logged[prompt] = ttft_ms
+    failed = rows(demo.db, "SELECT error, count(*) FROM exchanges WHERE prompt LIKE ? AND status != 'ok' GROUP BY 1",
+                  [f"{tag} person %"])
     ttft, total, repaints, errors, marks = [], [], [], [], {}
     for res in results:
         s = server.get(res["prompt"])
@@ -376,6 +383,7 @@ def main() -> int:
                    "(PROFILE_RATE samples/s, default 200; PROFILE_SECONDS to record only the start of each level)")
     p.add_argument("--processes", type=int, default=1,
                    help="app processes; above 1 they share one chat.db behind nginx, configured as docs/nginx.conf")
+    p.add_argument("--db", help="a PostgreSQL URL for the log, in place of a chat.db (an empty database)")
     p.add_argument("--marks", action="store_true", help="also print when each protocol message arrived (median)")
     p.add_argument("--app-args", default="", help="extra arguments for demo.py")
     p.add_argument("--embedded", type=int, default=0,
@@ -395,7 +403,7 @@ def main() -> int:
                     raise RuntimeError("the fake server exited")
                 time.sleep(0.1)
             fake_url = f"http://127.0.0.1:{port_file.read_text()}"
-            demo = Apps(demo_env(fake_url), args.app_args.split(), Path(tmp), args.processes)
+            demo = Apps(demo_env(fake_url), args.app_args.split(), Path(tmp), args.processes, args.db)
             # one exchange first, as the person who starts the app tries it: the first request of a process loads
             # the SDK client and tokenizer, which is start-up, not the per-user cost measured here
             # (each process on its own: behind the proxy, one warm-up would reach only one of them)

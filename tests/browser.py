@@ -129,13 +129,18 @@ def demo_env(fake_url: str, **extra) -> dict:
 
 
 class Apps:
-    """`python demo.py`, or several of them sharing one chat.db behind nginx, configured by docs/nginx.conf."""
+    """`python demo.py`, or several of them sharing one chat.db (or one PostgreSQL log) behind nginx, configured by
+    docs/nginx.conf."""
 
-    def __init__(self, env: dict, args: list[str], folder: Path, processes: int):
-        self.db = folder / "chat.db"
+    def __init__(self, env: dict, args: list[str], folder: Path, processes: int, db: str | None = None):
+        self.db = db or folder / "chat.db"  # a PostgreSQL URL: each process then runs in a folder of its own
         self.demos, self.nginx = [], None
         for i in range(processes):
-            self.demos.append(DemoProcess(env, args, self.db, log=folder / f"app-{i}.log"))
+            cwd = None
+            if db:
+                cwd = folder / f"host-{i}"
+                cwd.mkdir()
+            self.demos.append(DemoProcess(env, args, self.db, log=folder / f"app-{i}.log", cwd=cwd))
         self.pids = [d.proc.pid for d in self.demos]
         self.url = self.demos[0].url
         if processes > 1:

@@ -10,6 +10,7 @@ open_backend; tests/test_storage_contract.py then runs every storage behaviour a
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -77,6 +78,17 @@ class Backend:
     def index_pairs(self, conn, rowid: int, pairs: str) -> None:
         """Store a finished exchange's Korean character pairs (chat.storage.grams) under its rowid."""
         raise NotImplementedError
+
+    def write_indexed(self, conn, sql: str, values: list, exchange_id: str, pairs: str) -> None:
+        """Write a finished exchange (sql inserts or upserts it) and then its character pairs under its rowid."""
+        written = conn.execute(sql + " RETURNING rowid", values).fetchone()
+        if written is not None:  # an upsert the guard turned away returns nothing
+            self.index_pairs(conn, written[0], pairs)
+
+    def pipelined(self, conn):
+        """A context in which a batch's statements may be sent without waiting for each result; errors surface
+        by its end at the latest."""
+        return contextlib.nullcontext()
 
     def lock_windows(self, conn, windows: list[tuple[str, str]]) -> None:
         """Serialise reservations on these (scope, key) spend windows until the transaction ends."""

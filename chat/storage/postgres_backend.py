@@ -190,6 +190,17 @@ class PostgresBackend(Backend):
         conn.execute("INSERT INTO exchanges_grams (rowid, grams) VALUES (?, ?) "
                      "ON CONFLICT (rowid) DO UPDATE SET grams = excluded.grams", [rowid, sorted(set(pairs.split()))])
 
+    def write_indexed(self, conn: Connection, sql: str, values: list, exchange_id: str, pairs: str) -> None:
+        # the pairs found by id, not by a RETURNING the client waits for, so a batch goes out in one pipeline; a
+        # finished row's upsert always applies (the guard turns away only a late 'streaming' one)
+        conn.execute(sql, values)
+        conn.execute("INSERT INTO exchanges_grams (rowid, grams) SELECT rowid, ? FROM exchanges WHERE id = ? "
+                     "ON CONFLICT (rowid) DO UPDATE SET grams = excluded.grams",
+                     [sorted(set(pairs.split())), exchange_id])
+
+    def pipelined(self, conn: Connection):
+        return conn.raw.pipeline()
+
     def lock_windows(self, conn: Connection, windows: list[tuple[str, str]]) -> None:
         # always in the same order, so two reservations never wait on each other's second lock
         for scope, key in sorted(set(windows)):

@@ -402,9 +402,10 @@ class Store:
                 break  # close() has spilled this batch already
             try:
                 self.backend.begin(conn)
-                for table, rows, mode in items:
-                    for row in rows:
-                        self._write_row(conn, table, row, mode)
+                with self.backend.pipelined(conn):
+                    for table, rows, mode in items:
+                        for row in rows:
+                            self._write_row(conn, table, row, mode)
                 conn.execute("COMMIT")
                 self._messages.commit()
                 return True
@@ -454,11 +455,9 @@ class Store:
         if not text:
             conn.execute(sql, [row[c] for c in columns])
             return
-        # the Korean substring index: a finished row's character pairs, under the rowid the write returns (its
-        # trigger dropped any stale ones when the texts changed)
-        written = conn.execute(sql + " RETURNING rowid", [row[c] for c in columns]).fetchone()
-        if written is not None:  # an upsert the guard turned away returns nothing
-            self.backend.index_pairs(conn, written[0], text)
+        # the Korean substring index: a finished row's character pairs, under its rowid (its trigger dropped any
+        # stale ones when the texts changed)
+        self.backend.write_indexed(conn, sql, [row[c] for c in columns], row["id"], text)
 
     def _spill(self, items) -> None:
         # Last resort so nothing is lost: a JSON-lines file beside the DB, imported at the next start.
