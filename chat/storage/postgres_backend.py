@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 WORDS = "to_tsvector('simple', coalesce(prompt, '') || ' ' || coalesce(reply, ''))"
 POOL_SIZE = 8  # read connections per process; the writer has its own
 CONNECT_TIMEOUT_S = 10
+# Sort memory for a read connection. Stats' percentiles sort each model's latencies on the server: at a million
+# rows the largest model's fit in 32 MB, and an in-memory sort takes half the time of the default 4 MB's spill to
+# disk. A URL that sets its own options keeps them.
+READ_WORK_MEM = "64MB"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -127,10 +131,16 @@ class PostgresBackend(Backend):
                 # each connection is checked as it is taken: after a server restart a dead one is replaced, not used
                 self._pool = ConnectionPool(self.url, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
                                             check=ConnectionPool.check_connection,
-                                            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+                                            kwargs=self._read_settings(),
                                             name="chat-log-readers")
         with self._pool.connection() as raw:
             yield Connection(raw)
+
+    def _read_settings(self) -> dict:
+        settings = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S}
+        if "options=" not in urlsplit(self.url).query:
+            settings["options"] = f"-c work_mem={READ_WORK_MEM}"
+        return settings
 
     def begin(self, conn: Connection) -> None:
         conn.execute("BEGIN")
