@@ -31,7 +31,27 @@ def _cli(*args, db: Path):
 
 @pytest.fixture
 def log(fake, engine, tmp_path):
-    """Real exchanges through the engine and the fake server, plus old rows from January."""
+    """Real exchanges through the engine and the fake server, plus old rows from January, in a SQLite file."""
+    return _fill(fake, engine)
+
+
+@pytest.fixture
+def any_log(fake, db_target):
+    """The same log once per engine: a SQLite file and a PostgreSQL database (its URL is what CHAT_DB takes)."""
+    from chat.engine import Engine
+    from chat.storage.store import Store
+
+    _fill(fake, Engine(Store(db_target)))
+    return db_target
+
+
+def _count(db, sql: str, params=()) -> int:
+    from chat.storage.store import Store
+
+    return Store(db).query(sql, list(params))[0]["n"]
+
+
+def _fill(fake, engine):
     fake.scenarios["gpt-4o"] = Scenario(chunks=["환불은 ", "5일 ", "안에 ", "됩니다."], input_tokens=1000, output_tokens=200)
     fake.scenarios["gpt-4o-mini"] = Scenario(chunks=["Refunds ", "take ", "five days."], input_tokens=100, output_tokens=40)
     fake.scenarios["claude-haiku-4-5"] = Scenario(status=500, error_message="overloaded")
@@ -52,7 +72,8 @@ def log(fake, engine, tmp_path):
     return engine.store.path
 
 
-def test_logs_lists_newest_first_with_meter_columns_and_filters(log):
+def test_logs_lists_newest_first_with_meter_columns_and_filters(any_log):
+    log = any_log
     out = _cli("logs", "-n", "3", db=log)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
@@ -75,7 +96,8 @@ def test_logs_lists_newest_first_with_meter_columns_and_filters(log):
     assert text[0].startswith("id,") and len(text) == 3
 
 
-def test_stats_agree_with_the_rows(log):
+def test_stats_agree_with_the_rows(any_log):
+    log = any_log
     out = _cli("stats", "--by", "model", "--json", db=log)
     assert out.returncode == 0, out.stderr
     by = {r["model"]: r for r in json.loads(out.stdout)}
@@ -109,21 +131,29 @@ def test_a_missing_log_says_where_it_looked(tmp_path):
     assert out.returncode == 2 and "no log at" in out.stderr and not (tmp_path / "nope.db").exists()
 
 
-def test_purge_refuses_without_yes_then_removes_or_blanks(log):
-    conn = sqlite3.connect(log)
+def test_purge_refuses_without_yes_then_removes_or_blanks(any_log):
+    log = any_log
     out = _cli("logs", "purge", "--before", "2026-02-01", db=log)
     assert out.returncode == 1 and "3 exchanges" in out.stderr and "--yes" in out.stderr
-    assert conn.execute("SELECT count(*) FROM exchanges").fetchone()[0] == 7
+    assert _count(log, "SELECT count(*) AS n FROM exchanges") == 7
+    assert len(json.loads(_cli("logs", "-q", "장학금", "-n", "0", "--json", db=log).stdout)) == 3
     out = _cli("logs", "purge", "--before", "2026-02-01", "--content-only", "--yes", db=log)
     assert out.returncode == 0, out.stderr
-    kept = conn.execute("SELECT prompt, reply, input_tokens, cost_usd FROM exchanges WHERE id = 'old0'").fetchone()
-    assert kept == ("", "", 10, 12.5)  # the numbers stay, the words go
-    assert not conn.execute("SELECT 1 FROM exchanges_fts WHERE exchanges_fts MATCH '장학금'").fetchall()
-    assert conn.execute("SELECT count(*) FROM messages WHERE content LIKE 'old question%'").fetchone()[0] == 0
+    from chat.storage.store import Store
+
+    kept = Store(log).query("SELECT prompt, reply, input_tokens, cost_usd FROM exchanges WHERE id = 'old0'")[0]
+    assert tuple(kept.values()) == ("", "", 10, 12.5)  # the numbers stay, the words go
+    assert json.loads(_cli("logs", "-q", "장학금", "-n", "0", "--json", db=log).stdout) == []  # nor are they found
+    assert json.loads(_cli("logs", "-q", "학금", "-n", "0", "--json", db=log).stdout) == []  # inside a word either
+    assert _count(log, "SELECT count(*) AS n FROM messages WHERE content LIKE 'old question%'") == 0
     out = _cli("logs", "purge", "--before", "2026-02-01", "--yes", db=log)
     assert "deleted 3 exchanges" in out.stdout
-    assert conn.execute("SELECT count(*) FROM exchanges").fetchone()[0] == 4
-    assert conn.execute("SELECT count(*) FROM exchanges_fts").fetchone()[0] == 4
+    assert _count(log, "SELECT count(*) AS n FROM exchanges") == 4
+    if not str(log).startswith("postgresql"):
+        assert sqlite3.connect(log).execute("SELECT count(*) FROM exchanges_fts").fetchone()[0] == 4
+    else:  # no character pairs are left behind for rows that are gone
+        assert _count(log, "SELECT count(*) AS n FROM exchanges_grams WHERE rowid NOT IN "
+                           "(SELECT rowid FROM exchanges)") == 0
 
 
 def test_views_answer_the_common_questions(log):
