@@ -40,6 +40,11 @@ def _wait_for(predicate, what, timeout=60):
         time.sleep(0.05)
 
 
+def _logged(db) -> list[dict]:
+    """The exchanges as the store reads them back, from a SQLite file or a PostgreSQL database."""
+    return Store(db).query("SELECT * FROM exchanges")
+
+
 def _rows(db):
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
@@ -92,10 +97,10 @@ def test_sigkill_leaves_a_trace_that_the_next_start_marks_interrupted(fake, tmp_
     assert len(spend) == 1 and spend[0][0] == "interrupted" and spend[0][1] > 0  # settled at its worst case
 
 
-def test_eval_stopped_by_sigterm_logs_every_answer_in_flight(fake, tmp_path):
+def test_eval_stopped_by_sigterm_logs_every_answer_in_flight(fake, db_target):
     hold = threading.Event()
     fake.scenarios["gpt-4o-mini"] = Scenario(hold=hold)
-    db = tmp_path / "eval.db"
+    db = db_target
     proc = _cli(["eval", str(FAQ), "-m", "gpt-4o-mini", "--repeats", "3", "--concurrency", "8"], _env(fake, db))
     try:
         _wait_for(lambda: sum(1 for r in fake.requests if r["first"]) >= 8, "8 answers streaming")
@@ -107,18 +112,18 @@ def test_eval_stopped_by_sigterm_logs_every_answer_in_flight(fake, tmp_path):
         proc.kill()
     assert proc.returncode == 143, err
     assert "resume with" in err
-    rows = _rows(db)
+    rows = _logged(db)
     assert len(rows) == len(fake.requests) == 8  # every request the server saw, and no more
     assert {r["status"] for r in rows} == {"aborted"} and all(r["reply"] == "Hello" for r in rows)
 
 
-def test_demo_stopped_by_sigterm_logs_every_session_streaming(fake, tmp_path):
+def test_demo_stopped_by_sigterm_logs_every_session_streaming(fake, db_target, tmp_path):
     from gradio_client import Client
 
     hold = threading.Event()
     fake.scenarios["gpt-4o-mini"] = Scenario(hold=hold)
-    db = tmp_path / "demo.db"
-    demo = DemoProcess(demo_env(fake.url), [], db)
+    db = db_target
+    demo = DemoProcess(demo_env(fake.url), [], db, log=tmp_path / "demo.log")
     jobs = []
     try:
         for n in range(10):
@@ -135,7 +140,7 @@ def test_demo_stopped_by_sigterm_logs_every_session_streaming(fake, tmp_path):
         demo.stop()
     assert demo.proc.returncode == 143, demo.output()
     assert took < 30  # a bounded exit (the watchdog's limit), not a hang
-    rows = _rows(db)
+    rows = _logged(db)
     assert len(rows) == len(fake.requests) == 10
     assert {r["status"] for r in rows} == {"aborted"}
     assert sorted(r["prompt"] for r in rows) == sorted(f"question {n}" for n in range(10))
