@@ -85,6 +85,9 @@ class Backend:
         if written is not None:  # an upsert the guard turned away returns nothing
             self.index_pairs(conn, written[0], pairs)
 
+    def serialize_writes(self, conn) -> None:
+        """Make this transaction's writes to the log take turns with every other writer's, until it ends."""
+
     def pipelined(self, conn):
         """A context in which a batch's statements may be sent without waiting for each result; errors surface
         by its end at the latest."""

@@ -402,6 +402,7 @@ class Store:
                 break  # close() has spilled this batch already
             try:
                 self.backend.begin(conn)
+                self.backend.serialize_writes(conn)
                 with self.backend.pipelined(conn):
                     for table, rows, mode in items:
                         for row in rows:
@@ -425,6 +426,7 @@ class Store:
         for table, rows, mode in items:
             try:
                 self.backend.begin(conn)
+                self.backend.serialize_writes(conn)
                 for row in rows:
                     self._write_row(conn, table, row, mode)
                 conn.execute("COMMIT")
