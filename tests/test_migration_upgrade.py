@@ -202,7 +202,7 @@ SHIPPED = {
 }
 # PostgreSQL's schema, frozen the same way (chat/storage/postgres_schema.py)
 PG_SHIPPED = {"pg001_schema": "61fca94e7b2921ee", "pg002_host_leases": "7fc79b7d075f90d6",
-              "pg003_cell_claims": "0d41af58a4833ca0"}
+              "pg003_cell_claims": "0d41af58a4833ca0", "pg004_pair_statistics": "46cf5ed5b160a3d2"}
 
 
 def test_migrations_are_frozen():
