@@ -1,6 +1,7 @@
 """Reads and retention for reviewing the log: filters, pages, summaries, stats, charts, export and purge."""
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import re
 from collections.abc import Iterator
@@ -301,11 +302,18 @@ def stats(store: Store, f: LogFilter, by: str | None = None) -> list[dict]:
     group = GROUPS.get(by) if by else None
     with store.reader() as conn:
         sums = _sums(conn, store.backend, f, by)
-        # the totals already know how many rows hold each value; '' is how the rollup keeps a missing model
-        known = lambda column: {(None if k == "" and by == "model" else k): s[column]  # noqa: E731
-                                for k, s in sums.items()}
-        ttft = _percentiles(conn, store.backend, f, "ttft_ms", group, known("ttft_ms"))
-        latency = _percentiles(conn, store.backend, f, "latency_ms", group, known("latency_ms"))
+    # the totals already know how many rows hold each value; '' is how the rollup keeps a missing model
+    known = lambda column: {(None if k == "" and by == "model" else k): s[column]  # noqa: E731
+                            for k, s in sums.items()}
+
+    def spread(column: str) -> dict:
+        with store.reader() as conn:
+            return _percentiles(conn, store.backend, f, column, group, known(column))
+
+    # each column's ranks on a connection of its own, at the same time: on PostgreSQL each is a sort in its own
+    # server process, and SQLite reads without the interpreter lock
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        ttft, latency = pool.map(spread, ("ttft_ms", "latency_ms"))
     out = []
     for g_value, s in sums.items():
         n = s["exchanges"]
