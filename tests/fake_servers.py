@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 import socket
 import struct
@@ -22,6 +23,24 @@ def _openai_prompt_tokens(body: dict) -> int:
 
     enc = tiktoken.get_encoding("o200k_base")
     return 3 + sum(4 + len(enc.encode(str(m.get("content") or ""))) for m in body.get("messages", []))
+
+
+def _text(content) -> str:
+    """A message's text, whether a string or Anthropic's list of blocks."""
+    if isinstance(content, list):
+        return "".join(str(b.get("text") or "") for b in content if isinstance(b, dict))
+    return str(content or "")
+
+
+def _billed(sc, body: dict) -> int:
+    """The input a vendor bills: a fixed figure, or `input_ratio` times our own count of the request (o200k_base
+    with OpenAI's framing, the system prompt as a first message), as a vendor with its own tokenizer would."""
+    if sc.input_ratio is None:
+        return sc.input_tokens
+    system = body.get("system")
+    messages = ([{"content": _text(system)}] if system else []) + [
+        {"content": _text(m.get("content"))} for m in body.get("messages", [])]
+    return math.ceil(sc.input_ratio * _openai_prompt_tokens({"messages": messages}))
 
 
 @dataclass
@@ -56,6 +75,7 @@ class Scenario:
     hold: threading.Event | None = None  # each stream waits here after its first chunk (ordering, not timing)
     cache_write_1h_tokens: int = 0  # of cache_write_tokens, those written with the 1-hour TTL
     latency_ms: int = 321  # Bedrock Converse: metrics.latencyMs in the metadata event
+    input_ratio: float | None = None  # bill this many tokens per token of our count (a vendor's own tokenizer)
     cut_before_metadata: bool = False  # Converse: messageStop, then the connection drops before metadata
     aws_exception: str = "throttlingException"  # Converse: the exception frame error_after sends
     thoughts_in_completion: bool = True  # OpenAI-compatible: False as Gemini, whose completion_tokens omit thoughts
@@ -341,7 +361,7 @@ class FakeLLMServer:
                     self._send(chunk({}, "length" if sc.cut_at_max else "stop"))
                     if sc.usage and (body.get("stream_options") or {}).get("include_usage"):
                         out = sc.out_tokens()
-                        n_in = _openai_prompt_tokens(body) if sc.count_input else sc.input_tokens
+                        n_in = _openai_prompt_tokens(body) if sc.count_input else _billed(sc, body)
                         usage = {"prompt_tokens": n_in, "completion_tokens": out, "total_tokens": n_in + out,
                                  "prompt_tokens_details": {"cached_tokens": sc.cached_tokens},
                                  "completion_tokens_details": {"reasoning_tokens": sc.reasoning_tokens}}
@@ -371,7 +391,7 @@ class FakeLLMServer:
                                               "text_delta" in json.dumps(payload))
                     self._send(f"event: {name}\ndata: {json.dumps(payload)}\n\n")
 
-                uncached = sc.input_tokens - sc.cached_tokens - sc.cache_write_tokens
+                uncached = _billed(sc, body) - sc.cached_tokens - sc.cache_write_tokens
                 start_usage = {"input_tokens": uncached, "output_tokens": 1} if sc.usage else {"input_tokens": 0, "output_tokens": 0}
                 if sc.usage:
                     start_usage.update(cache_read_input_tokens=sc.cached_tokens, cache_creation_input_tokens=sc.cache_write_tokens)

@@ -18,9 +18,6 @@ from chat.wording import refusal
 
 # Without max_tokens the reply length is unknown; while a cap is on this many are reserved and sent as max_tokens.
 DEFAULT_RESERVED_OUTPUT = 4096
-# Our token count is tiktoken's; other vendors' tokenizers split the same text into more tokens.
-INPUT_MARGIN_OPENAI = Decimal("1.10")
-INPUT_MARGIN_OTHER = Decimal("1.50")
 PICO = Decimal(10) ** 12
 
 
@@ -121,7 +118,8 @@ class Budget:
         return any(c is not None for c in (self.session_cap, self.daily_cap, self.user_cap))
 
     def worst_case(self, model: Model, input_tokens: int, output_tokens: int) -> Decimal:
-        """The most this call can cost: its input (with a tokenizer margin) plus every output token it may generate.
+        """The most this call can cost: the most input tokens its vendor may bill (our count at the model's upper
+        token ratio, chat.engine.token_ratios) plus every output token it may generate.
 
         On a compute price: the longest a reply may hold the machine (CHAT_MAX_SECONDS, plus one stall timeout).
         """
@@ -129,12 +127,9 @@ class Budget:
             from chat.engine.endpoints import max_seconds, timeouts
 
             return model.price.compute_cost(max_seconds() + timeouts()[0])
-        # OpenAI's and Azure's own endpoints count with the tokenizer we count with; any other server may not
-        margin = INPUT_MARGIN_OPENAI if model.endpoint.name in ("openai", "azure") else INPUT_MARGIN_OTHER
-        counted = int((input_tokens * margin).to_integral_value(ROUND_CEILING))
-        rates = model.price.rates_for(counted)
+        rates = model.price.rates_for(input_tokens)
         in_rate = max(rates.input, rates.cache_write or 0)  # a prompt may be written to the cache
-        return (counted * in_rate + output_tokens * rates.output) / MILLION
+        return (input_tokens * in_rate + output_tokens * rates.output) / MILLION
 
     def reserve(self, exchange_id: str, session_key: str, user: str | None, model: Model, input_tokens: int,
                 max_tokens: int | None) -> Reservation | None:

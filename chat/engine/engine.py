@@ -20,6 +20,8 @@ from chat.engine.models import MAX_NAME, Model, UnknownModel, resolve
 from chat.engine.options import MAX_TOKENS, TEMPERATURE, BadOption
 from chat.engine.pricing import Cost, PriceTable, cost_of, load_prices
 from chat.engine.providers import Finished, ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
+from chat.engine.token_priors import Script
+from chat.engine.token_ratios import Ratio, TokenRatios, our_count, script_of, sent_text
 from chat.engine.tokens import count_messages, count_text
 from chat.engine.usage import Usage
 from chat.failures import (
@@ -165,6 +167,7 @@ class _Attempt:
     sent: bool = False
     billable: bool = True  # False when the request provably never reached a model (connect failure, HTTP refusal)
     reservation: object = None
+    ratio: Ratio | None = None  # the model's tokens per token of our count, for this prompt's script
     params: dict = field(default_factory=dict)
     started: bool = False  # its 'streaming' row was written
     result: Result | None = None
@@ -182,6 +185,7 @@ class Engine:
         self.budget = budget or Budget()
         if self.budget.store is None:
             self.budget.store = self.store
+        self.ratios = TokenRatios(self.store, self.prices)  # each model's tokens per token of ours, from the log
         self.closing = threading.Event()
         self._active: dict[str, _Attempt] = {}
         self._active_lock = threading.Lock()
@@ -191,6 +195,11 @@ class Engine:
         if model.endpoint.facts.local:
             self.local.check(model.api_model)  # before anything looks at the file: the refusal tells nothing of it
         return model
+
+    def token_ratio(self, model: Model, script: Script) -> Ratio:
+        """The model's tokens per token of our count: learned from its logged answers, else its family's prior."""
+        return self.ratios.ratio(model.name, script, model.endpoint.name,
+                                 model.price.priced_as if model.price is not None else None)
 
     @property
     def active(self) -> int:
@@ -273,9 +282,14 @@ class Engine:
             att.params.update(temperature=None, temperature_omitted=f"{model.name} takes no temperature; "
                                                                       f"{temperature:g} was not sent")
             temperature = None
+        script = script_of(sent_text(messages))
+        att.ratio = self.token_ratio(model, script)
+        att.params["token_ratio"] = {"script": script, "reserved": round(att.ratio.high, 4), "source": att.ratio.source,
+                                     "answers": att.ratio.answers}
         try:
+            # the most input the vendor may bill: our count at the model's upper ratio (its prior's, until known)
             att.reservation = self.budget.reserve(att.id, req.spend_key or req.session_id, req.user, model,
-                                                  input_tokens, max_tokens)
+                                                  att.ratio.tokens(our_count(messages), "high"), max_tokens)
         except CapExceeded as exc:
             return self._refuse(att, exc.reason)
         if att.reservation is not None and max_tokens is None:
@@ -345,6 +359,10 @@ class Engine:
             # nothing reached a model, or it refused the request outright: nothing was consumed
             return Usage(), "estimate", None
         est_in, method = count_messages(att.messages, name)
+        if att.ratio is not None and method.startswith("tiktoken"):
+            # our count in this vendor's tokens, at the ratio its logged answers show (or its family's prior)
+            est_in = att.ratio.tokens(our_count(att.messages))
+            method = f"tiktoken:o200k_base x{att.ratio.mean:.2f} ({att.ratio.source})"
         est_out, _ = count_text(reply + "".join(att.reasoning), name)
         if reported is not None:
             # the cut-off stream still told us its input exactly; only the output is estimated
@@ -454,4 +472,6 @@ class Engine:
             write("exchanges", record.to_row())
         except Exception:
             log.exception("could not queue exchange %s for the log", record.id)
+        if source == "provider" and model is not None and usage.input_tokens:
+            self.ratios.answered(model.name)  # one more billed input to learn the model's token ratio from
         return Result(record, usage, cost, att.failure)

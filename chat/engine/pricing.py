@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from chat import safe_yaml
+from chat.engine.token_priors import TokenPrior, TokenPriorError, token_priors
 from chat.engine.usage import Usage
 from chat.safe_yaml import Mapping
 from chat.storage.rows import CostBasis
@@ -117,7 +118,8 @@ class PriceTable:
     """The validated contents of pricing.yaml."""
 
     def __init__(self, prices: dict[str, Price], digest: str, path: Path, aliases: dict[str, str] | None = None,
-                 endpoints: dict[str, Price] | None = None):
+                 endpoints: dict[str, Price] | None = None, token_priors: tuple[TokenPrior, ...] = ()):
+        self.token_priors = token_priors  # each family's tokens per token of our count, before the log knows
         self.prices = prices
         self.hash = digest
         self.path = path
@@ -343,14 +345,19 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
     models = data.get("models") if isinstance(data, dict) else None
     if not isinstance(models, dict):
         raise PricingError(f"{path}: expected a top-level 'models:' mapping of model name to prices")
-    unknown = set(data) - {"models", "aliases", "endpoints"}
+    unknown = set(data) - {"models", "aliases", "endpoints", "token_ratios"}
     if unknown:
         raise PricingError(f"{path}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))}; "
-                           "expected models, aliases, endpoints")
+                           "expected models, aliases, endpoints, token_ratios")
     prices = {str(name): _price(str(name), entry, path, _line(models, name)) for name, entry in models.items()}
+    try:
+        priors = token_priors(data.get("token_ratios"), path)
+    except TokenPriorError as exc:
+        raise PricingError(str(exc)) from None
     return PriceTable(prices, hashlib.sha256(raw_bytes).hexdigest()[:16], path,
                       aliases=_aliases(data.get("aliases"), prices, path),
-                      endpoints=_endpoint_prices(data.get("endpoints"), path))
+                      endpoints=_endpoint_prices(data.get("endpoints"), path),
+                      token_priors=priors)
 
 
 def costs_elsewhere(usage: Usage, table: PriceTable) -> list[tuple[str, Cost]]:

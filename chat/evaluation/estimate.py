@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from chat.engine import Engine
-from chat.engine.budget import DEFAULT_RESERVED_OUTPUT, INPUT_MARGIN_OTHER
+from chat.engine.budget import DEFAULT_RESERVED_OUTPUT
 from chat.engine.history import build_messages
 from chat.engine.pricing import cost_of
-from chat.engine.tokens import count_messages
+from chat.engine.token_ratios import Ratio, our_count, script_of, sent_text
 from chat.engine.usage import Usage
 from chat.evaluation.questionsets import QuestionSet
 from chat.evaluation.results import label
@@ -27,7 +27,7 @@ class Line:
     variant: str | None
     calls: int
     input_tokens: int  # every call's prompt, counted with the tokenizer
-    counted_with: str  # tiktoken:<encoding>, or heuristic
+    ratio: Ratio  # the vendor's tokens per token of our count (o200k_base) the input was taken at
     output_low: int  # the fewest output tokens this model has answered with in this log, x calls; 0 with none
     output_expected: int | None  # its mean output in this log x calls; None with no past answers
     output_high: int  # the max tokens each call may be sent (or what caps reserve) x calls
@@ -85,7 +85,7 @@ class Estimate:
                 "cost_expected_usd": money(self.cost_expected), "cost_high_usd": money(self.cost_high),
                 "wall_seconds": self.wall_seconds, "concurrency": self.concurrency,
                 "models": [{"model": line.model, "variant": line.variant, "calls": line.calls,
-                            "input_tokens": line.input_tokens, "counted_with": line.counted_with,
+                            "input_tokens": line.input_tokens, "counted_with": counted_with(line.ratio),
                             "output_tokens_low": line.output_low, "output_tokens_expected": line.output_expected,
                             "output_tokens_high": line.output_high, "output_high_assumed": line.capped_output,
                             "cost_low_usd": money(line.cost_low), "cost_expected_usd": money(line.cost_expected),
@@ -110,11 +110,12 @@ def estimate(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, c
         if (*key, cell.question.id) not in prompt_tokens:  # repeats send the same prompt
             messages, _ = build_messages(params["system"], [], cell.question.text, model.api_model,
                                          model.context_window, params["max_tokens"])
-            prompt_tokens[(*key, cell.question.id)] = count_messages(messages, model.api_model)
-        n_in, method = prompt_tokens[(*key, cell.question.id)]
-        t = totals.setdefault(key, {"calls": 0, "inputs": [], "method": method, "max_tokens": params["max_tokens"]})
+            ratio = engine.token_ratio(model, script_of(sent_text(messages)))
+            prompt_tokens[(*key, cell.question.id)] = (our_count(messages), ratio)
+        n_in, ratio = prompt_tokens[(*key, cell.question.id)]
+        t = totals.setdefault(key, {"calls": 0, "inputs": [], "max_tokens": params["max_tokens"]})
         t["calls"] += 1
-        t["inputs"].append(n_in)
+        t["inputs"].append((n_in, ratio))
     lines = [_line(engine, resolved[name], name, variant, t, history.get(name)) for (name, variant), t in totals.items()]
     return Estimate(tuple(lines), concurrency)
 
@@ -122,25 +123,32 @@ def estimate(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, c
 def _line(engine: Engine, model, name: str, variant: str | None, t: dict, past: History | None) -> Line:
     """One candidate's calls: low (nothing can cost less), expected (the log's mean answer), high (every answer as
     long as it may be)."""
-    calls, inputs = t["calls"], t["inputs"]
+    calls = t["calls"]
     low_each = int(past.fewest_output or 0) if past else 0
     expected_each = round(past.mean_output) if past and past.mean_output is not None else None
     high_each = t["max_tokens"] or DEFAULT_RESERVED_OUTPUT  # never the context window: no answer runs that long
-    # OpenAI counts with the tokenizer we count with; another vendor's may report fewer tokens for the same text, and
-    # the low takes the fewest it could (the margin caps allow the other way)
-    exact = model.endpoint.name in ("openai", "azure") and t["method"].startswith("tiktoken")
-    fewest_in = inputs if exact else [int(n / INPUT_MARGIN_OTHER) for n in inputs]
+    # our count in this vendor's tokens: at its ratio's mean for the expected, its interval's ends for low and high
+    inputs = [ratio.tokens(n) for n, ratio in t["inputs"]]
+    fewest_in = [ratio.tokens(n, "low") for n, ratio in t["inputs"]]
+    most_in = [ratio.tokens(n, "high") for n, ratio in t["inputs"]]
     seconds_each = _seconds_each(model, inputs, expected_each, past)
     cost_low = cost_expected = cost_high = None
     if model.price is not None:
         cost_low = _total(model, [(n, low_each) for n in fewest_in], 0.0)
         if expected_each is not None:
             cost_expected = _total(model, [(n, expected_each) for n in inputs], seconds_each)
-        cost_high = sum((engine.budget.worst_case(model, n, high_each) for n in inputs), Decimal(0))
-    return Line(name, variant, calls, sum(inputs), t["method"], low_each * calls,
+        cost_high = sum((engine.budget.worst_case(model, n, high_each) for n in most_in), Decimal(0))
+    return Line(name, variant, calls, sum(inputs), t["inputs"][-1][1], low_each * calls,
                 None if expected_each is None else expected_each * calls, high_each * calls, cost_low, cost_expected,
                 cost_high, None if seconds_each is None else seconds_each * calls, past.answers if past else 0,
                 model.price is not None, model.endpoint.facts.local, not t["max_tokens"])
+
+
+def counted_with(ratio, word=english) -> str:
+    """How the input was counted: 'o200k_base ×1.32 (learned from 10 answers)', or '(prior: Anthropic Claude)'."""
+    how = word("learned from {n} answers", n=f"{ratio.answers:,}") if ratio.source == "learned" else word(
+        "prior: {family}", family=ratio.family)
+    return f"o200k_base ×{ratio.mean:.2f} ({how})"
 
 
 def _total(model, usages: list[tuple[int, int]], seconds: float | None) -> Decimal | None:
@@ -193,7 +201,7 @@ def table(est: Estimate, word=english) -> tuple[list[str], list[list[str]]]:
     """The estimate as a table: a row per candidate, then the run's total."""
     head = [word(h) for h in ("Model", "Calls", "Input tokens", "Output tokens (low – high)", "Cost (low – high)",
                               "Answering time", "From past answers")]
-    rows = [[line.label, f"{line.calls:,}", f"{line.input_tokens:,} ({line.counted_with})",
+    rows = [[line.label, f"{line.calls:,}", f"{line.input_tokens:,} ({counted_with(line.ratio, word)})",
              f"{line.output_low:,} – {line.output_high:,}" + ("" if line.output_expected is None else " " + word(
                  "(expected {n})", n=f"{line.output_expected:,}")),
              _cost(line.cost_low, line.cost_expected, line.cost_high, line.priced, word), duration(line.seconds, word),

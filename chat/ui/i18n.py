@@ -169,6 +169,7 @@ KO = {
     "about {time}": "약 {time}", "time unknown: none of these models has answered in this log yet":
         "시간 알 수 없음: 이 로그에서 아직 답한 적이 없는 모델입니다",
     "(expected {cost})": "(예상 {cost})", "(expected {n})": "(예상 {n})",
+    "learned from {n} answers": "응답 {n}개에서 학습", "prior: {family}": "사전값: {family}",
     (" (high: up to {n} tokens an answer, what caps reserve; set max tokens to bound it yourself)"):
         " (높음: 답변당 최대 {n} 토큰, 한도가 예약하는 양. 직접 정하려면 최대 토큰을 설정하세요)",
     "{n} (margin {margin} points)": "{n} (차이 {margin}점 기준)",

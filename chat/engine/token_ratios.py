@@ -1,0 +1,149 @@
+"""How many tokens a model's vendor bills for what we count as one, learned from the log, per script.
+
+Our own count is tiktoken's o200k_base over the messages with OpenAI's chat framing (chat.engine.tokens): the
+same count for every model, so two models' ratios translate one's tokens into the other's. Each logged answer
+whose input the provider reported gives one ratio per distinct prompt sent; their mean and 95% interval are the
+model's. Until a model has answered, its family's prior from pricing.yaml stands in, marked as one.
+"""
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from chat.engine.pricing import PriceTable
+from chat.engine.token_priors import SCRIPTS, Script, prior_for
+from chat.engine.tokens import count_messages
+from chat.storage.billed import billed_inputs
+from chat.storage.store import Store
+
+REFERENCE_MODEL = "gpt-4o"  # whose tokenizer (o200k_base) is our count for every model
+LEARN_FROM = 200  # latest answers per model
+SAFE_AFTER = 3  # distinct prompts before a learned upper bound replaces the prior's for caps
+STALE_S = 5.0  # a model's ratio is learned again at most this often after a new answer
+REFRESH_S = 60.0  # and at least this often while it is used
+FALLBACK = {"hangul": (1.5, 2.0), "latin": (1.2, 1.5)}  # a pricing.yaml without token_ratios: wide and safe
+# Student's t at 97.5% by degrees of freedom; beyond 30, the normal's 1.96 is within 2%
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Vendor tokens per token of our count, for one model and script."""
+
+    mean: float
+    low: float
+    high: float  # what a spend cap reserves
+    answers: int  # distinct prompts it was learned from; 0 for a prior
+    source: Literal["learned", "prior"]
+    family: str  # the prior's family (or where the fallback came from)
+
+    def tokens(self, counted: int, bound: Literal["mean", "low", "high"] = "mean") -> int:
+        """Our count in this vendor's tokens: rounded up for the high a cap reserves, to nearest otherwise."""
+        value = counted * getattr(self, bound)
+        return math.ceil(value - 1e-9) if bound == "high" else round(value)
+
+
+def script_of(text: str) -> Script:
+    """'hangul' for text mostly in Hangul, 'latin' otherwise (letters only: digits and marks cost the same)."""
+    hangul = latin = 0
+    for ch in text:
+        o = ord(ch)
+        if 0xAC00 <= o <= 0xD7A3 or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F:
+            hangul += 1
+        elif ch.isalpha():
+            latin += 1
+    return "hangul" if hangul >= latin and hangul else "latin"
+
+
+def sent_text(messages: list[dict]) -> str:
+    return "\n".join(str(m.get("content") or "") for m in messages)
+
+
+def our_count(messages: list[dict]) -> int:
+    """Our count of what was sent: o200k_base, with OpenAI's framing, whichever model it went to."""
+    return count_messages(messages, REFERENCE_MODEL)[0]
+
+
+def learned(pairs: list[tuple[list[dict], int]]) -> dict[Script, list[float]]:
+    """Each distinct prompt's ratio of billed to counted tokens, by script (the latest answer of each prompt)."""
+    seen, out = set(), {s: [] for s in SCRIPTS}
+    for messages, billed in pairs:
+        text = sent_text(messages)
+        if text in seen:
+            continue  # repeats of one prompt are one observation, not n
+        seen.add(text)
+        counted = our_count(messages)
+        if counted > 0:
+            out[script_of(text)].append(billed / counted)
+    return out
+
+
+def interval(ratios: list[float]) -> tuple[float, float, float]:
+    """(mean, low, high) at 95%; with one observation the interval is that point."""
+    mean = statistics.fmean(ratios)
+    if len(ratios) < 2:
+        return mean, mean, mean
+    half = _T975[min(len(ratios) - 2, len(_T975) - 1)] * statistics.stdev(ratios) / math.sqrt(len(ratios))
+    return mean, mean - half, mean + half
+
+
+class TokenRatios:
+    """Each model's ratios, learned from the log and kept a while; `forget` after a new answer of the model."""
+
+    def __init__(self, store: Store, prices: PriceTable):
+        self.store, self.prices = store, prices
+        self._cache: dict[str, tuple[float, dict[Script, list[float]]]] = {}
+        self._stale: set[str] = set()
+        self._lock = threading.Lock()
+
+    def ratio(self, model: str, script: Script, endpoint: str | None = None, priced_as: str | None = None) -> Ratio:
+        """model: the name its answers are logged under; its family is found by the name it is priced as, and only
+        among the families that hold on its endpoint."""
+        seen = self._observed(model)[script]
+        prior = self._prior(priced_as or model, script, endpoint)
+        if not seen:
+            return prior
+        mean, low, high = interval(seen)
+        low, high = min(low, min(seen)), max(high, max(seen))
+        if len(seen) < SAFE_AFTER:
+            high = max(high, prior.high)  # too few prompts to bound it: the prior's high still stands
+        return Ratio(mean, max(low, 0.0), high, len(seen), "learned", prior.family)
+
+    def answered(self, model: str) -> None:
+        """The model's provider reported another input: learn again at the next look (at most every STALE_S)."""
+        with self._lock:
+            self._stale.add(model)
+
+    def forget(self, model: str) -> None:
+        """Learn again at the next look, now."""
+        with self._lock:
+            self._cache.pop(model, None)
+
+    def _prior(self, model: str, script: Script, endpoint: str | None) -> Ratio:
+        prior = prior_for(self.prices.token_priors, model, endpoint)
+        if prior is None:
+            ratio, high = FALLBACK[script]
+            return Ratio(ratio, ratio, high, 0, "prior", "built-in fallback")
+        guess = prior.guesses[script]
+        return Ratio(guess.ratio, guess.low, guess.high, 0, "prior", prior.family)
+
+    def _observed(self, model: str) -> dict[Script, list[float]]:
+        with self._lock:
+            cached = self._cache.get(model)
+            age = time.monotonic() - cached[0] if cached is not None else None
+            # answers this process logged make it stale; other processes' answers are picked up within REFRESH_S
+            fresh = age is not None and age < REFRESH_S and (model not in self._stale or age < STALE_S)
+            if fresh:
+                return cached[1]
+            self._stale.discard(model)
+        pairs = [(json.loads(sent), billed) for sent, billed in billed_inputs(self.store, model, LEARN_FROM)]
+        observed = learned(pairs)
+        with self._lock:
+            self._cache[model] = (time.monotonic(), observed)
+        return observed

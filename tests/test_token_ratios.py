@@ -1,0 +1,104 @@
+"""Each vendor's tokens per token of our count, learned from the log: the estimate, the caps and the meter use them.
+
+The fakes bill `input_ratio` times our own count of each request (o200k_base with OpenAI's framing), as a vendor
+whose tokenizer splits Korean into more pieces would; the real SDKs read that usage back over HTTP.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+from chat.engine import Engine
+from chat.engine.budget import Budget
+from chat.engine.pricing import load_prices
+from chat.evaluation import estimate as estimates
+from chat.evaluation import questionsets, runs
+from chat.storage.store import Store
+from tests.fake_servers import Scenario
+from tests.helpers import run
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ = ROOT / "examples" / "training_faq.yaml"
+KOREAN = ["수강 신청은 언제까지 하나요?", "출석 인정 기준이 무엇인가요?", "훈련장려금은 언제 지급되나요?",
+          "수료 기준을 알려주세요.", "환불 규정이 궁금합니다.", "온라인 강의도 출석으로 인정되나요?"]
+
+
+def test_the_ratio_is_learned_per_script_from_the_answers_the_vendor_billed(fake, engine):
+    fake.scenarios["claude-haiku-4-5"] = Scenario(input_ratio=1.3)
+    model = engine.resolve("claude-haiku-4-5")
+    before = engine.token_ratio(model, "hangul")
+    assert before.source == "prior" and before.family == "Anthropic Claude" and before.mean == 1.4
+    for question in KOREAN:
+        for _ in range(2):  # a repeat is the same prompt: one observation, not two
+            _, result = run(engine, model="claude-haiku-4-5", prompt=question, system="FAQ에 있는 내용만 답하세요.")
+            assert result.ok, result.error
+    engine.ratios.forget(model.name)
+    after = engine.token_ratio(model, "hangul")
+    assert after.source == "learned" and after.answers == len(KOREAN)
+    assert abs(after.mean - 1.3) < 0.02 and after.low <= 1.3 <= after.high
+    assert engine.token_ratio(model, "latin").source == "prior"  # nothing in English was asked yet
+    # what the next reservation is made at, recorded with the row
+    _, result = run(engine, model="claude-haiku-4-5", prompt="정원은 몇 명인가요?")
+    recorded = json.loads(result.record["params_json"])["token_ratio"]
+    assert recorded["script"] == "hangul" and recorded["source"] == "learned" and recorded["answers"] == len(KOREAN)
+
+
+def test_after_one_run_the_estimate_of_the_next_is_within_10_percent_of_what_the_vendor_bills(fake, engine):
+    fake.scenarios["claude-haiku-4-5"] = Scenario(input_ratio=1.25)
+    qs = questionsets.load(FAQ)
+
+    def one_run() -> int:
+        run_id = runs.create(engine, qs, ["claude-haiku-4-5"], 1, 4)
+        for _ in runs.execute(engine, run_id, qs, ["claude-haiku-4-5"], 1, 4):
+            pass
+        engine.store.flush()
+        rows = engine.store.query("SELECT sum(input_tokens) AS n FROM exchanges WHERE run_id = ?", [run_id])
+        return rows[0]["n"]
+
+    first_guess = estimates.estimate(engine, qs, ["claude-haiku-4-5"], 1, 4).lines[0]
+    assert first_guess.ratio.source == "prior"
+    billed = one_run()
+    engine.ratios.forget("claude-haiku-4-5")
+    guess = estimates.estimate(engine, qs, ["claude-haiku-4-5"], 1, 4).lines[0]
+    assert guess.ratio.source == "learned" and guess.ratio.answers == len(qs.questions)
+    assert abs(guess.input_tokens - billed) <= 0.10 * billed, (guess.input_tokens, billed)
+    assert abs(one_run() - billed) == 0  # the vendor bills the same prompts the same: the comparison is fair
+    # and the table says where its ratio comes from
+    _, rows = estimates.table(estimates.estimate(engine, qs, ["claude-haiku-4-5"], 1, 4))
+    assert f"learned from {len(qs.questions)} answers" in rows[0][2]
+
+
+def test_a_vendor_billing_1_8x_our_count_on_korean_never_passes_the_cap(fake, tmp_path, monkeypatch):
+    """A gpt-4o-mini served by another company's server: its name says o200k_base, its bill says otherwise."""
+    monkeypatch.setenv("CHAT_ENDPOINTS", f"vendor={fake.url}/v1")
+    pricing = tmp_path / "pricing.yaml"
+    pricing.write_text(load_prices().path.read_text() + 'aliases:\n  "vendor:gpt-4o-mini": gpt-4o-mini\n')
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_ratio=1.8, output_tokens=1)
+    cap = Decimal("0.0004")
+    store = Store(tmp_path / "chat.db")
+    engine = Engine(store, load_prices(pricing), Budget(daily_cap=cap, store=store))
+    system = "다음 FAQ에 있는 내용만 한국어로 답하세요. " * 40  # about 700 tokens of Korean per request
+    results = []
+    lock = threading.Lock()
+
+    def ask(n):
+        _, result = run(engine, model="vendor:gpt-4o-mini", prompt=f"{KOREAN[n % len(KOREAN)]} ({n})", system=system,
+                        max_tokens=1, spend_key=f"s{n}")
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.flush()
+    answered = [r for r in results if r.ok]
+    refused = [r for r in results if not r.ok]
+    assert answered and refused and all("cap" in r.error for r in refused)
+    spent = sum((Decimal(r["cost_exact"] and json.loads(r["cost_exact"])["cost_usd"] or 0)
+                 for r in store.query("SELECT cost_exact FROM exchanges")), Decimal(0))
+    assert spent <= cap, f"spent {spent} against a cap of {cap}"
+    assert len(store.query("SELECT id FROM exchanges")) == len(results)  # every request logged or refused, logged
