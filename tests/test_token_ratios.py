@@ -25,7 +25,18 @@ KOREAN = ["수강 신청은 언제까지 하나요?", "출석 인정 기준이 �
           "수료 기준을 알려주세요.", "환불 규정이 궁금합니다.", "온라인 강의도 출석으로 인정되나요?"]
 
 
-def test_the_ratio_is_learned_per_script_from_the_answers_the_vendor_billed(fake, engine):
+def _tokens(capsys, engine, text: str, *models: str) -> list[str]:
+    from chat.ui.cli import main
+
+    args = ["tokens", text, "--db", str(engine.store.path)]
+    for m in models:
+        args += ["-m", m]
+    capsys.readouterr()
+    assert main(args) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_the_ratio_is_learned_per_script_from_the_answers_the_vendor_billed(fake, engine, capsys):
     fake.scenarios["claude-haiku-4-5"] = Scenario(input_ratio=1.3)
     model = engine.resolve("claude-haiku-4-5")
     before = engine.token_ratio(model, "hangul")
@@ -39,6 +50,14 @@ def test_the_ratio_is_learned_per_script_from_the_answers_the_vendor_billed(fake
     assert after.source == "learned" and after.answers == len(KOREAN)
     assert abs(after.mean - 1.3) < 0.02 and after.low <= 1.3 <= after.high
     assert engine.token_ratio(model, "latin").source == "prior"  # nothing in English was asked yet
+    # the command line says the same, each figure with where it comes from
+    out = _tokens(capsys, engine, "훈련장려금은 언제 지급되나요?", "claude-haiku-4-5", "gpt-4o", "gemini-2.5-flash")
+    assert "mostly Hangul" in out[0]
+    counted = int(out[0].split("our count: ")[1].split()[0])
+    assert out[1].split()[:2] == ["claude-haiku-4-5", str(round(counted * after.mean))]
+    assert f"learned from {len(KOREAN)} answers" in out[1]
+    assert out[2].split()[1] == str(counted) and "exact tokenizer" in out[2]
+    assert "prior x1.50" in out[3] and "any other model" in out[3]
     # what the next reservation is made at, recorded with the row
     _, result = run(engine, model="claude-haiku-4-5", prompt="정원은 몇 명인가요?")
     recorded = json.loads(result.record["params_json"])["token_ratio"]

@@ -501,10 +501,11 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--per-day", type=_positive_int, default=1000, metavar="N",
                      help="questions a day for the monthly projection (default 1,000)")
     _constraint_flags(rep)
-    from chat.ui import cli_db, cli_logs
+    from chat.ui import cli_db, cli_logs, cli_tokens
 
     cli_logs.add_parsers(sub)
     cli_db.add_parsers(sub)
+    cli_tokens.add_parsers(sub)
     return p
 
 
@@ -521,10 +522,11 @@ def main(argv=None) -> int:
         currency()
         from chat.ui.cli_db import run_db
         from chat.ui.cli_logs import run_logs, run_stats
+        from chat.ui.cli_tokens import run_tokens
 
         commands = {"models": _models, "ask": _ask, "eval": _eval, "runs": _runs, "report": _report, "decide": _decide,
                     "prices": _prices, "logs": run_logs,
-                    "stats": run_stats, "db": run_db}
+                    "stats": run_stats, "db": run_db, "tokens": run_tokens}
         return commands[args.command](args)
     except ValueError as exc:  # configuration errors (pricing.yaml, CHAT_* variables) carry their own fix
         from chat.evaluation.runs import NoSuchRun
