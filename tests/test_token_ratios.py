@@ -59,6 +59,7 @@ def test_the_ratio_is_learned_per_script_from_the_answers_the_vendor_billed(fake
     assert out[2].split()[1] == str(counted) and "exact tokenizer" in out[2]
     assert "prior x1.50" in out[3] and "any other model" in out[3]
     # what the next reservation is made at, recorded with the row
+    engine.budget.daily_cap = Decimal(5)
     _, result = run(engine, model="claude-haiku-4-5", prompt="정원은 몇 명인가요?")
     recorded = json.loads(result.record["params_json"])["token_ratio"]
     assert recorded["script"] == "hangul" and recorded["source"] == "learned" and recorded["answers"] == len(KOREAN)

@@ -284,14 +284,15 @@ class Engine:
             temperature = None
         script = script_of(sent_text(messages))
         att.ratio = self.token_ratio(model, script)
-        att.params["token_ratio"] = {"script": script, "reserved": round(att.ratio.high, 4), "source": att.ratio.source,
-                                     "answers": att.ratio.answers}
         try:
             # the most input the vendor may bill: our count at the model's upper ratio (its prior's, until known)
             att.reservation = self.budget.reserve(att.id, req.spend_key or req.session_id, req.user, model,
                                                   att.ratio.tokens(our_count(messages), "high"), max_tokens)
         except CapExceeded as exc:
             return self._refuse(att, exc.reason)
+        if att.reservation is not None:  # the ratio the cap reserved the input at, and where it came from
+            att.params["token_ratio"] = {"script": script, "reserved": round(att.ratio.high, 4),
+                                         "source": att.ratio.source, "answers": att.ratio.answers}
         if att.reservation is not None and max_tokens is None:
             # the reserved output is the real bound only if the model is told so
             max_tokens = att.reservation.output_tokens
@@ -359,7 +360,7 @@ class Engine:
             # nothing reached a model, or it refused the request outright: nothing was consumed
             return Usage(), "estimate", None
         est_in, method = count_messages(att.messages, name)
-        if att.ratio is not None and method.startswith("tiktoken"):
+        if att.ratio is not None and not att.ratio.exact and method.startswith("tiktoken"):
             # our count in this vendor's tokens, at the ratio its logged answers show (or its family's prior)
             est_in = att.ratio.tokens(our_count(att.messages))
             method = f"tiktoken:o200k_base x{att.ratio.mean:.2f} ({att.ratio.source})"

@@ -43,6 +43,11 @@ class Ratio:
     source: Literal["learned", "prior"]
     family: str  # the prior's family (or where the fallback came from)
 
+    @property
+    def exact(self) -> bool:
+        """Our tokenizer is the vendor's (its family's prior says exactly 1), and nothing learned says otherwise."""
+        return self.source == "prior" and self.low == self.mean == 1.0
+
     def tokens(self, counted: int, bound: Literal["mean", "low", "high"] = "mean") -> int:
         """Our count in this vendor's tokens: rounded up for the high a cap reserves, to nearest otherwise."""
         value = counted * getattr(self, bound)

@@ -59,7 +59,7 @@ def run_tokens(args) -> int:
         ratio = engine.token_ratio(model, script)
         if ratio.source == "learned":
             how = f"learned from {ratio.answers:,} answers, x{ratio.mean:.2f} ({ratio.low:.2f}-{ratio.high:.2f})"
-        elif ratio.low == ratio.mean == 1.0:
+        elif ratio.exact:
             how = "exact tokenizer (o200k_base)"
         else:
             how = f"prior x{ratio.mean:.2f} (up to {ratio.high:.2f}): {ratio.family}"
