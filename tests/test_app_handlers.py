@@ -36,8 +36,9 @@ def test_reply_streams_and_meter_shows_the_logged_row(fake, engine):
     assert shown(chat[2]["metadata"]["title"]) == f"gpt-4o-mini · {meter_line(row)}"
     assert "30 in · 8 out" in chat[2]["metadata"]["title"] and "$0.0000093" in chat[2]["metadata"]["title"]
     assert "1 request · 30 in / 8 out tokens · $0.0000093" in panel
-    # what the same 30 in / 8 out would cost elsewhere: gpt-4o at $2.50/$10 per 1M
-    assert "| gpt-4o | ≈$0.000155 |" in shown(chat[2]["content"]) and "approximate" in chat[2]["content"]
+    # what the same 30 in / 8 out would cost elsewhere: gpt-4o at $2.50/$10 per 1M, the same tokenizer as gpt-4o-mini
+    assert "| gpt-4o | ≈$0.000155 | ×1.00 (prior) |" in shown(chat[2]["content"])
+    assert "translated" in chat[2]["content"]
     assert row["session_id"] == state["session_id"]
     assert json.loads(row["params_json"]) == {"max_tokens": 100, "temperature": 0.5}
 
@@ -196,8 +197,7 @@ def test_a_finished_turn_is_made_inert_once_and_reused_by_every_later_repaint():
 
 
 def test_same_tokens_elsewhere_is_ten_cheapest_then_the_rest_a_click_away(fake, engine):
-    from chat.engine.pricing import costs_elsewhere
-    from chat.engine.usage import Usage
+    from chat.engine.token_ratios import costs_elsewhere
     from chat.ui.session import new_session
 
     fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=1000, output_tokens=200)
@@ -205,7 +205,8 @@ def test_same_tokens_elsewhere_is_ten_cheapest_then_the_rest_a_click_away(fake, 
     details = chat[-1]["content"]
     top, _, rest = details.partition("<details>")
     rows = [line for line in top.splitlines() if line.startswith("| ") and not line.startswith("| Model")]
-    others = [name for name, _ in costs_elsewhere(Usage(1000, 200), engine.prices) if name != "gpt-4o-mini"]
+    row = state["turns"][-1]["record"]
+    others = [e.model for e in costs_elsewhere(engine, row)]  # the same text as each model would count it
     assert [shown(r.split(" | ")[0].removeprefix("| ")) for r in rows] == others[:10]  # cheapest first
     assert f"<summary>{len(others) - 10} more models</summary>" in rest
     assert rest.count("\n| ") == len(others) - 10 + 1  # the header and every other model

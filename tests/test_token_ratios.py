@@ -122,3 +122,34 @@ def test_a_vendor_billing_1_8x_our_count_on_korean_never_passes_the_cap(fake, tm
                  for r in store.query("SELECT cost_exact FROM exchanges")), Decimal(0))
     assert spent <= cap, f"spent {spent} against a cap of {cap}"
     assert len(store.query("SELECT id FROM exchanges")) == len(results)  # every request logged or refused, logged
+
+
+def test_same_text_elsewhere_translates_the_tokens_through_both_ratios(fake, engine):
+    from chat.engine.pricing import cost_of
+    from chat.engine.token_ratios import costs_elsewhere
+    from chat.engine.usage import Usage
+    from chat.ui.session import elsewhere
+    from chat.wording import format_usd
+
+    fake.scenarios["claude-haiku-4-5"] = Scenario(input_ratio=1.3)
+    for question in KOREAN[:4]:
+        run(engine, model="claude-haiku-4-5", prompt=question, system="FAQ에 있는 내용만 답하세요.")
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=1000, output_tokens=200)
+    _, result = run(engine, model="gpt-4o-mini", prompt="수료 기준을 알려주세요.")
+    engine.ratios.forget("claude-haiku-4-5")
+    row = engine.store.exchange(result.record["id"])
+    found = costs_elsewhere(engine, row)
+    claude = next(e for e in found if e.model == "claude-haiku-4-5")
+    assert claude.ratio.source == "learned" and claude.ratio.answers == 4
+    factor = claude.ratio.mean  # gpt-4o-mini counts as we do: 1000 of ours are 1000 x 1.3 of Claude's
+    assert abs(factor - 1.3) < 0.02
+    # the prompt is Korean (learned), the fake's reply English (Claude's Latin prior, 1.15)
+    expected = cost_of(Usage(round(1000 * factor), round(200 * 1.15)), engine.prices.get("claude-haiku-4-5"))
+    assert claude.cost.total == expected.total
+    gemini = next(e for e in found if e.model.startswith("gemini"))
+    assert gemini.ratio.source == "prior" and gemini.ratio.mean == 1.5
+    text = elsewhere(row, engine.prices, engine=engine)
+    assert "translated" in text and "×1.50 (prior)" in text
+    assert f"| ≈{format_usd(expected.total)} | ×{factor:.2f} (learned from 4) |" in text
+    assert all(e.model != "gpt-4o-mini" for e in found)
+    assert [e.cost.total for e in found] == sorted(e.cost.total for e in found)  # cheapest first

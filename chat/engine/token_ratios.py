@@ -12,12 +12,13 @@ import math
 import statistics
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
-from chat.engine.pricing import PriceTable
+from chat.engine.pricing import Cost, PriceTable, cost_of
 from chat.engine.token_priors import SCRIPTS, Script, prior_for
 from chat.engine.tokens import count_messages
+from chat.engine.usage import Usage
 from chat.storage.billed import billed_inputs
 from chat.storage.store import Store
 
@@ -152,3 +153,41 @@ class TokenRatios:
         with self._lock:
             self._cache[model] = (time.monotonic(), observed)
         return observed
+
+
+_OUTPUT_SIDE = {"output_tokens", "reasoning_tokens"}
+
+
+def translated(usage: Usage, factor_in: float, factor_out: float) -> Usage:
+    """Token counts as another model would count the same text: input and output each by their own factor."""
+    return Usage(**{f.name: round(getattr(usage, f.name) * (factor_out if f.name in _OUTPUT_SIDE else factor_in))
+                    for f in fields(Usage)})
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    model: str
+    cost: Cost
+    ratio: Ratio  # the other model's ratio for the input's script, which the input was translated through
+
+
+def costs_elsewhere(engine, record) -> list[Elsewhere]:
+    """What this exchange's text would cost on every other priced model, cheapest first: its tokens translated
+    through this model's ratio to our count and then the other's (each learned or a prior), the prompt's and the
+    reply's each by its own script."""
+    scripts = script_of(record.prompt or ""), script_of(record.reply or "")
+    try:
+        model = engine.resolve(record.model)
+        this = [engine.token_ratio(model, s) for s in scripts]
+    except Exception:  # a name that no longer resolves: its counts are taken as our own
+        this = None
+    usage = Usage.of_row(record)
+    out = []
+    for price in engine.prices:
+        if price.model == record.model or price.basis != "tokens" or not (price.rates.input or price.rates.output):
+            continue
+        other = [engine.ratios.ratio(price.model, s, price.provider) for s in scripts]
+        mine = this or other
+        counted = translated(usage, other[0].mean / mine[0].mean, other[1].mean / mine[1].mean)
+        out.append(Elsewhere(price.model, cost_of(counted, price), other[0]))
+    return sorted(out, key=lambda e: e.cost.total)

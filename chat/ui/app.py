@@ -84,7 +84,7 @@ def context_window(engine: Engine, model: str) -> int | None:
 
 def _outputs(engine, state, model, textbox=None):
     textbox = gr.skip() if textbox is None else textbox
-    return render(state, engine.prices), state, textbox, panel(state, context_window(engine, model))
+    return render(state, engine.prices, engine), state, textbox, panel(state, context_window(engine, model))
 
 
 def respond(engine: Engine, message: str, state: dict, model: str, system: str, temperature, max_tokens,
@@ -99,13 +99,13 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
     state = fork(state)
     state["lang"] = language(request)  # the meter and the panel speak the reader's language
     if not message:
-        yield render(state, engine.prices), state, gr.skip()
+        yield render(state, engine.prices, engine), state, gr.skip()
         return
     caller = check_rate(engine, request, state["session_id"])
     turn = {"id": uuid.uuid4().hex, "prompt": message, "reply": "", "status": "streaming", "record": None, "model": model}
     prior = history(state)
     state["turns"].append(turn)
-    yield render(state, engine.prices), state, ""
+    yield render(state, engine.prices, engine), state, ""
     req = ChatRequest(
         model=model or default_model(),
         prompt=message,
@@ -131,10 +131,10 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
                     last = time.monotonic()
                     turn["reply"] = "".join(parts)
                     turn.pop("waiting", None)
-                    yield render(state, engine.prices), gr.skip(), gr.skip()
+                    yield render(state, engine.prices, engine), gr.skip(), gr.skip()
             elif isinstance(item, Waiting):
                 turn["waiting"] = item.ahead
-                yield render(state, engine.prices), gr.skip(), gr.skip()
+                yield render(state, engine.prices, engine), gr.skip(), gr.skip()
             elif isinstance(item, Result):
                 turn["record"], turn["status"], turn["reply"] = item.record, item.status, item.record.reply
                 turn["failure"] = item.failure
@@ -143,7 +143,7 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
     finally:
         with _active_lock:
             _active["streams"] -= 1
-    yield render(state, engine.prices), state, gr.skip()
+    yield render(state, engine.prices, engine), state, gr.skip()
 
 
 def show_panel(engine: Engine, state: dict, model: str, request: gr.Request = None) -> str:

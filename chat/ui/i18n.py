@@ -170,6 +170,11 @@ KO = {
         "시간 알 수 없음: 이 로그에서 아직 답한 적이 없는 모델입니다",
     "(expected {cost})": "(예상 {cost})", "(expected {n})": "(예상 {n})",
     "learned from {n} answers": "응답 {n}개에서 학습", "prior: {family}": "사전값: {family}",
+    "learned from {n}": "응답 {n}개에서 학습", "prior": "사전값", "Its tokens": "토큰 비율",
+    "**Same text elsewhere**, cheapest first: its tokens translated to each model's through that model's ratio to "
+    "our count (learned from its answers, or its family's prior)":
+        "**같은 텍스트, 다른 모델**, 저렴한 순: 각 모델의 토큰 비율(응답에서 학습했거나 모델 계열의 사전값)로 "
+        "우리 토큰 수를 그 모델의 토큰으로 환산",
     (" (high: up to {n} tokens an answer, what caps reserve; set max tokens to bound it yourself)"):
         " (높음: 답변당 최대 {n} 토큰, 한도가 예약하는 양. 직접 정하려면 최대 토큰을 설정하세요)",
     "{n} (margin {margin} points)": "{n} (차이 {margin}점 기준)",

@@ -187,7 +187,7 @@ def detail(engine: Engine, access: Access, exchange_id: str, request: gr.Request
     if row.error:
         parts.append(f"**{word('Error')}:** {plain(row.error)}")  # as the log keeps it, and only as text
     if row.input_tokens or row.output_tokens:
-        parts.append(elsewhere(row, engine.prices, word))
+        parts.append(elsewhere(row, engine.prices, word, engine))
     trimmed = word(" ({n} oldest turns trimmed to fit)", n=row.trimmed_turns) if row.trimmed_turns else ""
     parts.append(f"#### {word('What was sent')}{trimmed}")
     for m in messages:

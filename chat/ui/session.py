@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from chat.engine import token_ratios
 from chat.engine.pricing import PriceTable, costs_elsewhere
 from chat.engine.usage import Usage
 from chat.ui.display import cost_breakdown, meter_line
@@ -53,28 +54,41 @@ def account(state: dict, record: dict) -> None:
 ELSEWHERE_SHOWN = 10
 
 
-def elsewhere(record: dict, prices: PriceTable, word=english) -> str:
-    """The same token counts priced on the other priced models, cheapest first: a compact table of ten, the
-    rest one click away (approximate: tokenizers differ)."""
-    usage = Usage.of_row(record)
-    others = [(name, cost) for name, cost in costs_elsewhere(usage, prices) if name != record.model]
+def elsewhere(record: dict, prices: PriceTable, word=english, engine=None) -> str:
+    """The same text priced on the other priced models, cheapest first: a compact table of ten, the rest one click
+    away. With the engine, the tokens are translated through each model's token ratio (learned or a prior)."""
+    if engine is not None:
+        others = [(e.model, e.cost, e.ratio) for e in token_ratios.costs_elsewhere(engine, record)]
+    else:
+        usage = Usage.of_row(record)
+        others = [(name, cost, None) for name, cost in costs_elsewhere(usage, prices) if name != record.model]
     if not others:
         return ""
 
+    def how(ratio) -> str:
+        if ratio is None:
+            return ""
+        said = word("learned from {n}", n=f"{ratio.answers:,}") if ratio.source == "learned" else word("prior")
+        return f" ×{ratio.mean:.2f} ({said}) |"
+
     def table(rows) -> str:
         cell = plain  # a model name is text, even with a | or a [
-        return f"| {word('Model')} | {word('Same tokens')} |\n|---|---:|\n" + "\n".join(
-            f"| {cell(name)} | ≈{format_money(cost.total, word=word)} |" for name, cost in rows)
+        extra = f" {word('Its tokens')} |" if engine is not None else ""
+        return f"| {word('Model')} | {word('Same tokens')} |{extra}\n|---|---:|{'---:|' if extra else ''}\n" + "\n".join(
+            f"| {cell(name)} | ≈{format_money(cost.total, word=word)} |{how(ratio)}" for name, cost, ratio in rows)
 
     shown, rest = others[:ELSEWHERE_SHOWN], others[ELSEWHERE_SHOWN:]
-    text = word("**Same tokens elsewhere**, cheapest first (approximate: tokenizers differ)") + f"\n\n{table(shown)}"
+    intro = word("**Same tokens elsewhere**, cheapest first (approximate: tokenizers differ)") if engine is None else \
+        word("**Same text elsewhere**, cheapest first: its tokens translated to each model's through that model's "
+             "ratio to our count (learned from its answers, or its family's prior)")
+    text = f"{intro}\n\n{table(shown)}"
     if rest:
         more = word("{n} more models", n=len(rest))
         text += f"\n\n<details><summary>{more}</summary>\n\n{table(rest)}\n\n</details>"
     return text
 
 
-def _meter_message(record: dict, prices: PriceTable | None, word=None) -> dict:
+def _meter_message(record: dict, prices: PriceTable | None, word=None, engine=None) -> dict:
     word = word or words("en")
     source = word("tokens estimated") if record.usage_source == "estimate" else word("tokens reported by the provider")
     # a model name is typed by whoever chats ('openai:![x](/logout)'): shown as text, never as markup
@@ -82,7 +96,7 @@ def _meter_message(record: dict, prices: PriceTable | None, word=None) -> dict:
     details = (f"{cost_breakdown(record, word)}\n\n{word('model')} {model} · {word('status')} "
                f"`{record.status}` · {source}")
     if prices is not None and (record.input_tokens or record.output_tokens):
-        details += f"\n\n{elsewhere(record, prices, word)}"
+        details += f"\n\n{elsewhere(record, prices, word, engine)}"
     return {"role": "assistant", "content": details,
             "metadata": {"title": f"{model} · {meter_line(record, word)}", "status": "done"}}
 
@@ -95,7 +109,7 @@ class ChatView(list):
         self.finished = finished  # (turn, how many of the leading messages are its), in order
 
 
-def render(state: dict, prices: PriceTable | None = None) -> ChatView:
+def render(state: dict, prices: PriceTable | None = None, engine=None) -> ChatView:
     """Chatbot messages: each reply, then its meter line (expand it for the cost breakdown)."""
     messages, finished, settled = [], [], True
     for turn in state["turns"]:
@@ -106,7 +120,7 @@ def render(state: dict, prices: PriceTable | None = None) -> ChatView:
         else:
             # a finished turn never changes: its messages are built once, and repaints during later replies reuse them
             if "messages" not in turn:
-                turn["messages"] = _finished(turn, prices, words(state.get("lang")))
+                turn["messages"] = _finished(turn, prices, words(state.get("lang")), engine)
             messages += turn["messages"]
         if settled:
             finished.append((turn, len(messages) - start))
@@ -123,7 +137,7 @@ def _streaming(turn: dict, word=english) -> list[dict]:
     return [{"role": "user", "content": inert(turn["prompt"])}, {"role": "assistant", "content": inert(body or "…")}]
 
 
-def _finished(turn: dict, prices: PriceTable | None, word=english) -> list[dict]:
+def _finished(turn: dict, prices: PriceTable | None, word=english, engine=None) -> list[dict]:
     record = turn.get("record")
     body = turn["reply"]
     if record and record.status != "ok":
@@ -132,7 +146,7 @@ def _finished(turn: dict, prices: PriceTable | None, word=english) -> list[dict]
         note = "⏹ " + word("stopped") if record.status == "aborted" else f"⚠️ {why}"
         body = f"{body}\n\n{note}" if body else note
     shown = [{"role": "user", "content": inert(turn["prompt"])}, {"role": "assistant", "content": inert(body)}]
-    return shown + ([_meter_message(record, prices, word)] if record else [])
+    return shown + ([_meter_message(record, prices, word, engine)] if record else [])
 
 
 def panel(state: dict, context_window: int | None) -> str:
