@@ -533,7 +533,7 @@ def test_logs_tab_filters_searches_opens_a_row_and_exports(browser, demo, scenar
     detail = page.inner_text("#logs-detail")
     row = wait_row(demo.db, "수강료 환불은 언제 되나요?")
     assert "수강료 환불은 언제 되나요?" in detail and "환불은 5일 안에 처리됩니다." in detail
-    assert meter_line(row) in detail and "Same tokens elsewhere" in detail
+    assert meter_line(row) in detail and "Same text elsewhere" in detail
     # a compact table of the ten cheapest, the rest one click away
     others = page.locator("#logs-detail table").first.locator("tbody tr")
     assert others.count() == 10
