@@ -253,7 +253,7 @@ def _openai(endpoint: Endpoint, stall: float, connect: float, retries: int):
     return OpenAIChat(client, "max_completion_tokens" if official else "max_tokens")
 
 
-@protocol("anthropic", status=_key_status)
+@protocol("anthropic", status=_key_status, marks_cache=True)
 def _anthropic(endpoint: Endpoint, stall: float, connect: float, retries: int):
     import anthropic
 
@@ -264,7 +264,7 @@ def _anthropic(endpoint: Endpoint, stall: float, connect: float, retries: int):
     return AnthropicMessages(client)
 
 
-@protocol("bedrock", status=lambda endpoint: _aws_status(), aws=True, client_vars=_AWS_VARS)
+@protocol("bedrock", status=lambda endpoint: _aws_status(), aws=True, client_vars=_AWS_VARS, marks_cache=True)
 def _bedrock(endpoint: Endpoint, stall: float, connect: float, retries: int):
     import anthropic
 
@@ -276,7 +276,7 @@ def _bedrock(endpoint: Endpoint, stall: float, connect: float, retries: int):
     return ByModel(is_bedrock_claude, claude, _converse(stall, connect, retries))
 
 
-@protocol("converse", status=lambda endpoint: _aws_status(), aws=True, client_vars=_AWS_VARS)
+@protocol("converse", status=lambda endpoint: _aws_status(), aws=True, client_vars=_AWS_VARS, marks_cache=True)
 def _converse_endpoint(endpoint: Endpoint, stall: float, connect: float, retries: int):
     return _converse(stall, connect, retries)
 

@@ -17,7 +17,7 @@ from chat.engine.history import build_messages
 from chat.engine.local_models import LocalModels
 from chat.engine.meter import Meter
 from chat.engine.models import MAX_NAME, Model, UnknownModel, resolve
-from chat.engine.options import MAX_TOKENS, TEMPERATURE, BadOption
+from chat.engine.options import CACHE, MAX_TOKENS, TEMPERATURE, BadOption
 from chat.engine.pricing import Cost, PriceTable, cost_of, load_prices
 from chat.engine.providers import Finished, ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
 from chat.engine.token_priors import Script
@@ -55,6 +55,10 @@ START_ROW_WAIT_S = 2.0  # how long a request waits for its 'streaming' row befor
 BadRequest = BadOption  # a request parameter out of range: the message names the field and what is allowed
 
 
+# Anthropic's lowest minimum for a cached prefix; pricing.yaml's cache_min_tokens says where a model's is higher
+CACHE_MIN_TOKENS = 1024
+
+
 def check_params(temperature, max_tokens) -> tuple[float | None, int | None]:
     """(temperature, max_tokens) as numbers in range, else BadRequest naming the field."""
     return TEMPERATURE.check(temperature), MAX_TOKENS.check(max_tokens)
@@ -78,6 +82,7 @@ class ChatRequest:
     user: str | None = None  # the login that asked, when auth is on
     spend_key: str | None = None  # whose session cap this counts against (browser session); default session_id
     browser_session: str | None = None  # the browser a web request came from: a shared link shows each only theirs
+    cache: str | None = None  # auto (the default) or off: chat.engine.options.CACHE
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,14 @@ class Engine:
         return self.ratios.ratio(model.name, script, model.endpoint.name,
                                  model.price.priced_as if model.price is not None else None)
 
+    @staticmethod
+    def _cacheable(model: Model, messages: list[dict], ratio: Ratio) -> bool:
+        """Worth marking: the vendor caches only what is marked, and only a prefix of its minimum length."""
+        if not model.endpoint.facts.marks_cache or len(messages) < 2:
+            return False
+        minimum = (model.price.cache_min_tokens if model.price is not None else None) or CACHE_MIN_TOKENS
+        return ratio.tokens(our_count(messages[:-1])) >= minimum
+
     @property
     def active(self) -> int:
         with self._active_lock:
@@ -263,7 +276,8 @@ class Engine:
             return self._refuse(att, MessageTooLong(len(req.prompt) + len(req.system or ""), MAX_PROMPT_CHARS))
         try:
             temperature, max_tokens = check_params(req.temperature, req.max_tokens)
-        except BadRequest as exc:
+            cache = CACHE.check(req.cache)
+        except (BadRequest, BadOption) as exc:
             return self._refuse(att, BadParameter(str(exc)))
         messages, trimmed = build_messages(
             req.system, list(req.history), req.prompt, model.api_model, model.context_window, max_tokens
@@ -284,6 +298,11 @@ class Engine:
             temperature = None
         script = script_of(sent_text(messages))
         att.ratio = self.token_ratio(model, script)
+        marked = cache == "auto" and self._cacheable(model, messages, att.ratio)
+        if marked:
+            att.params["cache_marked"] = True  # the request asked the vendor to cache its prefix
+        elif cache == "off":
+            att.params["cache"] = "off"  # caching was turned off for this one
         try:
             # the most input the vendor may bill: our count at the model's upper ratio (its prior's, until known)
             att.reservation = self.budget.reserve(att.id, req.spend_key or req.session_id, req.user, model,
@@ -305,7 +324,7 @@ class Engine:
         self.store.write_now("exchanges", replace(self._record(att), status="streaming").to_row(), START_ROW_WAIT_S)
         att.started = True
         meter = att.meter = Meter()
-        request = Request(model.api_model, messages, max_tokens, temperature)
+        request = Request(model.api_model, messages, max_tokens, temperature, cache_prefix=marked)
         att.sent = True
         limit = max_seconds()
         events = provider.stream(request)

@@ -47,10 +47,39 @@ class Option:
         return int(number) if self.whole else number
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A parameter that takes one of a few words."""
+
+    name: str
+    label: str
+    choices: tuple[str, ...]
+    default: str
+    description: str
+    high: None = None  # not a bound: the options listing reads `high` of every parameter
+
+    @property
+    def allowed(self) -> str:
+        return " or ".join(self.choices) + f" (default {self.default})"
+
+    def check(self, value) -> str:
+        """value as one of the choices (None is the default), else BadOption naming the field and the choices."""
+        if value is None:
+            return self.default
+        word = str(value).strip().lower() if isinstance(value, str) else None
+        if word not in self.choices:
+            raise BadOption(f"{self.label} must be {' or '.join(self.choices)}, got {str(value)[:40]!r}")
+        return word
+
+
 TEMPERATURE = Option("temperature", "temperature", False, 0, 2,
                      "sampling randomness: 0 is greedy; not sent to models that take none (OpenAI's reasoning models)")
 MAX_TOKENS = Option("max_tokens", "max tokens", True, 1, MAX_OUTPUT_TOKENS,
                     "the longest reply, in output tokens (reasoning included); a spend cap sets it when you do not")
 REPEATS = Option("repeats", "repeats", True, 1, MAX_REPEATS, "times each question is asked per model in a run")
 CONCURRENCY = Option("concurrency", "concurrency", True, 1, MAX_CONCURRENCY, "answers of a run in flight at once")
-REQUEST = (TEMPERATURE, MAX_TOKENS)  # what one exchange takes, besides the system prompt
+CACHE = Choice("cache", "cache", ("auto", "off"), "auto",
+               "auto marks the system prompt (the FAQ) and a conversation's earlier turns for the vendor's prompt "
+               "cache where the request must ask (Anthropic, Bedrock) and the prefix is long enough; OpenAI and Gemini "
+               "cache on their own. off marks nothing")
+REQUEST = (TEMPERATURE, MAX_TOKENS, CACHE)  # what one exchange takes, besides the system prompt

@@ -45,6 +45,7 @@ class Price:
     source: str | None = None
     checked: str | None = None
     sampling: bool = True  # False: the model takes no temperature (OpenAI's reasoning models)
+    cache_min_tokens: int | None = None  # the shortest prefix its vendor caches (where the request must mark it)
     usd_per_hour: Decimal | None = None  # compute price: a self-hosted machine billed by the hour, not by the token
     concurrent_requests: int = 1  # how many requests that machine serves at once for that price
     priced_as: str | None = None  # set when a user-chosen name (an alias) borrows another model's price
@@ -279,8 +280,8 @@ def _price(name: str, entry, path: Path, line: str) -> Price:
     head = f"{path}: {line}model '{name}'"
     if not isinstance(entry, dict):
         raise PricingError(f"{head}: expected a mapping of fields (provider, input, output, ...), got {str(entry)[:60]!r}")
-    unknown = set(entry) - {"provider", "context_window", "long_context", "source", "checked", "sampling", *_RATE_FIELDS,
-                            *_COMPUTE_FIELDS}
+    unknown = set(entry) - {"provider", "context_window", "long_context", "source", "checked", "sampling",
+                            "cache_min_tokens", *_RATE_FIELDS, *_COMPUTE_FIELDS}
     if unknown:
         raise PricingError(f"{head}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     provider = entry.get("provider")
@@ -329,6 +330,7 @@ def _price(name: str, entry, path: Path, line: str) -> Price:
         source=entry.get("source"),
         checked=str(entry["checked"]) if entry.get("checked") is not None else None,
         sampling=sampling,
+        cache_min_tokens=_whole(entry, "cache_min_tokens", where, "a whole number of tokens"),
     )
 
 

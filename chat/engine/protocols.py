@@ -24,6 +24,7 @@ class Protocol:
     aws: bool = False  # AWS credentials chain; its errors carry the AWS fix; profile ids are priced as their model
     client_vars: tuple[str, ...] = ()  # the environment its client is built from: a change builds a new client
     base_url_var: str | None = None  # the variable that holds its address, when the protocol has one of its own
+    marks_cache: bool = False  # its vendor caches a prompt prefix only where the request marks it
 
 
 PROTOCOLS: dict[str, Protocol] = {}

@@ -16,6 +16,9 @@ class Request:
     messages: list[dict]  # OpenAI-style [{role, content}], system first if any
     max_tokens: int | None = None
     temperature: float | None = None
+    # mark the stable prefix (the system prompt, and a conversation's earlier turns) for the vendor's prompt cache,
+    # where the vendor needs to be asked (Anthropic's cache_control, Converse's cachePoint); others cache on their own
+    cache_prefix: bool = False
 
 
 @dataclass(frozen=True)

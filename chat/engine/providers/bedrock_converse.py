@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from chat.engine.providers.base import Event, ProviderError, ReasoningDelta, Request, TextDelta, UsageReport, finish
 from chat.engine.usage import Usage
 
+CACHE_POINT = {"type": "default"}
 # Models whose Converse refuses a system prompt: it goes at the head of the first user turn instead.
 NO_SYSTEM_PROMPT = ("mistral.mistral-7b-instruct", "mistral.mixtral-8x7b-instruct", "amazon.titan-text",
                     "cohere.command-text", "cohere.command-light", "meta.llama2")
@@ -110,6 +111,13 @@ class BedrockConverse:
 
     def stream(self, request: Request) -> Iterator[Event]:
         system, messages = _turns(request)
+        if request.cache_prefix:
+            # a cache point after the system prompt and after the turns before the question: Bedrock caches what
+            # comes before each (its minimum length and prices as Anthropic's for Claude)
+            if system:
+                system = system + [{"cachePoint": CACHE_POINT}]
+            if len(messages) >= 2:
+                messages[-2]["content"].append({"cachePoint": CACHE_POINT})
         params: dict = {"modelId": request.model, "messages": messages}
         if system:
             params["system"] = system

@@ -1,0 +1,99 @@
+"""The FAQ cached where the vendor must be asked: the real Anthropic, AnthropicBedrock and boto3 SDKs send the
+markers over loopback, only for a prefix long enough to cache and only when caching is on; reads and writes are
+priced as billed."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from chat.engine import Engine
+from chat.engine.pricing import load_prices
+from tests.conftest import need
+from tests.fake_servers import Scenario
+from tests.helpers import run
+
+# a programme FAQ of about 1,900 of our tokens (o200k_base): past Anthropic's 1,024-token minimum for Sonnet
+FAQ = "\n".join(f"{n}. 훈련장려금은 출석률 80% 이상인 달에 지급되며, 수료 기준은 전체 출석률 80%와 평가 60점 이상입니다."
+                for n in range(1, 46))
+HISTORY = ({"role": "user", "content": "수강 신청은 언제까지 하나요?"},
+           {"role": "assistant", "content": "개강 3일 전까지 신청할 수 있습니다."})
+
+
+def _marks(body: dict) -> list[str]:
+    """Where a request asked for caching: 'system', or 'message N' (Anthropic's cache_control, Converse's cachePoint)."""
+    found = []
+    system = body.get("system")
+    if isinstance(system, list) and any("cache_control" in b or "cachePoint" in b for b in system):
+        found.append("system")
+    for n, m in enumerate(body.get("messages", [])):
+        if isinstance(m.get("content"), list) and any("cache_control" in b or "cachePoint" in b for b in m["content"]):
+            found.append(f"message {n}")
+    return found
+
+
+@pytest.fixture
+def aws(fake, monkeypatch):
+    need("boto3", "Bedrock through the real SDK")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.url)
+    monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", fake.url)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKE1234")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "bedrock-secret-do-not-leak")
+    return fake
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5", "bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0",
+                                   "bedrock-converse:anthropic.claude-3-5-sonnet-20240620-v1:0"])
+def test_the_faq_and_the_earlier_turns_are_marked_for_the_cache(aws, engine, model):
+    _, result = run(engine, model=model, prompt="출석 기준이 뭔가요?", system=FAQ, history=HISTORY)
+    assert result.ok, result.error
+    body = aws.requests[-1]["body"]
+    # the system prompt, and the last turn before the question (the conversation so far), but not the question
+    assert _marks(body) == ["system", "message 1"]
+    if "converse" in model:
+        assert body["system"][-1] == {"cachePoint": {"type": "default"}}
+    else:
+        assert body["system"][0]["cache_control"] == {"type": "ephemeral"} and body["system"][0]["text"] == FAQ
+        assert body["messages"][-1]["content"] == "출석 기준이 뭔가요?"
+    assert json.loads(result.record["params_json"])["cache_marked"] is True
+    # off: nothing is marked, and the row says caching was turned off
+    _, result = run(engine, model=model, prompt="출석 기준이 뭔가요?", system=FAQ, history=HISTORY, cache="off")
+    assert _marks(aws.requests[-1]["body"]) == [] and json.loads(result.record["params_json"])["cache"] == "off"
+    # a prefix shorter than the vendor caches is not marked: the mark would change nothing
+    run(engine, model=model, prompt="출석 기준이 뭔가요?", system="FAQ에 있는 내용만 답하세요.")
+    assert _marks(aws.requests[-1]["body"]) == []
+
+
+def test_a_model_whose_minimum_is_longer_is_marked_only_past_it(aws, engine):
+    _, result = run(engine, model="claude-haiku-4-5", prompt="출석 기준이 뭔가요?", system=FAQ)
+    assert _marks(aws.requests[-1]["body"]) == []  # about 2,650 of Claude's tokens (x1.4): under Haiku 4.5's 4,096
+    _, result = run(engine, model="claude-haiku-4-5", prompt="출석 기준이 뭔가요?", system=FAQ + "\n" + FAQ)
+    assert _marks(aws.requests[-1]["body"]) == ["system"]
+
+
+def test_openai_is_never_marked_it_caches_on_its_own(fake, engine):
+    run(engine, model="gpt-4o-mini", prompt="출석 기준이 뭔가요?", system=FAQ, history=HISTORY)
+    body = json.dumps(fake.requests[-1]["body"], ensure_ascii=False)
+    assert "cache_control" not in body and "cachePoint" not in body
+
+
+def test_a_bad_cache_value_is_refused_in_one_line(fake, engine):
+    _, result = run(engine, model="claude-sonnet-4-5", prompt="hi", cache="sometimes")
+    assert not result.ok and result.error == "cache must be auto or off, got 'sometimes'" and not fake.requests
+
+
+def test_cache_writes_and_reads_are_priced_as_anthropic_bills_them(fake, store):
+    engine = Engine(store, load_prices())
+    price = engine.prices.get("claude-sonnet-4-5")
+    fake.scenarios["claude-sonnet-4-5"] = Scenario(input_tokens=3000, cache_write_tokens=2600, output_tokens=100)
+    _, first = run(engine, model="claude-sonnet-4-5", prompt="출석 기준이 뭔가요?", system=FAQ)
+    fake.scenarios["claude-sonnet-4-5"] = Scenario(input_tokens=3000, cached_tokens=2600, output_tokens=100)
+    _, second = run(engine, model="claude-sonnet-4-5", prompt="수료 기준은요?", system=FAQ)
+    per = Decimal(1_000_000)
+    rate = price.rates
+    assert rate.cache_write == rate.input * Decimal("1.25") and rate.cached_input == rate.input * Decimal("0.1")
+    assert first.cost.total == (400 * rate.input + 2600 * rate.cache_write + 100 * rate.output) / per
+    assert second.cost.total == (400 * rate.input + 2600 * rate.cached_input + 100 * rate.output) / per
+    assert second.cost.total < first.cost.total
