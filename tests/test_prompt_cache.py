@@ -97,3 +97,32 @@ def test_cache_writes_and_reads_are_priced_as_anthropic_bills_them(fake, store):
     assert first.cost.total == (400 * rate.input + 2600 * rate.cache_write + 100 * rate.output) / per
     assert second.cost.total == (400 * rate.input + 2600 * rate.cached_input + 100 * rate.output) / per
     assert second.cost.total < first.cost.total
+
+
+def test_a_study_says_cache_off_for_a_variant_and_the_command_line_for_everything(fake, engine, tmp_path, capsys):
+    from chat.evaluation import questionsets, runs
+    from chat.evaluation.questionsets import QuestionSetError
+
+    study = tmp_path / "study.yaml"
+    study.write_text(f"name: cached FAQ\nsystem: |\n  {FAQ.replace(chr(10), chr(10) + '  ')}\n"
+                     "variants:\n  - name: cached\n  - name: plain\n    cache: off\n"
+                     "questions:\n  - 출석 기준이 뭔가요?\n", encoding="utf-8")
+    qs = questionsets.load(study)
+    assert [v.cache for v in qs.variants] == [None, "off"] and qs.cache is None
+    run_id = runs.create(engine, qs, ["claude-sonnet-4-5"], 1, 1)
+    for _ in runs.execute(engine, run_id, qs, ["claude-sonnet-4-5"], 1, 1):
+        pass
+    marked = {json.loads(r["params_json"]).get("cache_marked", False): json.loads(r["params_json"]).get("cache")
+              for r in engine.store.query("SELECT params_json FROM exchanges WHERE run_id = ?", [run_id])}
+    assert marked == {True: None, False: "off"}
+    assert [_marks(r["body"]) for r in fake.requests] in (
+        [["system"], []], [[], ["system"]])  # one variant marked, the other not, in either order
+    # a bad value is one line naming the field, from the study file and from the flag
+    study.write_text("cache: sometimes\nquestions:\n  - hi\n", encoding="utf-8")
+    with pytest.raises(QuestionSetError, match="cache must be auto or off, got 'sometimes'"):
+        questionsets.load(study)
+    from chat.ui.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["ask", "--cache", "never", "hi"])
+    assert "must be auto or off, got 'never'" in capsys.readouterr().err

@@ -57,6 +57,8 @@ class Choice:
     default: str
     description: str
     high: None = None  # not a bound: the options listing reads `high` of every parameter
+    # what YAML's false and true mean (YAML reads a bare off, no, on or yes as a boolean)
+    booleans: tuple[str, str] | None = None
 
     @property
     def allowed(self) -> str:
@@ -66,6 +68,8 @@ class Choice:
         """value as one of the choices (None is the default), else BadOption naming the field and the choices."""
         if value is None:
             return self.default
+        if isinstance(value, bool) and self.booleans:
+            return self.booleans[value]
         word = str(value).strip().lower() if isinstance(value, str) else None
         if word not in self.choices:
             raise BadOption(f"{self.label} must be {' or '.join(self.choices)}, got {str(value)[:40]!r}")
@@ -81,5 +85,5 @@ CONCURRENCY = Option("concurrency", "concurrency", True, 1, MAX_CONCURRENCY, "an
 CACHE = Choice("cache", "cache", ("auto", "off"), "auto",
                "auto marks the system prompt (the FAQ) and a conversation's earlier turns for the vendor's prompt "
                "cache where the request must ask (Anthropic, Bedrock) and the prefix is long enough; OpenAI and Gemini "
-               "cache on their own. off marks nothing")
+               "cache on their own. off marks nothing", booleans=("off", "auto"))
 REQUEST = (TEMPERATURE, MAX_TOKENS, CACHE)  # what one exchange takes, besides the system prompt

@@ -37,6 +37,7 @@ class Variant:
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    cache: str | None = None  # auto or off (chat.engine.options.CACHE); None: the set's
 
 
 MAX_VARIANTS = 10
@@ -50,6 +51,7 @@ class QuestionSet:
     system: str | None = None
     meta: dict = field(default_factory=dict)
     variants: tuple[Variant, ...] = ()  # none: one implicit way, the set's system prompt and the run's parameters
+    cache: str | None = None  # auto or off for every question (a variant may say otherwise); None: auto
 
     @property
     def digest(self) -> str:
@@ -62,7 +64,7 @@ class QuestionSet:
 
 def parse_variants(value, where: str) -> tuple[Variant, ...]:
     """The `variants:` list of a study or question set: each a name and any of system, temperature, max_tokens."""
-    from chat.engine.options import MAX_TOKENS, TEMPERATURE, BadOption
+    from chat.engine.options import CACHE, MAX_TOKENS, TEMPERATURE, BadOption
 
     if value is None:
         return ()
@@ -74,10 +76,10 @@ def parse_variants(value, where: str) -> tuple[Variant, ...]:
         if not isinstance(entry, dict):
             raise QuestionSetError("{where}: variant {n} must be a mapping with a 'name', got a {kind}", where=where, n=n,
                                    kind=type(entry).__name__)
-        unknown = set(map(str, entry)) - {"name", "system", "temperature", "max_tokens"}
+        unknown = set(map(str, entry)) - {"name", "system", "temperature", "max_tokens", "cache"}
         if unknown:
             raise QuestionSetError("{where}: variant {n}: unknown field(s) {fields}; a variant takes name, system, "
-                                   "temperature and max_tokens", where=where, n=n, fields=", ".join(sorted(unknown)))
+                                   "temperature, max_tokens and cache", where=where, n=n, fields=", ".join(sorted(unknown)))
         name = _text(entry.get("name"), where, n, "name")
         if not name or len(name) > MAX_VARIANT_NAME or any(c < " " for c in name):
             raise QuestionSetError("{where}: variant {n} needs a 'name' of 1 to {most} printable characters", where=where,
@@ -88,9 +90,10 @@ def parse_variants(value, where: str) -> tuple[Variant, ...]:
         try:
             temperature = TEMPERATURE.check(entry.get("temperature"))
             max_tokens = MAX_TOKENS.check(entry.get("max_tokens"))
+            cache = CACHE.check(entry["cache"]) if "cache" in entry else None
         except BadOption as exc:
             raise QuestionSetError("{where}: variant {name}: {why}", where=where, name=repr(name), why=str(exc)) from None
-        out.append(Variant(name, _text(entry.get("system"), where, n, "system"), temperature, max_tokens))
+        out.append(Variant(name, _text(entry.get("system"), where, n, "system"), temperature, max_tokens, cache))
     return tuple(out)
 
 
@@ -152,6 +155,7 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
     where = where or name
     meta: dict = {}
     variants: tuple[Variant, ...] = ()
+    cache = None
     if len(text) > MAX_BYTES:
         raise QuestionSetError("{where}: the file is {chars} characters; at most {most}: split it", where=where,
                                chars=f"{len(text):,}", most=f"{MAX_BYTES:,}")
@@ -168,7 +172,8 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
             system = system or _text(data.get("system"), where, 0, "system")
             name = str(data.get("name") or name)[:200]
             variants = parse_variants(data.get("variants"), where)
-            meta = {k: v for k, v in data.items() if k not in ("questions", "system", "name", "variants")}
+            cache = parse_cache(data, where)
+            meta = {k: v for k, v in data.items() if k not in ("questions", "system", "name", "variants", "cache")}
         else:
             raise QuestionSetError("{where}: expected a list of questions or a mapping with 'questions:'", where=where)
         questions = _from_rows(rows, where)
@@ -182,7 +187,19 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
     else:
         lines = [line.strip() for line in text.splitlines()]
         questions = _from_rows([line for line in lines if line and not line.startswith("#")], where)
-    return QuestionSet(name, tuple(questions), (system or "").strip() or None, meta, variants)
+    return QuestionSet(name, tuple(questions), (system or "").strip() or None, meta, variants, cache)
+
+
+def parse_cache(data: dict, where: str) -> str | None:
+    """A set's or study's `cache: auto|off`, checked by its one declaration; None when it says nothing."""
+    from chat.engine.options import CACHE, BadOption
+
+    if "cache" not in data:
+        return None
+    try:
+        return CACHE.check(data["cache"])
+    except BadOption as exc:
+        raise QuestionSetError("{where}: {why}", where=where, why=str(exc)) from None
 
 
 def load(path: str | Path, system: str | None = None, name: str | None = None) -> QuestionSet:
@@ -236,9 +253,10 @@ def _study(text: str, path: Path, where: str, system: str | None) -> QuestionSet
             len(models) > MAX_STUDY_MODELS:
         raise QuestionSetError("{where}: 'models' must be a list of up to {most} model names", where=where,
                                most=MAX_STUDY_MODELS)
-    meta = {**qs.meta, **{k: v for k, v in data.items() if k not in ("set", "name", "system", "variants")},
+    meta = {**qs.meta, **{k: v for k, v in data.items() if k not in ("set", "name", "system", "variants", "cache")},
             "models": models}
     name = str(data.get("name") or qs.name)[:200]
     variants = parse_variants(data.get("variants"), where) if "variants" in data else qs.variants
+    cache = parse_cache(data, where)
     return QuestionSet(name, qs.questions, system or _text(data.get("system"), where, 0, "system") or qs.system, meta,
-                       variants)
+                       variants, qs.cache if cache is None else cache)

@@ -55,6 +55,7 @@ class Cell:
         return {"system": v.system if v and v.system is not None else qs.system,
                 "max_tokens": v.max_tokens if v and v.max_tokens is not None else max_tokens,
                 "temperature": v.temperature if v and v.temperature is not None else temperature,
+                "cache": v.cache if v and v.cache is not None else qs.cache,
                 "variant": v.name if v else None}
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from decimal import Decimal, InvalidOperation
@@ -111,6 +112,7 @@ def _ask(args) -> int:
         system=args.system,
         max_tokens=args.max_tokens,
         temperature=args.temperature,
+        cache=args.cache,
         session_id="cli",
         spend_key=f"cli:{os.getpid()}",
     )
@@ -158,6 +160,8 @@ def _eval(args) -> int:
     from chat.wording import format_usd
 
     qs = load(args.set, system=args.system)
+    if args.cache is not None:
+        qs = dataclasses.replace(qs, cache=args.cache)
     args.model = args.model or list(qs.meta.get("models") or [])
     if not args.model:
         print("error: name the models with -m (e.g. -m gpt-4o-mini -m claude-haiku-4-5), or list them under "
@@ -448,6 +452,8 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--system", help="system prompt")
     ask.add_argument("--max-tokens", type=_option("MAX_TOKENS"))
     ask.add_argument("--temperature", type=_option("TEMPERATURE"))
+    ask.add_argument("--cache", type=_option("CACHE"), help="auto (default) or off: mark the system prompt for the "
+                     "vendor's prompt cache where it must be asked")
     ask.add_argument("--db", help=DB_HELP)
     _cap_flags(ask)
     ev = sub.add_parser("eval", help="run a question set across models, with repeats; prints results, writes a report")
@@ -460,6 +466,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--system", help="system prompt (overrides the set's own)")
     ev.add_argument("--max-tokens", type=_option("MAX_TOKENS"))
     ev.add_argument("--temperature", type=_option("TEMPERATURE"))
+    ev.add_argument("--cache", type=_option("CACHE"), help="auto (default) or off: mark the system prompt for the "
+                    "vendor's prompt cache where it must be asked (overrides the study's cache:)")
     ev.add_argument("--resume", metavar="RUN_ID", help="continue a run: finished answers are skipped")
     ev.add_argument("--rubric", help="rubric YAML for the ratings summary (default: the three-criterion study rubric)")
     ev.add_argument("--out", help="folder for the CSV and the self-contained HTML report")
