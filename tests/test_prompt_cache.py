@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,8 @@ from chat.engine.pricing import load_prices
 from tests.conftest import need
 from tests.fake_servers import Scenario
 from tests.helpers import run
+
+ROOT_FAQ = Path(__file__).resolve().parent.parent / "examples" / "training_faq.yaml"
 
 # a programme FAQ of about 1,900 of our tokens (o200k_base): past Anthropic's 1,024-token minimum for Sonnet
 FAQ = "\n".join(f"{n}. 훈련장려금은 출석률 80% 이상인 달에 지급되며, 수료 기준은 전체 출석률 80%와 평가 60점 이상입니다."
@@ -126,3 +129,37 @@ def test_a_study_says_cache_off_for_a_variant_and_the_command_line_for_everythin
     with pytest.raises(SystemExit):
         main(["ask", "--cache", "never", "hi"])
     assert "must be auto or off, got 'never'" in capsys.readouterr().err
+
+
+def test_the_monthly_projection_bills_the_faq_as_the_vendor_caches_it(fake, engine):
+    import math
+
+    from chat.evaluation import questionsets, runs
+    from chat.evaluation.projection import project
+    from chat.evaluation.report import projection_table
+    from chat.evaluation.results import model_stats, run_rows
+    from chat.wording import format_usd
+
+    fake.scenarios["claude-sonnet-4-5"] = Scenario(input_tokens=3000, cache_write_tokens=2600, output_tokens=100)
+    qs = questionsets.QuestionSet("faq", tuple(questionsets.load(ROOT_FAQ).questions[:2]), FAQ)
+    run_id = runs.create(engine, qs, ["claude-sonnet-4-5"], 1, 2)
+    for _ in runs.execute(engine, run_id, qs, ["claude-sonnet-4-5"], 1, 2):
+        pass
+    stats = model_stats(run_rows(engine.store, run_id))
+    assert stats[0].prefix_tokens == 2600  # the vendor's own figure for what it cached
+    rates = engine.prices.get("claude-sonnet-4-5").rates
+    for per_day in (1000, 20):
+        p = project(stats, engine.prices, per_day)[0]
+        # by hand: Poisson arrivals over 9 hours; a question finds the FAQ cached if the last came within 5 minutes
+        h = 1 - math.exp(-per_day / (9 * 3600) * 300)
+        hd = Decimal(str(round(h, 6)))
+        each = (400 * rates.input + 2600 * (hd * rates.cached_input + (1 - hd) * rates.cache_write)
+                + 100 * rates.output) / Decimal(10**6)
+        assert p.cached.hit_share == h and p.cached_monthly == each * per_day * 30
+        assert p.uncached_monthly == (3000 * rates.input + 100 * rates.output) / Decimal(10**6) * per_day * 30
+    busy, quiet = project(stats, engine.prices, 1000)[0], project(stats, engine.prices, 20)[0]
+    assert busy.cached.hit_share > 0.99 and quiet.cached.hit_share < 0.2
+    assert busy.cached_monthly < busy.uncached_monthly / 2  # the FAQ is most of the bill, and nearly always cached
+    _, rows = projection_table([busy], 1000)
+    assert rows[0][4] == (f"{format_usd(busy.cached_monthly)} ({format_usd(busy.uncached_monthly)} without; "
+                          f"{busy.cached.hit_share:.0%} of questions find it cached)")

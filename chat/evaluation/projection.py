@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from chat.engine.models import UnknownModel, resolve
 from chat.engine.pricing import Price, PriceTable
+from chat.evaluation.caching import Cached, cached_cost
 from chat.evaluation.results import ModelStats
 
 DAYS_PER_MONTH = 30
@@ -30,6 +31,16 @@ class Projection:
     machines: int | None = None  # compute: machines needed for per_day
     always_on_monthly: Decimal | None = None  # compute: those machines kept on all month
     break_even: tuple[BreakEven, ...] = ()
+    cached: Cached | None = None  # tokens: a question with the FAQ cached as its vendor bills it (None: no cache)
+    month: int = 0  # the questions a month it was projected at
+
+    @property
+    def cached_monthly(self) -> Decimal | None:
+        return None if self.cached is None else self.cached.per_question * self.month
+
+    @property
+    def uncached_monthly(self) -> Decimal | None:
+        return None if self.cached is None else self.cached.uncached * self.month
 
 
 def _price(model: str, prices: PriceTable) -> Price | None:
@@ -64,7 +75,10 @@ def project(stats: list[ModelStats], prices: PriceTable, per_day: int) -> list[P
             out.append(Projection(s.label, "unpriced" if price is None else price.basis, cost, monthly))
             continue
         if price.basis != "compute" or not s.latency_mean_ms:
-            out.append(Projection(s.label, price.basis, cost, monthly))
+            cached = None
+            if price.basis == "tokens" and s.mean_input_tokens and s.prefix_tokens:
+                cached = cached_cost(price, s.mean_input_tokens, s.prefix_tokens, s.mean_output_tokens or 0, per_day)
+            out.append(Projection(s.label, price.basis, cost, monthly, cached=cached, month=month))
             continue
         hourly = price.usd_per_hour
         machine = hourly * 24 * DAYS_PER_MONTH

@@ -195,7 +195,7 @@ h1{font-size:1.2rem;margin:.3rem 0}ul.constraints{font-size:.85rem;padding-left:
 
 def projection_table(projections: list[Projection], per_day: int, word=english) -> tuple[list[str], list[list[str]]]:
     head = [word("Model"), word("Priced by"), word("Cost / question"), word("Per month at {n}/day", n=f"{per_day:,}"),
-            word("Always-on machines"), word("Cheaper than (from questions/day)")]
+            word("With the FAQ cached"), word("Always-on machines"), word("Cheaper than (from questions/day)")]
     rows = []
     for p in projections:
         machines = "–"
@@ -208,14 +208,26 @@ def projection_table(projections: list[Projection], per_day: int, word=english) 
                               else word("{model}: never (beyond one machine's capacity)", model=e.api_model)
                               for e in p.break_even) or "–"
         rows.append([p.model, word(p.basis), _cell("cost", p.cost_per_question, word), _cell("cost", p.monthly, word),
-                     machines, evens])
+                     cached_text(p, word), machines, evens])
     return head, rows
+
+
+def cached_text(p: Projection, word=english) -> str:
+    """'$41 ($212 without; 99% of questions find it cached)', or '–' where the vendor would not cache the FAQ."""
+    if p.cached is None:
+        return "–"
+    return word("{cached} ({plain} without; {share} of questions find it cached)",
+                cached=format_money(p.cached_monthly, word=word), plain=format_money(p.uncached_monthly, word=word),
+                share=f"{p.cached.hit_share:.0%}")
 
 
 PROJECTION_NOTE = ("Per month = the measured cost per question × questions a day × 30. A self-hosted model priced by "
                    "the hour is metered by the time each answer held the machine; kept on all month it costs its "
                    "hourly price × 720, and it is cheaper than an API model once the API's cost of a day's questions "
                    "passes the machine's day.")
+CACHING_NOTE = ("With the FAQ cached: the system prompt is billed as its vendor bills a cached prefix, written on a miss "
+                "and read on a hit. A question finds it cached when the one before came within the cache's 5 minutes, "
+                "questions arriving at random over 9:00–18:00.")
 ELSEWHERE_SHOWN = 10
 
 
@@ -385,6 +397,7 @@ def to_html(r: Report, prices: PriceTable, per_day: int = 1000, word=english) ->
             f"<h2>{word('Per model')}</h2>", _table(*model_table(stats, word)),
             f"<h2>{word('Projected monthly cost at {n} questions a day', n=f'{per_day:,}')}</h2>",
             f"<p class=note>{html.escape(word(PROJECTION_NOTE))}</p>",
+            f"<p class=note>{html.escape(word(CACHING_NOTE))}</p>",
             _table(*projection_table(projections, per_day, word)),
             f"<h2>{word('Latency against cost')}</h2>", scatter_svg(stats, word),
             f"<h2>{word('Cost per question')}</h2>", bars_svg(stats, word),

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import statistics
 from dataclasses import dataclass
 from decimal import Decimal
 
+from chat.engine.token_ratios import our_count
 from chat.quantile import percentile
 from chat.storage import runs as queries
 from chat.storage.store import Store
@@ -80,6 +82,10 @@ class ModelStats:
     cost_per_1000: Decimal | None
     estimated_share: float  # fraction of answers whose tokens were estimated
     variant: str | None = None  # the way of asking (None: the run's only one)
+    mean_input_tokens: float | None = None
+    # the system prompt (the FAQ) in this model's tokens: what its vendor cached when it did, else our count of it
+    # at the ratio each answer's own bill shows; None without one
+    prefix_tokens: float | None = None
 
     @property
     def label(self) -> str:
@@ -121,8 +127,26 @@ def model_stats(rows: list[dict]) -> list[ModelStats]:
             tokens_per_s=_mean(tps), mean_output_tokens=_mean([r.output_tokens for r in ok]),
             cost_per_question=cost, cost_per_1000=None if cost is None else cost * 1000,
             estimated_share=sum(r.usage_source == "estimate" for r in ok) / len(ok) if ok else 0.0,
+            mean_input_tokens=_mean([r.input_tokens for r in ok if r.input_tokens is not None]),
+            prefix_tokens=prefix_tokens(ok),
         ))
     return out
+
+
+def prefix_tokens(ok: list) -> float | None:
+    """The system prompt in the model's own tokens, as a cache would hold it (see ModelStats.prefix_tokens)."""
+    cached = [(r.cached_tokens or 0) + (r.cache_write_tokens or 0) for r in ok]
+    if any(cached):
+        return float(max(cached))  # the vendor's own figure for the prefix it cached
+    sizes = []
+    for r in ok:
+        if not r.system or not r.messages_json or not r.input_tokens or r.usage_source != "provider":
+            continue
+        sent = our_count(json.loads(r.messages_json))
+        if sent:
+            # the system message's share of our count (its framing included), at this answer's billed ratio
+            sizes.append(our_count([{"role": "system", "content": r.system}]) * r.input_tokens / sent)
+    return statistics.fmean(sizes) if sizes else None
 
 
 def question_stats(rows: list[dict]) -> list[QuestionStats]:

@@ -239,6 +239,13 @@ KO = {
      "is cheaper than an API model once the API's cost of a day's questions passes the machine's day."):
         "월 비용 = 측정한 질문당 비용 × 하루 질문 수 × 30. 시간당 가격의 자체 서버 모델은 답변마다 서버를 쓴 시간으로 계량합니다. "
         "한 달 내내 켜 두면 시간당 가격 × 720이고, 하루 질문의 API 비용이 서버의 하루 비용을 넘으면 API 모델보다 쌉니다.",
+    ("With the FAQ cached: the system prompt is billed as its vendor bills a cached prefix, written on a miss and "
+     "read on a hit. A question finds it cached when the one before came within the cache's 5 minutes, questions "
+     "arriving at random over 9:00–18:00."):
+        "FAQ 캐시 적용: 시스템 프롬프트를 공급자가 캐시된 접두부에 청구하는 방식대로 계산합니다(없으면 쓰기, 있으면 읽기). "
+        "9:00–18:00에 질문이 무작위로 온다고 보고, 앞 질문이 캐시 유지 시간 5분 안에 왔으면 캐시를 찾습니다.",
+    "With the FAQ cached": "FAQ 캐시 적용",
+    "{cached} ({plain} without; {share} of questions find it cached)": "{cached} (캐시 없이 {plain}; 질문의 {share}가 캐시 사용)",
 
     "{n} not rated: the daily spend cap was reached.": "{n}개는 평가하지 못함: 일일 지출 한도에 도달했습니다.",
     "{n} not rated: this session's spend cap was reached.": "{n}개는 평가하지 못함: 이 세션의 지출 한도에 도달했습니다.",
@@ -260,8 +267,9 @@ KO = {
     "{where}: 'models' must be a list of up to {most} model names": "{where}: 'models'는 모델 이름 최대 {most}개의 목록이어야 합니다",
     "{where}: variant {n} must be a mapping with a 'name', got a {kind}":
         "{where}: 변형 {n}은(는) 'name'이 있는 항목이어야 합니다 ({kind}임)",
-    "{where}: variant {n}: unknown field(s) {fields}; a variant takes name, system, temperature and max_tokens":
-        "{where}: 변형 {n}: 모르는 항목 {fields}. 변형에는 name, system, temperature, max_tokens만 씁니다",
+    "{where}: variant {n}: unknown field(s) {fields}; a variant takes name, system, temperature, "
+    "max_tokens and cache":
+        "{where}: 변형 {n}: 모르는 항목 {fields}. 변형에는 name, system, temperature, max_tokens, cache만 씁니다",
     "{where}: variant {n} needs a 'name' of 1 to {most} printable characters":
         "{where}: 변형 {n}에는 1~{most}자의 'name'이 필요합니다",
     "{where}: variant name {name} appears twice": "{where}: 변형 이름 {name}이(가) 두 번 나옵니다",
