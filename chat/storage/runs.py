@@ -30,9 +30,10 @@ def runs_with_counts(store: Store, scope: Scope = Scope()) -> list[Run]:
 
 
 def answers(store: Store, run_id: str) -> list[Exchange]:
-    """A run's finished rows (a cell still streaming has no answer yet), oldest first."""
+    """A run's finished rows (a cell still streaming has no answer yet), oldest first, with what was sent (the
+    system prompt in a cached projection is measured against it)."""
     return [Exchange.from_row(r) for r in store.query(
-        "SELECT * FROM exchanges WHERE run_id = ? AND status != 'streaming' ORDER BY created_at", [run_id])]
+        "SELECT * FROM exchanges_full WHERE run_id = ? AND status != 'streaming' ORDER BY created_at", [run_id])]
 
 
 def answered_cells(store: Store, run_id: str) -> set[tuple[str, str | None, str, int]]:
