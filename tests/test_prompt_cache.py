@@ -163,3 +163,29 @@ def test_the_monthly_projection_bills_the_faq_as_the_vendor_caches_it(fake, engi
     _, rows = projection_table([busy], 1000)
     assert rows[0][4] == (f"{format_usd(busy.cached_monthly)} ({format_usd(busy.uncached_monthly)} without; "
                           f"{busy.cached.hit_share:.0%} of questions find it cached)")
+
+
+def test_the_report_says_how_many_tokens_each_vendor_bills_and_the_long_example_is_worth_caching(fake, engine,
+                                                                                                  tmp_path):
+    from chat.engine.token_ratios import our_count
+    from chat.evaluation import questionsets, runs
+    from chat.evaluation.ratings import load_rubric
+    from chat.evaluation.summary import summarize
+
+    qs = questionsets.load(ROOT_FAQ.parent / "training_faq_long.yaml")
+    assert len(qs.questions) == 10 and qs.cache == "auto" and qs.meta["models"] == ["gpt-4o-mini", "claude-haiku-4-5"]
+    assert 4_000 < our_count([{"role": "system", "content": qs.system}]) < 6_000  # past every vendor's minimum
+    fake.scenarios["claude-haiku-4-5"] = Scenario(input_ratio=1.3)
+    fake.scenarios["gpt-4o-mini"] = Scenario(count_input=True)
+    short = questionsets.QuestionSet(qs.name, qs.questions[:3], qs.system, cache=qs.cache)
+    run_id = runs.create(engine, short, ["gpt-4o-mini", "claude-haiku-4-5"], 1, 2)
+    for _ in runs.execute(engine, run_id, short, ["gpt-4o-mini", "claude-haiku-4-5"], 1, 2):
+        pass
+    # the Haiku requests carried the cache marker; gpt-4o-mini's caches on its own
+    assert sum(_marks(r["body"]) == ["system"] for r in fake.requests) == 3
+    summary = summarize(engine.store, run_id, load_rubric(None))
+    _, html_path = summary.export(tmp_path, engine.prices, per_day=1000)
+    page = html_path.read_text()
+    assert "Korean costs 1.30× the tokens on claude-haiku-4-5 (from 3 answers)" in page
+    assert "Korean costs 1.00× the tokens on gpt-4o-mini (from 3 answers)" in page
+    assert "of questions find it cached" in page

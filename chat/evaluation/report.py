@@ -212,6 +212,27 @@ def projection_table(projections: list[Projection], per_day: int, word=english) 
     return head, rows
 
 
+def token_lines(stats: list[ModelStats], word=english) -> list[str]:
+    """One line per model: how many tokens its vendor billed per token of our count, e.g. 'Korean costs 1.30× the
+    tokens on claude-haiku-4-5 (from 30 answers)'."""
+    lines = []
+    for s in stats:
+        if s.token_ratio is None:
+            continue
+        script = word("Korean") if s.token_script == "hangul" else word("Latin text")
+        lines.append(word("{script} costs {ratio}× the tokens on {model} (from {n} answers)", script=script,
+                          ratio=f"{s.token_ratio:.2f}", model=s.label, n=f"{s.token_ratio_answers:,}"))
+    if not lines:
+        return []
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return [f"<h2>{word('Tokens each vendor bills')}</h2>",
+            f"<p class=note>{html.escape(word(TOKENS_NOTE))}</p><ul class=constraints>{items}</ul>"]
+
+
+TOKENS_NOTE = ("Per token of our own count (o200k_base, OpenAI's tokenizer) of what was sent, from the input tokens "
+               "each vendor reported for this run's answers.")
+
+
 def cached_text(p: Projection, word=english) -> str:
     """'$41 ($212 without; 99% of questions find it cached)', or '–' where the vendor would not cache the FAQ."""
     if p.cached is None:
@@ -395,6 +416,7 @@ def to_html(r: Report, prices: PriceTable, per_day: int = 1000, word=english) ->
     if not blind:
         sections += [
             f"<h2>{word('Per model')}</h2>", _table(*model_table(stats, word)),
+            *token_lines(stats, word),
             f"<h2>{word('Projected monthly cost at {n} questions a day', n=f'{per_day:,}')}</h2>",
             f"<p class=note>{html.escape(word(PROJECTION_NOTE))}</p>",
             f"<p class=note>{html.escape(word(CACHING_NOTE))}</p>",

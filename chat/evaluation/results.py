@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chat.engine.token_ratios import our_count
+from chat.engine.token_ratios import our_count, script_of, sent_text
 from chat.quantile import percentile
 from chat.storage import runs as queries
 from chat.storage.store import Store
@@ -86,6 +86,9 @@ class ModelStats:
     # the system prompt (the FAQ) in this model's tokens: what its vendor cached when it did, else our count of it
     # at the ratio each answer's own bill shows; None without one
     prefix_tokens: float | None = None
+    token_ratio: float | None = None  # input tokens billed per token of our count (o200k_base), over the run
+    token_ratio_answers: int = 0
+    token_script: str | None = None  # hangul or latin: what most of the run's prompts were written in
 
     @property
     def label(self) -> str:
@@ -129,8 +132,26 @@ def model_stats(rows: list[dict]) -> list[ModelStats]:
             estimated_share=sum(r.usage_source == "estimate" for r in ok) / len(ok) if ok else 0.0,
             mean_input_tokens=_mean([r.input_tokens for r in ok if r.input_tokens is not None]),
             prefix_tokens=prefix_tokens(ok),
+            **billed_ratio(ok),
         ))
     return out
+
+
+def billed_ratio(ok: list) -> dict:
+    """The vendor's input tokens per token of our count over the run's answers, and the script they were in."""
+    ratios, scripts = [], []
+    for r in ok:
+        if not r.messages_json or not r.input_tokens or r.usage_source != "provider":
+            continue
+        messages = json.loads(r.messages_json)
+        sent = our_count(messages)
+        if sent:
+            ratios.append(r.input_tokens / sent)
+            scripts.append(script_of(sent_text(messages)))
+    if not ratios:
+        return {}
+    return {"token_ratio": statistics.fmean(ratios), "token_ratio_answers": len(ratios),
+            "token_script": max(set(scripts), key=scripts.count)}
 
 
 def prefix_tokens(ok: list) -> float | None:

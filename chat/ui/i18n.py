@@ -245,6 +245,11 @@ KO = {
         "FAQ 캐시 적용: 시스템 프롬프트를 공급자가 캐시된 접두부에 청구하는 방식대로 계산합니다(없으면 쓰기, 있으면 읽기). "
         "9:00–18:00에 질문이 무작위로 온다고 보고, 앞 질문이 캐시 유지 시간 5분 안에 왔으면 캐시를 찾습니다.",
     "With the FAQ cached": "FAQ 캐시 적용",
+    "Korean": "한국어", "Latin text": "라틴 문자 텍스트", "Tokens each vendor bills": "공급자별 청구 토큰",
+    "{script} costs {ratio}× the tokens on {model} (from {n} answers)": "{model}에서 {script}는 토큰이 {ratio}배 (응답 {n}개 기준)",
+    ("Per token of our own count (o200k_base, OpenAI's tokenizer) of what was sent, from the input tokens each vendor "
+     "reported for this run's answers."):
+        "보낸 내용을 우리가 센 토큰(o200k_base, OpenAI 토크나이저) 하나당, 이 실행의 답변에서 공급자가 보고한 입력 토큰 수입니다.",
     "{cached} ({plain} without; {share} of questions find it cached)": "{cached} (캐시 없이 {plain}; 질문의 {share}가 캐시 사용)",
 
     "{n} not rated: the daily spend cap was reached.": "{n}개는 평가하지 못함: 일일 지출 한도에 도달했습니다.",
