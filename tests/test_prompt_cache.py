@@ -189,3 +189,22 @@ def test_the_report_says_how_many_tokens_each_vendor_bills_and_the_long_example_
     assert "Korean costs 1.30× the tokens on claude-haiku-4-5 (from 3 answers)" in page
     assert "Korean costs 1.00× the tokens on gpt-4o-mini (from 3 answers)" in page
     assert "of questions find it cached" in page
+
+
+def test_the_runs_tab_takes_the_sets_cache_or_turns_it_off(fake, engine):
+    from chat.ui import runs_tab
+    from chat.ui.access import Access
+
+    example = "examples/training_faq_long.yaml"  # cache: auto, a 4,600-token FAQ
+
+    def run_with(cache: str) -> list[list[str]]:
+        fake.requests.clear()
+        list(runs_tab.start_run(engine, Access(), None, example, "", ["claude-sonnet-4-5"], 1, 4, 50, "", "", "",
+                                cache, progress=lambda *a, **k: None))
+        return [_marks(r["body"]) for r in fake.requests]
+
+    assert run_with("") == [["system"]] * 10  # the set says auto
+    assert run_with("off") == [[]] * 10
+    with pytest.raises(Exception, match="cache must be auto or off"):
+        list(runs_tab.start_run(engine, Access(), None, example, "", ["claude-sonnet-4-5"], 1, 4, 50, "", "", "",
+                                "sometimes", progress=lambda *a, **k: None))

@@ -202,8 +202,11 @@ def parse_cache(data: dict, where: str) -> str | None:
         raise QuestionSetError("{where}: {why}", where=where, why=str(exc)) from None
 
 
-def load(path: str | Path, system: str | None = None, name: str | None = None) -> QuestionSet:
-    """A question set from a file; `name` is what messages call it (an upload's own name, never a server path)."""
+def load(path: str | Path, system: str | None = None, name: str | None = None, study: bool | None = None) -> QuestionSet:
+    """A question set from a file; `name` is what messages call it (an upload's own name, never a server path).
+
+    A study file (one whose `set:` names a question file beside it) is read for the command line and the app's
+    own examples (study=True); never for an upload, whose `set:` would name a file on the server."""
     path = Path(path)
     where = name or str(path)
     try:
@@ -219,10 +222,10 @@ def load(path: str | Path, system: str | None = None, name: str | None = None) -
     suffix = path.suffix.lower()
     kind = "yaml" if suffix in (".yaml", ".yml") else "csv" if suffix == ".csv" else "txt"
     refuse_control_characters(text, where)
-    if kind == "yaml" and name is None:
-        study = _study(text, path, where, system)
-        if study is not None:
-            return study
+    if kind == "yaml" and (study if study is not None else name is None):
+        found = _study(text, path, where, system)
+        if found is not None:
+            return found
     return parse(text, Path(where).stem, kind, system, where=where)
 
 

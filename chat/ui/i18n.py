@@ -245,6 +245,9 @@ KO = {
         "FAQ 캐시 적용: 시스템 프롬프트를 공급자가 캐시된 접두부에 청구하는 방식대로 계산합니다(없으면 쓰기, 있으면 읽기). "
         "9:00–18:00에 질문이 무작위로 온다고 보고, 앞 질문이 캐시 유지 시간 5분 안에 왔으면 캐시를 찾습니다.",
     "With the FAQ cached": "FAQ 캐시 적용",
+    "as the set says": "질문 세트 설정대로", "auto": "자동", "off": "끄기",
+    "Prompt cache (marks the system prompt where the vendor must be asked)":
+        "프롬프트 캐시 (공급자에게 요청해야 하는 경우 시스템 프롬프트에 캐시 표시)",
     "Korean": "한국어", "Latin text": "라틴 문자 텍스트", "Tokens each vendor bills": "공급자별 청구 토큰",
     "{script} costs {ratio}× the tokens on {model} (from {n} answers)": "{model}에서 {script}는 토큰이 {ratio}배 (응답 {n}개 기준)",
     ("Per token of our own count (o200k_base, OpenAI's tokenizer) of what was sent, from the input tokens each vendor "

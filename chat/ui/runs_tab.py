@@ -1,5 +1,6 @@
 """Runs tab: question sets across models with repeats, results tables and plots, blind rating, judge, export."""
 
+import dataclasses
 import html
 import random
 import tempfile
@@ -12,7 +13,7 @@ import pandas as pd
 
 from chat.engine import Engine
 from chat.engine.models import UnknownModel
-from chat.engine.options import CONCURRENCY, MAX_TOKENS, REPEATS, BadOption, Option
+from chat.engine.options import CACHE, CONCURRENCY, MAX_TOKENS, REPEATS, BadOption, Option
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
 from chat.evaluation.background import Live, Runner
@@ -62,14 +63,16 @@ def _summary(engine: Engine, access: Access, request, run_id: str, rubric: Rubri
 def _question_set(upload, example: str, system: str, request: gr.Request | None = None):
     path = upload if isinstance(upload, str) else getattr(upload, "name", None)
     name = Path(path).name if path else None  # the upload's own name: the server's temp path is nobody's business
+    study = False  # an upload's `set:` would name a file on the server: only the app's own examples are studies
     if not path and example:
         if example not in example_sets():
             raise refuse(request, "no example {name}; pick one from the list", name=repr(str(example)[:80]))
-        path, name = str(EXAMPLES.parent / example), example
+        path, name, study = str(EXAMPLES.parent / example), example, True
     if not path:
         raise refuse(request, "upload a question set (YAML, CSV or one question per line) or pick an example")
     try:
-        return load(path, system=(system or "").strip() or None if isinstance(system, str) else None, name=name)
+        return load(path, system=(system or "").strip() or None if isinstance(system, str) else None, name=name,
+                    study=study)
     except QuestionSetError as exc:
         raise refuse(request, exc) from None
 
@@ -92,7 +95,7 @@ def _with_prompts(qs: QuestionSet, second, third) -> QuestionSet:
 
 
 def _plan(engine: Engine, access: Access, request, upload, example, system, models, repeats, concurrency, max_tokens,
-          resume, second, third):
+          resume, second, third, cache=""):
     """The run the form describes, checked: its set, models, numbers, resume id and the estimate of what is left."""
     repeats = _whole(repeats, REPEATS, 1)
     concurrency = _whole(concurrency, CONCURRENCY, 1)
@@ -100,6 +103,11 @@ def _plan(engine: Engine, access: Access, request, upload, example, system, mode
     models = [m for m in models if isinstance(m, str) and m] if isinstance(models, list) else []
     resume = (resume or "").strip()[:100] or None if isinstance(resume, str) else None
     qs = _with_prompts(_question_set(upload, example, system, request), second, third)
+    if cache:
+        try:
+            qs = dataclasses.replace(qs, cache=CACHE.check(cache))
+        except BadOption as exc:
+            raise refuse(request, str(exc)) from None
     if not models:
         raise refuse(request, "choose at least one model")
     done = set()
@@ -127,13 +135,13 @@ def estimate_markdown(est, lang: str = "en") -> str:
 
 
 def show_estimate(engine: Engine, access: Access, upload, example, system, models, repeats, concurrency, max_tokens,
-                  resume, second="", third="", request: gr.Request = None):
+                  resume, second="", third="", cache="", request: gr.Request = None):
     """What the run in the form would cost and take, low to high; nothing is asked of any model."""
     if not models or not (upload or example):
         return say("Pick a question set and models to see what the run will cost before it starts.", language(request))
     try:
         *_, est = _plan(engine, access, request, upload, example, system, models, repeats, concurrency, max_tokens,
-                        resume, second, third)
+                        resume, second, third, cache)
     except gr.Error as exc:
         return plain(html.unescape(str(exc.message)))  # the toast's text (escaped for HTML) shown as Markdown
     return estimate_markdown(est, language(request))
@@ -156,7 +164,8 @@ def live_status(live: Live, lang: str = "en") -> str:
 
 
 def start_run(engine: Engine, access: Access, upload, example, system, models, repeats, concurrency, max_tokens, resume,
-              second="", third="", request: gr.Request = None, progress=gr.Progress(), runner: Runner | None = None):
+              second="", third="", cache="", request: gr.Request = None, progress=gr.Progress(),
+              runner: Runner | None = None):
     """Start (or resume) a question set on a server thread, then follow it: a status line at each answer, and
     the run picker pointing at the run. Closing or reloading the page stops only the following; Cancel stops
     the run."""
@@ -165,7 +174,8 @@ def start_run(engine: Engine, access: Access, upload, example, system, models, r
     # a status first, and a large file is read after the user sees something happen
     yield say("Reading the question set…", language(request)), gr.update()
     qs, models, repeats, concurrency, max_tokens, resume, est = _plan(
-        engine, access, request, upload, example, system, models, repeats, concurrency, max_tokens, resume, second, third)
+        engine, access, request, upload, example, system, models, repeats, concurrency, max_tokens, resume, second, third,
+        cache)
     try:
         run_id = create(engine, qs, models, repeats, concurrency, max_tokens, None, resume,
                         caller=caller, scope=scope(access, request), estimate=est.as_json())
@@ -436,6 +446,10 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
                 concurrency = CheckedNumber.of(CONCURRENCY, value=4, label=t("Concurrency"))
                 max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label=t("Max tokens"))
             resume = gr.Textbox(label=t("Resume run id (optional: finished answers are skipped)"))
+            # '' keeps the set's own cache: line (auto unless it says off)
+            cache = gr.Radio([(t("as the set says"), ""), (t("auto"), "auto"), (t("off"), "off")], value="",
+                             label=t("Prompt cache (marks the system prompt where the vendor must be asked)"),
+                             elem_id="run-cache")
             with gr.Row():
                 go = gr.Button(t("Run"), variant="primary", elem_id="run-go")
                 cancel = gr.Button(t("Cancel"), elem_id="run-cancel")
@@ -492,7 +506,7 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
 
     blind.change(lambda hidden: gr.update(open=not hidden), blind, side_by_side, api_name=False)
     results = [header, per_model, scatter, bars, latency, per_question, ratings, elsewhere]
-    form = [upload, example, system, models, repeats, concurrency, max_tokens, resume, second, third]
+    form = [upload, example, system, models, repeats, concurrency, max_tokens, resume, second, third, cache]
     for part in form:
         # the estimate follows the form; the text boxes only once typing stops, so a keystroke counts nothing
         trigger = part.blur if isinstance(part, gr.Textbox) else part.change
