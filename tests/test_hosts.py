@@ -172,6 +172,10 @@ def test_the_app_stays_up_when_postgresql_goes_away_mid_reply_and_loses_nothing(
         _, refused = run(engine, model="gpt-4o", prompt="a paid call while the log is away")
         assert not refused.ok and "\n" not in refused.error
         assert refused.error.startswith("the log cannot be reached, so no spend cap can be checked: nothing was sent")
+        # a model never asked before: its token ratio cannot be learned from the log now, and the request does not
+        # wait for it (it takes the prior; the learning waits on a thread of its own)
+        _, new_model = run(engine, model="claude-haiku-4-5", prompt="another model while the log is away")
+        assert not new_model.ok and new_model.error == refused.error
         asked = len(fake.requests)
         pg.resume(folder)
         _, after = run(engine, model="gpt-4o", prompt="back")
@@ -180,7 +184,8 @@ def test_the_app_stays_up_when_postgresql_goes_away_mid_reply_and_loses_nothing(
         rows = {r["prompt"]: r for r in store.query("SELECT prompt, status, reply FROM exchanges")}
         assert rows["in flight"]["status"] == "ok" and rows["in flight"]["reply"] == "the whole answer"  # once
         assert rows["a paid call while the log is away"]["status"] == "error" and rows["back"]["status"] == "ok"
-        assert len(rows) == 3 and not store.spill_path.exists()
+        assert rows["another model while the log is away"]["status"] == "error"
+        assert len(rows) == 4 and not store.spill_path.exists()
         spend = store.query("SELECT state FROM spend ORDER BY created_at")
         assert [s["state"] for s in spend] == ["settled", "settled"]  # the flight's reservation settled, not lost
         store.close()  # before its server: its heartbeat would otherwise warn that the server went away

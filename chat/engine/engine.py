@@ -201,10 +201,11 @@ class Engine:
             self.local.check(model.api_model)  # before anything looks at the file: the refusal tells nothing of it
         return model
 
-    def token_ratio(self, model: Model, script: Script) -> Ratio:
-        """The model's tokens per token of our count: learned from its logged answers, else its family's prior."""
+    def token_ratio(self, model: Model, script: Script, wait: bool = True) -> Ratio:
+        """The model's tokens per token of our count: learned from its logged answers, else its family's prior.
+        A request asks with wait=False: it takes what is known now and never waits on the log."""
         return self.ratios.ratio(model.name, script, model.endpoint.name,
-                                 model.price.priced_as if model.price is not None else None)
+                                 model.price.priced_as if model.price is not None else None, wait)
 
     @staticmethod
     def _cacheable(model: Model, messages: list[dict], ratio: Ratio) -> bool:
@@ -297,7 +298,7 @@ class Engine:
                                                                       f"{temperature:g} was not sent")
             temperature = None
         script = script_of(sent_text(messages))
-        att.ratio = self.token_ratio(model, script)
+        att.ratio = self.token_ratio(model, script, wait=False)
         marked = cache == "auto" and self._cacheable(model, messages, att.ratio)
         if marked:
             att.params["cache_marked"] = True  # the request asked the vendor to cache its prefix

@@ -8,6 +8,7 @@ model's. Until a model has answered, its family's prior from pricing.yaml stands
 from __future__ import annotations
 
 import json
+import logging
 import math
 import statistics
 import threading
@@ -19,9 +20,11 @@ from chat.engine.pricing import Cost, PriceTable, cost_of
 from chat.engine.token_priors import SCRIPTS, Script, prior_for
 from chat.engine.tokens import count_messages
 from chat.engine.usage import Usage
+from chat.storage.backend import StoreError, database_errors
 from chat.storage.billed import billed_inputs
 from chat.storage.store import Store
 
+log = logging.getLogger(__name__)
 REFERENCE_MODEL = "gpt-4o"  # whose tokenizer (o200k_base) is our count for every model
 LEARN_FROM = 200  # latest answers per model
 SAFE_AFTER = 3  # distinct prompts before a learned upper bound replaces the prior's for caps
@@ -106,12 +109,14 @@ class TokenRatios:
         self.store, self.prices = store, prices
         self._cache: dict[str, tuple[float, dict[Script, list[float]]]] = {}
         self._stale: set[str] = set()
+        self._learning: set[str] = set()  # models being learned on a thread of their own
         self._lock = threading.Lock()
 
-    def ratio(self, model: str, script: Script, endpoint: str | None = None, priced_as: str | None = None) -> Ratio:
+    def ratio(self, model: str, script: Script, endpoint: str | None = None, priced_as: str | None = None,
+              wait: bool = True) -> Ratio:
         """model: the name its answers are logged under; its family is found by the name it is priced as, and only
-        among the families that hold on its endpoint."""
-        seen = self._observed(model)[script]
+        among the families that hold on its endpoint. wait=False (a request): never wait on the log."""
+        seen = self._observed(model, wait)[script]
         prior = self._prior(priced_as or model, script, endpoint)
         if not seen:
             return prior
@@ -139,7 +144,7 @@ class TokenRatios:
         guess = prior.guesses[script]
         return Ratio(guess.ratio, guess.low, guess.high, 0, "prior", prior.family)
 
-    def _observed(self, model: str) -> dict[Script, list[float]]:
+    def _observed(self, model: str, wait: bool = True) -> dict[Script, list[float]]:
         with self._lock:
             cached = self._cache.get(model)
             age = time.monotonic() - cached[0] if cached is not None else None
@@ -147,8 +152,38 @@ class TokenRatios:
             fresh = age is not None and age < REFRESH_S and (model not in self._stale or age < STALE_S)
             if fresh:
                 return cached[1]
+            if not wait:
+                # a request never waits on the log for this: what is known (or the prior) now, the rest learned
+                # on a thread of its own (one per model), ready for the next request
+                if model not in self._learning:
+                    self._learning.add(model)
+                    threading.Thread(target=self._learn_apart, args=(model,), daemon=True,
+                                     name=f"token-ratios:{model[:40]}").start()
+                return cached[1] if cached is not None else {s: [] for s in SCRIPTS}
             self._stale.discard(model)
-        pairs = [(json.loads(sent), billed) for sent, billed in billed_inputs(self.store, model, LEARN_FROM)]
+        return self._learn(model)
+
+    def _learn_apart(self, model: str) -> None:
+        try:
+            with self._lock:
+                self._stale.discard(model)
+            self._learn(model)
+        finally:
+            with self._lock:
+                self._learning.discard(model)
+
+    def _learn(self, model: str) -> dict[Script, list[float]]:
+        try:
+            pairs = [(json.loads(sent), billed) for sent, billed in billed_inputs(self.store, model, LEARN_FROM)]
+        except (*database_errors(), StoreError, ValueError) as exc:
+            # the log is out of reach (a server down, a file locked): what was known, or the prior, stands in
+            log.warning("token ratios for %s: the log cannot be read now (%s); using what was known", model,
+                        " ".join(str(exc).split())[:200])
+            with self._lock:  # tried again at the next refresh, not at every request while the log is away
+                cached = self._cache.get(model)
+                observed = cached[1] if cached is not None else {s: [] for s in SCRIPTS}
+                self._cache[model] = (time.monotonic(), observed)
+            return observed
         observed = learned(pairs)
         with self._lock:
             self._cache[model] = (time.monotonic(), observed)
