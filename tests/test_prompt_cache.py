@@ -208,3 +208,22 @@ def test_the_runs_tab_takes_the_sets_cache_or_turns_it_off(fake, engine):
     with pytest.raises(Exception, match="cache must be auto or off"):
         list(runs_tab.start_run(engine, Access(), None, example, "", ["claude-sonnet-4-5"], 1, 4, 50, "", "", "",
                                 "sometimes", progress=lambda *a, **k: None))
+
+
+def test_the_chat_tab_marks_the_faq_unless_its_cache_is_off(fake, engine):
+    from chat.ui import app
+    from chat.ui.session import new_session
+
+    def marks(cache, state=None):
+        *_, (_, state, _) = app.respond(engine, "출석 기준이 뭔가요?", state or new_session(), "claude-sonnet-4-5", FAQ,
+                                         None, None, cache)
+        return _marks(fake.requests[-1]["body"]), state
+
+    first, state = marks("auto")
+    assert first == ["system"]
+    second, state = marks("auto", state)  # the conversation so far is cached too
+    assert second == ["system", "message 1"]
+    assert marks("off", state)[0] == []
+    *_, (chat, _, _) = app.respond(engine, "hi", new_session(), "claude-sonnet-4-5", FAQ, None, None, "sometimes")
+    assert "cache must be auto or off, got 'sometimes'" in chat[-1]["content"] or \
+        "cache must be auto or off" in str(chat)

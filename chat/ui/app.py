@@ -88,7 +88,7 @@ def _outputs(engine, state, model, textbox=None):
 
 
 def respond(engine: Engine, message: str, state: dict, model: str, system: str, temperature, max_tokens,
-            request: gr.Request = None):
+            cache="auto", request: gr.Request = None):
     """Stream one reply into the chat; yields (chatbot, state, question box).
 
     The session panel is not an output: Gradio builds a new component for every skipped output on every
@@ -114,6 +114,7 @@ def respond(engine: Engine, message: str, state: dict, model: str, system: str, 
         # checked by the engine, which logs a bad value as an error naming the field
         max_tokens=max_tokens if max_tokens not in (None, "") else None,
         temperature=temperature if temperature not in (None, "") else None,
+        cache=cache or None,  # the engine checks it, as it does the numbers
         session_id=state["session_id"],
         exchange_id=turn["id"],
         **asdict(caller),
@@ -265,12 +266,14 @@ def build_app(engine: Engine, title: str = DEFAULT_TITLE, rubric: Rubric = DEFAU
                                             info=None if sampling else t("{model} takes no temperature; none is sent",
                                                                               model=selected))
                     max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label=t("Max tokens"), elem_id="max-tokens")
+                    cache = gr.Radio([(t("auto"), "auto"), (t("off"), "off")], value="auto", elem_id="cache",
+                                     label=t("Prompt cache (marks the system prompt where the vendor must be asked)"))
                     if unusable:
                         with gr.Accordion(t("Unavailable models"), open=False):
                             gr.Markdown(unusable, elem_id="unavailable")
 
         outputs = [chatbot, state, box, meter]
-        inputs = [box, state, model, system, temperature, max_tokens]
+        inputs = [box, state, model, system, temperature, max_tokens, cache]
         run = bind(respond, engine)
         refresh = bind(show_panel, engine)
         # the streaming text is the progress indicator; Gradio's own overlay would only flicker over it
