@@ -137,6 +137,7 @@ def test_same_text_elsewhere_translates_the_tokens_through_both_ratios(fake, eng
     fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=1000, output_tokens=200)
     _, result = run(engine, model="gpt-4o-mini", prompt="수료 기준을 알려주세요.")
     engine.ratios.forget("claude-haiku-4-5")
+    engine.ratios.ratio("claude-haiku-4-5", "hangul")  # learned now (a page takes what is known, learning apart)
     row = engine.store.exchange(result.record["id"])
     found = costs_elsewhere(engine, row)
     claude = next(e for e in found if e.model == "claude-haiku-4-5")
@@ -153,3 +154,22 @@ def test_same_text_elsewhere_translates_the_tokens_through_both_ratios(fake, eng
     assert f"| ≈{format_usd(expected.total)} | ×{factor:.2f} (learned from 4) |" in text
     assert all(e.model != "gpt-4o-mini" for e in found)
     assert [e.cost.total for e in found] == sorted(e.cost.total for e in found)  # cheapest first
+
+
+def test_a_page_shows_what_is_known_at_once_and_the_learned_ratio_once_it_is_read(fake, engine):
+    import time
+
+    from chat.engine.token_ratios import costs_elsewhere
+
+    fake.scenarios["claude-haiku-4-5"] = Scenario(input_ratio=1.3)
+    for question in KOREAN[:3]:
+        run(engine, model="claude-haiku-4-5", prompt=question, system="FAQ에 있는 내용만 답하세요.")
+    _, result = run(engine, model="gpt-4o-mini", prompt="수료 기준을 알려주세요.")
+    row = engine.store.exchange(result.record["id"])
+    fresh = Engine(engine.store, engine.prices)  # a new process: nothing learned yet
+    claude = lambda: next(e for e in costs_elsewhere(fresh, row) if e.model == "claude-haiku-4-5")  # noqa: E731
+    assert claude().ratio.source == "prior"  # the page did not wait for the log
+    deadline = time.monotonic() + 30
+    while claude().ratio.source != "learned" and time.monotonic() < deadline:
+        time.sleep(0.05)  # learned apart, by the process's one learning thread
+    assert claude().ratio.source == "learned" and claude().ratio.answers == 3

@@ -109,7 +109,7 @@ class TokenRatios:
         self.store, self.prices = store, prices
         self._cache: dict[str, tuple[float, dict[Script, list[float]]]] = {}
         self._stale: set[str] = set()
-        self._learning: set[str] = set()  # models being learned on a thread of their own
+        self._learning: list[str] = []  # models to learn apart from the requests, in turn (a thread while any)
         self._lock = threading.Lock()
 
     def ratio(self, model: str, script: Script, endpoint: str | None = None, priced_as: str | None = None,
@@ -153,24 +153,28 @@ class TokenRatios:
             if fresh:
                 return cached[1]
             if not wait:
-                # a request never waits on the log for this: what is known (or the prior) now, the rest learned
-                # on a thread of its own (one per model), ready for the next request
+                # a request never waits on the log for this: what is known (or the prior) now; the model is learned
+                # by one thread of the process's own, in turn with any others asked for, ready for the next request
                 if model not in self._learning:
-                    self._learning.add(model)
-                    threading.Thread(target=self._learn_apart, args=(model,), daemon=True,
-                                     name=f"token-ratios:{model[:40]}").start()
+                    self._learning.append(model)
+                    if len(self._learning) == 1:
+                        threading.Thread(target=self._learn_apart, daemon=True, name="token-ratios").start()
                 return cached[1] if cached is not None else {s: [] for s in SCRIPTS}
             self._stale.discard(model)
         return self._learn(model)
 
-    def _learn_apart(self, model: str) -> None:
-        try:
+    def _learn_apart(self) -> None:
+        while True:
             with self._lock:
+                if not self._learning:
+                    return
+                model = self._learning[0]
                 self._stale.discard(model)
-            self._learn(model)
-        finally:
-            with self._lock:
-                self._learning.discard(model)
+            try:
+                self._learn(model)
+            finally:
+                with self._lock:
+                    self._learning.remove(model)
 
     def _learn(self, model: str) -> dict[Script, list[float]]:
         try:
@@ -213,7 +217,7 @@ def costs_elsewhere(engine, record) -> list[Elsewhere]:
     scripts = script_of(record.prompt or ""), script_of(record.reply or "")
     try:
         model = engine.resolve(record.model)
-        this = [engine.token_ratio(model, s) for s in scripts]
+        this = [engine.token_ratio(model, s, wait=False) for s in scripts]
     except Exception:  # a name that no longer resolves: its counts are taken as our own
         this = None
     usage = Usage.of_row(record)
@@ -221,7 +225,8 @@ def costs_elsewhere(engine, record) -> list[Elsewhere]:
     for price in engine.prices:
         if price.model == record.model or price.basis != "tokens" or not (price.rates.input or price.rates.output):
             continue
-        other = [engine.ratios.ratio(price.model, s, price.provider) for s in scripts]
+        # shown at once with what is known (each model learned apart): a page never waits on the log for sixty models
+        other = [engine.ratios.ratio(price.model, s, price.provider, wait=False) for s in scripts]
         mine = this or other
         counted = translated(usage, other[0].mean / mine[0].mean, other[1].mean / mine[1].mean)
         out.append(Elsewhere(price.model, cost_of(counted, price), other[0]))
