@@ -227,3 +227,24 @@ def test_the_chat_tab_marks_the_faq_unless_its_cache_is_off(fake, engine):
     *_, (chat, _, _) = app.respond(engine, "hi", new_session(), "claude-sonnet-4-5", FAQ, None, None, "sometimes")
     assert "cache must be auto or off, got 'sometimes'" in chat[-1]["content"] or \
         "cache must be auto or off" in str(chat)
+
+
+def test_decide_shows_the_month_with_the_faq_cached_beside_the_checks(fake, engine, capsys):
+    from chat.evaluation import questionsets, runs
+    from chat.evaluation.projection import project
+    from chat.evaluation.ratings import load_rubric
+    from chat.evaluation.report import cached_text
+    from chat.evaluation.summary import summarize
+    from chat.ui.cli import main
+
+    fake.scenarios["claude-sonnet-4-5"] = Scenario(input_tokens=3000, cache_write_tokens=2600, output_tokens=100)
+    qs = questionsets.QuestionSet("faq", tuple(questionsets.load(ROOT_FAQ).questions[:3]), FAQ)
+    run_id = runs.create(engine, qs, ["claude-sonnet-4-5"], 2, 2)
+    for _ in runs.execute(engine, run_id, qs, ["claude-sonnet-4-5"], 2, 2):
+        pass
+    capsys.readouterr()
+    assert main(["decide", run_id, "--per-day", "1000", "--db", str(engine.store.path)]) == 0
+    out = capsys.readouterr().out
+    expected = project(summarize(engine.store, run_id, load_rubric(None)).models, engine.prices, 1000)[0]
+    assert "at 1,000 a day, a month with the FAQ cached" in out
+    assert f"  claude-sonnet-4-5: {cached_text(expected)}" in out
