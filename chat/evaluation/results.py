@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import itertools
-import json
 import statistics
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chat.engine.token_ratios import our_count, script_of, sent_text
+from chat.engine.token_ratios import billed_ratio, our_count
 from chat.quantile import percentile
 from chat.storage import runs as queries
 from chat.storage.store import Store
@@ -131,43 +130,39 @@ def model_stats(rows: list[dict]) -> list[ModelStats]:
             cost_per_question=cost, cost_per_1000=None if cost is None else cost * 1000,
             estimated_share=sum(r.usage_source == "estimate" for r in ok) / len(ok) if ok else 0.0,
             mean_input_tokens=_mean([r.input_tokens for r in ok if r.input_tokens is not None]),
-            prefix_tokens=prefix_tokens(ok),
-            **billed_ratio(ok),
+            **ratio_and_prefix(ok),
         ))
     return out
 
 
-def billed_ratio(ok: list) -> dict:
-    """The vendor's input tokens per token of our count over the run's answers, and the script they were in."""
-    ratios, scripts = [], []
+def _billed(ok: list) -> list[tuple]:
+    """(answer, its billed ratio to our count, its script) for each answer whose input its provider reported."""
+    out = []
     for r in ok:
-        if not r.messages_json or not r.input_tokens or r.usage_source != "provider":
-            continue
-        messages = json.loads(r.messages_json)
-        sent = our_count(messages)
-        if sent:
-            ratios.append(r.input_tokens / sent)
-            scripts.append(script_of(sent_text(messages)))
-    if not ratios:
-        return {}
-    return {"token_ratio": statistics.fmean(ratios), "token_ratio_answers": len(ratios),
-            "token_script": max(set(scripts), key=scripts.count)}
+        found = billed_ratio(r.messages_json, r.input_tokens) if r.usage_source == "provider" else None
+        if found is not None:
+            out.append((r, found[1], found[2]))
+    return out
 
 
-def prefix_tokens(ok: list) -> float | None:
-    """The system prompt in the model's own tokens, as a cache would hold it (see ModelStats.prefix_tokens)."""
+def ratio_and_prefix(ok: list) -> dict:
+    """The vendor's tokens per token of our count over the run's answers (and the script they were in), and the
+    system prompt in the model's own tokens as a cache would hold it (see ModelStats.prefix_tokens)."""
+    billed = _billed(ok)
+    out: dict = {}
+    if billed:
+        scripts = [script for _, _, script in billed]
+        out.update(token_ratio=statistics.fmean(ratio for _, ratio, _ in billed), token_ratio_answers=len(billed),
+                   token_script=max(set(scripts), key=scripts.count))
     cached = [(r.cached_tokens or 0) + (r.cache_write_tokens or 0) for r in ok]
     if any(cached):
-        return float(max(cached))  # the vendor's own figure for the prefix it cached
-    sizes = []
-    for r in ok:
-        if not r.system or not r.messages_json or not r.input_tokens or r.usage_source != "provider":
-            continue
-        sent = our_count(json.loads(r.messages_json))
-        if sent:
-            # the system message's share of our count (its framing included), at this answer's billed ratio
-            sizes.append(our_count([{"role": "system", "content": r.system}]) * r.input_tokens / sent)
-    return statistics.fmean(sizes) if sizes else None
+        out["prefix_tokens"] = float(max(cached))  # the vendor's own figure for the prefix it cached
+    else:
+        # the system message's share of our count (its framing included), at each answer's billed ratio
+        sizes = [our_count([{"role": "system", "content": r.system}]) * ratio for r, ratio, _ in billed if r.system]
+        if sizes:
+            out["prefix_tokens"] = statistics.fmean(sizes)
+    return out
 
 
 def question_stats(rows: list[dict]) -> list[QuestionStats]:

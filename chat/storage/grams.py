@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-_DENSE = ((0xAC00, 0xD7A3), (0x1100, 0x11FF), (0x3130, 0x318F),  # Hangul syllables and jamo
+HANGUL = ((0xAC00, 0xD7A3), (0x1100, 0x11FF), (0x3130, 0x318F))  # Hangul syllables and jamo
+_DENSE = (*HANGUL,
           (0x3040, 0x30FF), (0x31F0, 0x31FF),  # kana
           (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))  # CJK ideographs
 # the same ranges as one character class: the writer finds every finished row's runs, and a scan in C is about
