@@ -229,6 +229,68 @@ def test_the_chat_tab_marks_the_faq_unless_its_cache_is_off(fake, engine):
         "cache must be auto or off" in str(chat)
 
 
+def _faq_run(engine, fake, models: list[str]) -> str:
+    """Three questions twice each: the first call writes the FAQ to the cache, the five after it read it back (a run
+    asks its questions seconds apart)."""
+    from chat.evaluation import questionsets, runs
+
+    qs = questionsets.QuestionSet("faq", tuple(questionsets.load(ROOT_FAQ).questions[:3]), FAQ)
+    run_id = runs.create(engine, qs, models, 2, 1)
+    first = questionsets.QuestionSet("faq", qs.questions[:1], FAQ)
+    for model in models:  # the first question's first repeat: the cache is cold
+        fake.scenarios[model] = Scenario(input_tokens=3000, output_tokens=100,
+                                         **({"cache_write_tokens": 2600} if "claude" in model else {}))
+    for _ in runs.execute(engine, run_id, first, models, 1, 1):
+        pass
+    for model in models:  # the rest: warm
+        fake.scenarios[model] = Scenario(input_tokens=3000, cached_tokens=2600, output_tokens=100)
+    for _ in runs.execute(engine, run_id, qs, models, 2, 1):
+        pass
+    return run_id
+
+
+def test_the_decisions_costs_at_a_volume_bill_the_faq_as_that_volume_finds_it_cached(fake, engine, capsys):
+    """A run finds the FAQ cached on 5 calls in 6; 50 questions a day over 9 hours find it on 37%. The monthly
+    check is of the month as it will be billed, by hand: each question's FAQ read on 37% and written (Anthropic) or
+    billed in full (OpenAI) on the rest."""
+    import math
+
+    from chat.engine.models import resolve
+    from chat.evaluation.projection import project
+    from chat.evaluation.ratings import load_rubric
+    from chat.evaluation.summary import summarize
+    from chat.ui.cli import main
+
+    run_id = _faq_run(engine, fake, ["claude-sonnet-4-5", "gpt-4o-mini"])
+    capsys.readouterr()
+    assert main(["decide", run_id, "--per-day", "50", "--max-monthly", "10", "--json",
+                 "--db", str(engine.store.path)]) == 0
+    found = {c["model"]: c for c in json.loads(capsys.readouterr().out)["candidates"]}
+    share = 1 - math.exp(-50 / (9 * 3600) * 300)
+    for model in ("claude-sonnet-4-5", "gpt-4o-mini"):
+        r = resolve(model, engine.prices).price.rates_for(3000)
+        miss = r.cache_write if "claude" in model else r.input
+        question = (400 * r.input + 2600 * (Decimal(share) * r.cached_input + (1 - Decimal(share)) * miss)
+                    + 100 * r.output) / 1_000_000
+        monthly = next(k for k in found[model]["checks"] if k["figure"] == "monthly_usd")
+        assert monthly["value"] == pytest.approx(float(question) * 1500, rel=1e-4), model
+        measured = found[model]["metrics"]["cost_per_question_usd"]
+        assert measured["value"] == pytest.approx(float(question), rel=1e-4)
+        # the Runs tab's and the report's projection bill the month the same way, and without the cache beside it
+        summary = summarize(engine.store, run_id, load_rubric(None))
+        projected = next(p for p in project(summary.models, engine.prices, 50) if p.model == model)
+        assert float(projected.cached_monthly) == pytest.approx(float(question) * 1500, rel=1e-4)
+        assert projected.uncached_monthly == (3000 * r.input + 100 * r.output) / 1_000_000 * 1500
+    # the run's own bills would have met $10 a month; as 50 questions a day will be billed, Sonnet misses it
+    sonnet = next(k for k in found["claude-sonnet-4-5"]["checks"] if k["figure"] == "monthly_usd")
+    assert sonnet["verdict"] == "misses" and sonnet["value"] > 10
+    assert main(["decide", run_id, "--per-day", "50", "--db", str(engine.store.path)]) == 0
+    out = capsys.readouterr().out
+    assert "Costs at 50 a day bill the FAQ as its vendor caches it" in out
+    assert "claude-sonnet-4-5: 37% of questions (83% in this run)" in out
+    assert "gpt-4o-mini: 37% of questions (83% in this run)" in out
+
+
 def test_decide_shows_the_month_with_the_faq_cached_beside_the_checks(fake, engine, capsys):
     from chat.evaluation import questionsets, runs
     from chat.evaluation.projection import project

@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import statistics
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
+from chat.evaluation.caching import RunCache, hit_share, rebill, run_cache
 from chat.evaluation.intervals import (
     MIN_ANSWERS,
     Figure,
@@ -197,6 +198,7 @@ class Decision:
     margin: float
     repeats: int
     raw: dict = field(default_factory=dict)  # (model, variant or '') -> {"cost" | "score": values by question}
+    cached: dict = field(default_factory=dict)  # label -> (share of questions finding the FAQ cached: run, per_day)
 
     @property
     def recommended(self) -> Candidate | None:
@@ -237,6 +239,8 @@ class Measured:
     repeats: int
     ratings: int = 0  # scores measured, so a view can tell when someone has rated since
     raw: dict = field(default_factory=dict)  # (model, variant or '') -> {"cost" | "score": values by question}
+    cache: dict = field(default_factory=dict)  # (model, variant or '') -> its RunCache, where its vendor cached
+    sampler: Resampler | None = None
 
     def current(self, summary: RunSummary) -> bool:
         """Whether these figures are still the run's: no answer and no rating added since."""
@@ -266,9 +270,11 @@ def measure(summary: RunSummary, replicates: int = REPLICATES, seed: int = 20261
                                 keys))
     built = [Candidate(key[0], key[1] or None, metrics, answered=sum(r.status == "ok" for r in groups[key]))
              for key, (metrics, _, _) in zip(keys, figured)]
+    caches = {key: run_cache(groups[key]) for key in keys}
     return Measured(summary.run.id, len(summary.rows), source, criteria, built,
                     {key: reps for key, (_, reps, _) in zip(keys, figured)}, repeats, _ratings(summary),
-                    {key: raw for key, (_, _, raw) in zip(keys, figured)})
+                    {key: raw for key, (_, _, raw) in zip(keys, figured)},
+                    {key: c for key, c in caches.items() if c is not None}, sampler)
 
 
 def decide(run: RunSummary | Measured, constraints: Constraints = Constraints(), margin: float = 0.25,
@@ -282,11 +288,34 @@ def decide(run: RunSummary | Measured, constraints: Constraints = Constraints(),
     if constraints.max_monthly is not None and not constraints.per_day:
         raise ConstraintError("a monthly limit needs the volume: say how many questions a day (--per-day N)")
     checks = constraints.checks()
+    measured, cached = _at_volume(measured, constraints.per_day)
     built = [_checked(_monthly(c, constraints.per_day), checks) for c in measured.candidates]
     ranked = sorted(_mark_frontier(built), key=_rank)
     pairs = _pairs(ranked[:3], measured, margin)
     return Decision(measured.run_id, constraints, measured.scores_from, criteria, ranked, pairs, margin,
-                    measured.repeats, measured.raw)
+                    measured.repeats, measured.raw, cached)
+
+
+def _at_volume(measured: Measured, per_day: int | None) -> tuple[Measured, dict]:
+    """The costs as they will be billed at per_day, where the vendor caches the FAQ: a run asks its questions
+    seconds apart, so it finds the FAQ cached far more often than questions spread over a working day will."""
+    if not per_day or not measured.cache:
+        return measured, {}
+    candidates, raw, replicated, shares = [], dict(measured.raw), dict(measured.replicated), {}
+    for c in measured.candidates:
+        key = (c.model, c.variant or "")
+        cache: RunCache | None = measured.cache.get(key)
+        if cache is None or "cost" not in raw.get(key, {}):
+            candidates.append(c)
+            continue
+        costs = rebill(cache, per_day)
+        raw[key] = {**raw[key], "cost": costs}
+        if measured.sampler is not None:
+            replicated[key] = {**replicated[key], "cost_per_question_usd": measured.sampler.mean(costs)}
+        candidates.append(Candidate(c.model, c.variant, {**c.metrics, "cost_per_question_usd":
+                                                         question_mean(costs, lowest=0.0)}, answered=c.answered))
+        shares[c.label] = (cache.run_share, hit_share(per_day))
+    return replace(measured, candidates=candidates, raw=raw, replicated=replicated), shares
 
 
 def _monthly(c: Candidate, per_day: int | None) -> Candidate:
@@ -696,3 +725,14 @@ def scores_note(d: Decision, word=english) -> str:
     return word({"human": "Scores are people's ratings.", "judge": "Scores are the judge model's ratings (no person has "
                  "rated this run yet)."}.get(d.scores_from, "No ratings yet: scores, the acceptable rate and quality "
                                                            "constraints wait for them."))
+
+
+def cache_note(d: Decision, word=english) -> str:
+    """Whose costs bill the FAQ as cached at the team's volume, and how often it will be found cached there."""
+    if not d.cached or not d.constraints.per_day:
+        return ""
+    shares = word("; ").join(word("{label}: {day} of questions ({run} in this run)", label=name, day=f"{day:.0%}",
+                                  run=f"{run:.0%}") for name, (run, day) in sorted(d.cached.items()))
+    return word("Costs at {n} a day bill the FAQ as its vendor caches it, with the questions at random over "
+                "9:00–18:00 and a 5-minute cache; the run asked them seconds apart, so it found the FAQ cached more "
+                "often. Found cached: {shares}.", n=f"{d.constraints.per_day:,}", shares=shares)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from chat.engine.models import UnknownModel, resolve
 from chat.engine.pricing import Price, PriceTable
-from chat.evaluation.caching import Cached, cached_cost
+from chat.evaluation.caching import Cached, cached_cost, calibrated
 from chat.evaluation.results import ModelStats
 
 DAYS_PER_MONTH = 30
@@ -76,7 +76,9 @@ def project(stats: list[ModelStats], prices: PriceTable, per_day: int) -> list[P
             continue
         if price.basis != "compute" or not s.latency_mean_ms:
             cached = None
-            if price.basis == "tokens" and s.mean_input_tokens and s.prefix_tokens:
+            if price.basis == "tokens" and s.run_cache is not None:
+                cached = calibrated(s.run_cache, per_day)  # the run's own reads, writes and prices
+            elif price.basis == "tokens" and s.mean_input_tokens and s.prefix_tokens:
                 cached = cached_cost(price, s.mean_input_tokens, s.prefix_tokens, s.mean_output_tokens or 0, per_day)
             out.append(Projection(s.label, price.basis, cost, monthly, cached=cached, month=month))
             continue

@@ -17,6 +17,7 @@ from chat.evaluation.answers import answers_html
 from chat.evaluation.decision import (
     VERDICT_MARK,
     Decision,
+    cache_note,
     checks_table,
     constraint_text,
     figure_text,
@@ -358,7 +359,8 @@ def decision_html(d: Decision, word=english) -> list[str]:
            f"<p class=\"verdict{'' if rec else ' none'}\">{_names_whole(reason(d, word), d)}</p>",
            f"<h3>{word('Constraints')}</h3>", constraints_html(d, word),
            f"<h3>{word('Shortlist')}</h3>", shortlist_html(d, word), "</section>", checked_note(d, word),
-           f"<p class=note>{html.escape(scores_note(d, word))} {html.escape(intervals)}</p>",
+           f"<p class=note>{html.escape(scores_note(d, word))} {html.escape(intervals)} "
+           f"{html.escape(cache_note(d, word))}</p>",
            f"<h3>{word('Every candidate against every constraint')}</h3>", _table(*checks_table(d, word)),
            f"<h3>{word('Cost against quality')}</h3>", frontier_svg(d, word),
            f"<details><summary>{word('Every figure, with its interval')}</summary>{_table(*full_table(d, word))}"

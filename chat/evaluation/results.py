@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from chat.engine.token_ratios import billed_ratio, our_count
+from chat.evaluation.caching import RunCache, run_cache
 from chat.quantile import percentile
 from chat.storage import runs as queries
 from chat.storage.store import Store
@@ -88,6 +89,7 @@ class ModelStats:
     token_ratio: float | None = None  # input tokens billed per token of our count (o200k_base), over the run
     token_ratio_answers: int = 0
     token_script: str | None = None  # hangul or latin: what most of the run's prompts were written in
+    run_cache: RunCache | None = None  # how the run's vendor billed the cached FAQ, where it cached it
 
     @property
     def label(self) -> str:
@@ -130,7 +132,7 @@ def model_stats(rows: list[dict]) -> list[ModelStats]:
             cost_per_question=cost, cost_per_1000=None if cost is None else cost * 1000,
             estimated_share=sum(r.usage_source == "estimate" for r in ok) / len(ok) if ok else 0.0,
             mean_input_tokens=_mean([r.input_tokens for r in ok if r.input_tokens is not None]),
-            **ratio_and_prefix(ok),
+            run_cache=run_cache(ok), **ratio_and_prefix(ok),
         ))
     return out
 

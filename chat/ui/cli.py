@@ -281,7 +281,16 @@ def _report(args) -> int:
 
 
 def _decide(args) -> int:
-    from chat.evaluation.decision import checks_table, decide, full_table, pairs_table, reason, scores_note, shortlist_table
+    from chat.evaluation.decision import (
+        cache_note,
+        checks_table,
+        decide,
+        full_table,
+        pairs_table,
+        reason,
+        scores_note,
+        shortlist_table,
+    )
     from chat.evaluation.ratings import load_rubric
     from chat.evaluation.summary import summarize
     from chat.storage.store import Store
@@ -299,6 +308,8 @@ def _decide(args) -> int:
     print(scores_note(d) + " Intervals are 95%, with the question as the unit (docs/methods.md). A check meets its "
           "limit only when the whole interval is on the right side of it, misses it when the whole interval is on the "
           "wrong side, and is uncertain otherwise.\n")
+    if cache_note(d):
+        print(cache_note(d) + "\n")
     _print_table(*shortlist_table(d))
     print()
     _print_table(*checks_table(d))
@@ -323,7 +334,7 @@ def _print_cached(summary, args, per_day: int) -> None:
              if p.cached is not None]
     if lines:
         print(f"\nat {per_day:,} a day, a month with the FAQ cached (questions at random over 9:00-18:00, a 5-minute "
-              "cache; the checks above use the run's measured cost):")
+              "cache), from the run's own cache reads and writes where its vendor cached the FAQ:")
         print("\n".join(lines))
 
 

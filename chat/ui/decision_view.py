@@ -13,6 +13,7 @@ from chat.evaluation.decision import (
     ConstraintError,
     Constraints,
     Measured,
+    cache_note,
     checks_table,
     constraint_text,
     decide,
@@ -123,7 +124,7 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
         raise error(say(str(exc), lang), lang) from None
     frontier = [c.label for c in d.candidates if c.frontier]
     plot = _chart(d, word)
-    text = "\n\n".join([f"### {plain(reason(d, word))}", _checks_md(d, word), _wait_md(d, word),
+    text = "\n\n".join([f"### {plain(reason(d, word))}", _checks_md(d, word), _wait_md(d, word), plain(cache_note(d, word)),
                          plain(scores_note(d, word)) + " " + word(
                              "Intervals are 95%, with the question as the unit. ◆ marks the "
                              "cost–quality frontier") + (f": {plain(', '.join(frontier))}."

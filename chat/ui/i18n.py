@@ -254,6 +254,11 @@ KO = {
      "reported for this run's answers."):
         "보낸 내용을 우리가 센 토큰(o200k_base, OpenAI 토크나이저) 하나당, 이 실행의 답변에서 공급자가 보고한 입력 토큰 수입니다.",
     "{cached} ({plain} without; {share} of questions find it cached)": "{cached} (캐시 없이 {plain}; 질문의 {share}가 캐시 사용)",
+    "{label}: {day} of questions ({run} in this run)": "{label}: 질문의 {day} (이번 실행에서는 {run})",
+    "Costs at {n} a day bill the FAQ as its vendor caches it, with the questions at random over 9:00–18:00 and a "
+    "5-minute cache; the run asked them seconds apart, so it found the FAQ cached more often. Found cached: {shares}.":
+        "하루 {n}건일 때의 비용은 FAQ를 공급사가 캐시하는 방식대로 계산했습니다. 질문은 9:00–18:00에 무작위로 오고 캐시는 "
+        "5분 유지된다고 보았습니다. 실행은 질문을 몇 초 간격으로 보냈으므로 FAQ가 더 자주 캐시에서 읽혔습니다. 캐시 사용: {shares}.",
 
     "{n} not rated: the daily spend cap was reached.": "{n}개는 평가하지 못함: 일일 지출 한도에 도달했습니다.",
     "{n} not rated: this session's spend cap was reached.": "{n}개는 평가하지 못함: 이 세션의 지출 한도에 도달했습니다.",
