@@ -94,7 +94,7 @@ def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
     # the axes reach past the largest point, so no point sits half outside the chart
     assert scatter["x_lim"][1] > scatter["value"]["latency_ms"].max()
     assert scatter["y_lim"][1] > scatter["value"]["cost_usd"].max()
-    assert elsewhere["Approx. cost of this run's tokens"].str.startswith("≈$").all()
+    assert elsewhere["Approx. cost of this run's text"].str.startswith("≈$").all()
     current, question, answer, who = runs_tab.next_unrated(engine, Access(), run_id, "kim", True)
     assert "hidden (blind)" in who and shown(answer) == "Hello, this is a fake reply." and "8 left" in who
     saved = runs_tab.save_answer_rating(engine, current, "kim", None, 4, 4, 5)

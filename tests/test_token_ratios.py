@@ -173,3 +173,38 @@ def test_a_page_shows_what_is_known_at_once_and_the_learned_ratio_once_it_is_rea
     while claude().ratio.source != "learned" and time.monotonic() < deadline:
         time.sleep(0.05)  # learned apart, by the process's one learning thread
     assert claude().ratio.source == "learned" and claude().ratio.answers == 3
+
+
+def test_a_runs_text_elsewhere_is_translated_through_each_models_ratio(fake, engine, tmp_path):
+    """The Runs tab's and the report's table of what the run would have cost on other models: gpt-4o-mini's Korean
+    questions are 1.3x the tokens on Claude, as Claude's own answers showed (before: counted as gpt-4o-mini's)."""
+    from chat.engine.pricing import cost_of
+    from chat.engine.usage import Usage
+    from chat.evaluation.ratings import load_rubric
+    from chat.evaluation.summary import summarize
+    from chat.ui import runs_tab
+    from chat.ui.access import Access
+    from chat.wording import format_money
+
+    fake.scenarios["claude-haiku-4-5"] = Scenario(input_ratio=1.3)
+    for question in KOREAN[:4]:
+        run(engine, model="claude-haiku-4-5", prompt=question, system="FAQ에 있는 내용만 답하세요.")
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=1000, output_tokens=200)
+    qs = questionsets.QuestionSet("ko", tuple(questionsets.Question(f"q{i}", q) for i, q in enumerate(KOREAN[:3])))
+    run_id = runs.create(engine, qs, ["gpt-4o-mini"], 1, 1)
+    for _ in runs.execute(engine, run_id, qs, ["gpt-4o-mini"], 1, 1):
+        pass
+    engine.ratios.forget("claude-haiku-4-5")
+    factor = engine.ratios.ratio("claude-haiku-4-5", "hangul").mean  # learned now, as a page would find it later
+    assert abs(factor - 1.3) < 0.02
+    # three questions of 1,000 tokens and replies of 200 (English: Claude's Latin prior, 1.15)
+    expected = cost_of(Usage(round(3000 * factor), round(600 * 1.15)), engine.prices.get("claude-haiku-4-5")).total
+    *_, table = runs_tab.show_results(engine, Access(), run_id)
+    claude = table[table["Model"] == "claude-haiku-4-5"].iloc[0]
+    assert claude["Approx. cost of this run's text"] == "≈" + format_money(expected)
+    assert claude["Its tokens"] == f"×{factor:.2f} (learned from 4)"
+    assert table[table["Model"].str.startswith("gemini")]["Its tokens"].str.endswith("(prior)").all()
+    _, page = summarize(engine.store, run_id, load_rubric(None)).export(tmp_path, engine.prices, ratios=engine.ratios)
+    text = page.read_text()
+    assert "this run&#x27;s tokens translated into each model&#x27;s" in text
+    assert f">claude-haiku-4-5</td><td data-label=\"Approx. cost of this run&#x27;s text\">≈{format_money(expected)}</td>" in text

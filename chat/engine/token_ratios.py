@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from chat.engine.models import resolve
 from chat.engine.pricing import Cost, PriceTable, cost_of
 from chat.engine.token_priors import SCRIPTS, Script, prior_for
 from chat.engine.tokens import count_messages
@@ -227,17 +228,52 @@ def costs_elsewhere(engine, record) -> list[Elsewhere]:
     scripts = script_of(record.prompt or ""), script_of(record.reply or "")
     try:
         model = engine.resolve(record.model)
-        this = [engine.token_ratio(model, s, wait=False) for s in scripts]
+        this = tuple(engine.token_ratio(model, s, wait=False) for s in scripts)
     except Exception:  # a name that no longer resolves: its counts are taken as our own
         this = None
-    usage = Usage.of_row(record)
+    return _priced_elsewhere(engine.ratios, [(Usage.of_row(record), scripts, this)], skip=record.model)
+
+
+def run_costs_elsewhere(ratios: TokenRatios, records) -> list[Elsewhere]:
+    """What a run's answers would have cost had every one gone to each priced model, cheapest first: each model's
+    tokens translated through its own ratio and the other model's, by the scripts of the prompts and replies."""
+    groups: dict[tuple, Usage] = {}
+    for r in records:
+        key = (r.model, script_of(r.prompt or ""), script_of(r.reply or ""))
+        groups[key] = groups.get(key, Usage()) + Usage.of_row(r)
+    counted = []
+    for (name, *scripts), usage in groups.items():
+        try:
+            model = resolve(name, ratios.prices)
+            this = tuple(ratios.ratio(model.name, s, model.endpoint.name,
+                                      model.price.priced_as if model.price is not None else None, wait=False)
+                         for s in scripts)
+        except Exception:  # a name that no longer resolves: its counts are taken as our own
+            this = None
+        counted.append((usage, tuple(scripts), this))
+    return _priced_elsewhere(ratios, counted)
+
+
+def _priced_elsewhere(ratios: TokenRatios, counted, skip: str | None = None) -> list[Elsewhere]:
+    """counted: (usage, (prompt script, reply script), this model's ratios for them or None: our own count)."""
+    if not counted:
+        return []
+    main = max(counted, key=lambda c: c[0].input_tokens)[1][0]  # the script most of the input was in
     out = []
-    for price in engine.prices:
-        if price.model == record.model or price.basis != "tokens" or not (price.rates.input or price.rates.output):
+    for price in ratios.prices:
+        if price.model == skip or price.basis != "tokens" or not (price.rates.input or price.rates.output):
             continue
         # shown at once with what is known (each model learned apart): a page never waits on the log for sixty models
-        other = [engine.ratios.ratio(price.model, s, price.provider, wait=False) for s in scripts]
-        mine = this or other
-        counted = translated(usage, other[0].mean / mine[0].mean, other[1].mean / mine[1].mean)
-        out.append(Elsewhere(price.model, cost_of(counted, price), other[0]))
+        other = {s: ratios.ratio(price.model, s, price.provider, wait=False) for s in SCRIPTS}
+        total = None
+        for usage, (s_in, s_out), this in counted:
+            mine = this or (other[s_in], other[s_out])
+            cost = cost_of(translated(usage, other[s_in].mean / mine[0].mean, other[s_out].mean / mine[1].mean), price)
+            total = cost if total is None else _added(total, cost)
+        out.append(Elsewhere(price.model, total, other[main]))
     return sorted(out, key=lambda e: e.cost.total)
+
+
+def _added(a: Cost, b: Cost) -> Cost:
+    return Cost(a.uncached_input + b.uncached_input, a.cached_input + b.cached_input, a.cache_write + b.cache_write,
+                a.output + b.output)

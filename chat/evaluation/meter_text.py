@@ -57,3 +57,9 @@ def cost_breakdown(record: Exchange, word=english) -> str:
                 i=format_usd(_dec(record.uncached_input_cost)), c=format_usd(_dec(record.cached_input_cost)),
                 w=format_usd(_dec(record.cache_write_cost)), o=format_usd(_dec(record.output_cost)),
                 total=format_money(_dec(record.cost_usd), word=word)) + note
+
+
+def ratio_text(ratio, word=english) -> str:
+    """'×1.30 (learned from 120)' or '×1.40 (prior)': a model's tokens per token of our count."""
+    said = word("learned from {n}", n=f"{ratio.answers:,}") if ratio.source == "learned" else word("prior")
+    return f"×{ratio.mean:.2f} ({said})"

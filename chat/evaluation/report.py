@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from chat.engine.pricing import PriceTable, costs_elsewhere
+from chat.engine.token_ratios import TokenRatios, run_costs_elsewhere
 from chat.engine.usage import Usage
 from chat.evaluation import spreadsheet
 from chat.evaluation.answers import CSS as ANSWERS_CSS
@@ -28,6 +29,7 @@ from chat.evaluation.decision import (
     shortlist_cells,
 )
 from chat.evaluation.estimate import beside_actual
+from chat.evaluation.meter_text import ratio_text
 from chat.evaluation.projection import Projection, project
 from chat.evaluation.ratings import RatingStats
 from chat.evaluation.results import ModelStats, QuestionStats, candidates, label
@@ -83,10 +85,19 @@ def rating_table(stats: list[RatingStats], criteria: list[str], word=english) ->
     return head, rows
 
 
-def elsewhere_table(rows: list[dict], prices: PriceTable, word=english) -> tuple[list[str], list[list[str]]]:
-    usage = sum((Usage.of_row(r) for r in rows if r.status == "ok"), Usage())
-    return [word("Model"), word("Approx. cost of this run's tokens")], [
-        [m, "≈" + format_money(c.total, word=word)] for m, c in costs_elsewhere(usage, prices)]
+def elsewhere_table(rows: list[dict], prices: PriceTable, word=english,
+                    ratios: TokenRatios | None = None) -> tuple[list[str], list[list[str]]]:
+    """What the run's answers would have cost on each priced model. With the ratios, each model's tokens are
+    translated into the other's (learned from its answers, or its family's prior); without, counted as they are."""
+    ok = [r for r in rows if r.status == "ok"]
+    if ratios is None:
+        usage = sum((Usage.of_row(r) for r in ok), Usage())
+        return [word("Model"), word("Approx. cost of this run's tokens")], [
+            [m, "≈" + format_money(c.total, word=word)] for m, c in costs_elsewhere(usage, prices)]
+    return [word("Model"), word("Approx. cost of this run's text"), word("Its tokens")], [
+        [e.model, "≈" + format_money(e.cost.total, word=word), ratio_text(e.ratio, word)]
+        for e in run_costs_elsewhere(ratios, ok)]
+
 
 
 def to_csv(stats: list[ModelStats]) -> str:
@@ -373,11 +384,14 @@ def decision_html(d: Decision, word=english) -> list[str]:
     return out
 
 
-def _elsewhere(rows, prices, word=english) -> list[str]:
-    head, table = elsewhere_table(rows, prices, word)
+def _elsewhere(rows, prices, word=english, ratios: TokenRatios | None = None) -> list[str]:
+    head, table = elsewhere_table(rows, prices, word, ratios)
     shown, rest = table[:ELSEWHERE_SHOWN], table[ELSEWHERE_SHOWN:]
     note = word("Approximate: the same text is a different number of tokens on each vendor's tokenizer. The {n} "
-                "cheapest of {total} priced models.", n=len(shown), total=len(table))
+                "cheapest of {total} priced models.", n=len(shown), total=len(table)) if ratios is None else word(
+        "The same text on each model: this run's tokens translated into each model's through its tokens per token of "
+        "our count (learned from its answers, or its family's prior). The {n} cheapest of {total} priced models.",
+        n=len(shown), total=len(table))
     out = [f"<h2>{word('Appendix: what these tokens would cost elsewhere')}</h2>", f"<p class=note>{html.escape(note)}</p>",
            _table(head, shown)]
     if rest:
@@ -385,7 +399,7 @@ def _elsewhere(rows, prices, word=english) -> list[str]:
     return out
 
 
-def to_html(r: Report, prices: PriceTable, per_day: int = 1000, word=english) -> str:
+def to_html(r: Report, prices: PriceTable, per_day: int = 1000, word=english, ratios: TokenRatios | None = None) -> str:
     """The report page; `word` writes it in the reader's language (English by default: the CLI's)."""
     run, rows, stats, qstats, rstats, criteria, questions = r.run, r.rows, r.stats, r.qstats, r.rstats, r.criteria, r.questions
     blind = r.names == "letters"
@@ -438,7 +452,7 @@ def to_html(r: Report, prices: PriceTable, per_day: int = 1000, word=english) ->
     sections += [f"<h2>{word('Consistency across repeats')}</h2>", f"<p class=note>{html.escape(spread)}</p>",
                  _table(*(_without_latency(*consistency, word) if blind else consistency))]
     if not blind:  # it names every priced model beside its cost, which would undo the letters
-        sections += _elsewhere(rows, prices, word)
+        sections += _elsewhere(rows, prices, word, ratios)
     lang = getattr(word, "lang", "en")  # chat.ui.i18n.words says which language it writes
     return (f"<!doctype html><html lang={lang}><head><meta charset=utf-8><meta name=viewport "
             f"content='width=device-width, initial-scale=1'><title>{title}</title><style>{CSS}{ANSWERS_CSS}</style>"
@@ -456,11 +470,11 @@ def _without_latency(head, rows, word=english):
 
 
 def write(out_dir: Path, r: Report, prices: PriceTable, per_day: int = 1000, stem: str | None = None,
-          word=english) -> tuple[Path, Path]:
+          word=english, ratios: TokenRatios | None = None) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = stem or f"run-{r.run.id}"
     csv_path = out_dir / f"{stem}.csv"
     html_path = out_dir / f"{stem}.html"
     csv_path.write_text(to_csv(r.stats), encoding="utf-8")
-    html_path.write_text(to_html(r, prices, per_day, word), encoding="utf-8")
+    html_path.write_text(to_html(r, prices, per_day, word, ratios), encoding="utf-8")
     return csv_path, html_path

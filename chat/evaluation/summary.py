@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from chat.engine.pricing import PriceTable
+from chat.engine.token_ratios import TokenRatios
 from chat.evaluation import report
 from chat.evaluation.decision import Constraints, decide
 from chat.evaluation.projection import project
@@ -36,16 +37,17 @@ class RunSummary:
         return self.run.question_set
 
     def export(self, out_dir: Path, prices: PriceTable, per_day: int = 1000,
-               constraints: Constraints | None = None, word=english) -> tuple[Path, Path]:
+               constraints: Constraints | None = None, word=english,
+               ratios: TokenRatios | None = None) -> tuple[Path, Path]:
         """The CSV and the HTML report, which leads with the decision under these constraints; `word` writes the
-        report in the reader's language."""
+        report in the reader's language; `ratios` translate the run's tokens into other models' for its appendix."""
         constraints = constraints or Constraints()
         if constraints.per_day is None:
             constraints = replace(constraints, per_day=per_day)
         return report.write(out_dir, report.Report(self.run, self.rows, self.models, self.questions, self.ratings,
                                                    [c.id for c in self.rubric.criteria], self.question_set["questions"],
                                                    self.scores, decision=decide(self, constraints)), prices, per_day,
-                            word=word)
+                            word=word, ratios=ratios)
 
     def export_blind(self, out_dir: Path, prices: PriceTable, per_day: int = 1000,
                      word=english) -> tuple[Path, Path, Path]:

@@ -229,7 +229,7 @@ def _eval(args) -> int:
     _print_table(*model_table(summary.models))
     print(beside_actual(summary.run, summary.rows), file=sys.stderr)
     if args.out:
-        csv_path, html_path = summary.export(Path(args.out), engine.prices, per_day=args.per_day)
+        csv_path, html_path = summary.export(Path(args.out), engine.prices, per_day=args.per_day, ratios=engine.ratios)
         print(f"\nwrote {csv_path} and {html_path}", file=sys.stderr)
         if args.blind:
             _, blind_path, key_path = summary.export_blind(Path(args.out), engine.prices, per_day=args.per_day)
@@ -262,20 +262,23 @@ def _runs(args) -> int:
 
 def _report(args) -> int:
     from chat.engine.pricing import load_prices
+    from chat.engine.token_ratios import TokenRatios
     from chat.evaluation.ratings import load_rubric
     from chat.evaluation.summary import summarize
     from chat.storage.store import Store
     from chat.ui.i18n import words
 
-    summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
+    store = Store(args.db)
+    summary = summarize(store, args.run_id, load_rubric(args.rubric))
     word = words(args.lang)  # the report is for the team's managers: in their language; the CLI itself stays English
     if args.blind:
         csv_path, html_path, key_path = summary.export_blind(Path(args.out), load_prices(args.pricing), args.per_day,
                                                              word=word)
         print(f"wrote {csv_path} and {html_path}; the key to the letters is in {key_path}")
         return 0
-    csv_path, html_path = summary.export(Path(args.out), load_prices(args.pricing), args.per_day, _constraints(args),
-                                         word=word)
+    prices = load_prices(args.pricing)
+    csv_path, html_path = summary.export(Path(args.out), prices, args.per_day, _constraints(args), word=word,
+                                         ratios=TokenRatios(store, prices))
     print(f"wrote {csv_path} and {html_path}")
     return 0
 

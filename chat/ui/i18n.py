@@ -52,8 +52,13 @@ KO = {
     "Latency distribution": "지연 시간 분포",
     "Consistency across repeats (per question × model)": "반복 간 일관성 (질문 × 모델별)",
     "Ratings (human and judge apart)": "평가 (사람과 심판 모델 구분)",
-    "What this run's tokens would cost on other models (approximate: tokenizers differ)":
-        "이 실행의 토큰을 다른 모델에서 쓰면 드는 비용 (근사치: 토크나이저가 다름)",
+    "What this run's text would cost on other models (its tokens translated through each model's ratio to our count)":
+        "이 실행의 글을 다른 모델에서 쓰면 드는 비용 (각 모델의 토큰 비율로 환산)",
+    "Approx. cost of this run's text": "이 실행 글의 대략적 비용",
+    ("The same text on each model: this run's tokens translated into each model's through its tokens per token of "
+     "our count (learned from its answers, or its family's prior). The {n} cheapest of {total} priced models."):
+        "모델마다 같은 글: 이 실행의 토큰을 각 모델의 토큰 비율(응답에서 학습했거나 계열의 사전값)로 환산했습니다. "
+        "가격 있는 모델 {total}개 중 가장 싼 {n}개.",
     "Projected monthly cost (30 days) and where a self-hosted machine breaks even":
         "예상 월 비용 (30일)과 자체 서버가 손익분기에 이르는 지점",
     "Answers, side by side": "답변 나란히 보기", "Rate answers": "답변 평가",

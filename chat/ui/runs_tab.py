@@ -252,7 +252,7 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
         return (word("Pick a run."), blank(model_table([], word)), *_plots(scatter, scatter[["model", "cost_usd"]],
                                                                              latency, word),
                 blank(question_table([], word)), blank(rating_table([], [c.id for c in rubric.criteria], word)),
-                blank(elsewhere_table([], engine.prices, word)))
+                blank(elsewhere_table([], engine.prices, word, engine.ratios)))
     s = _summary(engine, access, request, run_id, rubric)
     priced = [m for m in s.models if m.cost_per_question is not None and m.latency_p50_ms is not None]
     # plain column names: Vega-Lite reads spaces and brackets in field names as paths
@@ -272,7 +272,7 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
         f"\n\n{guessed}" if guessed else "")
     return (header, _df(*model_table(s.models, word)), *_plots(scatter, bars, latency, word),
             _df(*question_table(s.questions, word)), _df(*rating_table(s.ratings, criteria, word)),
-            _df(*elsewhere_table(s.rows, engine.prices, word)))
+            _df(*elsewhere_table(s.rows, engine.prices, word, engine.ratios)))
 
 
 def _plots(scatter: pd.DataFrame, bars: pd.DataFrame, latency: pd.DataFrame, word) -> tuple:
@@ -402,7 +402,8 @@ def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: g
     summary = _summary(engine, access, request, run_id, rubric)
     try:
         # the report in the reader's language: the page's, for the managers it is sent on to
-        html_path = summary.export(out, engine.prices, per_day, constraints, word=words(language(request)))[1]
+        html_path = summary.export(out, engine.prices, per_day, constraints, word=words(language(request)),
+                                   ratios=engine.ratios)[1]
     except ConstraintError as exc:
         raise refuse(request, str(exc)) from None
     csv_path = html_path.with_suffix(".csv")
@@ -477,8 +478,9 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
                                 interactive=False)
     ratings = gr.Dataframe(_blank(rating_table([], [c.id for c in rubric.criteria])),
                            label=t("Ratings (human and judge apart)"), interactive=False, elem_id="run-ratings")
-    elsewhere = gr.Dataframe(_blank(elsewhere_table([], engine.prices)),
-                             label=t("What this run's tokens would cost on other models (approximate: tokenizers differ)"),
+    elsewhere = gr.Dataframe(_blank(elsewhere_table([], engine.prices, ratios=engine.ratios)),
+                             label=t("What this run's text would cost on other models (its tokens translated through "
+                                     "each model's ratio to our count)"),
                              interactive=False)
     projection = gr.Dataframe(_blank(projection_table([], 1000)),
                               label=t("Projected monthly cost (30 days) and where a self-hosted machine breaks even"),

@@ -7,6 +7,7 @@ from decimal import Decimal
 from chat.engine import token_ratios
 from chat.engine.pricing import PriceTable, costs_elsewhere
 from chat.engine.usage import Usage
+from chat.evaluation.meter_text import ratio_text
 from chat.ui.display import cost_breakdown, meter_line
 from chat.ui.i18n import words
 from chat.ui.untrusted import inert, plain
@@ -66,10 +67,7 @@ def elsewhere(record: dict, prices: PriceTable, word=english, engine=None) -> st
         return ""
 
     def how(ratio) -> str:
-        if ratio is None:
-            return ""
-        said = word("learned from {n}", n=f"{ratio.answers:,}") if ratio.source == "learned" else word("prior")
-        return f" ×{ratio.mean:.2f} ({said}) |"
+        return "" if ratio is None else f" {ratio_text(ratio, word)} |"
 
     def table(rows) -> str:
         cell = plain  # a model name is text, even with a | or a [
