@@ -55,3 +55,15 @@ def shown(html_text: str) -> str:
     parser.feed(html_text or "")
     parser.close()
     return "".join(parser.parts).strip("\n")
+
+
+def korean_request():
+    """A request as Gradio hands a handler one from a Korean browser, with no login."""
+    import gradio as gr
+
+    class Korean(gr.Request):
+        headers = {"accept-language": "ko-KR,ko;q=0.9"}
+        username = None
+        session_hash = "korean-reader"
+
+    return Korean()

@@ -289,6 +289,15 @@ def test_the_decisions_costs_at_a_volume_bill_the_faq_as_that_volume_finds_it_ca
     assert "Costs at 50 a day bill the FAQ as its vendor caches it" in out
     assert "claude-sonnet-4-5: 37% of questions (83% in this run)" in out
     assert "gpt-4o-mini: 37% of questions (83% in this run)" in out
+    # the Runs tab's decision says so too, in a Korean browser in Korean
+    from chat.ui.access import Access
+    from chat.ui.decision_view import show_decision
+    from tests.helpers import korean_request, shown
+
+    text, *_ = show_decision(engine, Access(), run_id, None, None, None, None, None, 50, None, None, korean_request())
+    text = shown(text)
+    assert "하루 50건일 때의 비용은 FAQ를 공급사가 캐시하는 방식대로" in text
+    assert "claude-sonnet-4-5: 질문의 37% (이번 실행에서는 83%)" in text
 
 
 def test_decide_shows_the_month_with_the_faq_cached_beside_the_checks(fake, engine, capsys):
