@@ -1,6 +1,7 @@
 """Bad input gets one clear line at a bounded cost: alias bombs, huge files, absurd runs, NaN, oversized prompts."""
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -259,3 +260,30 @@ def test_a_control_character_in_a_study_file_is_one_line_naming_file_line_and_ch
         runs_tab._question_set(str(path), None, "")
     assert shown.value.message == told
     assert parse("q\tid\ttabbed\nnext line\r\n", "ok", "txt").questions[0].text == "q\tid\ttabbed"
+
+
+@pytest.mark.parametrize("setting, value, told", [
+    ("repeats", 500, "repeats must be a whole number from 1 to 100, got 500"),
+    ("concurrency", 0, "concurrency must be a whole number from 1 to 64, got 0"),
+    ("max_tokens", "lots", "max tokens must be a whole number from 1 to 1,000,000, got 'lots'"),
+    ("temperature", 3, "temperature must be a number from 0 to 2, got 3.0"),
+])
+def test_a_study_files_run_settings_are_checked_as_the_flags_are(tmp_path, capsys, setting, value, told):
+    """`eval` took `repeats: 500` from a study file while `--repeats 500` was refused (it checked 1..1,000 on its
+    own; the option's one declaration says 1..100), and ignored a study's concurrency, max_tokens and temperature."""
+    from chat.ui.cli import main
+
+    (tmp_path / "faq.txt").write_text("first question\nsecond question\n", encoding="utf-8")
+    study = tmp_path / "study.yaml"
+    study.write_text(f"set: faq.txt\nmodels: [gpt-4o-mini]\n{setting}: {value}\n", encoding="utf-8")
+    assert main(["eval", str(study), "--dry-run", "--db", str(tmp_path / "log.db")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {study}: {told}"
+    with pytest.raises(SystemExit):  # the flag says the same
+        main(["eval", str(study), f"--{setting.replace('_', '-')}", str(value), "--dry-run"])
+    assert told.split(" got ")[0].split(" must be ")[1] in capsys.readouterr().err
+    # in range, the study's settings are the run's
+    study.write_text("set: faq.txt\nmodels: [gpt-4o-mini]\nrepeats: 3\nmax_tokens: 50\n", encoding="utf-8")
+    assert main(["eval", str(study), "--dry-run", "--json", "--db", str(tmp_path / "log.db")]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["calls"] == 6

@@ -87,3 +87,4 @@ CACHE = Choice("cache", "cache", ("auto", "off"), "auto",
                "cache where the request must ask (Anthropic, Bedrock) and the prefix is long enough; OpenAI and Gemini "
                "cache on their own. off marks nothing", booleans=("off", "auto"))
 REQUEST = (TEMPERATURE, MAX_TOKENS, CACHE)  # what one exchange takes, besides the system prompt
+RUN = (REPEATS, CONCURRENCY, MAX_TOKENS, TEMPERATURE)  # the numbers a study file may set for its run

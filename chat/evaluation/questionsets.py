@@ -173,7 +173,8 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
             name = str(data.get("name") or name)[:200]
             variants = parse_variants(data.get("variants"), where)
             cache = parse_cache(data, where)
-            meta = {k: v for k, v in data.items() if k not in ("questions", "system", "name", "variants", "cache")}
+            meta = parse_settings({k: v for k, v in data.items()
+                                   if k not in ("questions", "system", "name", "variants", "cache")}, where)
         else:
             raise QuestionSetError("{where}: expected a list of questions or a mapping with 'questions:'", where=where)
         questions = _from_rows(rows, where)
@@ -188,6 +189,21 @@ def parse(text: str, name: str, kind: str, system: str | None = None, where: str
         lines = [line.strip() for line in text.splitlines()]
         questions = _from_rows([line for line in lines if line and not line.startswith("#")], where)
     return QuestionSet(name, tuple(questions), (system or "").strip() or None, meta, variants, cache)
+
+
+def parse_settings(meta: dict, where: str) -> dict:
+    """A set's or study's run settings (repeats, concurrency, max_tokens, temperature), each checked by its one
+    declaration, as the command line's flags and the Runs tab's fields are."""
+    from chat.engine.options import RUN, BadOption
+
+    out = dict(meta)
+    for option in RUN:
+        if option.name in meta:
+            try:
+                out[option.name] = option.check(meta[option.name])
+            except BadOption as exc:
+                raise QuestionSetError("{where}: {why}", where=where, why=str(exc)) from None
+    return out
 
 
 def parse_cache(data: dict, where: str) -> str | None:
@@ -256,7 +272,8 @@ def _study(text: str, path: Path, where: str, system: str | None) -> QuestionSet
             len(models) > MAX_STUDY_MODELS:
         raise QuestionSetError("{where}: 'models' must be a list of up to {most} model names", where=where,
                                most=MAX_STUDY_MODELS)
-    meta = {**qs.meta, **{k: v for k, v in data.items() if k not in ("set", "name", "system", "variants", "cache")},
+    meta = {**qs.meta, **parse_settings({k: v for k, v in data.items()
+                                         if k not in ("set", "name", "system", "variants", "cache")}, where),
             "models": models}
     name = str(data.get("name") or qs.name)[:200]
     variants = parse_variants(data.get("variants"), where) if "variants" in data else qs.variants

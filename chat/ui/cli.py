@@ -167,13 +167,9 @@ def _eval(args) -> int:
         print("error: name the models with -m (e.g. -m gpt-4o-mini -m claude-haiku-4-5), or list them under "
               "'models:' in a study file such as examples/model_selection.yaml", file=sys.stderr)
         return 2
-    if args.repeats is None:
-        repeats = qs.meta.get("repeats", 1)
-        if not isinstance(repeats, int) or isinstance(repeats, bool) or not 1 <= repeats <= 1000:
-            print(f"error: {args.set}: 'repeats' must be a whole number from 1 to 1,000, got {str(repeats)[:20]!r}",
-                  file=sys.stderr)
-            return 2
-        args.repeats = repeats
+    for name, default in (("repeats", 1), ("concurrency", 4), ("max_tokens", None), ("temperature", None)):
+        if getattr(args, name) is None:  # a flag wins; else the study's, checked when it was read
+            setattr(args, name, qs.meta.get(name, default))
     rubric = load_rubric(args.rubric)
     engine = _engine(args)
     done = queries.answered_cells(engine.store, args.resume) if args.resume else set()
@@ -492,7 +488,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("-m", "--model", action="append", help="a model to ask (repeat for more; default: the study's)")
     ev.add_argument("--repeats", type=_option("REPEATS"), help="times each question is asked per model (default: the "
                                                           "study's, else 1)")
-    ev.add_argument("--concurrency", type=_option("CONCURRENCY"), default=4, help="answers in flight at once")
+    ev.add_argument("--concurrency", type=_option("CONCURRENCY"), help="answers in flight at once (default: the "
+                                                                      "study's, else 4)")
     ev.add_argument("--system", help="system prompt (overrides the set's own)")
     ev.add_argument("--max-tokens", type=_option("MAX_TOKENS"))
     ev.add_argument("--temperature", type=_option("TEMPERATURE"))
