@@ -73,8 +73,8 @@ def main(argv=None) -> int:
 
     from chat.engine import Engine
     from chat.engine.budget import Budget, limits
-    from chat.engine.endpoints import timeouts
     from chat.engine.pricing import load_prices
+    from chat.engine.settings import timeouts
     from chat.engine.shutdown import Shutdown
     from chat.evaluation.ratings import load_rubric
     from chat.redact import install as install_redaction

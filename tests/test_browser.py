@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chat.evaluation import report_files
 from chat.storage.rows import Exchange
 from chat.ui.display import meter_line
 from tests.browser import (
@@ -580,7 +581,7 @@ def test_report_shows_every_answer_side_by_side_and_reads_on_a_phone(browser, fa
     first = next(r for r in summary.rows if r["model"] == "gpt-4o-mini")
     rate(engine.store, first["id"], {"answers": 5, "concise": 4}, DEFAULT_RUBRIC, "kim", blind=True)
     summary = summarize(engine.store, run_id)
-    _, html_path = summary.export(tmp_path, engine.prices, per_day=5000)
+    _, html_path = report_files.write_report(summary, tmp_path, engine.prices, per_day=5000)
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
@@ -633,8 +634,8 @@ def test_the_report_leads_with_the_decision_and_every_table_fits_a_phone(browser
     run_id = write_run(store, truths, questions=10, repeats=6, seed=7)
     s = summarize(store, run_id)
     constraints = Constraints(max_latency_p95_s=5, min_score={"answers": 4}, max_monthly=Decimal(50))
-    _, html_path = s.export(tmp_path, load_prices(), 1000, constraints)
-    _, blind_path, _ = s.export_blind(tmp_path, load_prices(), 1000)
+    _, html_path = report_files.write_report(s, tmp_path, load_prices(), 1000, constraints)
+    _, blind_path, _ = report_files.write_blind(s, tmp_path, load_prices(), 1000)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         page.goto(html_path.as_uri())

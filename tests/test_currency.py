@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from chat.evaluation import report_files
 from chat.wording import currency, format_money, format_won, rate_note
 from tests.fake_servers import Scenario
 
@@ -62,7 +63,7 @@ def test_the_meter_panel_and_report_show_won_while_the_log_and_csv_stay_usd(fake
     qs = questionsets.parse("questions:\n  - {id: a, question: 'First?'}\n", "one", "yaml")
     run_id = create(engine, qs, ["gpt-4o-mini"], 1, 1)
     list(execute(engine, run_id, qs, ["gpt-4o-mini"], 1, 1))
-    csv_path, html_path = summarize(engine.store, run_id).export(tmp_path, engine.prices)
+    csv_path, html_path = report_files.write_report(summarize(engine.store, run_id), tmp_path, engine.prices)
     page = html_path.read_text()
     assert "(₩375 per 1,000)" in page and "the log and exports stay in USD" in page
     assert "₩" not in csv_path.read_text()  # exports stay USD, as numbers

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from chat.evaluation import report_files
 from chat.ui.i18n import CATALOGUE, check_lang, language, say
 from tests.helpers import shown, templates
 
@@ -88,8 +89,8 @@ def test_the_report_takes_the_readers_language_and_the_cli_stays_english(store, 
                        questions=5, repeats=3)
     summary = summarize(store, run_id)
     prices = load_prices(None)
-    _, korean = summary.export(tmp_path / "ko", prices, 1000, word=words("ko"))
-    _, english = summary.export(tmp_path / "en", prices, 1000)
+    _, korean = report_files.write_report(summary, tmp_path / "ko", prices, 1000, word=words("ko"))
+    _, english = report_files.write_report(summary, tmp_path / "en", prices, 1000)
     ko, en = korean.read_text(encoding="utf-8"), english.read_text(encoding="utf-8")
     assert "<html lang=ko>" in ko and "<h2>추천</h2>" in ko and "모든 제약 충족" in ko and "<th>질문당 비용</th>" in ko
     assert "<html lang=en>" in en and "<h2>Recommendation</h2>" in en and "meets all constraints" in en
@@ -97,7 +98,7 @@ def test_the_report_takes_the_readers_language_and_the_cli_stays_english(store, 
     for text in templates():
         if KO.get(text) != text and "{" not in text and len(text) > 12 and text in en:
             assert text not in ko, text
-    _, blind, key = summary.export_blind(tmp_path / "ko", prices, 1000, word=words("ko"))
+    _, blind, key = report_files.write_blind(summary, tmp_path / "ko", prices, 1000, word=words("ko"))
     assert "모델 A" in blind.read_text(encoding="utf-8") and "모델 A: " in key.read_text(encoding="utf-8")
 
 

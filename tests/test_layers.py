@@ -106,3 +106,61 @@ def test_records_are_read_by_attribute_outside_storage():
                 found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()[:80]}")
     assert not found, "dict lookups on records outside chat/storage/:\n" + "\n".join(found)
     assert RECORD_LOOKUP.search('x = row["model"]') and RECORD_LOOKUP.search("result.record.get('cost_usd')")
+
+
+def _graph(found) -> dict[str, set[str]]:
+    """module -> the chat modules it imports (a name imported from a package counts as the package)."""
+    names = {name for _, name in found}
+    graph = {}
+    for path, name in found:
+        targets = set()
+        for _, target in imports(path):
+            while target and target not in names:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                targets.add(target)
+        graph[name] = targets
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every set of modules that import one another round a loop (Tarjan's strongly connected components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = []
+            while not part or part[-1] != v:
+                part.append(stack.pop())
+            if len(part) > 1:
+                out.append(sorted(part))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_module_imports_itself_round_a_loop():
+    """Imports inside functions and under TYPE_CHECKING count: a loop there is a loop a reader must untangle."""
+    found = circles(_graph(list(modules())))
+    assert not found, "import circles:\n" + "\n".join(" ↔ ".join(c) for c in found)
+
+
+def test_the_checker_sees_a_circle_through_a_function_and_type_checking(tmp_path):
+    (tmp_path / "a.py").write_text("def f():\n    from chat.x.b import g\n")
+    (tmp_path / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from chat.x.a import f\n")
+    (tmp_path / "c.py").write_text("from chat.x.a import f\n")
+    found = [(tmp_path / f"{n}.py", f"chat.x.{n}") for n in "abc"]
+    assert circles(_graph(found)) == [["chat.x.a", "chat.x.b"]]

@@ -11,6 +11,7 @@ import pytest
 
 from chat.engine import Engine
 from chat.engine.pricing import load_prices
+from chat.evaluation import report_files
 from tests.conftest import need
 from tests.fake_servers import Scenario
 from tests.helpers import run
@@ -184,7 +185,7 @@ def test_the_report_says_how_many_tokens_each_vendor_bills_and_the_long_example_
     # the Haiku requests carried the cache marker; gpt-4o-mini's caches on its own
     assert sum(_marks(r["body"]) == ["system"] for r in fake.requests) == 3
     summary = summarize(engine.store, run_id, load_rubric(None))
-    _, html_path = summary.export(tmp_path, engine.prices, per_day=1000)
+    _, html_path = report_files.write_report(summary, tmp_path, engine.prices, per_day=1000)
     page = html_path.read_text()
     assert "Korean costs 1.30× the tokens on claude-haiku-4-5 (from 3 answers)" in page
     assert "Korean costs 1.00× the tokens on gpt-4o-mini (from 3 answers)" in page

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chat.engine.pricing import load_prices
+from chat.evaluation import report_files
 from chat.evaluation.decision import Constraints
 from chat.evaluation.summary import summarize
 from chat.ui.i18n import words
@@ -26,7 +27,7 @@ def test_the_first_screen_holds_the_decision_at_1280_and_on_a_phone(browser, sto
     run_id = write_run(store, TRUTHS, questions=10, repeats=3, seed=5)
     summary = summarize(store, run_id)
     constraints = Constraints(max_latency_p95_s=6.0, min_score={"answers": 3.5})
-    _, html_path = summary.export(tmp_path, load_prices(), 1000, constraints, word=words(lang))
+    _, html_path = report_files.write_report(summary, tmp_path, load_prices(), 1000, constraints, word=words(lang))
     for width, height in ((1280, 800), (390, 844)):
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()

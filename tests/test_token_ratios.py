@@ -14,7 +14,7 @@ from chat.engine import Engine
 from chat.engine.budget import Budget
 from chat.engine.pricing import load_prices
 from chat.evaluation import estimate as estimates
-from chat.evaluation import questionsets, runs
+from chat.evaluation import questionsets, report_files, runs
 from chat.storage.store import Store
 from tests.fake_servers import Scenario
 from tests.helpers import run
@@ -204,7 +204,7 @@ def test_a_runs_text_elsewhere_is_translated_through_each_models_ratio(fake, eng
     assert claude["Approx. cost of this run's text"] == "≈" + format_money(expected)
     assert claude["Its tokens"] == f"×{factor:.2f} (learned from 4)"
     assert table[table["Model"].str.startswith("gemini")]["Its tokens"].str.endswith("(prior)").all()
-    _, page = summarize(engine.store, run_id, load_rubric(None)).export(tmp_path, engine.prices, ratios=engine.ratios)
+    _, page = report_files.write_report(summarize(engine.store, run_id, load_rubric(None)), tmp_path, engine.prices, ratios=engine.ratios)
     text = page.read_text()
     assert "this run&#x27;s tokens translated into each model&#x27;s" in text
     assert f">claude-haiku-4-5</td><td data-label=\"Approx. cost of this run&#x27;s text\">≈{format_money(expected)}</td>" in text

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from chat.evaluation import questionsets
+from chat.evaluation import questionsets, report_files
 from chat.evaluation.runs import create, execute
 from chat.evaluation.summary import summarize
 from tests.fake_servers import Scenario
@@ -77,7 +77,7 @@ def test_a_study_runs_every_model_with_every_variant_and_each_answer_says_its_wa
         (m, v, 4) for m in models for v in ("terse", "warm"))
     assert {m.label for m in s.models} == {"gpt-4o-mini · terse", "gpt-4o-mini · warm",
                                             "claude-haiku-4-5 · terse", "claude-haiku-4-5 · warm"}
-    csv_path, html_path = s.export(tmp_path / "out", engine.prices)
+    csv_path, html_path = report_files.write_report(s, tmp_path / "out", engine.prices)
     lines = csv_path.read_text().splitlines()
     assert lines[0].startswith("model,variant,") and len(lines) == 5
     assert {tuple(line.split(",")[:2]) for line in lines[1:]} == {(m, v) for m in models for v in ("terse", "warm")}

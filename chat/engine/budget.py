@@ -124,7 +124,7 @@ class Budget:
         On a compute price: the longest a reply may hold the machine (CHAT_MAX_SECONDS, plus one stall timeout).
         """
         if model.price.usd_per_hour is not None:
-            from chat.engine.endpoints import max_seconds, timeouts
+            from chat.engine.settings import max_seconds, timeouts
 
             return model.price.compute_cost(max_seconds() + timeouts()[0])
         rates = model.price.rates_for(input_tokens)

@@ -2,53 +2,18 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from chat.engine.protocols import Protocol, ProtocolName, facts, protocol
 from chat.engine.providers.base import Provider
+from chat.engine.settings import env as _env
+from chat.engine.settings import timeouts
 from chat.wording import Said
 
-DEFAULT_TIMEOUT_S = 60.0
-DEFAULT_CONNECT_TIMEOUT_S = 10.0
-DEFAULT_MAX_RETRIES = 2
-DEFAULT_MAX_SECONDS = 600.0
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
 AZURE_AI_DEFAULT_API_VERSION = "2024-05-01-preview"  # Azure AI Foundry's model inference API
-
-
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value.strip() if value and value.strip() else None
-
-
-def _float_env(name: str, default: float) -> float:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number of seconds; set e.g. {name}=60") from None
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a number of seconds more than 0, got {raw!r}")
-    return value
-
-
-def max_seconds() -> float:
-    """CHAT_MAX_SECONDS: the longest one reply may take in all, however steadily it streams."""
-    return _float_env("CHAT_MAX_SECONDS", DEFAULT_MAX_SECONDS)
-
-
-def timeouts() -> tuple[float, float, int]:
-    """(stall timeout, connect timeout, max retries) from CHAT_TIMEOUT, CHAT_CONNECT_TIMEOUT, CHAT_MAX_RETRIES."""
-    retries_raw = _env("CHAT_MAX_RETRIES") or str(DEFAULT_MAX_RETRIES)
-    if not retries_raw.isdigit():
-        raise ValueError(f"CHAT_MAX_RETRIES={retries_raw!r} must be a whole number, e.g. 2")
-    max_seconds()  # checked with the others, so a bad value stops the app at start
-    return _float_env("CHAT_TIMEOUT", DEFAULT_TIMEOUT_S), _float_env("CHAT_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_S), int(retries_raw)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from chat.clock import now_iso
 from chat.engine.budget import Budget, CapExceeded
-from chat.engine.endpoints import build_provider, max_seconds, timeouts
+from chat.engine.endpoints import build_provider
 from chat.engine.history import build_messages
 from chat.engine.local_models import LocalModels
 from chat.engine.meter import Meter
@@ -20,6 +20,7 @@ from chat.engine.models import MAX_NAME, Model, UnknownModel, resolve
 from chat.engine.options import CACHE, MAX_TOKENS, TEMPERATURE, BadOption
 from chat.engine.pricing import Cost, PriceTable, cost_of, load_prices
 from chat.engine.providers import Finished, ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
+from chat.engine.settings import max_seconds, timeouts
 from chat.engine.token_priors import Script
 from chat.engine.token_ratios import Ratio, TokenRatios, our_count, script_of, sent_text
 from chat.engine.tokens import count_messages, count_text

@@ -8,7 +8,7 @@ import statistics
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from chat.evaluation.caching import RunCache, hit_share, rebill, run_cache
 from chat.evaluation.intervals import (
@@ -26,10 +26,8 @@ from chat.evaluation.intervals import (
 )
 from chat.evaluation.projection import DAYS_PER_MONTH
 from chat.evaluation.results import candidate, label
+from chat.evaluation.summary import RunSummary
 from chat.wording import english, format_money
-
-if TYPE_CHECKING:  # the report leads with a decision, and the summary writes the report
-    from chat.evaluation.summary import RunSummary
 
 REPLICATES = 2000
 DEFAULT_MAX_FAILURE_RATE = 0.05  # applied one way when the team sets none: only a clearly flaky model is ruled out

@@ -140,15 +140,3 @@ def is_url(target: str | Path | None) -> bool:
 
 def default_target() -> str:
     return os.environ.get("CHAT_DB") or DEFAULT_DB
-
-
-def open_backend(target: str | Path | None = None) -> Backend:
-    """A file path (SQLite, default logs/chat.db or CHAT_DB) or a postgresql:// URL."""
-    target = target or default_target()
-    if is_url(target):
-        from chat.storage.postgres_backend import PostgresBackend
-
-        return PostgresBackend(str(target))
-    from chat.storage.sqlite_backend import SqliteBackend
-
-    return SqliteBackend(Path(target))

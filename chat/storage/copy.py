@@ -96,7 +96,7 @@ class Check:
 
 def check(target: str | None) -> Check:
     """What a log holds and how it stands, read without opening it as the app does (nothing is migrated)."""
-    from chat.storage.backend import open_backend
+    from chat.storage.connect import open_backend
 
     backend = open_backend(target)
     conn = backend.connect()

@@ -17,7 +17,8 @@ import weakref
 from pathlib import Path
 
 from chat.clock import now_iso
-from chat.storage.backend import DEFAULT_DB, Backend, StoreError, default_target, open_backend
+from chat.storage.backend import DEFAULT_DB, Backend, StoreError, default_target
+from chat.storage.connect import open_backend
 from chat.storage.grams import grams
 from chat.storage.leases import dead_owners, interrupt, lease_seconds, process_tag, release, renew
 from chat.storage.rows import Exchange, MessageCache, split_exchange

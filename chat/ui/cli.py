@@ -149,6 +149,7 @@ def _eval(args) -> int:
 
     from chat.engine import Caller
     from chat.engine.shutdown import Shutdown
+    from chat.evaluation import report_files
     from chat.evaluation.estimate import beside_actual, estimate, summary_line
     from chat.evaluation.estimate import table as estimate_table
     from chat.evaluation.questionsets import load
@@ -225,10 +226,12 @@ def _eval(args) -> int:
     _print_table(*model_table(summary.models))
     print(beside_actual(summary.run, summary.rows), file=sys.stderr)
     if args.out:
-        csv_path, html_path = summary.export(Path(args.out), engine.prices, per_day=args.per_day, ratios=engine.ratios)
+        csv_path, html_path = report_files.write_report(summary, Path(args.out), engine.prices, per_day=args.per_day,
+                                                        ratios=engine.ratios)
         print(f"\nwrote {csv_path} and {html_path}", file=sys.stderr)
         if args.blind:
-            _, blind_path, key_path = summary.export_blind(Path(args.out), engine.prices, per_day=args.per_day)
+            _, blind_path, key_path = report_files.write_blind(summary, Path(args.out), engine.prices,
+                                                               per_day=args.per_day)
             print(f"wrote {blind_path} (key: {key_path})", file=sys.stderr)
     failed = sum(1 for r in summary.rows if r.status != "ok")
     if failed:
@@ -259,6 +262,7 @@ def _runs(args) -> int:
 def _report(args) -> int:
     from chat.engine.pricing import load_prices
     from chat.engine.token_ratios import TokenRatios
+    from chat.evaluation import report_files
     from chat.evaluation.ratings import load_rubric
     from chat.evaluation.summary import summarize
     from chat.storage.store import Store
@@ -267,14 +271,14 @@ def _report(args) -> int:
     store = Store(args.db)
     summary = summarize(store, args.run_id, load_rubric(args.rubric))
     word = words(args.lang)  # the report is for the team's managers: in their language; the CLI itself stays English
+    prices = load_prices(args.pricing)
     if args.blind:
-        csv_path, html_path, key_path = summary.export_blind(Path(args.out), load_prices(args.pricing), args.per_day,
-                                                             word=word)
+        csv_path, html_path, key_path = report_files.write_blind(summary, Path(args.out), prices, args.per_day,
+                                                                 word=word)
         print(f"wrote {csv_path} and {html_path}; the key to the letters is in {key_path}")
         return 0
-    prices = load_prices(args.pricing)
-    csv_path, html_path = summary.export(Path(args.out), prices, args.per_day, _constraints(args), word=word,
-                                         ratios=TokenRatios(store, prices))
+    csv_path, html_path = report_files.write_report(summary, Path(args.out), prices, args.per_day, _constraints(args),
+                                                    word=word, ratios=TokenRatios(store, prices))
     print(f"wrote {csv_path} and {html_path}")
     return 0
 
@@ -549,7 +553,7 @@ def main(argv=None) -> int:
     install_redaction()
     args = parser().parse_args(argv)
     try:
-        from chat.engine.endpoints import timeouts
+        from chat.engine.settings import timeouts
 
         timeouts()  # a malformed CHAT_TIMEOUT is a configuration error: say so before any call
         from chat.wording import currency

@@ -14,6 +14,7 @@ import pandas as pd
 from chat.engine import Engine
 from chat.engine.models import UnknownModel
 from chat.engine.options import CACHE, CONCURRENCY, MAX_TOKENS, REPEATS, BadOption, Option
+from chat.evaluation import report_files
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
 from chat.evaluation.background import Live, Runner
@@ -402,12 +403,14 @@ def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: g
     summary = _summary(engine, access, request, run_id, rubric)
     try:
         # the report in the reader's language: the page's, for the managers it is sent on to
-        html_path = summary.export(out, engine.prices, per_day, constraints, word=words(language(request)),
+        html_path = report_files.write_report(summary, out, engine.prices, per_day, constraints,
+                                              word=words(language(request)),
                                    ratios=engine.ratios)[1]
     except ConstraintError as exc:
         raise refuse(request, str(exc)) from None
     csv_path = html_path.with_suffix(".csv")
-    _, blind_path, key_path = summary.export_blind(out, engine.prices, per_day, word=words(language(request)))
+    _, blind_path, key_path = report_files.write_blind(summary, out, engine.prices, per_day,
+                                                       word=words(language(request)))
     # the reports people open first; the CSV and the key to the letters after them
     return [str(html_path), str(blind_path), str(csv_path), str(key_path)]
 

@@ -11,6 +11,7 @@ from chat.engine.providers import llama_process
 from chat.engine.providers.base import Event, ProviderError, Queued, Request, Started
 from chat.engine.providers.gguf_check import BadGGUF, check
 from chat.engine.providers.llama_state import capacity_bytes
+from chat.engine.settings import max_seconds, timeouts
 
 BUNDLED_NAME = "smollm2-135m-instruct"
 DEFAULT_N_CTX = 8192
@@ -91,7 +92,6 @@ class LocalLlama:
     """Generates token by token in the model's own process, so counts are llama.cpp's own, exactly."""
 
     def stream(self, request: Request) -> Iterator[Event]:
-        from chat.engine.endpoints import max_seconds, timeouts
 
         sup = supervisor(request.model)
         if sup.broken:
