@@ -35,6 +35,20 @@ def format_usd(amount: Decimal | None, word=english) -> str:
     return f"${format(q, 'f')}"
 
 
+def N_(text: str) -> str:
+    """Marks a word for Babel's extraction where it is written apart from the word function that shows it
+    (chat/ui/vocabulary.py)."""
+    return text
+
+
+def counted(one: str, many: str, count: int, /, word=english, **values) -> str:
+    """A sentence about `count` things in the word function's language, in the plural form that language uses for
+    it (English: `one` for 1, `many` otherwise; Korean has one form)."""
+    choose = getattr(word, "ngettext", None)
+    template = choose(one, many, count) if choose is not None else one if count == 1 else many
+    return english(template, **values)
+
+
 class Worded(ValueError):
     """An error kept as its sentence's template and values: str() is the English the log and the CLI show; an edge
     in another language words it again (`worded(word)`), so the engine never picks the reader's language."""
@@ -131,6 +145,11 @@ def rate_note(environ=os.environ, word=english) -> str:
                 "exports stay in USD.", rate=f"{c.rate:,}")
 
 
+STOPPED = {"stop": N_("stopped before the reply finished"),
+           "signal": N_("interrupted (Ctrl-C or a stop signal) before the reply finished"),
+           "shutdown": N_("the app shut down before the reply finished")}
+
+
 def explain(failure: f.Failure, word=english) -> str:
     """The sentence for a failure: English as the log keeps it and the CLI prints it, or the reader's words."""
     w = word
@@ -143,9 +162,7 @@ def explain(failure: f.Failure, word=english) -> str:
                  "text is kept. Lower max tokens or raise CHAT_MAX_SECONDS", endpoint=failure.endpoint,
                  s=f"{failure.limit_s:g}")
     if isinstance(failure, f.Stopped):
-        return w({"stop": "stopped before the reply finished",
-                  "signal": "interrupted (Ctrl-C or a stop signal) before the reply finished",
-                  "shutdown": "the app shut down before the reply finished"}[failure.why])
+        return w(STOPPED[failure.why])
     return redact(w("internal error ({type}): {detail}", type=failure.type, detail=failure.detail))
 
 

@@ -29,10 +29,10 @@ def templates() -> dict[str, str]:
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name not in ("word", "say", "t", "w", "refuse", "QuestionSetError", "Said"):  # and each kept sentence
-                continue
+            if name not in ("word", "say", "t", "w", "refuse", "QuestionSetError", "Said", "Worded", "counted", "N_"):
+                continue  # and each kept sentence, each plural's two forms, each word listed for the catalog
             arg = node.args[1] if name == "refuse" and len(node.args) > 1 else node.args[0]
-            values = arg.values if isinstance(arg, ast.Dict) else [arg]
+            values = arg.values if isinstance(arg, ast.Dict) else node.args[:2] if name == "counted" else [arg]
             for v in values:
                 if isinstance(v, ast.Constant) and isinstance(v.value, str):
                     found.setdefault(v.value, f"{path.name}:{node.lineno}")
@@ -67,3 +67,23 @@ def korean_request():
         session_hash = "korean-reader"
 
     return Korean()
+
+
+def catalog(lang: str) -> dict[str, str]:
+    """A language's catalog as its translator wrote it (chat/locale/<lang>/LC_MESSAGES/messages.po): English ->
+    the translation; a plural's forms each under its English form. Untranslated entries are left out."""
+    from babel.messages.pofile import read_po
+
+    from chat.ui.i18n import LOCALE_DIR
+
+    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        found = read_po(f)
+    out = {}
+    for m in found:
+        if not m.id or m.context or not m.string or not all(m.string if isinstance(m.string, tuple) else [m.string]):
+            continue
+        if isinstance(m.id, tuple):
+            out.update({m.id[0]: m.string[0], m.id[1]: m.string[-1]})
+        else:
+            out[m.id] = m.string
+    return out

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from chat.ui.i18n import CATALOGUE, KO
+from chat.ui.i18n import CATALOGUE
 from tests.browser import DemoProcess, demo_env, send_compare
 from tests.fake_servers import Scenario
-from tests.helpers import templates
+from tests.helpers import catalog, templates
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "docs" / "screenshots"
@@ -40,8 +40,9 @@ WORD = r"(?<![\w-])[A-Za-z][A-Za-z'-]{2,}(?![\w-])"  # a whole word: not a piece
 def english_fragments() -> set[str]:
     """The runs of English words in every sentence and label the app writes whose Korean differs: if any shows on
     the Korean page, the page shows the app's English."""
-    texts = {text for text in templates() if KO.get(text, text) != text}
-    texts |= {en for en, ko in CATALOGUE.entries.values() if en != ko and "\n" not in en}
+    korean = catalog("ko")
+    texts = {text for text in templates() if korean.get(text, text) != text}
+    texts |= {e["en"] for e in CATALOGUE.entries.values() if e["en"] != e["ko"] and "\n" not in e["en"]}
     out = set()
     for text in texts:
         for literal, *_ in string.Formatter().parse(text):

@@ -54,6 +54,6 @@ def test_bad_settings_stop_with_one_clear_line(tmp_path):
     assert "unknown time zone 'Mars/Olympus': use an IANA name such as Asia/Seoul" in _refused(
         tmp_path, ["--tz", "Mars/Olympus"])
     assert "CHAT_CURRENCY=KRW needs CHAT_USD_RATE" in _refused(tmp_path, CHAT_CURRENCY="KRW")
-    assert "language 'fr': use ko or en" in _refused(tmp_path, ["--lang", "fr"])
+    assert "language 'fr': use en or ko" in _refused(tmp_path, ["--lang", "fr"])
     assert "--frame-ancestors \"'none' evil\": use 'none' (the default), 'self', or the sites" in _refused(
         tmp_path, ["--frame-ancestors", "'none' evil"])

@@ -5,16 +5,16 @@ import pytest
 
 from chat.evaluation import report_files
 from chat.ui.i18n import CATALOGUE, check_lang, language, say
-from tests.helpers import shown, templates
+from tests.helpers import catalog, shown, templates
 
-SAME_IN_BOTH = {"2026-11-23T18:00", "환불, refund …", "LLM chat meter"}
+SAME_IN_BOTH = {"2026-11-23T18:00", "LLM chat meter"}
 
 
 def test_every_label_the_app_registers_has_its_korean(engine):
     from chat.ui.app import build_app
 
     build_app(engine)
-    untranslated = sorted(en for en, ko in CATALOGUE.entries.values() if en == ko and en not in SAME_IN_BOTH)
+    untranslated = sorted(e["en"] for e in CATALOGUE.entries.values() if e["en"] == e["ko"] and e["en"] not in SAME_IN_BOTH)
     assert not untranslated, untranslated
     assert len(CATALOGUE.entries) > 100  # every tab's labels, buttons, hints and placeholders
     forced = CATALOGUE.i18n("ko").translations_dict
@@ -32,13 +32,12 @@ def test_the_readers_language_comes_from_the_browser_unless_forced(monkeypatch):
     monkeypatch.setenv("DEMO_LANG", "ko")
     assert language(Req("en-US")) == "ko"
     assert say("{n} in", "ko", n=5) == "입력 5" and say("{n} in", "en", n=5) == "5 in"
-    with pytest.raises(ValueError, match="language 'fr': use ko or en"):
+    with pytest.raises(ValueError, match="language 'fr': use en or ko"):
         check_lang("fr")
 
 
 def test_every_sentence_the_app_writes_has_its_korean():
-    from chat.ui.i18n import KO
-
+    KO = catalog("ko")
     written = templates()
     assert len(written) > 300  # toasts, the meter, the Runs tab, the decision, the Logs tab, the report
     missing = {text: where for text, where in written.items() if text not in KO}
@@ -82,7 +81,7 @@ def test_a_korean_readers_toasts_and_failures_are_korean(fake, engine, monkeypat
 def test_the_report_takes_the_readers_language_and_the_cli_stays_english(store, tmp_path):
     from chat.engine.pricing import load_prices
     from chat.evaluation.summary import summarize
-    from chat.ui.i18n import KO, words
+    from chat.ui.i18n import words
     from tests.synthetic import Truth, write_run
 
     run_id = write_run(store, [Truth("gpt-4o-mini", cost_usd="0.0001"), Truth("gpt-4o", cost_usd="0.002", score=4.3)],
@@ -96,7 +95,7 @@ def test_the_report_takes_the_readers_language_and_the_cli_stays_english(store, 
     assert "<html lang=en>" in en and "<h2>Recommendation</h2>" in en and "meets all constraints" in en
     # no sentence of the English report survives in the Korean one (beyond what reads the same in both)
     for text in templates():
-        if KO.get(text) != text and "{" not in text and len(text) > 12 and text in en:
+        if catalog("ko").get(text) != text and "{" not in text and len(text) > 12 and text in en:
             assert text not in ko, text
     _, blind, key = report_files.write_blind(summary, tmp_path / "ko", prices, 1000, word=words("ko"))
     assert "모델 A" in blind.read_text(encoding="utf-8") and "모델 A: " in key.read_text(encoding="utf-8")
@@ -144,6 +143,146 @@ def test_what_to_set_for_an_unusable_model_is_said_in_both_languages(engine, mon
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     _, note = labelled_choices(engine)
-    en, ko = CATALOGUE.entries[note.key]
+    en, ko = CATALOGUE.entries[note.key]["en"], CATALOGUE.entries[note.key]["ko"]
     assert "**Anthropic** — set ANTHROPIC_API_KEY in .env: " in en
     assert "**Anthropic** — .env에 ANTHROPIC_API_KEY를 설정하세요: " in ko and "set ANTHROPIC_API_KEY" not in ko
+
+
+def _documented(command: str) -> list[str]:
+    """The `pybabel <command>` line of docs/translating.md, as a reader would copy it."""
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "translating.md").read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith(f"pybabel {command} "))
+    return shlex.split(line)
+
+
+def test_babel_extracts_every_sentence_the_catalog_holds_and_update_keeps_them(tmp_path):
+    """The documented commands, run as written: the template Babel extracts from the code holds exactly the Korean
+    catalog's sentences, so `pybabel update` leaves every translation in place."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[1]
+    pybabel = str(Path(sys.executable).with_name("pybabel"))
+    pot = tmp_path / "messages.pot"
+    extract = _documented("extract")
+    extract[extract.index("-o") + 1] = str(pot)
+    done = subprocess.run([pybabel, *extract[1:]], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with pot.open("rb") as f:
+        template = {(m.id, m.context) for m in read_po(f) if m.id}
+    with (root / "chat/locale/ko/LC_MESSAGES/messages.po").open("rb") as f:
+        korean = {(m.id, m.context): m.string for m in read_po(f) if m.id}
+    assert not sorted(map(str, template - set(korean))), "sentences the code writes with no Korean"
+    assert not sorted(map(str, set(korean) - template)), "Korean for sentences the code no longer writes"
+    assert all(all(korean[m]) if isinstance(korean[m], tuple) else korean[m] for m in template)
+    # pybabel update, as documented, into a copy: every Korean sentence is still there, none obsolete
+    locale = tmp_path / "locale"
+    shutil.copytree(root / "chat" / "locale", locale)
+    update = _documented("update")
+    update[update.index("-i") + 1], update[update.index("-d") + 1] = str(pot), str(locale)
+    done = subprocess.run([pybabel, *update[1:]], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with (locale / "ko/LC_MESSAGES/messages.po").open("rb") as f:
+        updated = read_po(f)
+    assert not updated.obsolete
+    assert {m.id: m.string for m in updated if m.id and not m.context} == \
+        {m.id: m.string for m in read_po((root / "chat/locale/ko/LC_MESSAGES/messages.po").open("rb"))
+         if m.id and not m.context}
+
+
+def test_no_korean_is_written_in_the_code():
+    """Korean lives in the catalog: no string in chat/ holds Hangul, docstrings (which explain Korean search with
+    Korean words) apart."""
+    import ast
+    import re
+    from pathlib import Path
+
+    hangul = re.compile("[\uac00-\ud7a3\u3131-\u318e]")
+    found = []
+    for path in (Path(__file__).resolve().parents[1] / "chat").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.body
+                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        found += [f"{path.name}:{n.lineno}" for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                  and isinstance(n.value, str) and id(n) not in docs and hangul.search(n.value)]
+    assert not found, found
+
+
+def test_a_count_takes_the_plural_its_language_uses():
+    from chat.ui.logs_tab import summary_text
+
+    figures = {"error_rate": 0, "input_tokens": 5, "output_tokens": 7, "cost_usd": 0.001, "ttft_p50_ms": 100,
+               "ttft_p95_ms": 200, "latency_p50_ms": 300, "latency_p95_ms": 400, "estimated_share": 0}
+    assert summary_text({**figures, "exchanges": 1}).startswith("**1 exchange** · errors")
+    assert summary_text({**figures, "exchanges": 2}).startswith("**2 exchanges** · errors")
+    assert summary_text({**figures, "exchanges": 1}, "ko").startswith("**교환 1건** · 오류")
+    assert summary_text({**figures, "exchanges": 2}, "ko").startswith("**교환 2건** · 오류")
+
+
+def test_the_readers_language_is_the_browsers_first_one_the_app_speaks(monkeypatch):
+    class Req:
+        def __init__(self, accept):
+            self.headers = {"accept-language": accept}
+
+    monkeypatch.delenv("DEMO_LANG", raising=False)
+    assert language(Req("fr-FR,fr;q=0.9,ko;q=0.5")) == "ko"  # only the first one decided: French -> English
+    assert language(Req("en-US,en;q=0.9,ko;q=0.8")) == "en"
+    assert language(Req("ko;q=0.2,en;q=0.7")) == "en"
+    assert language(Req("de-DE")) == "en" and language(Req("ko;q=oops,x" * 500)) == "en"
+
+
+JA = '''msgid ""
+msgstr ""
+"Language: ja\\n"
+"Plural-Forms: nplurals=1; plural=0;\\n"
+"Content-Type: text/plain; charset=utf-8\\n"
+
+msgid "Chat"
+msgstr "チャット"
+
+msgid "{n} more models"
+msgstr "他に{n}件のモデル"
+'''
+
+
+def test_a_translator_adds_japanese_with_one_po_file_and_no_code(tmp_path):
+    """docs/translating.md: a new language is one .po file. The app, started on a copy of its catalogs with a
+    two-entry Japanese one beside them, speaks Japanese to a Japanese browser and English where it has none."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    locale = tmp_path / "locale"
+    shutil.copytree(root / "chat" / "locale", locale)
+    (locale / "ja" / "LC_MESSAGES").mkdir(parents=True)
+    (locale / "ja" / "LC_MESSAGES" / "messages.po").write_text(JA, encoding="utf-8")
+    probe = """if True:
+        import json
+        from chat.ui.i18n import CATALOGUE, LANGS, check_lang, language, say, t
+        class Req:
+            headers = {"accept-language": "ja-JP,ja;q=0.9,en;q=0.5"}
+        label = t("Chat")
+        print(json.dumps({"langs": LANGS, "reader": language(Req()), "chat": say("Chat", "ja"),
+                          "more": say("{n} more models", "ja", n=3), "runs": say("Runs", "ja"),
+                          "forced": check_lang("ja"), "label": CATALOGUE.i18n().translations_dict["ja"][label.key]}))
+    """
+    import os
+
+    env = {**os.environ, "CHAT_LOCALE_DIR": str(locale)}
+    env.pop("DEMO_LANG", None)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"langs": ["en", "ja", "ko"], "reader": "ja", "chat": "チャット", "more": "他に3件のモデル",
+                    "runs": "Runs", "forced": "ja", "label": "チャット"}

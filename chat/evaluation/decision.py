@@ -27,7 +27,7 @@ from chat.evaluation.intervals import (
 from chat.evaluation.projection import DAYS_PER_MONTH
 from chat.evaluation.results import candidate, label
 from chat.evaluation.summary import RunSummary
-from chat.wording import english, format_money
+from chat.wording import N_, english, format_money
 
 REPLICATES = 2000
 DEFAULT_MAX_FAILURE_RATE = 0.05  # applied one way when the team sets none: only a clearly flaky model is ruled out
@@ -719,10 +719,13 @@ def power_text(power: Power | None, d: Decision, word=english) -> str:
     return word("{n} (margin {margin} points)", n=f"{power.repeats:,}", margin=f"{d.margin:g}")
 
 
+SCORES_FROM = {"human": N_("Scores are people's ratings."),
+               "judge": N_("Scores are the judge model's ratings (no person has rated this run yet)."),
+               None: N_("No ratings yet: scores, the acceptable rate and quality constraints wait for them.")}
+
+
 def scores_note(d: Decision, word=english) -> str:
-    return word({"human": "Scores are people's ratings.", "judge": "Scores are the judge model's ratings (no person has "
-                 "rated this run yet)."}.get(d.scores_from, "No ratings yet: scores, the acceptable rate and quality "
-                                                           "constraints wait for them."))
+    return word(SCORES_FROM[d.scores_from])
 
 
 def cache_note(d: Decision, word=english) -> str:

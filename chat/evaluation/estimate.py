@@ -113,24 +113,25 @@ def estimate(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, c
             ratio = engine.token_ratio(model, script_of(sent_text(messages)))
             prompt_tokens[(*key, cell.question.id)] = (our_count(messages), ratio)
         n_in, ratio = prompt_tokens[(*key, cell.question.id)]
-        t = totals.setdefault(key, {"calls": 0, "inputs": [], "max_tokens": params["max_tokens"]})
-        t["calls"] += 1
-        t["inputs"].append((n_in, ratio))
-    lines = [_line(engine, resolved[name], name, variant, t, history.get(name)) for (name, variant), t in totals.items()]
+        tally = totals.setdefault(key, {"calls": 0, "inputs": [], "max_tokens": params["max_tokens"]})
+        tally["calls"] += 1
+        tally["inputs"].append((n_in, ratio))
+    lines = [_line(engine, resolved[name], name, variant, tally, history.get(name))
+             for (name, variant), tally in totals.items()]
     return Estimate(tuple(lines), concurrency)
 
 
-def _line(engine: Engine, model, name: str, variant: str | None, t: dict, past: History | None) -> Line:
+def _line(engine: Engine, model, name: str, variant: str | None, tally: dict, past: History | None) -> Line:
     """One candidate's calls: low (nothing can cost less), expected (the log's mean answer), high (every answer as
     long as it may be)."""
-    calls = t["calls"]
+    calls = tally["calls"]
     low_each = int(past.fewest_output or 0) if past else 0
     expected_each = round(past.mean_output) if past and past.mean_output is not None else None
-    high_each = t["max_tokens"] or DEFAULT_RESERVED_OUTPUT  # never the context window: no answer runs that long
+    high_each = tally["max_tokens"] or DEFAULT_RESERVED_OUTPUT  # never the context window: no answer runs that long
     # our count in this vendor's tokens: at its ratio's mean for the expected, its interval's ends for low and high
-    inputs = [ratio.tokens(n) for n, ratio in t["inputs"]]
-    fewest_in = [ratio.tokens(n, "low") for n, ratio in t["inputs"]]
-    most_in = [ratio.tokens(n, "high") for n, ratio in t["inputs"]]
+    inputs = [ratio.tokens(n) for n, ratio in tally["inputs"]]
+    fewest_in = [ratio.tokens(n, "low") for n, ratio in tally["inputs"]]
+    most_in = [ratio.tokens(n, "high") for n, ratio in tally["inputs"]]
     seconds_each = _seconds_each(model, inputs, expected_each, past)
     cost_low = cost_expected = cost_high = None
     if model.price is not None:
@@ -138,10 +139,10 @@ def _line(engine: Engine, model, name: str, variant: str | None, t: dict, past: 
         if expected_each is not None:
             cost_expected = _total(model, [(n, expected_each) for n in inputs], seconds_each)
         cost_high = sum((engine.budget.worst_case(model, n, high_each) for n in most_in), Decimal(0))
-    return Line(name, variant, calls, sum(inputs), t["inputs"][-1][1], low_each * calls,
+    return Line(name, variant, calls, sum(inputs), tally["inputs"][-1][1], low_each * calls,
                 None if expected_each is None else expected_each * calls, high_each * calls, cost_low, cost_expected,
                 cost_high, None if seconds_each is None else seconds_each * calls, past.answers if past else 0,
-                model.price is not None, model.endpoint.facts.local, not t["max_tokens"])
+                model.price is not None, model.endpoint.facts.local, not tally["max_tokens"])
 
 
 def counted_with(ratio, word=english) -> str:

@@ -125,6 +125,11 @@ def _axes(w, h, pad, xlabel, ylabel) -> str:
             f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" text-anchor="middle">{html.escape(ylabel)}</text>')
 
 
+def _svg(w: int, h: int, label: str) -> str:
+    """An SVG chart's opening tag, named for a screen reader in the reader's language."""
+    return f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{html.escape(label)}">'
+
+
 def scatter_svg(stats: list[ModelStats], word=english) -> str:
     pts = [(s.label, s.latency_p50_ms, float(s.cost_per_question)) for s in stats
            if s.latency_p50_ms is not None and s.cost_per_question is not None]
@@ -143,8 +148,7 @@ def scatter_svg(stats: list[ModelStats], word=english) -> str:
                      f'</title></circle><text x="{x + dx:.1f}" y="{y + 4:.1f}" text-anchor="{anchor}">{html.escape(name)}</text>')
     dots = "".join(parts)
     axes = _axes(w, h, pad, word("median latency (ms) → up to {top}", top=f"{xmax:,.0f}"), word("cost per question (USD)"))
-    return (f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="latency against cost">'
-            f'{axes}{dots}</svg>')
+    return _svg(w, h, word("latency against cost")) + f'{axes}{dots}</svg>'
 
 
 def bars_svg(stats: list[ModelStats], word=english) -> str:
@@ -159,7 +163,7 @@ def bars_svg(stats: list[ModelStats], word=english) -> str:
         f'fill="{PALETTE[i % len(PALETTE)]}"/><text x="{pad + v / top * (w - pad - 120) + 6:.1f}" '
         f'y="{20 + i * (bar + 8) + bar * 0.65}">{format_usd(Decimal(str(v)))}</text>' for i, (m, v) in enumerate(items))
     h = 30 + len(items) * (bar + 8)
-    return f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="cost per question">{rows}</svg>'
+    return _svg(w, h, word("cost per question")) + f"{rows}</svg>"
 
 
 def latency_svg(rows: list[dict], word=english) -> str:
@@ -178,7 +182,7 @@ def latency_svg(rows: list[dict], word=english) -> str:
                              f'fill="{PALETTE[i % len(PALETTE)]}" fill-opacity="0.6"/>')
     h = 40 + len(models) * lane
     parts.append(f'<text x="{pad}" y="{h - 6}">0 ms</text><text x="{w - 20}" y="{h - 6}" text-anchor="end">{top:,.0f} ms</text>')
-    return f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="latency distribution">{"".join(parts)}</svg>'
+    return _svg(w, h, word("latency distribution")) + "".join(parts) + "</svg>"
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}
@@ -309,7 +313,7 @@ def frontier_svg(d: Decision, word=english) -> str:
                  word("mean score ({lo}–{hi})", lo=f"{lo:.1f}", hi=f"{hi:.1f}"))
     note = word("Larger dots are slower (latency p95); ◆ and the dashed line mark the frontier: no other candidate is "
                 "both cheaper and better rated.")
-    return (f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="cost against quality">'
+    return (_svg(w, h, word("cost against quality")) +
             f"{axes}{''.join(parts)}</svg><p class=note>{html.escape(note)}</p>")
 
 

@@ -1,7 +1,7 @@
 """The Gradio app: module-level handlers (testable without a browser) and the Blocks that wire them."""
 from __future__ import annotations
 
-import os
+import json
 import threading
 import time
 import uuid
@@ -20,7 +20,7 @@ from chat.ui.access import Access
 from chat.ui.bind import bind
 from chat.ui.components import ChatLog, CheckedNumber, CheckedSlider
 from chat.ui.display import price_text
-from chat.ui.i18n import CATALOGUE, check_lang, language, say, t, words
+from chat.ui.i18n import CATALOGUE, LANGS, language, say, t, words
 from chat.ui.identity import check_rate
 from chat.ui.login_guard import LOGOUT_JS
 from chat.ui.session import account, fork, history, new_session, panel, render
@@ -68,11 +68,12 @@ def _why(why: str, word) -> str:
 
 def labelled_choices(engine: Engine) -> tuple[list[tuple[I18nData, str]], I18nData | None]:
     """The model menus' choices and the unusable models' note, labelled in each reader's language."""
-    en, en_unusable = model_choices(engine)
-    ko, ko_unusable = model_choices(engine, words("ko"))
-    usable = [(CATALOGUE.pair(e, k), name) for (e, name), (k, _) in zip(en, ko)]
+    found = {lang: model_choices(engine, words(lang)) for lang in LANGS}
+    usable = [(CATALOGUE.pair({lang: found[lang][0][i][0] for lang in LANGS}), name)
+              for i, (_, name) in enumerate(found["en"][0])]
     listing = lambda lines: "\n".join(f"- {line}" for line in lines)  # noqa: E731
-    return usable, CATALOGUE.pair(listing(en_unusable), listing(ko_unusable)) if en_unusable else None
+    unusable = {lang: listing(found[lang][1]) for lang in LANGS}
+    return usable, CATALOGUE.pair(unusable) if found["en"][1] else None
 
 
 def context_window(engine: Engine, model: str) -> int | None:
@@ -213,16 +214,29 @@ CSS = """
 #logs-table [role=gridcell] {cursor: pointer}
 #logs-table .cell-selected, #logs-table .cell-selected * {box-shadow: none !important}
 #logs-table .selection-button {display: none !important}
-/* a toast's title is its type as Gradio spells it ("Info", "Error"): a Korean reader gets it in Korean */
-.reader-ko .toast-title.info, .reader-ko .toast-title.error, .reader-ko .toast-title.warning {font-size: 0}
-.reader-ko .toast-title::before {font-size: var(--text-md, 14px)}
-.reader-ko .toast-title.info::before {content: "알림"}
-.reader-ko .toast-title.error::before {content: "오류"}
-.reader-ko .toast-title.warning::before {content: "경고"}
 """
-# the reader's language on the page itself, for what only CSS can reach (the toasts' titles): --lang, else the browser's
-READER_LANG_JS = """() => { const lang = FORCED || ((navigator.language || '').toLowerCase().startsWith('ko') ? 'ko' : 'en');
-document.documentElement.classList.add('reader-' + lang); }"""
+
+
+def _toast_titles() -> str:
+    """A toast's title is its type as Gradio spells it ("Info", "Error"): a reader of another language gets it in
+    theirs, drawn by CSS over the English (the page is marked with the reader's language once it loads)."""
+    rules = []
+    for lang in LANGS[1:]:
+        page = f".reader-{lang} .toast-title"
+        rules += [f"{page}.info, {page}.error, {page}.warning {{font-size: 0}}",
+                  f"{page}::before {{font-size: var(--text-md, 14px)}}",
+                  *(f"{page}.{kind.lower()}::before {{content: {json.dumps(say(kind, lang), ensure_ascii=False)}}}"
+                    for kind in ("Info", "Error", "Warning"))]
+    return "\n".join(rules) + "\n"
+
+
+CSS += _toast_titles()
+# the reader's language, as the server decided it (chat.ui.i18n.language), on the page for what only CSS can reach
+READER_LANG_JS = "(lang) => { document.documentElement.classList.add('reader-' + lang); }"
+
+
+def reader_language(request: gr.Request = None) -> str:
+    return language(request)
 
 
 DEFAULT_TITLE = "LLM chat meter"
@@ -303,8 +317,9 @@ def build_app(engine: Engine, title: str = DEFAULT_TITLE, rubric: Rubric = DEFAU
             logs_tab.build(engine, logs, access, reader_tz)
         demo.load(logged_in_user, None, [compare_rater, runs_rater], api_name=False)
         demo.load(refresh, [state, model], meter, api_name=False, show_progress="hidden")  # in the reader's words
-        forced = check_lang(os.environ.get("DEMO_LANG")) or ""
-        demo.load(None, None, None, js=READER_LANG_JS.replace("FORCED", repr(forced)))
+        reader_lang = gr.Textbox(visible=False, elem_id="reader-lang")
+        demo.load(reader_language, None, reader_lang, api_name=False, show_progress="hidden").then(
+            None, reader_lang, None, js=READER_LANG_JS)
         if not tz:
             demo.load(None, None, reader_tz, js="() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'")
     return demo

@@ -9,6 +9,7 @@ import pandas as pd
 
 from chat.engine import Engine
 from chat.evaluation.decision import (
+    DEFAULT_MAX_FAILURE_RATE,
     VERDICT_MARK,
     ConstraintError,
     Constraints,
@@ -32,7 +33,7 @@ from chat.evaluation.runs import RunError
 from chat.evaluation.summary import summarize
 from chat.ui.access import Access, scope
 from chat.ui.components import CheckedNumber
-from chat.ui.i18n import error, language, say, t, words
+from chat.ui.i18n import LANGS, error, language, say, t, translate, words
 from chat.ui.untrusted import plain
 from chat.wording import currency
 
@@ -56,15 +57,20 @@ def _number(value, what: str, low: float = 0, high: float = math.inf, word=words
     return number
 
 
+WON_UNITS = tuple(sorted({translate("won", lang) for lang in LANGS}))  # the won as each language writes it
+
+
 def _usd(value, what: str, word) -> Decimal | None:
-    """An amount in dollars ('0.002', '$0.002'), or in won ('₩3', '3원') when won are shown (CHAT_CURRENCY=KRW)."""
+    """An amount in dollars ('0.002', '$0.002'), or in won when won are shown (CHAT_CURRENCY=KRW): '₩3', or 3 and
+    the won as the reader's language writes it."""
     text = value.strip() if isinstance(value, str) else None
-    if text and (text.startswith("₩") or text.endswith("원")):
+    unit = next((u for u in WON_UNITS if text and text.endswith(u)), "")
+    if text and (text.startswith("₩") or unit):
         rate = currency().rate
         if currency().code != "KRW":
             raise error(word("{what} in won needs CHAT_CURRENCY=KRW and CHAT_USD_RATE; or type dollars, e.g. 0.002",
                              what=word(what)), word.lang)
-        won = _number(text.removeprefix("₩").removesuffix("원").replace(",", ""), what, 0, 10_000_000_000, word)
+        won = _number(text.removeprefix("₩").removesuffix(unit).replace(",", ""), what, 0, 10_000_000_000, word)
         return None if won is None else Decimal(repr(won)) / rate
     number = _number(value, what, 0, 1_000_000, word)
     try:
@@ -201,7 +207,7 @@ def _wait_md(d, word) -> str:
 
 
 def _box(label, elem_id: str, example: str) -> gr.Textbox:
-    return gr.Textbox(label=label, elem_id=elem_id, placeholder=t(f"none ({example})"), max_lines=1)
+    return gr.Textbox(label=label, elem_id=elem_id, placeholder=t("none (e.g. {n})", n=example), max_lines=1)
 
 
 def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = DEFAULT_RUBRIC):
@@ -211,18 +217,19 @@ def build(engine: Engine, access: Access, picker: gr.Dropdown, rubric: Rubric = 
     with gr.Accordion(t("Decide: your constraints, the shortlist and the recommendation"), open=True):
         with gr.Row():
             # text boxes, not number boxes: an empty box is no constraint, where a number box would send 0
-            max_ttft = _box(t("Slowest TTFT p95 (s)"), "decide-max-ttft", "e.g. 1.5")
-            max_latency = _box(t("Slowest latency p95 (s)"), "decide-max-latency", "e.g. 3")
-            min_acceptable = _box(t("Lowest acceptable rate (%)"), "decide-min-acceptable", "e.g. 90")
+            max_ttft = _box(t("Slowest TTFT p95 (s)"), "decide-max-ttft", "1.5")
+            max_latency = _box(t("Slowest latency p95 (s)"), "decide-max-latency", "3")
+            min_acceptable = _box(t("Lowest acceptable rate (%)"), "decide-min-acceptable", "90")
             max_cost = _box(t("Highest cost per question (USD, or ₩ when won are shown)"), "decide-max-cost",
-                            "e.g. 0.002")
+                            "0.002")
         with gr.Row():
             per_day = CheckedNumber(value=1000, minimum=1, maximum=MAX_PER_DAY, precision=0, elem_id="run-per-day",
                                     label=t("Questions a day (monthly cost, projection and break-even)"))
             max_monthly = _box(t("Highest monthly cost (USD, or ₩ when won are shown)"), "decide-max-monthly",
-                               "e.g. 50")
-            max_failure = _box(t("Highest failure rate (%)"), "decide-max-failure", "default 5")
-            min_scores = [_box(t("Lowest {criterion} score", criterion=c.id), f"decide-min-{c.id}", "e.g. 4")
+                               "50")
+            max_failure = gr.Textbox(label=t("Highest failure rate (%)"), elem_id="decide-max-failure", max_lines=1,
+                                     placeholder=t("none (default {n})", n=f"{DEFAULT_MAX_FAILURE_RATE * 100:g}"))
+            min_scores = [_box(t("Lowest {criterion} score", criterion=c.id), f"decide-min-{c.id}", "4")
                           for c in rubric.criteria]
         verdict = gr.Markdown(elem_id="decide-verdict")
         shortlist = gr.Dataframe(label=t("Shortlist (meets every constraint first, cheapest first; 95% intervals)"),

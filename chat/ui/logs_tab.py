@@ -23,7 +23,7 @@ from chat.ui.i18n import error, language, say, t, words
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
 from chat.ui.untrusted import plain
-from chat.wording import format_money
+from chat.wording import counted, format_money
 
 PAGE = 50
 EXPORT_LIMIT = 100_000  # a browser download stays a sane size; the CLI exports everything
@@ -99,17 +99,18 @@ def summary_text(s: dict, lang: str = "en") -> str:
              else say("unpriced", lang))
     unpriced = say(" (+{n} unpriced)", lang, n=f"{s['unpriced']:,}") if s.get("unpriced") else ""
     ms = lambda v: cell("x_ms", v)  # noqa: E731
-    template = ("**{n} exchanges** · errors {errors} · {i} in / {o} out tokens · spend **{spend}**{unpriced} · "
-                "TTFT p50 {t50} / p95 {t95} · latency p50 {l50} / p95 {l95} · estimated tokens {est} of rows")
-    text = say(template, lang, n=f"{n:,}", errors=f"{s['error_rate']:.1%}", i=f"{s['input_tokens']:,}",
-               o=f"{s['output_tokens']:,}", spend=spend, unpriced=unpriced, t50=ms(s["ttft_p50_ms"]),
-               t95=ms(s["ttft_p95_ms"]), l50=ms(s["latency_p50_ms"]), l95=ms(s["latency_p95_ms"]),
-               est=f"{s['estimated_share']:.0%}")
-    return text.replace("**1 exchanges**", "**1 exchange**") if lang != "ko" else text
+    return counted("**{n} exchange** · errors {errors} · {i} in / {o} out tokens · spend **{spend}**{unpriced} · "
+                   "TTFT p50 {t50} / p95 {t95} · latency p50 {l50} / p95 {l95} · estimated tokens {est} of rows",
+                   "**{n} exchanges** · errors {errors} · {i} in / {o} out tokens · spend **{spend}**{unpriced} · "
+                   "TTFT p50 {t50} / p95 {t95} · latency p50 {l50} / p95 {l95} · estimated tokens {est} of rows", n,
+                   word=words(lang), n=f"{n:,}", errors=f"{s['error_rate']:.1%}", i=f"{s['input_tokens']:,}",
+                   o=f"{s['output_tokens']:,}", spend=spend, unpriced=unpriced, t50=ms(s["ttft_p50_ms"]),
+                   t95=ms(s["ttft_p95_ms"]), l50=ms(s["latency_p50_ms"]), l95=ms(s["latency_p95_ms"]),
+                   est=f"{s['estimated_share']:.0%}")
 
 
 def _table(rows: list, tz: str | None = None, lang: str = "en") -> pd.DataFrame:
-    # a status is a word to the reader (정상, 오류…); the filter and the log keep the code's
+    # a status is a word to the reader (in Korean too); the filter and the log keep the code's
     shown = lambda r, c: say(r.status, lang) if c == "status" else exchange_cell(r, c, tz)  # noqa: E731
     return pd.DataFrame([[shown(r, c) for c in TABLE] for r in rows], columns=[say(h, lang) for h in HEADERS])
 
@@ -251,7 +252,7 @@ def build(engine: Engine, tab: gr.Tab, access: Access, tz: gr.Textbox | None = N
         providers = gr.Dropdown([], multiselect=True, label=t("Providers"), scale=1)
         statuses = gr.Dropdown([(t(name), name) for name in STATUSES], multiselect=True, label=t("Status"), scale=1, elem_id="logs-status")
     with gr.Row():
-        text = gr.Textbox(label=t("Search prompts and replies"), placeholder=t("환불, refund …"), scale=3,
+        text = gr.Textbox(label=t("Search prompts and replies"), placeholder=t("refund …"), scale=3,
                           elem_id="logs-search")
         session = gr.Textbox(label=t("Session"), scale=1)
         run = gr.Textbox(label=t("Run"), scale=1)

@@ -11,7 +11,7 @@ from chat.evaluation.meter_text import ratio_text
 from chat.ui.display import cost_breakdown, meter_line
 from chat.ui.i18n import words
 from chat.ui.untrusted import inert, plain
-from chat.wording import english, explain, format_money, rate_note
+from chat.wording import counted, english, explain, format_money, rate_note
 
 
 def new_session() -> dict:
@@ -153,12 +153,10 @@ def panel(state: dict, context_window: int | None) -> str:
     cost = format_money(state["cost"], word=word) if state["requests"] else "$0"
     if state["unpriced"]:
         cost += word(" + {n} unpriced", n=state["unpriced"])
-    plural = "" if state["requests"] == 1 else "s"
-    lines = [word("**Session** · {n} requests · {i} in / {o} out tokens · {cost}", n=state["requests"],
-                  i=f"{state['input']:,}", o=f"{state['output']:,}", cost=cost)]
-    if state.get("lang") != "ko" and state["requests"] == 1:
-        lines[0] = lines[0].replace(" requests ·", f" request{plural} ·")
-    last = next((t["record"] for t in reversed(state["turns"]) if t.get("record")), None)
+    lines = [counted("**Session** · {n} request · {i} in / {o} out tokens · {cost}",
+                     "**Session** · {n} requests · {i} in / {o} out tokens · {cost}", state["requests"], word=word,
+                     n=f"{state['requests']:,}", i=f"{state['input']:,}", o=f"{state['output']:,}", cost=cost)]
+    last = next((turn["record"] for turn in reversed(state["turns"]) if turn.get("record")), None)
     used = (last.input_tokens + last.output_tokens) if last else 0
     if context_window:
         share = used / context_window
