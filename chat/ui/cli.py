@@ -421,6 +421,16 @@ def _usd(text: str) -> Decimal:
     return value
 
 
+def _lang(text: str) -> str:
+    """A report's language, among the catalogs' (read when asked: the CLI starts without the UI's modules)."""
+    from chat.ui.i18n import check_lang
+
+    try:
+        return check_lang(text) or "en"
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _option(name: str):
     """An argparse type that checks a value by the option's one declaration (chat.engine.options)."""
     def check(text: str):
@@ -536,7 +546,8 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--rubric")
     rep.add_argument("--db", help=DB_HELP)
     rep.add_argument("--blind", action="store_true", help="name the models A, B, C… (the key goes in a separate file)")
-    rep.add_argument("--lang", choices=("en", "ko"), default="en", help="the report's language (default en)")
+    rep.add_argument("--lang", type=_lang, default="en", help="the report's language: en, or any with a catalog in "
+                     "chat/locale (ko; docs/translating.md)")
     rep.add_argument("--per-day", type=_positive_int, default=1000, metavar="N",
                      help="questions a day for the monthly projection (default 1,000)")
     _constraint_flags(rep)
