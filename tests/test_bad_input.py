@@ -287,3 +287,18 @@ def test_a_study_files_run_settings_are_checked_as_the_flags_are(tmp_path, capsy
     assert main(["eval", str(study), "--dry-run", "--json", "--db", str(tmp_path / "log.db")]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["calls"] == 6
+
+
+def test_a_translated_label_names_the_field_in_words_not_gradios_marker():
+    """The Runs tab's questions-a-day box is labelled in the reader's language: its refusal said
+    "__i18n__{"key": …} must be a number"."""
+    from chat.ui.components import CheckedNumber
+    from chat.ui.i18n import t
+
+    box = CheckedNumber(minimum=1, maximum=1000, label=t("Questions a day (monthly cost, projection and break-even)"))
+    for bad, told in (("lots", "must be a number, got 'lots'"), (0, "must be from 1 to 1000, got 0"),
+                      ("inf", "must be a finite number")):
+        with pytest.raises(gr.Error) as shown:
+            box.preprocess(bad)
+        assert shown.value.message.startswith("Questions a day (monthly cost, projection and break-even) " + told)
+        assert "__i18n__" not in shown.value.message

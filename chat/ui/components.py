@@ -5,8 +5,10 @@ import math
 
 import gradio as gr
 from gradio.components.chatbot import ChatbotDataMessages
+from gradio.i18n import I18nData
 
 from chat.engine.options import BadOption, Option
+from chat.ui.i18n import CATALOGUE
 from chat.ui.session import ChatView
 from chat.ui.untrusted import as_html_text
 
@@ -22,7 +24,7 @@ class _Checked:
                 return self.option.check(None if payload == "" else payload)
             except BadOption as exc:
                 raise gr.Error(as_html_text(exc)) from None
-        label = self.label or "number"
+        label = label_text(self.label)
         if payload is None or payload == "":
             return None
         try:
@@ -34,6 +36,15 @@ class _Checked:
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
             raise gr.Error(as_html_text(f"{label} must be from {self.minimum:g} to {self.maximum:g}, got {value:g}"))
         return value
+
+
+def label_text(label) -> str:
+    """A component's label as words: a label in the reader's language (chat.ui.i18n.t) is a key Gradio's page
+    translates, which an f-string would show as Gradio's '__i18n__{…}' marker; its English stands in here (the
+    check runs before any handler, where no reader's language is known)."""
+    if isinstance(label, I18nData):
+        return CATALOGUE.entries.get(label.key, {}).get("en") or "number"
+    return str(label or "number")
 
 
 class CheckedNumber(gr.Number, _Checked):  # the Gradio base first: the browser renders it as that
