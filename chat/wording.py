@@ -58,7 +58,21 @@ class Worded(ValueError):
         self.template, self.values = template, values
 
     def worded(self, word=english) -> str:
-        return word(self.template, **self.values)
+        return word(self.template, **_worded(self.values, word))
+
+    def said(self) -> Said:
+        """The sentence, to keep (a failure's detail): English wherever a str goes, worded again at an edge."""
+        return Said(self.template, **self.values)
+
+
+def reworded(text: str, word=english) -> str:
+    """A kept sentence in the word function's language: a Said with its values, else the sentence as it stands."""
+    return text.worded(word) if isinstance(text, Said) else word(text)
+
+
+def _worded(values: dict, word) -> dict:
+    """A sentence's values, each that is a sentence of its own (Said) worded in the same language."""
+    return {k: v.worded(word) if isinstance(v, Said) else v for k, v in values.items()}
 
 
 class Said(str):
@@ -74,7 +88,7 @@ class Said(str):
         return said
 
     def worded(self, word=english) -> str:
-        return word(self.template, **self.values)
+        return word(self.template, **_worded(self.values, word))
 
 
 CURRENCIES = ("USD", "KRW")
@@ -172,9 +186,9 @@ def refusal(reason: f.Reason, word=english) -> str:
     if isinstance(r, f.ShuttingDown):
         return w("the app is shutting down: nothing was sent; try again in a moment")
     if isinstance(r, f.NoSuchModel):
-        return w(r.detail)  # a fixed sentence (a local file not offered) has its translation; a name's detail stays
+        return reworded(r.detail, w)
     if isinstance(r, f.ModelUnavailable):
-        return w("{model} is unavailable: {why}", model=r.model, why=r.why)
+        return w("{model} is unavailable: {why}", model=r.model, why=reworded(r.why, w))
     if isinstance(r, f.EmptyMessage):
         return w("the message is empty: type a question first")
     if isinstance(r, f.MessageTooLong):
@@ -186,7 +200,7 @@ def refusal(reason: f.Reason, word=english) -> str:
                  "lower max tokens, or pick a model with a larger window. Nothing was sent", tokens=f"{r.tokens:,}",
                  reserve=reserve, model=r.model, window=f"{r.window:,}")
     if isinstance(r, f.BadParameter):
-        return r.detail
+        return reworded(r.detail, w)
     if isinstance(r, f.CapReached):
         return _cap(r, w)
     if isinstance(r, f.CapUnenforceable):

@@ -119,7 +119,7 @@ def test_report_lang_ko_from_the_command_line(store, tmp_path):
     assert "<html lang=ko>" in page and "<h2>추천</h2>" in page
     bad = subprocess.run([sys.executable, "-m", "chat", "report", run_id, "--lang", "fr", "--db", str(tmp_path / "chat.db")],
                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "invalid choice: 'fr'" in bad.stderr
+    assert bad.returncode == 2 and "argument --lang: language 'fr': use en or ko" in bad.stderr
 
 
 def test_a_question_set_that_cannot_be_read_is_told_in_the_readers_language(engine, tmp_path, monkeypatch):
@@ -286,3 +286,59 @@ def test_a_translator_adds_japanese_with_one_po_file_and_no_code(tmp_path):
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen == {"langs": ["en", "ja", "ko"], "reader": "ja", "chat": "チャット", "more": "他に3件のモデル",
                     "runs": "Runs", "forced": "ja", "label": "チャット"}
+
+
+def test_a_korean_reader_is_told_what_went_wrong_in_korean(fake, engine, tmp_path):
+    """Unknown models, out-of-range numbers, a bad time range, a bad volume, a rating that does not fit the rubric
+    and a run too large were English sentences on a Korean page; each is Korean now, with the values as typed."""
+    from chat.evaluation import questionsets, runs
+    from chat.ui import logs_tab, runs_tab
+    from chat.ui.access import Access
+    from chat.ui.session import new_session
+    from tests.helpers import korean_request
+
+    ko = korean_request()
+    *_, (chat, _, _) = app_respond(engine, "안녕하세요", new_session(), "no-such-model", ko)
+    said = next(shown(m["content"]) for m in chat if "⚠️" in str(m["content"]))
+    assert "알 수 없는 모델 'no-such-model'" in said and "endpoint:model" in said and "unknown model" not in said
+
+    def refused(call) -> str:
+        with pytest.raises(Exception) as err:
+            call()
+        return shown(getattr(err.value, "message", str(err.value)))
+
+    form = (None, "examples/support_questions.csv", "", ["gpt-4o-mini"])
+    told = shown(runs_tab.show_estimate(engine, Access(), *form, 500, 2, 100, "", request=ko))  # the estimate says why
+    assert told == "반복 횟수은(는) 1에서 100 사이의 정수여야 합니다. 입력값: 500"
+    told = refused(lambda: logs_tab.search(engine, Access(), "custom", "yesterday", "", [], [], [], "", "", "", "", "",
+                                           "", "newest", request=ko))
+    assert told == "기간: 'yesterday'은(는) 시간이 아닙니다: 30m, 2h, 7d, 2w, 2026-11-01 또는 2026-11-01T09:00 형식을 쓰세요"
+    qs = questionsets.parse("one\ntwo", "s", "txt")
+    run_id = runs.create(engine, qs, ["gpt-4o-mini"], 1, 1)
+    told = refused(lambda: runs_tab.show_answers(engine, Access(), run_id, "lots", request=ko))
+    assert told == "하루 질문 수는 정수여야 합니다 (예: 1000). 입력값: 'lots'"
+    many = tmp_path / "many.txt"
+    many.write_text("\n".join(f"question {n}?" for n in range(150)), encoding="utf-8")
+    told = refused(lambda: list(runs_tab.start_run(engine, Access(), str(many), "", "", ["gpt-4o-mini", "gpt-4o"],
+                                                   100, 1, 10, "", request=ko, progress=lambda *a, **k: None)))
+    assert told == ("모델 2개 × 질문 150개 × 반복 100회는 답변 30,000개입니다. 한 실행은 최대 20,000개까지 물을 수 "
+                    "있습니다: 반복, 모델 또는 질문을 줄이세요")
+
+
+def app_respond(engine, message, state, model, request):
+    from chat.ui import app
+
+    return list(app.respond(engine, message, state, model, "", None, None, request=request))
+
+
+def test_a_korean_reader_is_told_the_embedded_model_answers_in_english_only(engine):
+    from chat.engine.models import LOCAL_DEFAULT
+    from chat.ui.app import labelled_choices, model_hint
+
+    usable, _ = labelled_choices(engine)
+    entry = next(label for label, name in usable if name == LOCAL_DEFAULT)
+    texts = CATALOGUE.entries[entry.key]
+    assert texts["ko"].endswith(" · 영어로만 답함") and "English" not in texts["en"]
+    hint = CATALOGUE.entries[model_hint().key]
+    assert "내장 모델 smollm2-135m-instruct은(는) 영어로만 답합니다" in hint["ko"] and "다국어 GGUF" in hint["ko"]
+    assert hint["en"] == "Type endpoint:model for any other model, e.g. ollama:llama3.2"

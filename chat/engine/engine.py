@@ -46,7 +46,7 @@ from chat.failures import Endpoint as EndpointFacts
 from chat.redact import redact
 from chat.storage.rows import Exchange, Status
 from chat.storage.store import Store
-from chat.wording import explain
+from chat.wording import Worded, explain
 
 log = logging.getLogger(__name__)
 MAX_PROMPT_CHARS = 4_000_000  # about a million tokens: no model's window holds more
@@ -267,7 +267,7 @@ class Engine:
         try:
             model = self.resolve(req.model)
         except UnknownModel as exc:
-            return self._refuse(att, NoSuchModel(str(exc)))
+            return self._refuse(att, NoSuchModel(exc.said()))
         att.model = model
         usable, why = model.status()
         if not usable:
@@ -280,7 +280,7 @@ class Engine:
             temperature, max_tokens = check_params(req.temperature, req.max_tokens)
             cache = CACHE.check(req.cache)
         except (BadRequest, BadOption) as exc:
-            return self._refuse(att, BadParameter(str(exc)))
+            return self._refuse(att, BadParameter(exc.said() if isinstance(exc, Worded) else str(exc)))
         messages, trimmed = build_messages(
             req.system, list(req.history), req.prompt, model.api_model, model.context_window, max_tokens
         )

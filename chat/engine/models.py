@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from chat.engine.endpoints import Endpoint, all_endpoints
 from chat.engine.pricing import Price, PriceTable
+from chat.wording import Worded
 
 LOCAL_DEFAULT = "smollm2-135m-instruct"
 
@@ -12,8 +13,8 @@ LOCAL_DEFAULT = "smollm2-135m-instruct"
 MAX_NAME = 200  # the longest model name taken (the longest real ones, Bedrock ARNs, are about 100)
 
 
-class UnknownModel(ValueError):
-    """The name matches no priced model and no endpoint."""
+class UnknownModel(Worded):
+    """The name matches no priced model and no endpoint (an edge words it in the reader's language)."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,9 @@ def resolve(name: str, prices: PriceTable) -> Model:
         raise UnknownModel("no model given; pass a name such as gpt-4o-mini or ollama:llama3.2 (see: python -m chat models)")
     if len(name) > MAX_NAME or any(c < " " for c in name):
         shown = "".join(c if c >= " " else "?" for c in name[:40])
-        raise UnknownModel(f"the model name {shown!r}{'…' if len(name) > 40 else ''} is {len(name):,} characters or holds "
-                           f"control characters; a model name is at most {MAX_NAME} printable characters")
+        raise UnknownModel("the model name {shown} is {n} characters or holds control characters; a model name is at "
+                           "most {most} printable characters", shown=repr(shown) + ("…" if len(name) > 40 else ""),
+                           n=f"{len(name):,}", most=MAX_NAME)
     endpoints = all_endpoints()
     price = prices.get(name)
     alias = prices.alias(name) if price is None else None
@@ -63,8 +65,8 @@ def resolve(name: str, prices: PriceTable) -> Model:
             return Model(name, endpoints[prefix], rest, alias)  # 'azure:my-deployment' priced as gpt-4o
         endpoint = endpoints.get(alias.provider)
         if endpoint is None:
-            raise UnknownModel(f"pricing.yaml prices alias {name!r} as {alias.priced_as!r}, whose provider "
-                               f"{alias.provider!r} is no known endpoint")
+            raise UnknownModel("pricing.yaml prices alias {name} as {model}, whose provider {provider} is no known "
+                               "endpoint", name=repr(name), model=repr(alias.priced_as), provider=repr(alias.provider))
         return Model(name, endpoint, resolve(alias.priced_as, prices).api_model, alias)  # a nickname for the model
     if price is not None:
         prefix, sep, rest = name.partition(":")
@@ -72,20 +74,19 @@ def resolve(name: str, prices: PriceTable) -> Model:
         api_model = rest if sep and prefix == price.provider else name
         endpoint = endpoints.get(price.provider)
         if endpoint is None:
-            raise UnknownModel(f"pricing.yaml gives model {name!r} the provider {price.provider!r}, which is no known endpoint")
+            raise UnknownModel("pricing.yaml gives model {name} the provider {provider}, which is no known endpoint",
+                               name=repr(name), provider=repr(price.provider))
         return Model(name, endpoint, api_model, price)
     endpoint_name, sep, api_model = name.partition(":")
     if not sep or not api_model:
-        raise UnknownModel(
-            f"unknown model {name!r}: it is not in pricing.yaml, so name its endpoint as endpoint:model "
-            f"(e.g. openai:{name} or ollama:{name}); endpoints: {', '.join(endpoints)}"
-        )
+        raise UnknownModel("unknown model {name}: it is not in pricing.yaml, so name its endpoint as endpoint:model "
+                           "(e.g. openai:{bare} or ollama:{bare}); endpoints: {endpoints}", name=repr(name), bare=name,
+                           endpoints=", ".join(endpoints))
     endpoint = endpoints.get(endpoint_name)
     if endpoint is None:
-        raise UnknownModel(
-            f"unknown endpoint {endpoint_name!r} in {name!r}; known: {', '.join(endpoints)} "
-            "(add your own with CHAT_ENDPOINTS=name=http://host/v1)"
-        )
+        raise UnknownModel("unknown endpoint {endpoint} in {name}; known: {endpoints} (add your own with "
+                           "CHAT_ENDPOINTS=name=http://host/v1)", endpoint=repr(endpoint_name), name=repr(name),
+                           endpoints=", ".join(endpoints))
     price = None
     family_price = prices.get(api_model)
     if family_price is None and endpoint.facts.aws:

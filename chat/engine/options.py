@@ -8,13 +8,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from chat.wording import N_, Said, Worded
+
 MAX_OUTPUT_TOKENS = 1_000_000
 MAX_REPEATS = 100
 MAX_CONCURRENCY = 64
 
 
-class BadOption(ValueError):
-    """A parameter is out of range; the message names the field and what is allowed."""
+class BadOption(Worded):
+    """A parameter is out of range; the message names the field and what is allowed (an edge words it again in
+    the reader's language)."""
+
+    def __init__(self, label: str, allowed: Said | str, value: str):
+        super().__init__(N_("{label} must be {allowed}, got {value}"), label=Said(label), allowed=allowed, value=value)
 
 
 @dataclass(frozen=True)
@@ -27,23 +33,24 @@ class Option:
     description: str
 
     @property
-    def allowed(self) -> str:
-        return (f"a whole number from {self.low:,.0f} to {self.high:,.0f}" if self.whole
-                else f"a number from {self.low:g} to {self.high:g}")
+    def allowed(self) -> Said:
+        if self.whole:
+            return Said("a whole number from {low} to {high}", low=f"{self.low:,.0f}", high=f"{self.high:,.0f}")
+        return Said("a number from {low} to {high}", low=f"{self.low:g}", high=f"{self.high:g}")
 
     def check(self, value) -> int | float | None:
         """value as a number in range (None stays None), else BadOption naming the field and the range."""
         if value is None:
             return None
         if isinstance(value, bool):
-            raise BadOption(f"{self.label} must be {self.allowed}, got {value!r}")
+            raise BadOption(self.label, self.allowed, repr(value))
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise BadOption(f"{self.label} must be {self.allowed}, got {str(value)[:40]!r}") from None
+            raise BadOption(self.label, self.allowed, repr(str(value)[:40])) from None
         if not math.isfinite(number) or not self.low <= number <= self.high or \
                 (self.whole and number != int(number)):
-            raise BadOption(f"{self.label} must be {self.allowed}, got {value if self.whole else number!r}")
+            raise BadOption(self.label, self.allowed, repr(value if self.whole else number))
         return int(number) if self.whole else number
 
 
@@ -61,8 +68,8 @@ class Choice:
     booleans: tuple[str, str] | None = None
 
     @property
-    def allowed(self) -> str:
-        return " or ".join(self.choices) + f" (default {self.default})"
+    def allowed(self) -> Said:
+        return Said("{choices} (default {default})", choices=" or ".join(self.choices), default=self.default)
 
     def check(self, value) -> str:
         """value as one of the choices (None is the default), else BadOption naming the field and the choices."""
@@ -72,7 +79,7 @@ class Choice:
             return self.booleans[value]
         word = str(value).strip().lower() if isinstance(value, str) else None
         if word not in self.choices:
-            raise BadOption(f"{self.label} must be {' or '.join(self.choices)}, got {str(value)[:40]!r}")
+            raise BadOption(self.label, " or ".join(self.choices), repr(str(value)[:40]))
         return word
 
 

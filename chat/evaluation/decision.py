@@ -27,7 +27,7 @@ from chat.evaluation.intervals import (
 from chat.evaluation.projection import DAYS_PER_MONTH
 from chat.evaluation.results import candidate, label
 from chat.evaluation.summary import RunSummary
-from chat.wording import N_, english, format_money
+from chat.wording import N_, Worded, english, format_money
 
 REPLICATES = 2000
 DEFAULT_MAX_FAILURE_RATE = 0.05  # applied one way when the team sets none: only a clearly flaky model is ruled out
@@ -43,7 +43,7 @@ NAMES = {"ttft_p50_s": "TTFT p50", "ttft_p95_s": "TTFT p95", "latency_p50_s": "l
 Verdict = Literal["meets", "misses", "uncertain"]
 
 
-class ConstraintError(ValueError):
+class ConstraintError(Worded):
     """A constraint cannot be applied as given; the message names it and what is allowed."""
 
 
@@ -282,7 +282,8 @@ def decide(run: RunSummary | Measured, constraints: Constraints = Constraints(),
     criteria = measured.criteria
     unknown = [c for c in constraints.min_score if c not in criteria]
     if unknown:
-        raise ConstraintError(f"no criterion {', '.join(map(repr, unknown))} in the rubric; it has {', '.join(criteria)}")
+        raise ConstraintError("no criterion {names} in the rubric; it has {criteria}", names=", ".join(map(repr, unknown)),
+                              criteria=", ".join(criteria))
     if constraints.max_monthly is not None and not constraints.per_day:
         raise ConstraintError("a monthly limit needs the volume: say how many questions a day (--per-day N)")
     checks = constraints.checks()

@@ -9,6 +9,7 @@ from chat.engine.models import UnknownModel, resolve
 from chat.engine.pricing import Price, PriceTable
 from chat.evaluation.caching import Cached, cached_cost, calibrated
 from chat.evaluation.results import ModelStats
+from chat.wording import Worded
 
 DAYS_PER_MONTH = 30
 MAX_PER_DAY = 1_000_000_000  # a billion questions a day; beyond it the figure means nothing
@@ -51,13 +52,14 @@ def _price(model: str, prices: PriceTable) -> Price | None:
 
 
 def check_per_day(per_day) -> int:
-    """The volume as a whole number of questions a day, or ValueError naming what is allowed."""
+    """The volume as a whole number of questions a day, or Worded (a ValueError) naming what is allowed."""
     try:
         value = float(per_day)
     except (TypeError, ValueError):
-        raise ValueError(f"questions a day must be a whole number, e.g. 1000; got {str(per_day)[:30]!r}") from None
+        raise Worded("questions a day must be a whole number, e.g. 1000; got {value}", value=repr(str(per_day)[:30])) from None
     if not math.isfinite(value) or value != int(value) or not 1 <= value <= MAX_PER_DAY:
-        raise ValueError(f"questions a day must be a whole number from 1 to {MAX_PER_DAY:,}; got {str(per_day)[:30]!r}")
+        raise Worded("questions a day must be a whole number from 1 to {most}; got {value}", most=f"{MAX_PER_DAY:,}",
+                     value=repr(str(per_day)[:30]))
     return int(value)
 
 

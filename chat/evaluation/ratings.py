@@ -14,12 +14,14 @@ from chat.evaluation.results import candidate, label
 from chat.storage import runs as queries
 from chat.storage.rows import RATER_KINDS, RaterKind
 from chat.storage.store import Store
+from chat.wording import Worded
 
 SCALES = ("1-5", "pass/fail")
 
 
-class RubricError(ValueError):
-    """The rubric file is malformed; the message names the file and the field."""
+class RubricError(Worded):
+    """The rubric file is malformed, or a rating does not fit it; the message names the file and the field (an
+    edge words it in the reader's language)."""
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,12 @@ class Rubric:
 
     def check(self, criterion: str, score: float) -> float:
         if criterion not in {c.id for c in self.criteria}:
-            raise RubricError(f"unknown criterion {criterion!r}; the rubric has {', '.join(c.id for c in self.criteria)}")
+            raise RubricError("unknown criterion {criterion}; the rubric has {criteria}", criterion=repr(criterion),
+                              criteria=", ".join(c.id for c in self.criteria))
         allowed = (1, 2, 3, 4, 5) if self.scale == "1-5" else (0, 1)
         if isinstance(score, bool) or not isinstance(score, (int, float)) or score not in allowed:
-            raise RubricError(f"score for {criterion!r} must be one of {allowed} on the {self.scale} scale, got {score!r}")
+            raise RubricError("score for {criterion} must be one of {allowed} on the {scale} scale, got {score}",
+                              criterion=repr(criterion), allowed=allowed, scale=self.scale, score=repr(score))
         return float(score)
 
 

@@ -12,25 +12,27 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 
 from chat.clock import now_iso
-from chat.engine import BadRequest, Caller, ChatRequest, Engine, Result, check_params
+from chat.engine import Caller, ChatRequest, Engine, Result, check_params
 from chat.engine.options import CONCURRENCY, REPEATS, BadOption
 from chat.evaluation.questionsets import Question, QuestionSet, Variant
 from chat.storage import runs as queries
 from chat.storage.scope import Scope
+from chat.wording import N_, Said, Worded
 
 MAX_CELLS = 20_000  # models x questions x repeats in one run
 
 
-class RunError(ValueError):
-    """A run cannot start or resume as asked; the message says why."""
+class RunError(Worded):
+    """A run cannot start or resume as asked; the message says why (an edge words it in the reader's language)."""
 
 
 class NoSuchRun(RunError):
-    """No run has this id in the log (each edge says where runs are listed)."""
+    """No run has this id that the reader may see. The message never names where the log is (a web reader has no
+    business with the server's paths); the command line adds it from `where`."""
 
-    def __init__(self, run_id: str, path):
-        super().__init__(f"no run {run_id!r} in {path}")
-        self.run_id = run_id
+    def __init__(self, run_id: str, where):
+        super().__init__(N_("no run {run}"), run=repr(run_id))
+        self.run_id, self.where = run_id, where
 
 
 log = logging.getLogger(__name__)
@@ -85,29 +87,27 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         raise RunError("choose at least one model")  # each edge says how: the CLI its -m, the app its menu
     try:
         check_params(temperature, max_tokens)
-    except BadRequest as exc:
-        raise RunError(str(exc)) from None
-    try:
         repeats, concurrency = REPEATS.check(repeats), CONCURRENCY.check(concurrency)
     except BadOption as exc:
-        raise RunError(str(exc)) from None
+        raise RunError(exc.template, **exc.values) from None
     ways = len(qs.variants) or 1
     cells = len(models) * ways * len(qs.questions) * repeats
     if cells > MAX_CELLS:
-        shown = f" x {ways} variants" if qs.variants else ""
-        raise RunError(f"{len(models)} models{shown} x {len(qs.questions):,} questions x {repeats} repeats is {cells:,} "
-                       f"answers; a run may ask at most {MAX_CELLS:,}: fewer repeats, models or questions")
+        shown = Said(" x {n} variants", n=ways) if qs.variants else ""
+        raise RunError("{models} models{variants} x {questions} questions x {repeats} repeats is {cells} answers; a run "
+                       "may ask at most {most}: fewer repeats, models or questions", models=len(models), variants=shown,
+                       questions=f"{len(qs.questions):,}", repeats=repeats, cells=f"{cells:,}", most=f"{MAX_CELLS:,}")
     for name in models:
         model = engine.resolve(name)  # raises UnknownModel with a clear message
         ok, why = model.status()
         if not ok:
-            raise RunError(f"{name} is unavailable: {why}")
+            raise RunError("{model} is unavailable: {why}", model=name, why=why)
     if run_id:
         existing = queries.run(engine.store, run_id, scope)
         if existing is None:
             raise NoSuchRun(run_id, engine.store.where)
         if existing.set_digest != qs.digest:
-            raise RunError(f"run {run_id} was made with a different question set; start a new run instead")
+            raise RunError("run {run} was made with a different question set; start a new run instead", run=run_id)
         return run_id
     run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     # on disk before any answer (or in the spill file, if another connection holds the log for long)

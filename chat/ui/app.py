@@ -24,7 +24,7 @@ from chat.ui.i18n import CATALOGUE, LANGS, language, say, t, words
 from chat.ui.identity import check_rate
 from chat.ui.login_guard import LOGOUT_JS
 from chat.ui.session import account, fork, history, new_session, panel, render
-from chat.wording import Said, english
+from chat.wording import english, reworded
 
 # A fast model streams 1,000+ tokens/s; the browser needs far fewer repaints than that. With many
 # streams at once the interval stretches, so total repaints stay about constant and the CPU keeps up.
@@ -54,16 +54,25 @@ def model_choices(engine: Engine, word=english) -> tuple[list[tuple[str, str]], 
         ok, why = model.status()
         provider = word(PROVIDER_LABELS.get(model.endpoint.name, model.endpoint.name))
         if ok:
-            usable.append((f"{provider} · {model.name} · {price_text(model.price, word)}", model.name))
+            # the embedded model is a 135M English model: a reader of another language is told before asking
+            english_only = word(" · answers in English only") if model.name == LOCAL_DEFAULT and \
+                getattr(word, "lang", "en") != "en" else ""
+            usable.append((f"{provider} · {model.name} · {price_text(model.price, word)}{english_only}", model.name))
         else:
             blocked.setdefault((provider, why), []).append(model.name)
-    unusable = [f"**{provider}** — {_why(why, word)}: {', '.join(names)}" for (provider, why), names in blocked.items()]
+    # what to set, as the endpoint said it (its variables' names stay as they are)
+    unusable = [f"**{provider}** — {reworded(why, word)}: {', '.join(names)}" for (provider, why), names in blocked.items()]
     return usable, unusable
 
 
-def _why(why: str, word) -> str:
-    # what to set, as the endpoint said it (its variables' names stay as they are)
-    return why.worded(word) if isinstance(why, Said) else word(why)
+def model_hint() -> I18nData:
+    """Under the model menu: how to name any other model, and for a reader of another language than English, that
+    the embedded model answers in English only and what to pick instead."""
+    hint = {lang: say("Type endpoint:model for any other model, e.g. ollama:llama3.2", lang) for lang in LANGS}
+    return CATALOGUE.pair({lang: text if lang == "en" else text + " " + say(
+        "The embedded model {model} answers in English only: for questions in your language, pick an API model, or "
+        "a multilingual GGUF file as local:/path/to/model.gguf.", lang, model=LOCAL_DEFAULT)
+        for lang, text in hint.items()})
 
 
 def labelled_choices(engine: Engine) -> tuple[list[tuple[I18nData, str]], I18nData | None]:
@@ -272,7 +281,7 @@ def build_app(engine: Engine, title: str = DEFAULT_TITLE, rubric: Rubric = DEFAU
                     meter = gr.Markdown(panel(new_session(), context_window(engine, selected)), elem_id="meter-panel")
                 with gr.Column(scale=1):
                     model = gr.Dropdown(choices=usable, value=selected, label=t("Model"), allow_custom_value=True,
-                                        info=t("Type endpoint:model for any other model, e.g. ollama:llama3.2"), elem_id="model")
+                                        info=model_hint(), elem_id="model")
                     system = gr.Textbox(label=t("System prompt"), lines=4, elem_id="system")
                     sampling = takes_temperature(engine, selected)
                     temperature = CheckedSlider.of(TEMPERATURE, value=0.7, step=0.05, label=t("Temperature"), elem_id="temperature",

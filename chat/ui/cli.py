@@ -423,12 +423,12 @@ def _usd(text: str) -> Decimal:
 
 def _lang(text: str) -> str:
     """A report's language, among the catalogs' (read when asked: the CLI starts without the UI's modules)."""
-    from chat.ui.i18n import check_lang
+    from chat.ui.i18n import LANGS
 
-    try:
-        return check_lang(text) or "en"
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    lang = text.strip().lower()
+    if lang not in LANGS:
+        raise argparse.ArgumentTypeError(f"language {text[:20]!r}: use {' or '.join(LANGS)}")
+    return lang
 
 
 def _option(name: str):
@@ -581,7 +581,7 @@ def main(argv=None) -> int:
     except ValueError as exc:  # configuration errors (pricing.yaml, CHAT_* variables) carry their own fix
         from chat.evaluation.runs import NoSuchRun
 
-        hint = "; list runs with: python -m chat runs" if isinstance(exc, NoSuchRun) else ""
+        hint = f" in {exc.where}; list runs with: python -m chat runs" if isinstance(exc, NoSuchRun) else ""
         print(f"error: {redact(str(exc))}{hint}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `python -m chat models | head`: the reader left, which is no error of ours

@@ -79,7 +79,7 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
     try:
         _, max_tokens = check_params(None, max_tokens if max_tokens not in (None, "") else None)
     except BadRequest as exc:
-        raise refuse(request, str(exc)) from None
+        raise refuse(request, exc) from None
     # the caller's browser session pays, so its cap holds across Chat, Compare and Runs
     caller = check_rate(engine, request, f"compare:{uuid.uuid4().hex}")
     order = list(models)
@@ -172,7 +172,7 @@ def save_rating(engine: Engine, column: int, state: dict, typed_rater: str, requ
     try:
         rate(engine.store, state["ids"][column], chosen, rubric, rater, blind=state["blind"] and not state["revealed"])
     except RubricError as exc:
-        raise refuse(request, str(exc)) from None
+        raise refuse(request, exc) from None
     info(say("Rating saved for {name}", language(request), name=_named(state, column)), language(request))
     if state["blind"] and not state["revealed"]:
         return view(state, [r.reply if r else "" for r in state["records"]] + [""] * (MAX_COLUMNS - len(state["records"])))

@@ -121,13 +121,13 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
     try:
         s = summarize(engine.store, run_id, rubric, scope(access, request))
     except RunError as exc:
-        raise error(say(str(exc), lang), lang) from None
+        raise error(exc.worded(words(lang)), lang) from None
     if not isinstance(cached, Measured) or not cached.current(s):
         cached = measure(s)
     try:
         d = decide(cached, constraints)
     except ConstraintError as exc:
-        raise error(say(str(exc), lang), lang) from None
+        raise error(exc.worded(words(lang)), lang) from None
     frontier = [c.label for c in d.candidates if c.frontier]
     plot = _chart(d, word)
     text = "\n\n".join([f"### {plain(reason(d, word))}", _checks_md(d, word), _wait_md(d, word), plain(cache_note(d, word)),

@@ -23,7 +23,7 @@ from chat.ui.i18n import error, language, say, t, words
 from chat.ui.session import elsewhere
 from chat.ui.timerange import PRESETS, parse_when, preset_since
 from chat.ui.untrusted import plain
-from chat.wording import counted, format_money
+from chat.wording import Worded, counted, format_money
 
 PAGE = 50
 EXPORT_LIMIT = 100_000  # a browser download stays a sane size; the CLI exports everything
@@ -81,8 +81,8 @@ class LogForm:
                 until = parse_when(self.until) if (self.until or "").strip() else None
             else:
                 since, until = preset_since(self.preset or "all"), None
-        except ValueError as exc:
-            raise error(f"{say('Time range', self.lang)}: {exc}", self.lang) from None
+        except Worded as exc:
+            raise error(say("Time range: {why}", self.lang, why=exc.worded(words(self.lang))), self.lang) from None
         clean = lambda v: (v or "").strip()[:500] or None if isinstance(v, str) else None  # noqa: E731
         listed = lambda v: [x for x in v if isinstance(x, str)][:100] if isinstance(v, list) else []  # noqa: E731
         return LogFilter(since=since, until=until, models=listed(self.models), providers=listed(self.providers),

@@ -37,8 +37,8 @@ from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
 from chat.ui.i18n import language, refuse, say, t, words
 from chat.ui.identity import check_rate, rater_name
-from chat.ui.untrusted import as_html_text, inert, plain
-from chat.wording import format_money
+from chat.ui.untrusted import inert, plain
+from chat.wording import Worded, format_money
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -58,7 +58,7 @@ def _summary(engine: Engine, access: Access, request, run_id: str, rubric: Rubri
     try:
         return summarize(engine.store, run_id, rubric, scope(access, request))
     except RunError as exc:
-        raise refuse(request, str(exc)) from None
+        raise refuse(request, exc) from None
 
 
 def _question_set(upload, example: str, system: str, request: gr.Request | None = None):
@@ -78,12 +78,12 @@ def _question_set(upload, example: str, system: str, request: gr.Request | None 
         raise refuse(request, exc) from None
 
 
-def _whole(value, option: Option, default: int | None = None) -> int | None:
+def _whole(value, option: Option, default: int | None = None, request: gr.Request | None = None) -> int | None:
     """A Runs tab number checked by its one declaration; empty means the default."""
     try:
         return option.check(default if value in (None, "") else value)
     except BadOption as exc:
-        raise gr.Error(as_html_text(exc)) from None
+        raise refuse(request, exc) from None
 
 
 def _with_prompts(qs: QuestionSet, second, third) -> QuestionSet:
@@ -98,9 +98,9 @@ def _with_prompts(qs: QuestionSet, second, third) -> QuestionSet:
 def _plan(engine: Engine, access: Access, request, upload, example, system, models, repeats, concurrency, max_tokens,
           resume, second, third, cache=""):
     """The run the form describes, checked: its set, models, numbers, resume id and the estimate of what is left."""
-    repeats = _whole(repeats, REPEATS, 1)
-    concurrency = _whole(concurrency, CONCURRENCY, 1)
-    max_tokens = _whole(max_tokens, MAX_TOKENS)
+    repeats = _whole(repeats, REPEATS, 1, request)
+    concurrency = _whole(concurrency, CONCURRENCY, 1, request)
+    max_tokens = _whole(max_tokens, MAX_TOKENS, None, request)
     models = [m for m in models if isinstance(m, str) and m] if isinstance(models, list) else []
     resume = (resume or "").strip()[:100] or None if isinstance(resume, str) else None
     qs = _with_prompts(_question_set(upload, example, system, request), second, third)
@@ -108,7 +108,7 @@ def _plan(engine: Engine, access: Access, request, upload, example, system, mode
         try:
             qs = dataclasses.replace(qs, cache=CACHE.check(cache))
         except BadOption as exc:
-            raise refuse(request, str(exc)) from None
+            raise refuse(request, exc) from None
     if not models:
         raise refuse(request, "choose at least one model")
     done = set()
@@ -119,7 +119,7 @@ def _plan(engine: Engine, access: Access, request, upload, example, system, mode
     try:
         est = estimate(engine, qs, models, repeats, concurrency, max_tokens, done=done, scope=scope(access, request))
     except UnknownModel as exc:
-        raise refuse(request, str(exc)) from None
+        raise refuse(request, exc) from None
     return qs, models, repeats, concurrency, max_tokens, resume, est
 
 
@@ -181,7 +181,7 @@ def start_run(engine: Engine, access: Access, upload, example, system, models, r
         run_id = create(engine, qs, models, repeats, concurrency, max_tokens, None, resume,
                         caller=caller, scope=scope(access, request), estimate=est.as_json())
     except (RunError, UnknownModel) as exc:
-        raise refuse(request, str(exc)) from None
+        raise refuse(request, exc) from None
     live = runner.start(engine, run_id, qs, models, repeats, concurrency, max_tokens, caller, est.cost_high)
     # the picker points at the run at once: Cancel and a reopened page find it there
     lang = language(request)
@@ -329,7 +329,7 @@ def save_answer_rating(engine: Engine, current: dict, rater: str, request: gr.Re
     try:
         rate(engine.store, current["id"], chosen, rubric, rater, blind=current["blind"])
     except RubricError as exc:
-        raise refuse(request, str(exc)) from None
+        raise refuse(request, exc) from None
     if current["blind"]:  # naming it now would unblind every rating that follows
         return say("Saved. The model stays hidden while Blind is ticked.", language(request))
     return say("Saved. That answer was from **{model}**.", language(request), model=plain(current["model"]))
@@ -355,7 +355,7 @@ def judge_run(engine: Engine, access: Access, run_id: str, judge_model: str, req
             capped = exc.scope  # every later call would be turned down too: stop asking
             break
         except (ValueError, UnknownModel) as exc:
-            failed.append(str(exc))
+            failed.append(exc.worded(word) if isinstance(exc, Worded) else word(str(exc)))
     engine.store.flush()
     text = word("Judge {model} rated {n} answers.", model=plain(judge_model), n=done)
     if capped:
@@ -379,7 +379,7 @@ def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: 
     try:
         per_day = check_per_day(per_day)
     except ValueError as exc:
-        raise refuse(request, str(exc)) from None
+        raise refuse(request, exc) from None
     s = _summary(engine, access, request, run_id, rubric)
     word = words(language(request))
     table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day, word))
@@ -396,7 +396,7 @@ def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: g
     try:
         per_day = check_per_day(per_day)
     except ValueError as exc:
-        raise refuse(request, str(exc)) from None
+        raise refuse(request, exc) from None
     constraints = decision_view.constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day,
                                                  max_monthly, min_scores, rubric, request, max_failure_pct)
     out = Path(tempfile.mkdtemp(prefix="chat-report-"))
@@ -407,7 +407,7 @@ def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: g
                                               word=words(language(request)),
                                    ratios=engine.ratios)[1]
     except ConstraintError as exc:
-        raise refuse(request, str(exc)) from None
+        raise refuse(request, exc) from None
     csv_path = html_path.with_suffix(".csv")
     _, blind_path, key_path = report_files.write_blind(summary, out, engine.prices, per_day,
                                                        word=words(language(request)))

@@ -71,6 +71,8 @@ WORDS = (
     N_("streaming"),
     N_("tokens"),
     N_("prompt"),
+    N_("temperature"),
+    N_("cache"),
     # estimate.py
     N_("Calls"),
     N_("Input tokens"),
@@ -94,6 +96,10 @@ WORDS = (
     # meter_text.py
     N_("{n} in"),
     N_("{n} out"),
+    # options.py
+    N_("max tokens"),
+    N_("repeats"),
+    N_("concurrency"),
     # pricing.py
     N_("compute"),
     # ratings.py

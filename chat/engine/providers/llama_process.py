@@ -28,6 +28,7 @@ from pathlib import Path
 from chat.engine.providers.base import ProviderError, TextDelta, UsageReport, finish
 from chat.engine.providers.turn_line import TurnLine
 from chat.engine.usage import Usage
+from chat.wording import Said
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[3]  # where `python -m chat...` finds the package
@@ -256,7 +257,7 @@ class Supervisor:
                 continue
             if message is None:
                 self._replace(worker, restart=False)
-                self.broken = f"it did not load within {load_timeout:g}s (CHAT_MAX_SECONDS)"
+                self.broken = Said("it did not load within {s}s (CHAT_MAX_SECONDS)", s=f"{load_timeout:g}")
                 break
             if "fatal" in message:
                 try:
@@ -264,8 +265,8 @@ class Supervisor:
                 except subprocess.TimeoutExpired:
                     pass
                 said = worker.last_error(str(message["fatal"]))
-                self.broken = (f"llama.cpp could not load it ({said.rstrip('.')}); the file may be damaged, or of a "
-                               "model architecture this llama.cpp does not know")
+                self.broken = Said("llama.cpp could not load it ({why}); the file may be damaged, or of a model "
+                                   "architecture this llama.cpp does not know", why=said.rstrip("."))
                 self._replace(worker, restart=False)
                 break
             if not message.get("ready"):
@@ -276,8 +277,8 @@ class Supervisor:
             self.last_used = time.monotonic()
             return worker
         else:
-            self.broken = (f"its process {how} while loading, {LOAD_ATTEMPTS} times in a row, so it is not restarted "
-                           "again: check the file, or restart the app")
+            self.broken = Said("its process {how} while loading, {n} times in a row, so it is not restarted again: check "
+                               "the file, or restart the app", how=how, n=LOAD_ATTEMPTS)
         raise ProviderError("unavailable", self.broken, billable=False)
 
     def wait_loaded(self, timeout: float) -> None:

@@ -12,6 +12,7 @@ from chat.engine.providers.base import Event, ProviderError, Queued, Request, St
 from chat.engine.providers.gguf_check import BadGGUF, check
 from chat.engine.providers.llama_state import capacity_bytes
 from chat.engine.settings import max_seconds, timeouts
+from chat.wording import Said
 
 BUNDLED_NAME = "smollm2-135m-instruct"
 DEFAULT_N_CTX = 8192
@@ -44,18 +45,18 @@ def _checked(name: str) -> tuple[Path, str | None]:
     """The GGUF file a model name stands for, and what is wrong with it (None when it can be loaded)."""
     path = bundled_model_path() if name == BUNDLED_NAME else Path(name).expanduser()
     if path.suffix != ".gguf" or not os.path.lexists(path):
-        return path, f"no GGUF file at {path}: use local:/path/to/model.gguf"
+        return path, Said("no GGUF file at {path}: use local:/path/to/model.gguf", path=str(path))
     try:
         check(path)
     except BadGGUF as exc:
-        return path, f"the file {exc}: use local:/path/to/model.gguf with a complete GGUF model"
+        return path, Said("the file {problem}: use local:/path/to/model.gguf with a complete GGUF model", problem=str(exc))
     return path.resolve(), None
 
 
 def _model_path(name: str) -> Path:
     path, problem = _checked(name)
     if problem:
-        raise ProviderError("not_found", problem.replace("the file ", f"{path} ", 1))
+        raise ProviderError("not_found", str(problem).replace("the file ", f"{path} ", 1))
     return path
 
 
