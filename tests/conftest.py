@@ -56,6 +56,12 @@ def fake(fake_server, monkeypatch):
     from tests.fake_servers import Scenario
 
     fake_server.default = Scenario()
+    # a fresh set of scenarios is a new server: what a provider learned of the last one (a model that refused
+    # stream_options, so later calls ask no usage) would leak into the next test
+    from chat.engine import endpoints
+
+    for client in list(endpoints._clients.values()):
+        getattr(client, "no_stream_options", set()).clear()
     monkeypatch.setenv("OPENAI_BASE_URL", f"{fake_server.url}/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-abcdef123456")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_server.url)

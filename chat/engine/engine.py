@@ -19,7 +19,17 @@ from chat.engine.meter import Meter
 from chat.engine.models import MAX_NAME, Model, UnknownModel, resolve
 from chat.engine.options import CACHE, MAX_TOKENS, TEMPERATURE, BadOption
 from chat.engine.pricing import Cost, PriceTable, cost_of, load_prices
-from chat.engine.providers import Finished, ProviderError, Queued, ReasoningDelta, Request, Started, TextDelta, UsageReport
+from chat.engine.providers import (
+    Finished,
+    Provider,
+    ProviderError,
+    Queued,
+    ReasoningDelta,
+    Request,
+    Started,
+    TextDelta,
+    UsageReport,
+)
 from chat.engine.settings import max_seconds, timeouts
 from chat.engine.token_priors import Script
 from chat.engine.token_ratios import Ratio, TokenRatios, our_count, script_of, sent_text
@@ -46,7 +56,7 @@ from chat.failures import Endpoint as EndpointFacts
 from chat.redact import redact
 from chat.storage.rows import Exchange, Status
 from chat.storage.store import Store
-from chat.wording import Worded, explain
+from chat.wording import explain
 
 log = logging.getLogger(__name__)
 MAX_PROMPT_CHARS = 4_000_000  # about a million tokens: no model's window holds more
@@ -261,6 +271,36 @@ class Engine:
         att.status, att.failure = "error", Refused(reason)
 
     def _run(self, att: _Attempt) -> Iterator[Chunk | Thinking | Waiting]:
+        """Pre-flight (every check and the spend reservation, a refusal recorded on the attempt), then the call."""
+        ready = self._preflight(att)
+        if ready is not None:
+            yield from self._stream(att, *ready)
+
+    def _preflight(self, att: _Attempt) -> tuple[Provider, Request] | None:
+        """The request as it will be sent, its row written as streaming; None once a check has refused it."""
+        checked = self._checked(att)
+        if checked is None:
+            return None
+        model, temperature, max_tokens, cache = checked
+        messages = self._fitted(att, model, max_tokens)
+        if messages is None:
+            return None
+        temperature = self._record_params(att, model, temperature, max_tokens)
+        marked = self._cache_choice(att, model, messages, cache)
+        max_tokens = self._reserve(att, model, messages, max_tokens)
+        if att.failure is not None:
+            return None
+        try:
+            provider = build_provider(model.endpoint)
+        except Exception as exc:
+            return self._refuse(att, SetupFailed(model.endpoint.name, redact(str(exc))))
+        # the trace of a call that may be paid for is on disk before the call is made
+        self.store.write_now("exchanges", replace(self._record(att), status="streaming").to_row(), START_ROW_WAIT_S)
+        att.started = True
+        return provider, Request(model.api_model, messages, max_tokens, temperature, cache_prefix=marked)
+
+    def _checked(self, att: _Attempt) -> tuple[Model, float | None, int | None, str] | None:
+        """The model, usable, and the request's parameters in range; None once refused."""
         req: ChatRequest = att.req
         if self.closing.is_set():
             return self._refuse(att, ShuttingDown())
@@ -279,8 +319,13 @@ class Engine:
         try:
             temperature, max_tokens = check_params(req.temperature, req.max_tokens)
             cache = CACHE.check(req.cache)
-        except (BadRequest, BadOption) as exc:
-            return self._refuse(att, BadParameter(exc.said() if isinstance(exc, Worded) else str(exc)))
+        except BadOption as exc:
+            return self._refuse(att, BadParameter(exc.said()))
+        return model, temperature, max_tokens, cache
+
+    def _fitted(self, att: _Attempt, model: Model, max_tokens: int | None) -> list[dict] | None:
+        """The messages, the history trimmed to the window; None (refused) when the question alone is too long."""
+        req: ChatRequest = att.req
         messages, trimmed = build_messages(
             req.system, list(req.history), req.prompt, model.api_model, model.context_window, max_tokens
         )
@@ -289,6 +334,11 @@ class Engine:
         window = model.context_window
         if window and input_tokens + (max_tokens or 0) > window:
             return self._refuse(att, OverWindow(model.name, input_tokens, max_tokens, window))
+        return messages
+
+    @staticmethod
+    def _record_params(att: _Attempt, model: Model, temperature: float | None, max_tokens: int | None) -> float | None:
+        """The row's parameters and whose price it is; the temperature sent (None where the model takes none)."""
         att.params = {"max_tokens": max_tokens, "temperature": temperature}
         if model.price is not None and model.price.priced_as:
             att.params["priced_as"] = model.price.priced_as
@@ -297,36 +347,42 @@ class Engine:
         if temperature is not None and not model.takes_temperature:
             att.params.update(temperature=None, temperature_omitted=f"{model.name} takes no temperature; "
                                                                       f"{temperature:g} was not sent")
-            temperature = None
-        script = script_of(sent_text(messages))
-        att.ratio = self.token_ratio(model, script, wait=False)
+            return None
+        return temperature
+
+    def _cache_choice(self, att: _Attempt, model: Model, messages: list[dict], cache: str) -> bool:
+        """Whether the request marks its prefix for the vendor's cache, recorded on the row either way."""
+        att.ratio = self.token_ratio(model, script_of(sent_text(messages)), wait=False)
         marked = cache == "auto" and self._cacheable(model, messages, att.ratio)
         if marked:
             att.params["cache_marked"] = True  # the request asked the vendor to cache its prefix
         elif cache == "off":
             att.params["cache"] = "off"  # caching was turned off for this one
+        return marked
+
+    def _reserve(self, att: _Attempt, model: Model, messages: list[dict], max_tokens: int | None) -> int | None:
+        """The spend caps' reservation (a refusal recorded on the attempt); the max tokens to send."""
+        req: ChatRequest = att.req
         try:
             # the most input the vendor may bill: our count at the model's upper ratio (its prior's, until known)
             att.reservation = self.budget.reserve(att.id, req.spend_key or req.session_id, req.user, model,
                                                   att.ratio.tokens(our_count(messages), "high"), max_tokens)
         except CapExceeded as exc:
-            return self._refuse(att, exc.reason)
+            self._refuse(att, exc.reason)
+            return max_tokens
         if att.reservation is not None:  # the ratio the cap reserved the input at, and where it came from
-            att.params["token_ratio"] = {"script": script, "reserved": round(att.ratio.high, 4),
+            att.params["token_ratio"] = {"script": script_of(sent_text(messages)), "reserved": round(att.ratio.high, 4),
                                          "source": att.ratio.source, "answers": att.ratio.answers}
-        if att.reservation is not None and max_tokens is None:
-            # the reserved output is the real bound only if the model is told so
-            max_tokens = att.reservation.output_tokens
-            att.params.update(max_tokens=max_tokens, max_tokens_from="spend cap reservation")
-        try:
-            provider = build_provider(model.endpoint)
-        except Exception as exc:
-            return self._refuse(att, SetupFailed(model.endpoint.name, redact(str(exc))))
-        # the trace of a call that may be paid for is on disk before the call is made
-        self.store.write_now("exchanges", replace(self._record(att), status="streaming").to_row(), START_ROW_WAIT_S)
-        att.started = True
+            if max_tokens is None:
+                # the reserved output is the real bound only if the model is told so
+                max_tokens = att.reservation.output_tokens
+                att.params.update(max_tokens=max_tokens, max_tokens_from="spend cap reservation")
+        return max_tokens
+
+    def _stream(self, att: _Attempt, provider: Provider, request: Request) -> Iterator[Chunk | Thinking | Waiting]:
+        """The call: each event metered as it comes, the whole bounded by CHAT_MAX_SECONDS from the model's start."""
+        model: Model = att.model
         meter = att.meter = Meter()
-        request = Request(model.api_model, messages, max_tokens, temperature, cache_prefix=marked)
         att.sent = True
         limit = max_seconds()
         events = provider.stream(request)
@@ -335,24 +391,13 @@ class Engine:
                 if self.closing.is_set():
                     att.status, att.failure = "aborted", Stopped("shutdown")
                     return
-                if isinstance(event, TextDelta):
-                    meter.mark(True)
-                    att.reply.append(event.text)
-                    yield Chunk(event.text)
-                elif isinstance(event, ReasoningDelta):
-                    meter.mark(False)
-                    att.reasoning.append(event.text)
-                    yield Thinking(event.text)
-                elif isinstance(event, UsageReport):
-                    att.report = event
-                elif isinstance(event, Finished):
-                    att.finish_reason = event.reason
-                elif isinstance(event, Queued):
+                if isinstance(event, Queued):
                     meter.queued()
                     yield Waiting(event.ahead)
                     continue  # the wait is not the model's time: CHAT_MAX_SECONDS starts when it starts
-                elif isinstance(event, Started):
-                    meter.started()
+                shown = self._take(att, meter, event)
+                if shown is not None:
+                    yield shown
                 if limit and meter.elapsed() > limit:
                     att.status, att.failure = "timeout", TooSlow(model.endpoint.name, limit)
                     return
@@ -366,6 +411,25 @@ class Engine:
             att.failure = failed(exc, model, partial=bool(att.reply))
         finally:
             events.close()  # on Stop this closes the HTTP stream now, not at garbage collection
+
+    @staticmethod
+    def _take(att: _Attempt, meter: Meter, event) -> Chunk | Thinking | None:
+        """One event of the stream onto the attempt and the meter; what the reader sees of it, if anything."""
+        if isinstance(event, TextDelta):
+            meter.mark(True)
+            att.reply.append(event.text)
+            return Chunk(event.text)
+        if isinstance(event, ReasoningDelta):
+            meter.mark(False)
+            att.reasoning.append(event.text)
+            return Thinking(event.text)
+        if isinstance(event, UsageReport):
+            att.report = event
+        elif isinstance(event, Finished):
+            att.finish_reason = event.reason
+        elif isinstance(event, Started):
+            meter.started()
+        return None
 
     def _usage(self, att: _Attempt, reply: str) -> tuple[Usage, str, str | None]:
         """(usage, 'provider' | 'estimate', estimate method)."""
