@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict
+from types import SimpleNamespace
 
 import gradio as gr
 from gradio.i18n import I18nData
@@ -259,63 +260,14 @@ def build_app(engine: Engine, title: str = DEFAULT_TITLE, rubric: Rubric = DEFAU
     wanted = default_model()
     selected = wanted if wanted in names else (LOCAL_DEFAULT if LOCAL_DEFAULT in names else (names[0] if names else wanted))
     with gr.Blocks(title=title) as demo:
-        state = gr.State(new_session)
+        ui = SimpleNamespace(state=gr.State(new_session))
         gr.Markdown(t("## {title}", title=title) if title == DEFAULT_TITLE else f"## {title}")
         gr.Markdown(t("Every reply is metered — tokens, cost, time to first token, total time, tokens/s — and logged."))
         if access.auth:  # a POST, never a link: no page content can log its reader out (login_guard.PostOnlyLogout)
             gr.Button(t("Log out"), size="sm", elem_id="logout").click(None, js=LOGOUT_JS)
         with gr.Tab(t("Chat")):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = ChatLog(label=t("Chat"), height=520, buttons=["copy", "copy_all"], elem_id="chatbot",
-                                         feedback_options=None)
-                    with gr.Row():
-                        box = gr.Textbox(label=t("Your question"), placeholder=t("Ask something and press Enter"),
-                                         show_label=False, scale=5, elem_id="prompt", submit_btn=False, max_length=MAX_PROMPT_CHARS)
-                        send = gr.Button(t("Send"), variant="primary", scale=1, elem_id="send")
-                    with gr.Row():
-                        stop = gr.Button(t("Stop"), elem_id="stop")
-                        retry = gr.Button(t("Retry"), elem_id="retry")
-                        undo_btn = gr.Button(t("Undo"), elem_id="undo")
-                        clear_btn = gr.Button(t("Clear"), elem_id="clear")
-                    meter = gr.Markdown(panel(new_session(), context_window(engine, selected)), elem_id="meter-panel")
-                with gr.Column(scale=1):
-                    model = gr.Dropdown(choices=usable, value=selected, label=t("Model"), allow_custom_value=True,
-                                        info=model_hint(), elem_id="model")
-                    system = gr.Textbox(label=t("System prompt"), lines=4, elem_id="system")
-                    sampling = takes_temperature(engine, selected)
-                    temperature = CheckedSlider.of(TEMPERATURE, value=0.7, step=0.05, label=t("Temperature"), elem_id="temperature",
-                                            interactive=sampling,
-                                            info=None if sampling else t("{model} takes no temperature; none is sent",
-                                                                              model=selected))
-                    max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label=t("Max tokens"), elem_id="max-tokens")
-                    cache = gr.Radio([(t("auto"), "auto"), (t("off"), "off")], value="auto", elem_id="cache",
-                                     label=t("Prompt cache (marks the system prompt where the vendor must be asked)"))
-                    if unusable:
-                        with gr.Accordion(t("Unavailable models"), open=False):
-                            gr.Markdown(unusable, elem_id="unavailable")
-
-        outputs = [chatbot, state, box, meter]
-        inputs = [box, state, model, system, temperature, max_tokens, cache]
-        run = bind(respond, engine)
-        refresh = bind(show_panel, engine)
-        # the streaming text is the progress indicator; Gradio's own overlay would only flicker over it
-        streaming = dict(concurrency_limit=None, show_progress="hidden")
-        send_events = [
-            box.submit(run, inputs, [chatbot, state, box], api_name="chat", **streaming),
-            send.click(run, inputs, [chatbot, state, box], api_name=False, **streaming),
-        ]
-        retry_event = retry.click(bind(pop_for_retry, engine), [state, model], outputs, api_name=False).then(
-            run, inputs, [chatbot, state, box], api_name=False, **streaming)
-        for event in (*send_events, retry_event):
-            event.then(refresh, [state, model], meter, api_name=False, show_progress="hidden")
-        stop.click(None, None, None, cancels=[*send_events, retry_event], api_name=False).then(
-            bind(after_stop, engine), [state, model], outputs, api_name=False
-        )
-        undo_btn.click(bind(undo, engine), [state, model], outputs, api_name=False)
-        clear_btn.click(bind(clear, engine), [state, model], outputs, api_name=False)
-        chatbot.clear(bind(clear, engine), [state, model], outputs, api_name=False)
-        model.change(bind(on_model_change, engine), [state, model], [meter, temperature], api_name=False)
+            _chat_tab(ui, engine, usable, unusable, selected)
+        _wire_chat(ui, engine)
         with gr.Tab(t("Compare")):
             compare_rater = compare_tab.build(engine, usable, rubric)
         with gr.Tab(t("Runs")) as runs:
@@ -325,13 +277,72 @@ def build_app(engine: Engine, title: str = DEFAULT_TITLE, rubric: Rubric = DEFAU
             reader_tz = gr.Textbox(value=tz or "", visible=False, elem_id="reader-tz")
             logs_tab.build(engine, logs, access, reader_tz)
         demo.load(logged_in_user, None, [compare_rater, runs_rater], api_name=False)
-        demo.load(refresh, [state, model], meter, api_name=False, show_progress="hidden")  # in the reader's words
+        demo.load(bind(show_panel, engine), [ui.state, ui.model], ui.meter, api_name=False,
+                  show_progress="hidden")  # in the reader's words
         reader_lang = gr.Textbox(visible=False, elem_id="reader-lang")
         demo.load(reader_language, None, reader_lang, api_name=False, show_progress="hidden").then(
             None, reader_lang, None, js=READER_LANG_JS)
         if not tz:
             demo.load(None, None, reader_tz, js="() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'")
     return demo
+
+
+def _chat_tab(ui: SimpleNamespace, engine: Engine, usable, unusable, selected: str) -> None:
+    """The Chat tab: the conversation, the question box and its buttons, the meter; the model and its settings."""
+    with gr.Row():
+        with gr.Column(scale=3):
+            ui.chatbot = ChatLog(label=t("Chat"), height=520, buttons=["copy", "copy_all"], elem_id="chatbot",
+                                 feedback_options=None)
+            with gr.Row():
+                ui.box = gr.Textbox(label=t("Your question"), placeholder=t("Ask something and press Enter"),
+                                    show_label=False, scale=5, elem_id="prompt", submit_btn=False,
+                                    max_length=MAX_PROMPT_CHARS)
+                ui.send = gr.Button(t("Send"), variant="primary", scale=1, elem_id="send")
+            with gr.Row():
+                ui.stop = gr.Button(t("Stop"), elem_id="stop")
+                ui.retry = gr.Button(t("Retry"), elem_id="retry")
+                ui.undo = gr.Button(t("Undo"), elem_id="undo")
+                ui.clear = gr.Button(t("Clear"), elem_id="clear")
+            ui.meter = gr.Markdown(panel(new_session(), context_window(engine, selected)), elem_id="meter-panel")
+        with gr.Column(scale=1):
+            ui.model = gr.Dropdown(choices=usable, value=selected, label=t("Model"), allow_custom_value=True,
+                                   info=model_hint(), elem_id="model")
+            ui.system = gr.Textbox(label=t("System prompt"), lines=4, elem_id="system")
+            sampling = takes_temperature(engine, selected)
+            ui.temperature = CheckedSlider.of(
+                TEMPERATURE, value=0.7, step=0.05, label=t("Temperature"), elem_id="temperature", interactive=sampling,
+                info=None if sampling else t("{model} takes no temperature; none is sent", model=selected))
+            ui.max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label=t("Max tokens"), elem_id="max-tokens")
+            ui.cache = gr.Radio([(t("auto"), "auto"), (t("off"), "off")], value="auto", elem_id="cache",
+                                label=t("Prompt cache (marks the system prompt where the vendor must be asked)"))
+            if unusable:
+                with gr.Accordion(t("Unavailable models"), open=False):
+                    gr.Markdown(unusable, elem_id="unavailable")
+
+
+def _wire_chat(ui: SimpleNamespace, engine: Engine) -> None:
+    """Send (the /chat API), Retry, Stop, Undo, Clear, and the meter after each; a model change re-reads the gauge."""
+    outputs = [ui.chatbot, ui.state, ui.box, ui.meter]
+    inputs = [ui.box, ui.state, ui.model, ui.system, ui.temperature, ui.max_tokens, ui.cache]
+    run = bind(respond, engine)
+    refresh = bind(show_panel, engine)
+    # the streaming text is the progress indicator; Gradio's own overlay would only flicker over it
+    streaming = dict(concurrency_limit=None, show_progress="hidden")
+    send_events = [
+        ui.box.submit(run, inputs, [ui.chatbot, ui.state, ui.box], api_name="chat", **streaming),
+        ui.send.click(run, inputs, [ui.chatbot, ui.state, ui.box], api_name=False, **streaming),
+    ]
+    retry_event = ui.retry.click(bind(pop_for_retry, engine), [ui.state, ui.model], outputs, api_name=False).then(
+        run, inputs, [ui.chatbot, ui.state, ui.box], api_name=False, **streaming)
+    for event in (*send_events, retry_event):
+        event.then(refresh, [ui.state, ui.model], ui.meter, api_name=False, show_progress="hidden")
+    ui.stop.click(None, None, None, cancels=[*send_events, retry_event], api_name=False).then(
+        bind(after_stop, engine), [ui.state, ui.model], outputs, api_name=False
+    )
+    ui.undo.click(bind(undo, engine), [ui.state, ui.model], outputs, api_name=False)
+    ui.clear.click(bind(clear, engine), [ui.state, ui.model], outputs, api_name=False)
+    ui.chatbot.clear(bind(clear, engine), [ui.state, ui.model], outputs, api_name=False)
+    ui.model.change(bind(on_model_change, engine), [ui.state, ui.model], [ui.meter, ui.temperature], api_name=False)
 
 
 def logged_in_user(request: gr.Request = None):

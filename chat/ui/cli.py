@@ -143,34 +143,19 @@ def _ask(args) -> int:
 
 
 def _eval(args) -> int:
-    import os
-
-    from tqdm import tqdm
-
-    from chat.engine import Caller
     from chat.engine.shutdown import Shutdown
-    from chat.evaluation import report_files
-    from chat.evaluation.estimate import beside_actual, estimate, summary_line
+    from chat.evaluation.estimate import estimate, summary_line
     from chat.evaluation.estimate import table as estimate_table
     from chat.evaluation.questionsets import load
     from chat.evaluation.ratings import load_rubric
-    from chat.evaluation.report import model_table
-    from chat.evaluation.runs import create, execute
-    from chat.evaluation.summary import summarize
+    from chat.evaluation.runs import create
     from chat.storage import runs as queries
-    from chat.wording import format_usd
 
     qs = load(args.set, system=args.system)
     if args.cache is not None:
         qs = dataclasses.replace(qs, cache=args.cache)
-    args.model = args.model or list(qs.meta.get("models") or [])
-    if not args.model:
-        print("error: name the models with -m (e.g. -m gpt-4o-mini -m claude-haiku-4-5), or list them under "
-              "'models:' in a study file such as examples/model_selection.yaml", file=sys.stderr)
+    if not _study_settings(args, qs):
         return 2
-    for name, default in (("repeats", 1), ("concurrency", 4), ("max_tokens", None), ("temperature", None)):
-        if getattr(args, name) is None:  # a flag wins; else the study's, checked when it was read
-            setattr(args, name, qs.meta.get(name, default))
     rubric = load_rubric(args.rubric)
     engine = _engine(args)
     done = queries.answered_cells(engine.store, args.resume) if args.resume else set()
@@ -183,6 +168,44 @@ def _eval(args) -> int:
         print("dry run: no call was made and no run was recorded", file=sys.stderr)
         return 0
     print(f"estimate: {summary_line(est)}", file=sys.stderr)
+    refused = _go_ahead(args, est)
+    if refused is not None:
+        return refused
+    stop = Shutdown(engine).install()
+    run_id = create(engine, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature, args.resume,
+                    estimate=est.as_json())
+    print(f"run {run_id}: {len(qs.questions)} questions x {len(args.model)} models"
+          f"{f' x {len(qs.variants)} variants' if qs.variants else ''} x {args.repeats} repeats "
+          f"-> {engine.store.where}", file=sys.stderr)
+    if not _execute(engine, run_id, qs, args):
+        engine.close()
+        print(f"\ncancelled; resume with: python -m chat eval {args.set} {' '.join('-m ' + m for m in args.model)} "
+              f"--repeats {args.repeats} --resume {run_id}", file=sys.stderr)
+        stop.done()
+        return stop.exit_code or 130
+    failed = _eval_results(engine, run_id, rubric, args)
+    engine.close()
+    stop.done()
+    return 1 if failed else 0
+
+
+def _study_settings(args, qs) -> bool:
+    """The models and run settings a flag leaves unsaid, from the study file; False (said why) with no model."""
+    args.model = args.model or list(qs.meta.get("models") or [])
+    if not args.model:
+        print("error: name the models with -m (e.g. -m gpt-4o-mini -m claude-haiku-4-5), or list them under "
+              "'models:' in a study file such as examples/model_selection.yaml", file=sys.stderr)
+        return False
+    for name, default in (("repeats", 1), ("concurrency", 4), ("max_tokens", None), ("temperature", None)):
+        if getattr(args, name) is None:  # a flag wins; else the study's, checked when it was read
+            setattr(args, name, qs.meta.get(name, default))
+    return True
+
+
+def _go_ahead(args, est) -> int | None:
+    """None to start; else the exit code, said why: over --max-cost, or not confirmed at a terminal."""
+    from chat.wording import format_usd
+
     if args.max_cost is not None and (est.cost_high is None or est.cost_high > args.max_cost):
         high = "has no upper bound (an unpriced model, or no max tokens)" if est.cost_high is None else \
             f"may cost up to {format_usd(est.cost_high)}"
@@ -196,12 +219,18 @@ def _eval(args) -> int:
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             print("not started; nothing was spent", file=sys.stderr)
             return 1
-    stop = Shutdown(engine).install()
-    run_id = create(engine, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature, args.resume,
-                    estimate=est.as_json())
-    print(f"run {run_id}: {len(qs.questions)} questions x {len(args.model)} models"
-          f"{f' x {len(qs.variants)} variants' if qs.variants else ''} x {args.repeats} repeats "
-          f"-> {engine.store.where}", file=sys.stderr)
+    return None
+
+
+def _execute(engine, run_id: str, qs, args) -> bool:
+    """The run's cells with a progress bar; False when Ctrl-C cancelled it."""
+    import os
+
+    from tqdm import tqdm
+
+    from chat.engine import Caller
+    from chat.evaluation.runs import execute
+
     bar = None
     try:
         for p in execute(engine, run_id, qs, args.model, args.repeats, args.concurrency, args.max_tokens, args.temperature,
@@ -212,15 +241,20 @@ def _eval(args) -> int:
                 bar.update(p.done - bar.n)
             bar.set_postfix(failed=p.failed, refresh=False)
     except KeyboardInterrupt:
+        return False
+    finally:
         if bar:
             bar.close()
-        engine.close()
-        print(f"\ncancelled; resume with: python -m chat eval {args.set} {' '.join('-m ' + m for m in args.model)} "
-              f"--repeats {args.repeats} --resume {run_id}", file=sys.stderr)
-        stop.done()
-        return stop.exit_code or 130
-    if bar:
-        bar.close()
+    return True
+
+
+def _eval_results(engine, run_id: str, rubric, args) -> int:
+    """The run's table, its estimate beside the actual, the reports asked for; the answers that failed."""
+    from chat.evaluation import report_files
+    from chat.evaluation.estimate import beside_actual
+    from chat.evaluation.report import model_table
+    from chat.evaluation.summary import summarize
+
     engine.store.flush()
     summary = summarize(engine.store, run_id, rubric)
     _print_table(*model_table(summary.models))
@@ -238,9 +272,7 @@ def _eval(args) -> int:
         first = next(r.error for r in summary.rows if r.status != "ok")
         print(f"{failed} answers failed (first: {redact(first)}); rerun with --resume {run_id} to retry them",
               file=sys.stderr)
-    engine.close()
-    stop.done()
-    return 1 if failed else 0
+    return failed
 
 
 def _print_table(head: list[str], rows: list[list[str]]) -> None:
@@ -483,6 +515,19 @@ def parser() -> argparse.ArgumentParser:
     p = OneLineErrors(prog="python -m chat", description="Chat with any LLM; every reply metered and logged.")
     p.add_argument("--pricing", help="pricing file (default: pricing.yaml beside the code)")
     sub = p.add_subparsers(dest="command", required=True)
+    _chat_parsers(sub)
+    _eval_parser(sub)
+    _decision_parsers(sub)
+    from chat.ui import cli_db, cli_logs, cli_tokens
+
+    cli_logs.add_parsers(sub)
+    cli_db.add_parsers(sub)
+    cli_tokens.add_parsers(sub)
+    return p
+
+
+def _chat_parsers(sub) -> None:
+    """models, ask, prices."""
     mo = sub.add_parser("models", help="list models, availability and prices")
     mo.add_argument("--options", metavar="MODEL", help="list the parameters MODEL takes, with their bounds")
     mo.add_argument("--long", action="store_true", help="every column in full (why a model is not ready, prices)")
@@ -496,6 +541,13 @@ def parser() -> argparse.ArgumentParser:
                      "vendor's prompt cache where it must be asked")
     ask.add_argument("--db", help=DB_HELP)
     _cap_flags(ask)
+    prices = sub.add_parser("prices", help="list pricing.yaml; --check compares every figure with genai-prices")
+    prices.add_argument("--check", action="store_true", help="print each figure that differs from genai-prices' data "
+                                                             "(exit 1 when any does)")
+
+
+def _eval_parser(sub) -> None:
+    """eval: a question set across models, with repeats."""
     ev = sub.add_parser("eval", help="run a question set across models, with repeats; prints results, writes a report")
     ev.add_argument("set", help="question set: .yaml, .csv (question[,id,reference]) or .txt (one per line); or a study "
                                 "file naming a set, its models and repeats (examples/model_selection.yaml)")
@@ -524,6 +576,10 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-cost", type=_usd, metavar="USD", help="refuse a run whose high estimate is above this")
     ev.add_argument("--db", help=DB_HELP)
     _cap_flags(ev)
+
+
+def _decision_parsers(sub) -> None:
+    """decide, runs, report."""
     de = sub.add_parser("decide", help="which model (and variant) to choose from a run, given your constraints")
     de.add_argument("run_id")
     _constraint_flags(de)
@@ -535,9 +591,6 @@ def parser() -> argparse.ArgumentParser:
                                                         "checks and verdicts, pairs")
     de.add_argument("--long", action="store_true", help="also every figure of every candidate")
     de.add_argument("--db", help=DB_HELP)
-    prices = sub.add_parser("prices", help="list pricing.yaml; --check compares every figure with genai-prices")
-    prices.add_argument("--check", action="store_true", help="print each figure that differs from genai-prices' data "
-                                                             "(exit 1 when any does)")
     runs = sub.add_parser("runs", help="list question-set runs")
     runs.add_argument("--db", help=DB_HELP)
     rep = sub.add_parser("report", help="write the CSV and HTML report of a run")
@@ -551,12 +604,6 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--per-day", type=_positive_int, default=1000, metavar="N",
                      help="questions a day for the monthly projection (default 1,000)")
     _constraint_flags(rep)
-    from chat.ui import cli_db, cli_logs, cli_tokens
-
-    cli_logs.add_parsers(sub)
-    cli_db.add_parsers(sub)
-    cli_tokens.add_parsers(sub)
-    return p
 
 
 def main(argv=None) -> int:

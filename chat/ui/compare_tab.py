@@ -70,16 +70,7 @@ def view(state: dict, texts: list[str]) -> list:
 def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tokens, blind: bool, state: dict,
             request: gr.Request = None):
     """Stream every chosen model at once; yields the 4 columns and the compare state."""
-    models = [m for m in (models or []) if isinstance(m, str) and m] if isinstance(models, list) else []
-    prompt = (prompt or "").strip() if isinstance(prompt, str) else ""
-    if not 2 <= len(models) <= MAX_COLUMNS:
-        raise refuse(request, "choose 2 to {most} models to compare (you chose {n})", most=MAX_COLUMNS, n=len(models))
-    if not prompt:
-        raise refuse(request, "type a prompt to send to every model")
-    try:
-        _, max_tokens = check_params(None, max_tokens if max_tokens not in (None, "") else None)
-    except BadRequest as exc:
-        raise refuse(request, exc) from None
+    models, prompt, max_tokens = _checked(models, prompt, max_tokens, request)
     # the caller's browser session pays, so its cap holds across Chat, Compare and Runs
     caller = check_rate(engine, request, f"compare:{uuid.uuid4().hex}")
     order = list(models)
@@ -93,25 +84,12 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
     yield view(state, texts)
     events: queue.Queue = queue.Queue()
     cancel = threading.Event()
-    session = f"compare:{state['compare_id']}"
-
-    def worker(i: int, model: str) -> None:
-        req = ChatRequest(model=model, prompt=prompt, system=(system or "").strip() or None,
-                          max_tokens=max_tokens, session_id=session, compare_id=state["compare_id"],
-                          exchange_id=state["ids"][i], **asdict(caller))
-        stream = engine.stream(req)
-        try:
-            for item in stream:
-                if cancel.is_set():
-                    break
-                events.put((i, item))
-        finally:
-            stream.close()  # logs the column as aborted if we stopped early
-            events.put((i, None))
-
-    threads = [threading.Thread(target=worker, args=(i, m), daemon=True) for i, m in enumerate(order)]
-    for thread in threads:
-        thread.start()
+    request_of = lambda i: ChatRequest(  # noqa: E731
+        model=order[i], prompt=prompt, system=(system or "").strip() or None, max_tokens=max_tokens,
+        session_id=f"compare:{state['compare_id']}", compare_id=state["compare_id"], exchange_id=state["ids"][i],
+        **asdict(caller))
+    for i in range(len(order)):
+        threading.Thread(target=_column, args=(engine, request_of(i), i, events, cancel), daemon=True).start()
     running, last = len(order), 0.0
 
     def current() -> list:
@@ -137,6 +115,34 @@ def compare(engine: Engine, prompt: str, models: list[str], system: str, max_tok
     finally:
         cancel.set()
     yield current()
+
+
+def _checked(models, prompt, max_tokens, request) -> tuple[list[str], str, int | None]:
+    """The form's models (2 to 4), prompt and max tokens, each checked; a refusal in the reader's words."""
+    models = [m for m in (models or []) if isinstance(m, str) and m] if isinstance(models, list) else []
+    prompt = (prompt or "").strip() if isinstance(prompt, str) else ""
+    if not 2 <= len(models) <= MAX_COLUMNS:
+        raise refuse(request, "choose 2 to {most} models to compare (you chose {n})", most=MAX_COLUMNS, n=len(models))
+    if not prompt:
+        raise refuse(request, "type a prompt to send to every model")
+    try:
+        _, max_tokens = check_params(None, max_tokens if max_tokens not in (None, "") else None)
+    except BadRequest as exc:
+        raise refuse(request, exc) from None
+    return models, prompt, max_tokens
+
+
+def _column(engine: Engine, req: ChatRequest, i: int, events: queue.Queue, cancel: threading.Event) -> None:
+    """One model's stream, on a thread of its own, its items queued for the columns; None when it is done."""
+    stream = engine.stream(req)
+    try:
+        for item in stream:
+            if cancel.is_set():
+                break
+            events.put((i, item))
+    finally:
+        stream.close()  # logs the column as aborted if we stopped early
+        events.put((i, None))
 
 
 def reveal(state: dict):

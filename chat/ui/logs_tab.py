@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import pandas as pd
@@ -241,74 +242,95 @@ def filter_choices(engine: Engine, access: Access, request: gr.Request = None):
 
 def build(engine: Engine, tab: gr.Tab, access: Access, tz: gr.Textbox | None = None) -> None:
     """The Logs tab; `tz` holds the reader's time zone (the browser's, or --tz), which times are shown in."""
-    tz = tz if tz is not None else gr.State(None)
+    ui = SimpleNamespace(tz=tz if tz is not None else gr.State(None))
+    _filters(ui)
+    _pages(ui)
+    _charts_and_export(ui)
+    _wire(ui, engine, access, tab)
+
+
+def _filters(ui: SimpleNamespace) -> None:
+    """What to search: a time range, models, providers, statuses, words, ids, the user, the token counts' source."""
     with gr.Row():
-        preset = gr.Dropdown([(t(name), name) for name in [*PRESETS, "custom"]], value="7 days", label=t("Time range"),
-                             scale=1,
-                             elem_id="logs-range")
-        since = gr.Textbox(label=t("From (custom)"), placeholder=t("2026-11-01 or 2h"), scale=1, elem_id="logs-since")
-        until = gr.Textbox(label=t("Until (custom)"), placeholder=t("2026-11-23T18:00"), scale=1)
-        models = gr.Dropdown([], multiselect=True, label=t("Models"), scale=2, elem_id="logs-models")
-        providers = gr.Dropdown([], multiselect=True, label=t("Providers"), scale=1)
-        statuses = gr.Dropdown([(t(name), name) for name in STATUSES], multiselect=True, label=t("Status"), scale=1, elem_id="logs-status")
+        ui.preset = gr.Dropdown([(t(name), name) for name in [*PRESETS, "custom"]], value="7 days",
+                                label=t("Time range"), scale=1, elem_id="logs-range")
+        ui.since = gr.Textbox(label=t("From (custom)"), placeholder=t("2026-11-01 or 2h"), scale=1,
+                              elem_id="logs-since")
+        ui.until = gr.Textbox(label=t("Until (custom)"), placeholder=t("2026-11-23T18:00"), scale=1)
+        ui.models = gr.Dropdown([], multiselect=True, label=t("Models"), scale=2, elem_id="logs-models")
+        ui.providers = gr.Dropdown([], multiselect=True, label=t("Providers"), scale=1)
+        ui.statuses = gr.Dropdown([(t(name), name) for name in STATUSES], multiselect=True, label=t("Status"), scale=1,
+                                  elem_id="logs-status")
     with gr.Row():
-        text = gr.Textbox(label=t("Search prompts and replies"), placeholder=t("refund …"), scale=3,
-                          elem_id="logs-search")
-        session = gr.Textbox(label=t("Session"), scale=1)
-        run = gr.Textbox(label=t("Run"), scale=1)
-        compare = gr.Textbox(label=t("Compare"), scale=1)
-        user = gr.Textbox(label=t("User"), scale=1)
-        source = gr.Radio([(t(name), name) for name in ("any", "provider", "estimate")], value="any",
-                          label=t("Token counts"), scale=1)
+        ui.text = gr.Textbox(label=t("Search prompts and replies"), placeholder=t("refund …"), scale=3,
+                             elem_id="logs-search")
+        ui.session = gr.Textbox(label=t("Session"), scale=1)
+        ui.run = gr.Textbox(label=t("Run"), scale=1)
+        ui.compare = gr.Textbox(label=t("Compare"), scale=1)
+        ui.user = gr.Textbox(label=t("User"), scale=1)
+        ui.source = gr.Radio([(t(name), name) for name in ("any", "provider", "estimate")], value="any",
+                             label=t("Token counts"), scale=1)
+    ui.form = [ui.preset, ui.since, ui.until, ui.models, ui.providers, ui.statuses, ui.text, ui.session, ui.run,
+               ui.compare, ui.user, ui.source]
+
+
+def _pages(ui: SimpleNamespace) -> None:
+    """The order, the pages, the summary, the table, and one exchange in full."""
     with gr.Row():
-        order = gr.Radio([(t("newest"), "time"), (t("costliest"), "cost"), (t("slowest"), "latency")], value="time",
-                         label=t("Order"), scale=2)
-        prev_btn = gr.Button(t("◀ Previous"), scale=1)
-        page_label = gr.Markdown(t("page {n} of {pages}", n=1, pages=1), elem_id="logs-page")
-        next_btn = gr.Button(t("Next ▶"), scale=1)
-        refresh = gr.Button(t("Search"), variant="primary", scale=1, elem_id="logs-refresh")
-    page_no = gr.State(1)
-    ids = gr.State([])
-    summary = gr.Markdown(elem_id="logs-summary")
-    table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True, elem_id="logs-table", max_height=520)
+        ui.order = gr.Radio([(t("newest"), "time"), (t("costliest"), "cost"), (t("slowest"), "latency")], value="time",
+                            label=t("Order"), scale=2)
+        ui.prev_btn = gr.Button(t("◀ Previous"), scale=1)
+        ui.page_label = gr.Markdown(t("page {n} of {pages}", n=1, pages=1), elem_id="logs-page")
+        ui.next_btn = gr.Button(t("Next ▶"), scale=1)
+        ui.refresh = gr.Button(t("Search"), variant="primary", scale=1, elem_id="logs-refresh")
+    ui.page_no = gr.State(1)
+    ui.ids = gr.State([])
+    ui.summary = gr.Markdown(elem_id="logs-summary")
+    ui.table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True, elem_id="logs-table", max_height=520)
     with gr.Row():
-        exchange_id = gr.Textbox(label=t("Exchange id"), elem_id="logs-exchange-id", scale=3)
-        show = gr.Button(t("Show"), scale=1)
+        ui.exchange_id = gr.Textbox(label=t("Exchange id"), elem_id="logs-exchange-id", scale=3)
+        ui.show = gr.Button(t("Show"), scale=1)
     with gr.Row():
         with gr.Column(scale=3):
-            body = gr.Markdown(elem_id="logs-detail")
+            ui.body = gr.Markdown(elem_id="logs-detail")
         with gr.Column(scale=2):
-            raw = gr.JSON(label=t("Parameters and raw usage"), elem_id="logs-raw")
-            sent = gr.JSON(label=t("Messages sent (exact)"), elem_id="logs-sent")
-    with gr.Row():
-        spend = gr.BarPlot(x="day", y="cost_usd", color="model", title=t("Spend per day (USD)"), y_title="USD")
-        latency = gr.BarPlot(x="latency", y="replies", color="model", title=t("Latency distribution (newest 5,000)"),
-                             elem_id="logs-latency", sort=LATENCY_LABELS)
-        failures = gr.BarPlot(x="day", y="n", color="status", title=t("Failures per day"), y_title="exchanges")
-    with gr.Row():
-        fmt = gr.Radio(["CSV", "JSONL"], value="CSV", label=t("Export format"), scale=1)
-        export_btn = gr.Button(t("Export filtered rows"), scale=1, elem_id="logs-export")
-        export_file = gr.File(label=t("Export"), scale=2, elem_id="logs-export-file")
-        export_note = gr.Markdown()
+            ui.raw = gr.JSON(label=t("Parameters and raw usage"), elem_id="logs-raw")
+            ui.sent = gr.JSON(label=t("Messages sent (exact)"), elem_id="logs-sent")
 
-    form = [preset, since, until, models, providers, statuses, text, session, run, compare, user, source]
+
+def _charts_and_export(ui: SimpleNamespace) -> None:
+    with gr.Row():
+        ui.spend = gr.BarPlot(x="day", y="cost_usd", color="model", title=t("Spend per day (USD)"), y_title="USD")
+        ui.latency = gr.BarPlot(x="latency", y="replies", color="model", title=t("Latency distribution (newest 5,000)"),
+                                elem_id="logs-latency", sort=LATENCY_LABELS)
+        ui.failures = gr.BarPlot(x="day", y="n", color="status", title=t("Failures per day"), y_title="exchanges")
+    with gr.Row():
+        ui.fmt = gr.Radio(["CSV", "JSONL"], value="CSV", label=t("Export format"), scale=1)
+        ui.export_btn = gr.Button(t("Export filtered rows"), scale=1, elem_id="logs-export")
+        ui.export_file = gr.File(label=t("Export"), scale=2, elem_id="logs-export-file")
+        ui.export_note = gr.Markdown()
+
+
+def _wire(ui: SimpleNamespace, engine: Engine, access: Access, tab: gr.Tab) -> None:
+    """A search from the form (the /logs route), the pages after it, one exchange (/log_exchange), the export."""
+    tz, form = ui.tz, ui.form
     searched = gr.State(None)  # the LogFilter of the last search: the other pages and the export use it whole
-    outputs = [summary, table, ids, page_label, spend, latency, failures, page_no]
+    outputs = [ui.summary, ui.table, ui.ids, ui.page_label, ui.spend, ui.latency, ui.failures, ui.page_no]
     run_query = bind(query, engine, access)
     first_page = bind(search, engine, access)
     # the route API callers get ("/logs", "/log_exchange"): the same scope applies to them as to the tab
-    refresh.click(first_page, form + [order, tz], outputs + [searched], api_name="logs")
-    for trigger in (text.submit, order.change, preset.change, statuses.change, models.change):
-        trigger(first_page, form + [order, tz], outputs + [searched], api_name=False)
-    prev_btn.click(run_query, [searched, order, gr.State(-1), page_no, tz], outputs, api_name=False)
-    next_btn.click(run_query, [searched, order, gr.State(1), page_no, tz], outputs, api_name=False)
-    show_detail = bind(detail, engine, access)
-    show.click(show_detail, [exchange_id, tz], [body, raw, sent], api_name="log_exchange")
-    exchange_id.submit(show_detail, [exchange_id, tz], [body, raw, sent], api_name=False)
-    table.select(pick, ids, exchange_id, api_name=False).then(show_detail, [exchange_id, tz], [body, raw, sent],
-                                                               api_name=False)
+    ui.refresh.click(first_page, form + [ui.order, tz], outputs + [searched], api_name="logs")
+    for trigger in (ui.text.submit, ui.order.change, ui.preset.change, ui.statuses.change, ui.models.change):
+        trigger(first_page, form + [ui.order, tz], outputs + [searched], api_name=False)
+    ui.prev_btn.click(run_query, [searched, ui.order, gr.State(-1), ui.page_no, tz], outputs, api_name=False)
+    ui.next_btn.click(run_query, [searched, ui.order, gr.State(1), ui.page_no, tz], outputs, api_name=False)
+    show_detail, shown = bind(detail, engine, access), [ui.body, ui.raw, ui.sent]
+    ui.show.click(show_detail, [ui.exchange_id, tz], shown, api_name="log_exchange")
+    ui.exchange_id.submit(show_detail, [ui.exchange_id, tz], shown, api_name=False)
+    ui.table.select(pick, ui.ids, ui.exchange_id, api_name=False).then(show_detail, [ui.exchange_id, tz], shown,
+                                                                        api_name=False)
     # the form as it stands is searched first, so the file holds what the table then shows
-    export_btn.click(first_page, form + [order, tz], outputs + [searched], api_name=False).then(
-        bind(export, engine, access), [fmt, searched], [export_file, export_note], api_name=False)
-    tab.select(bind(filter_choices, engine, access), None, [models, providers], api_name=False).then(
-        first_page, form + [order, tz], outputs + [searched], api_name=False)
+    ui.export_btn.click(first_page, form + [ui.order, tz], outputs + [searched], api_name=False).then(
+        bind(export, engine, access), [ui.fmt, searched], [ui.export_file, ui.export_note], api_name=False)
+    tab.select(bind(filter_choices, engine, access), None, [ui.models, ui.providers], api_name=False).then(
+        first_page, form + [ui.order, tz], outputs + [searched], api_name=False)

@@ -7,6 +7,7 @@ import tempfile
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import pandas as pd
@@ -430,123 +431,160 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
           rubric: Rubric = DEFAULT_RUBRIC, runner: Runner | None = None) -> gr.Textbox:
     """The Runs tab's components and wiring (called inside the gr.Tab it is given); returns the rater box.
     `runner` holds the app's runs in flight, so they outlive the pages that start them."""
-    runner = runner or Runner()
+    ui = SimpleNamespace()
+    _form(ui, choices)
+    _run_picker(ui)
+    ui.decide_handler, ui.decide_inputs, ui.decide_outputs, ui.constraint_boxes, ui.per_day = decision_view.build(
+        engine, access, ui.picker, rubric)
+    _tables(ui, engine, rubric)
+    _rating(ui, choices, rubric)
+    _wire_run(ui, engine, access, tab, rubric, runner or Runner())
+    _wire_rating(ui, engine, access, rubric)
+    return ui.rater
+
+
+def _form(ui: SimpleNamespace, choices: list[tuple[str, str]]) -> None:
+    """The run's form: a question set, its system prompts, models, numbers, resume, cache; Run and Cancel."""
     with gr.Row():
         with gr.Column():
-            upload = gr.File(label=t("Question set (YAML, CSV or .txt)"), file_types=[".yaml", ".yml", ".csv", ".txt"],
-                             elem_id="run-upload")
-            example = gr.Dropdown(example_sets(), label=t("…or an example"), value=None, elem_id="run-example")
-            system = gr.Textbox(label=t("System prompt (overrides the set's own)"), lines=2)
+            ui.upload = gr.File(label=t("Question set (YAML, CSV or .txt)"), file_types=[".yaml", ".yml", ".csv", ".txt"],
+                                elem_id="run-upload")
+            ui.example = gr.Dropdown(example_sets(), label=t("…or an example"), value=None, elem_id="run-example")
+            ui.system = gr.Textbox(label=t("System prompt (overrides the set's own)"), lines=2)
             with gr.Accordion(t("Compare system prompts (variants)"), open=False):
-                second = gr.Textbox(label=t("Second system prompt"), lines=2, elem_id="run-second-prompt",
-                                    placeholder=t("each prompt becomes a variant: every model answers with each"))
-                third = gr.Textbox(label=t("Third system prompt"), lines=2, elem_id="run-third-prompt")
+                ui.second = gr.Textbox(label=t("Second system prompt"), lines=2, elem_id="run-second-prompt",
+                                       placeholder=t("each prompt becomes a variant: every model answers with each"))
+                ui.third = gr.Textbox(label=t("Third system prompt"), lines=2, elem_id="run-third-prompt")
         with gr.Column():
-            models = gr.Dropdown(choices=choices, multiselect=True, label=t("Models"), allow_custom_value=True,
-                                 elem_id="run-models")
+            ui.models = gr.Dropdown(choices=choices, multiselect=True, label=t("Models"), allow_custom_value=True,
+                                    elem_id="run-models")
             with gr.Row():
-                repeats = CheckedNumber.of(REPEATS, value=3, label=t("Repeats"),
-                                        elem_id="run-repeats")
-                concurrency = CheckedNumber.of(CONCURRENCY, value=4, label=t("Concurrency"))
-                max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label=t("Max tokens"))
-            resume = gr.Textbox(label=t("Resume run id (optional: finished answers are skipped)"))
+                ui.repeats = CheckedNumber.of(REPEATS, value=3, label=t("Repeats"), elem_id="run-repeats")
+                ui.concurrency = CheckedNumber.of(CONCURRENCY, value=4, label=t("Concurrency"))
+                ui.max_tokens = CheckedNumber.of(MAX_TOKENS, value=512, label=t("Max tokens"))
+            ui.resume = gr.Textbox(label=t("Resume run id (optional: finished answers are skipped)"))
             # '' keeps the set's own cache: line (auto unless it says off)
-            cache = gr.Radio([(t("as the set says"), ""), (t("auto"), "auto"), (t("off"), "off")], value="",
-                             label=t("Prompt cache (marks the system prompt where the vendor must be asked)"),
-                             elem_id="run-cache")
+            ui.cache = gr.Radio([(t("as the set says"), ""), (t("auto"), "auto"), (t("off"), "off")], value="",
+                                label=t("Prompt cache (marks the system prompt where the vendor must be asked)"),
+                                elem_id="run-cache")
             with gr.Row():
-                go = gr.Button(t("Run"), variant="primary", elem_id="run-go")
-                cancel = gr.Button(t("Cancel"), elem_id="run-cancel")
-    plan_md = gr.Markdown(t("Pick a question set and models to see what the run will cost before it starts."),
-                          elem_id="run-estimate")
-    status = gr.Markdown(elem_id="run-status")
+                ui.go = gr.Button(t("Run"), variant="primary", elem_id="run-go")
+                ui.cancel = gr.Button(t("Cancel"), elem_id="run-cancel")
+    ui.form = [ui.upload, ui.example, ui.system, ui.models, ui.repeats, ui.concurrency, ui.max_tokens, ui.resume,
+               ui.second, ui.third, ui.cache]
+
+
+def _run_picker(ui: SimpleNamespace) -> None:
+    """The estimate, the run's status line, which run's results are shown, and its report files."""
+    ui.plan_md = gr.Markdown(t("Pick a question set and models to see what the run will cost before it starts."),
+                             elem_id="run-estimate")
+    ui.status = gr.Markdown(elem_id="run-status")
     with gr.Row():
-        picker = gr.Dropdown([], value=None, label=t("Results of run"), elem_id="run-picker", scale=4)
-        refresh = gr.Button(t("Refresh"), scale=1)
-        export_btn = gr.Button(t("Export CSV + HTML report (and a blind one)"), scale=1, elem_id="run-export")
-    files = gr.File(label=t("Report files"), file_count="multiple", elem_id="run-files")
-    header = gr.Markdown(elem_id="run-header")
-    decide_handler, decide_inputs, decide_outputs, constraint_boxes, per_day = decision_view.build(
-        engine, access, picker, rubric)
+        ui.picker = gr.Dropdown([], value=None, label=t("Results of run"), elem_id="run-picker", scale=4)
+        ui.refresh = gr.Button(t("Refresh"), scale=1)
+        ui.export_btn = gr.Button(t("Export CSV + HTML report (and a blind one)"), scale=1, elem_id="run-export")
+    ui.files = gr.File(label=t("Report files"), file_count="multiple", elem_id="run-files")
+    ui.header = gr.Markdown(elem_id="run-header")
+
+
+def _tables(ui: SimpleNamespace, engine: Engine, rubric: Rubric) -> None:
+    """The run's results: per model, three charts, consistency, ratings, elsewhere, the projection."""
     # headers from the start: an empty table otherwise reads "1 2 3"
-    per_model = gr.Dataframe(_blank(model_table([])), label=t("Per model"), elem_id="run-per-model", interactive=False)
+    ui.per_model = gr.Dataframe(_blank(model_table([])), label=t("Per model"), elem_id="run-per-model",
+                                interactive=False)
     # a row of its own: beside the bars, the right-hand points and the legend were cut off
     # axis titles come with the data, in the reader's words (_plots); no fixed height, which cut the legend off
-    scatter = gr.ScatterPlot(x="latency_ms", y="cost_usd", color="model", label=t("Latency against cost"),
-                             elem_id="run-scatter", x_lim=[0, None], y_lim=[0, None])
-    bars = gr.BarPlot(x="model", y="cost_usd", label=t("Cost per question"), elem_id="run-bars")
-    latency = gr.ScatterPlot(x="latency_ms", y="model", color="model", label=t("Latency distribution"),
-                             elem_id="run-latency")
-    per_question = gr.Dataframe(_blank(question_table([])), label=t("Consistency across repeats (per question × model)"),
+    ui.scatter = gr.ScatterPlot(x="latency_ms", y="cost_usd", color="model", label=t("Latency against cost"),
+                                elem_id="run-scatter", x_lim=[0, None], y_lim=[0, None])
+    ui.bars = gr.BarPlot(x="model", y="cost_usd", label=t("Cost per question"), elem_id="run-bars")
+    ui.latency = gr.ScatterPlot(x="latency_ms", y="model", color="model", label=t("Latency distribution"),
+                                elem_id="run-latency")
+    ui.per_question = gr.Dataframe(_blank(question_table([])), interactive=False,
+                                   label=t("Consistency across repeats (per question × model)"))
+    ui.ratings = gr.Dataframe(_blank(rating_table([], [c.id for c in rubric.criteria])),
+                              label=t("Ratings (human and judge apart)"), interactive=False, elem_id="run-ratings")
+    ui.elsewhere = gr.Dataframe(_blank(elsewhere_table([], engine.prices, ratios=engine.ratios)),
+                                label=t("What this run's text would cost on other models (its tokens translated through "
+                                        "each model's ratio to our count)"),
                                 interactive=False)
-    ratings = gr.Dataframe(_blank(rating_table([], [c.id for c in rubric.criteria])),
-                           label=t("Ratings (human and judge apart)"), interactive=False, elem_id="run-ratings")
-    elsewhere = gr.Dataframe(_blank(elsewhere_table([], engine.prices, ratios=engine.ratios)),
-                             label=t("What this run's text would cost on other models (its tokens translated through "
-                                     "each model's ratio to our count)"),
-                             interactive=False)
-    projection = gr.Dataframe(_blank(projection_table([], 1000)),
-                              label=t("Projected monthly cost (30 days) and where a self-hosted machine breaks even"),
-                              interactive=False, elem_id="run-projection")
+    ui.projection = gr.Dataframe(_blank(projection_table([], 1000)),
+                                 label=t("Projected monthly cost (30 days) and where a self-hosted machine breaks even"),
+                                 interactive=False, elem_id="run-projection")
+    ui.results = [ui.header, ui.per_model, ui.scatter, ui.bars, ui.latency, ui.per_question, ui.ratings, ui.elsewhere]
+
+
+def _rating(ui: SimpleNamespace, choices: list[tuple[str, str]], rubric: Rubric) -> None:
+    """The answers side by side, the blind rater, and the judge model."""
     # closed while rating blind: the answers there carry the models' names, right above the rater
-    with gr.Accordion(t("Answers, side by side"), open=False) as side_by_side:
-        answers = gr.HTML(elem_id="run-answers")
+    with gr.Accordion(t("Answers, side by side"), open=False) as ui.side_by_side:
+        ui.answers = gr.HTML(elem_id="run-answers")
     with gr.Accordion(t("Rate answers"), open=False):
-        current = gr.State(None)
+        ui.current = gr.State(None)
         with gr.Row():
-            rater = gr.Textbox(label=t("Rater"), placeholder=t("your name"), elem_id="run-rater")
-            blind = gr.Checkbox(label=t("Blind (hide the model)"), value=True, elem_id="run-blind")
-            nxt = gr.Button(t("Next answer"), elem_id="run-next")
-        question = gr.Markdown(elem_id="run-question")
-        answer = gr.Markdown(elem_id="run-answer")
-        who = gr.Markdown(elem_id="run-who")
-        radios = [gr.Radio(score_choices(rubric), label=t(c.label), elem_id=f"run-rate-{c.id}") for c in rubric.criteria]
-        save = gr.Button(t("Save rating"), elem_id="run-save")
-        saved = gr.Markdown(elem_id="run-saved")
+            ui.rater = gr.Textbox(label=t("Rater"), placeholder=t("your name"), elem_id="run-rater")
+            ui.blind = gr.Checkbox(label=t("Blind (hide the model)"), value=True, elem_id="run-blind")
+            ui.nxt = gr.Button(t("Next answer"), elem_id="run-next")
+        ui.question = gr.Markdown(elem_id="run-question")
+        ui.answer = gr.Markdown(elem_id="run-answer")
+        ui.who = gr.Markdown(elem_id="run-who")
+        ui.radios = [gr.Radio(score_choices(rubric), label=t(c.label), elem_id=f"run-rate-{c.id}")
+                     for c in rubric.criteria]
+        ui.save = gr.Button(t("Save rating"), elem_id="run-save")
+        ui.saved = gr.Markdown(elem_id="run-saved")
     with gr.Accordion(t("Judge model (pre-fills ratings, shown apart from human ones)"), open=False):
         with gr.Row():
-            judge_model = gr.Dropdown(choices=choices, label=t("Judge model"), allow_custom_value=True)
-            judge_btn = gr.Button(t("Judge every answer of the run"))
-        judged = gr.Markdown()
+            ui.judge_model = gr.Dropdown(choices=choices, label=t("Judge model"), allow_custom_value=True)
+            ui.judge_btn = gr.Button(t("Judge every answer of the run"))
+        ui.judged = gr.Markdown()
 
-    blind.change(lambda hidden: gr.update(open=not hidden), blind, side_by_side, api_name=False)
-    results = [header, per_model, scatter, bars, latency, per_question, ratings, elsewhere]
-    form = [upload, example, system, models, repeats, concurrency, max_tokens, resume, second, third, cache]
-    for part in form:
+
+def _wire_run(ui: SimpleNamespace, engine: Engine, access: Access, tab: gr.Tab, rubric: Rubric, runner: Runner):
+    """The estimate following the form; Run, Cancel and a run followed from any page; the results and the
+    decision of the picked run."""
+    results, decide = ui.results, (ui.decide_handler, ui.decide_inputs, ui.decide_outputs)
+    show = bind(show_results, engine, access, rubric=rubric)
+    for part in ui.form:
         # the estimate follows the form; the text boxes only once typing stops, so a keystroke counts nothing
         trigger = part.blur if isinstance(part, gr.Textbox) else part.change
-        trigger(bind(show_estimate, engine, access), form, plan_md, api_name=False, show_progress="hidden")
+        trigger(bind(show_estimate, engine, access), ui.form, ui.plan_md, api_name=False, show_progress="hidden")
     # the status line is the progress (answers, spend so far, time left): Gradio's own overlay would grey it out and
     # cover it with a second, vaguer progress text
-    run_event = go.click(bind(start_run, engine, access, runner=runner), form, [status, picker], concurrency_limit=None,
-                         api_name="run", show_progress="hidden")
-    run_event.then(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
-    cancel.click(bind(cancel_run, engine, access, runner=runner), [picker], status, cancels=[run_event],
-                 api_name=False)
+    ui.run_event = ui.go.click(bind(start_run, engine, access, runner=runner), ui.form, [ui.status, ui.picker],
+                               concurrency_limit=None, api_name="run", show_progress="hidden")
+    ui.run_event.then(show, [ui.picker], results, api_name=False)
+    ui.cancel.click(bind(cancel_run, engine, access, runner=runner), [ui.picker], ui.status, cancels=[ui.run_event],
+                    api_name=False)
     # a run goes on on the server when its page closes: a reopened page (or another tab) follows it from here
     seen, fresh = gr.State(None), gr.State(False)
-    timer = gr.Timer(2.0)
-    timer.tick(bind(follow, engine, access, runner=runner, rubric=rubric), [picker, seen],
-               [status, seen, fresh, *results], api_name=False, show_progress="hidden").then(
-        bind(decide_followed, engine, access, rubric=rubric), [fresh, *decide_inputs], decide_outputs, api_name=False,
-        show_progress="hidden")
-    picker.change(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
-    picker.change(decide_handler, decide_inputs, decide_outputs, api_name=False)
-    run_event.then(decide_handler, decide_inputs, decide_outputs, api_name=False)
+    gr.Timer(2.0).tick(bind(follow, engine, access, runner=runner, rubric=rubric), [ui.picker, seen],
+                       [ui.status, seen, fresh, *results], api_name=False, show_progress="hidden").then(
+        bind(decide_followed, engine, access, rubric=rubric), [fresh, *ui.decide_inputs], ui.decide_outputs,
+        api_name=False, show_progress="hidden")
+    ui.picker.change(show, [ui.picker], results, api_name=False)
+    ui.picker.change(*decide, api_name=False)
+    ui.run_event.then(*decide, api_name=False)
     # opening the tab lists the runs made since the page loaded (other sessions and the CLI included)
-    for trigger in (refresh.click, tab.select):
-        trigger(bind(refresh_runs, engine, access, runner=runner), [picker], picker, api_name=False).then(
-            bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False)
-    export_btn.click(bind(export, engine, access, rubric=rubric), [picker, per_day, *constraint_boxes], files,
-                     api_name=False)
-    for trigger in (picker.change, per_day.submit, per_day.blur):
-        trigger(bind(show_answers, engine, access, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
-    run_event.then(bind(show_answers, engine, access, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
-    nxt.click(bind(next_unrated, engine, access), [picker, rater, blind], [current, question, answer, who], api_name=False)
-    for done in (save.click(bind(save_answer_rating, engine, rubric=rubric), [current, rater, *radios], saved,
-                            api_name=False),
-                 judge_btn.click(bind(judge_run, engine, access, rubric=rubric), [picker, judge_model], judged, api_name=False)):
-        done.then(decide_handler, decide_inputs, decide_outputs, api_name=False)
-        done.then(bind(show_results, engine, access, rubric=rubric), [picker], results, api_name=False).then(
-            bind(show_answers, engine, access, rubric=rubric), [picker, per_day], [projection, answers], api_name=False)
-    return rater
+    for trigger in (ui.refresh.click, tab.select):
+        trigger(bind(refresh_runs, engine, access, runner=runner), [ui.picker], ui.picker, api_name=False).then(
+            show, [ui.picker], results, api_name=False)
+    ui.export_btn.click(bind(export, engine, access, rubric=rubric), [ui.picker, ui.per_day, *ui.constraint_boxes],
+                        ui.files, api_name=False)
+    answers = bind(show_answers, engine, access, rubric=rubric)
+    for trigger in (ui.picker.change, ui.per_day.submit, ui.per_day.blur, ui.run_event.then):
+        trigger(answers, [ui.picker, ui.per_day], [ui.projection, ui.answers], api_name=False)
+
+
+def _wire_rating(ui: SimpleNamespace, engine: Engine, access: Access, rubric: Rubric) -> None:
+    """The blind rater and the judge; a rating saved re-reads the decision, the results and the answers."""
+    ui.blind.change(lambda hidden: gr.update(open=not hidden), ui.blind, ui.side_by_side, api_name=False)
+    ui.nxt.click(bind(next_unrated, engine, access), [ui.picker, ui.rater, ui.blind],
+                 [ui.current, ui.question, ui.answer, ui.who], api_name=False)
+    saving = ui.save.click(bind(save_answer_rating, engine, rubric=rubric), [ui.current, ui.rater, *ui.radios],
+                           ui.saved, api_name=False)
+    judging = ui.judge_btn.click(bind(judge_run, engine, access, rubric=rubric), [ui.picker, ui.judge_model], ui.judged,
+                                 api_name=False)
+    for done in (saving, judging):
+        done.then(ui.decide_handler, ui.decide_inputs, ui.decide_outputs, api_name=False)
+        done.then(bind(show_results, engine, access, rubric=rubric), [ui.picker], ui.results, api_name=False).then(
+            bind(show_answers, engine, access, rubric=rubric), [ui.picker, ui.per_day], [ui.projection, ui.answers],
+            api_name=False)
