@@ -174,3 +174,27 @@ def test_every_function_fits_on_a_screen():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
                 long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1}")
     assert not long, "functions over 60 lines:\n" + "\n".join(long)
+
+
+WRITES = {"append", "upsert", "append_many", "insert_now", "write_now", "reserve_spend", "settle_spend"}
+
+
+def test_records_are_written_as_records_outside_storage():
+    """Runs, ratings, votes and spend entries were written as raw dicts (runs.py, ratings.py, budget.py): the
+    code outside chat/storage/ hands the store typed records."""
+    found = []
+    for path, name in modules():
+        if layer(name) == "storage":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            receiver = getattr(node.func, "value", None)
+            on_store = getattr(receiver, "attr", None) == "store" or getattr(receiver, "id", None) == "store"
+            if getattr(node.func, "attr", None) in WRITES and on_store:
+                rows = [a for a in node.args if isinstance(a, (ast.Dict, ast.List, ast.ListComp))]
+                rows = [a for a in rows if isinstance(a, ast.Dict) or isinstance(getattr(a, "elt", None), ast.Dict)
+                        or any(isinstance(e, ast.Dict) for e in getattr(a, "elts", []))]
+                if rows:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, "rows written as dicts:\n" + "\n".join(found)

@@ -226,3 +226,22 @@ def test_embedded_model_small_real_run(engine):
     assert last.done == 2 and last.failed == 0
     stats = summarize(engine.store, run_id).models[0]
     assert stats.cost_per_question == 0 and stats.mean_output_tokens > 0 and stats.estimated_share == 0
+
+
+def test_a_run_reads_its_question_set_back_as_the_set_it_asked(fake, engine):
+    """The frozen set was read back as a dict; it is the QuestionSet, variants, references and cache included."""
+    from chat.evaluation import questionsets, runs
+    from chat.evaluation.summary import summarize
+
+    qs = questionsets.QuestionSet(
+        "faq", (questionsets.Question("q1", "수강 신청은 언제까지 하나요?", "개강 3일 전", "When to enrol?"),
+                questionsets.Question("q2", "환불 규정은?")), "FAQ에 있는 내용만 답하세요.",
+        variants=(questionsets.Variant("terse", "한 문장으로", 0.2, 64, "off"), questionsets.Variant("plain")),
+        cache="off")
+    run_id = runs.create(engine, qs, ["gpt-4o-mini"], 1, 1)
+    engine.store.flush()
+    back = summarize(engine.store, run_id).question_set
+    assert isinstance(back, questionsets.QuestionSet)
+    assert (back.name, back.questions, back.system, back.variants, back.cache) == \
+        (qs.name, qs.questions, qs.system, qs.variants, qs.cache)
+    assert back.digest == qs.digest

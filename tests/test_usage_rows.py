@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from chat.evaluation.questionsets import Question
 from tests.fake_servers import Scenario
 from tests.helpers import run, shown
 
@@ -47,7 +48,7 @@ def test_the_report_and_the_app_print_the_same_meter_line():
                      output_tokens=30, usage_source="estimate", cost_usd="0.0012", ttft_ms=420.0, latency_ms=1830.0,
                      output_tokens_per_s=21.4),
             Exchange(id="b", model="m", status="interrupted", question_id="q1", repeat_index=1)]
-    page = answers_html([{"id": "q1", "text": "When?"}], rows, {}, ["m"])
+    page = answers_html([Question("q1", "When?")], rows, {}, ["m"])
     for row in rows:
         assert html.escape(meter_line(row)) in page
     assert "≈1,200 in" in meter_line(rows[0]) and "TTFT 420 ms" in meter_line(rows[0])

@@ -14,6 +14,7 @@ from chat.engine.models import Model
 from chat.engine.pricing import MILLION
 from chat.failures import CapReached, CapUncheckable, CapUnenforceable, RateLimited
 from chat.storage.backend import StoreError, database_errors
+from chat.storage.rows import SpendEntry
 from chat.wording import refusal
 
 # Without max_tokens the reply length is unknown; while a cap is on this many are reserved and sent as max_tokens.
@@ -148,8 +149,7 @@ class Budget:
             limits.append(("session", session_key, to_pusd(self.session_cap)))
         if self.user_cap is not None and user:
             limits.append(("user", user, to_pusd(self.user_cap)))
-        entry = {"exchange_id": exchange_id, "day": day, "created_at": now_iso(),
-                 "session_key": session_key, "user": user, "amount_pusd": to_pusd(amount), "state": "reserved"}
+        entry = SpendEntry(exchange_id, day, now_iso(), session_key, user, to_pusd(amount), "reserved")
         try:
             refused = self.store.reserve_spend(entry, limits)
         except (StoreError, TimeoutError, *database_errors()) as exc:  # the ledger is out of reach: no blind spending
@@ -171,13 +171,11 @@ class Budget:
         if reservation is None:
             if not cost:
                 return
-            entry = {"exchange_id": exchange_id, "day": today(), "created_at": now_iso(),
-                     "session_key": session_key, "user": user, "amount_pusd": to_pusd(cost), "state": "settled"}
+            entry = SpendEntry(exchange_id, today(), now_iso(), session_key, user, to_pusd(cost), "settled")
         else:
             actual = reservation.amount if cost is None else cost
-            entry = {"exchange_id": exchange_id, "day": reservation.day,
-                     "created_at": now_iso(), "session_key": reservation.session_key,
-                     "user": reservation.user, "amount_pusd": to_pusd(actual), "state": "settled"}
+            entry = SpendEntry(exchange_id, reservation.day, now_iso(), reservation.session_key, reservation.user,
+                               to_pusd(actual), "settled")
         self.store.settle_spend(entry)
 
     def check_rate(self, key: str) -> None:

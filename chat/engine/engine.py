@@ -295,7 +295,7 @@ class Engine:
         except Exception as exc:
             return self._refuse(att, SetupFailed(model.endpoint.name, redact(str(exc))))
         # the trace of a call that may be paid for is on disk before the call is made
-        self.store.write_now("exchanges", replace(self._record(att), status="streaming").to_row(), START_ROW_WAIT_S)
+        self.store.write_now("exchanges", replace(self._record(att), status="streaming"), START_ROW_WAIT_S)
         att.started = True
         return provider, Request(model.api_model, messages, max_tokens, temperature, cache_prefix=marked)
 
@@ -555,7 +555,7 @@ class Engine:
             log.exception("could not settle the spend of exchange %s", att.id)
         try:
             write = self.store.upsert if att.started else self.store.append
-            write("exchanges", record.to_row())
+            write("exchanges", record)
         except Exception:
             log.exception("could not queue exchange %s for the log", record.id)
         if source == "provider" and model is not None and usage.input_tokens:

@@ -5,6 +5,7 @@ import html
 import itertools
 
 from chat.evaluation.meter_text import meter_line
+from chat.evaluation.questionsets import Question
 from chat.evaluation.results import label
 from chat.storage.rows import Exchange
 from chat.wording import english
@@ -37,9 +38,9 @@ def _body(row: dict, word=english) -> str:
     return f"<div class=answer>{html.escape(row.reply or '')}</div>"
 
 
-def answers_html(questions: list[dict], rows: list[Exchange], scores: dict[str, dict], models: list[str],
+def answers_html(questions: list[Question], rows: list[Exchange], scores: dict[str, dict], models: list[str],
                  meters: bool = True, word=english) -> str:
-    """questions: [{id, text, reference?, note?}] in set order; models: the candidates' labels (results.label), in
+    """questions: in set order; models: the candidates' labels (results.label), in
     the order shown; scores: exchange id -> {human|judge: {criterion: mean}}; meters: False leaves out each
     answer's cost and timing (a blind report, where they would name the model)."""
     meter = (lambda r: f"<div class=meter>{html.escape(meter_line(r, word))}</div>") if meters else (lambda r: "")  # noqa: E731
@@ -49,14 +50,14 @@ def answers_html(questions: list[dict], rows: list[Exchange], scores: dict[str, 
         by_cell[key] = list(group)
     parts = []
     for q in questions:
-        head = f"<h3>{html.escape(q['id'])}. {html.escape(q['text'])}</h3>"
-        if q.get("note"):
-            head += f"<div class=meter>{html.escape(q['note'])}</div>"
-        if q.get("reference"):
-            head += f"<div class=ref><b>{word('Reference')}</b>\n{html.escape(q['reference'])}</div>"
+        head = f"<h3>{html.escape(q.id)}. {html.escape(q.text)}</h3>"
+        if q.note:
+            head += f"<div class=meter>{html.escape(q.note)}</div>"
+        if q.reference:
+            head += f"<div class=ref><b>{word('Reference')}</b>\n{html.escape(q.reference)}</div>"
         cards = []
         for model in models:
-            answers = by_cell.get((q["id"], model), [])
+            answers = by_cell.get((q.id, model), [])
             if not answers:
                 cards.append(f"<div class=card><h4>{html.escape(model)}</h4><div class=meter>{word('no answer yet')}</div>"
                              "</div>")

@@ -253,7 +253,7 @@ def measure(summary: RunSummary, replicates: int = REPLICATES, seed: int = 20261
     """Every candidate's figures with their 95% intervals: the costly part of a decision (benchmarks/decision.py)."""
     criteria = [c.id for c in summary.rubric.criteria]
     source = _source(summary)
-    questions = [q["id"] for q in summary.question_set.get("questions", [])] or sorted(
+    questions = [q.id for q in summary.question_set.questions] or sorted(
         {r.question_id or "" for r in summary.rows})
     repeats = summary.run.repeats or 1
     sampler = Resampler(questions, replicates, seed, repeats)

@@ -5,8 +5,9 @@ import collections
 import csv
 import hashlib
 import io
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from chat import safe_yaml
@@ -53,6 +54,11 @@ class QuestionSet:
     variants: tuple[Variant, ...] = ()  # none: one implicit way, the set's system prompt and the run's parameters
     cache: str | None = None  # auto or off for every question (a variant may say otherwise); None: auto
 
+    def frozen(self) -> str:
+        """The set as a run keeps it (its questions, system prompt, variants and cache), read back by `thawed`."""
+        return json.dumps({"name": self.name, "system": self.system, "questions": [asdict(q) for q in self.questions],
+                           "variants": [asdict(v) for v in self.variants], "cache": self.cache}, ensure_ascii=False)
+
     @property
     def digest(self) -> str:
         """Identifies the content, so a resumed run can check it is the same set."""
@@ -60,6 +66,17 @@ class QuestionSet:
         if self.variants:  # a set without variants keeps the digest it always had, so its old runs resume
             text += "\n" + "\n".join(f"{v.name}\t{v.system}\t{v.temperature}\t{v.max_tokens}" for v in self.variants)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def thawed(text: str | None) -> QuestionSet:
+    """The set a run was started with, from what the run kept (`QuestionSet.frozen`; older runs kept less)."""
+    data = json.loads(text or "{}")
+    questions = tuple(Question(str(q.get("id") or ""), str(q.get("text") or q.get("question") or ""), q.get("reference"),
+                               q.get("note")) for q in data.get("questions") or [])
+    variants = tuple(Variant(**{k: v.get(k) for k in ("name", "system", "temperature", "max_tokens", "cache")})
+                     for v in data.get("variants") or [])
+    return QuestionSet(str(data.get("name") or ""), questions, data.get("system"), variants=variants,
+                       cache=data.get("cache"))
 
 
 def parse_variants(value, where: str) -> tuple[Variant, ...]:

@@ -12,7 +12,7 @@ from chat import safe_yaml
 from chat.clock import now_iso
 from chat.evaluation.results import candidate, label
 from chat.storage import runs as queries
-from chat.storage.rows import RATER_KINDS, RaterKind
+from chat.storage.rows import RATER_KINDS, RaterKind, Rating, Vote
 from chat.storage.store import Store
 from chat.wording import Worded
 
@@ -117,17 +117,13 @@ def rate(store: Store, exchange_id: str, scores: dict[str, float], rubric: Rubri
         raise RubricError("pick a score for at least one criterion")
     checked = {criterion: rubric.check(criterion, score) for criterion, score in scores.items()}
     now = now_iso()
-    store.append_many("ratings", [{
-        "id": uuid.uuid4().hex, "exchange_id": exchange_id, "created_at": now, "rater": rater[:200],
-        "rater_kind": kind, "criterion": criterion, "score": score, "scale": rubric.scale,
-        "rationale": rationale, "blind": int(blind),
-    } for criterion, score in checked.items()])
+    store.append_many("ratings", [
+        Rating(uuid.uuid4().hex, exchange_id, now, rater[:200], kind, criterion, score, rubric.scale, rationale,
+               int(blind)) for criterion, score in checked.items()])
 
 
 def vote(store: Store, compare_id: str, exchange_id: str, rater: str, verdict: str, blind: bool) -> None:
-    store.append("votes", {"id": uuid.uuid4().hex, "compare_id": compare_id, "exchange_id": exchange_id,
-                           "created_at": now_iso(),
-                           "rater": rater, "vote": verdict, "blind": int(blind)})
+    store.append("votes", Vote(uuid.uuid4().hex, compare_id, exchange_id, now_iso(), rater, verdict, int(blind)))
 
 
 @dataclass(frozen=True)

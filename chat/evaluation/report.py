@@ -31,6 +31,7 @@ from chat.evaluation.decision import (
 from chat.evaluation.estimate import beside_actual
 from chat.evaluation.meter_text import ratio_text
 from chat.evaluation.projection import Projection, project
+from chat.evaluation.questionsets import Question
 from chat.evaluation.ratings import RatingStats
 from chat.evaluation.results import ModelStats, QuestionStats, candidates, label
 from chat.storage.rows import Exchange, Run
@@ -278,7 +279,7 @@ class Report:
     qstats: list[QuestionStats]
     rstats: list[RatingStats]
     criteria: list[str]
-    questions: list[dict] = field(default_factory=list)  # [{id, text, reference?, note?}] in set order
+    questions: list[Question] = field(default_factory=list)  # in set order
     scores: dict = field(default_factory=dict)  # exchange id -> {human|judge: {criterion: mean}}
     projections: list[Projection] | None = None  # None: projected from stats at the report's volume
     names: Literal["models", "letters"] = "models"  # letters: a blind report, whose key is kept elsewhere

@@ -27,7 +27,7 @@ def write_report(summary: RunSummary, out_dir: Path, prices: PriceTable, per_day
         constraints = replace(constraints, per_day=per_day)
     s = summary
     found = report.Report(s.run, s.rows, s.models, s.questions, s.ratings, [c.id for c in s.rubric.criteria],
-                          s.question_set["questions"], s.scores, decision=decide(s, constraints))
+                          list(s.question_set.questions), s.scores, decision=decide(s, constraints))
     return report.write(out_dir, found, prices, per_day, word=word, ratios=ratios)
 
 def write_blind(summary: RunSummary, out_dir: Path, prices: PriceTable, per_day: int = 1000,
@@ -46,7 +46,7 @@ def write_blind(summary: RunSummary, out_dir: Path, prices: PriceTable, per_day:
     stem = f"run-{summary.run.id}-blind"
     blind = report.Report(run, rows, model_stats(rows), question_stats(rows),
                           [replace(s, model=rename(s.model)) for s in summary.ratings],
-                          [c.id for c in summary.rubric.criteria], summary.question_set["questions"], summary.scores,
+                          [c.id for c in summary.rubric.criteria], list(summary.question_set.questions), summary.scores,
                           projections, names="letters")
     csv_path, html_path = report.write(out_dir, blind, prices, per_day, stem=stem, word=word)
     key_path = out_dir / f"{stem}-key.txt"

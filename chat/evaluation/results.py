@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from chat.engine.token_ratios import billed_ratio, our_count
 from chat.evaluation.caching import RunCache, run_cache
+from chat.evaluation.questionsets import thawed
 from chat.quantile import percentile
 from chat.storage import runs as queries
 from chat.storage.store import Store
@@ -47,7 +48,7 @@ def label(model: str, variant: str | None) -> str:
 
 def candidates(run) -> list[str]:
     """Every candidate of a run, labelled, in the order it was started with: each model asked each way."""
-    variants = [v["name"] for v in run.question_set.get("variants") or []] or [None]
+    variants = [v.name for v in thawed(run.set_json).variants] or [None]
     return [label(m, v) for m in run.models for v in variants]
 
 

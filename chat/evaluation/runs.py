@@ -16,6 +16,7 @@ from chat.engine import Caller, ChatRequest, Engine, Result, check_params
 from chat.engine.options import CONCURRENCY, REPEATS, BadOption
 from chat.evaluation.questionsets import Question, QuestionSet, Variant
 from chat.storage import runs as queries
+from chat.storage.rows import Run
 from chat.storage.scope import Scope
 from chat.wording import N_, Said, Worded
 
@@ -111,21 +112,11 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
         return run_id
     run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     # on disk before any answer (or in the spill file, if another connection holds the log for long)
-    engine.store.insert_now("runs", {
-        "id": run_id,
-        "created_at": now_iso(),
-        "set_name": qs.name,
-        "set_digest": qs.digest,
-        "set_json": json.dumps({"name": qs.name, "system": qs.system, "questions": [asdict(q) for q in qs.questions],
-                                "variants": [asdict(v) for v in qs.variants]}, ensure_ascii=False),
-        "models_json": json.dumps(models),
-        "repeats": repeats,
-        "concurrency": concurrency,
+    engine.store.insert_now("runs", Run(
+        run_id, now_iso(), qs.name, qs.digest, qs.frozen(), json.dumps(models), repeats, concurrency,
         # the estimate shown before the run, kept so its results can set it beside what the run really cost
-        "params_json": json.dumps({"max_tokens": max_tokens, "temperature": temperature, "estimate": estimate}),
-        "user": caller.user,
-        "browser_session": caller.browser_session,
-    }, wait_s=5)
+        json.dumps({"max_tokens": max_tokens, "temperature": temperature, "estimate": estimate}),
+        caller.user, caller.browser_session), wait_s=5)
     return run_id
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from chat.evaluation.questionsets import QuestionSet, thawed
 from chat.evaluation.ratings import DEFAULT_RUBRIC, RatingStats, Rubric, rating_stats
 from chat.evaluation.results import ModelStats, QuestionStats, model_stats, question_stats, run_rows
 from chat.evaluation.runs import NoSuchRun
@@ -24,8 +25,9 @@ class RunSummary:
     scores: dict = field(default_factory=dict)  # exchange id -> {human|judge: {criterion: mean}}
 
     @property
-    def question_set(self) -> dict:
-        return self.run.question_set
+    def question_set(self) -> QuestionSet:
+        """The set as the run asked it, read back from what the run kept."""
+        return thawed(self.run.set_json)
 
 
 def list_runs(store: Store, scope: Scope = Scope()) -> list[Run]:

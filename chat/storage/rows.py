@@ -5,7 +5,7 @@ import functools
 import hashlib
 import json
 from dataclasses import MISSING, dataclass, fields
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 Status = Literal["ok", "error", "aborted", "timeout", "interrupted", "streaming"]
 STATUSES: tuple[Status, ...] = get_args(Status)  # an exchange's status column holds one of these, nothing else
@@ -99,6 +99,8 @@ class _Record:
     name (`ex["model"]`) is kept for serialisers and tests; code reads attributes.
     """
 
+    QUERIED: ClassVar[tuple[str, ...]] = ()  # fields a query fills in, never written
+
     @classmethod
     def from_row(cls, row: dict):
         # a stored row is already the record's shape: filling the instance directly skips the frozen __init__'s
@@ -113,7 +115,8 @@ class _Record:
         return record
 
     def to_row(self) -> dict:
-        return {k: getattr(self, k) for k in _names(type(self))}
+        """The columns a table stores (a figure a query adds, such as a run's answer count, is not one)."""
+        return {k: getattr(self, k) for k in _names(type(self)) if k not in type(self).QUERIED}
 
     def __getitem__(self, key: str):
         if key not in _names(type(self)):
@@ -223,13 +226,11 @@ class Run(_Record):
     browser_session: str | None = None  # the browser that started it on a shared link
     answers: int | None = None  # logged answers, when the query counted them
 
+    QUERIED: ClassVar[tuple[str, ...]] = ("answers",)
+
     @property
     def models(self) -> list[str]:
         return json.loads(self.models_json or "[]")
-
-    @property
-    def question_set(self) -> dict:
-        return json.loads(self.set_json or "{}")
 
     @property
     def params(self) -> dict:
@@ -248,6 +249,35 @@ class Rating(_Record):
     rater_kind: RaterKind | None = None
     criterion: str | None = None
     score: float | None = None
-    scale: int | None = None
+    scale: str | None = None  # 1-5 | pass/fail
     rationale: str | None = None
     blind: int | None = None  # 1 when the rater did not see the model's name
+
+
+@dataclass(frozen=True)
+class Vote(_Record):
+    """A reader's verdict on one column of a side-by-side comparison."""
+
+    id: str
+    compare_id: str | None = None
+    exchange_id: str | None = None
+    created_at: str | None = None
+    rater: str | None = None
+    vote: str | None = None  # best | good | bad, as the Compare tab offers them
+    blind: int | None = None  # 1 when the reader did not see the models' names
+
+
+SpendState = Literal["reserved", "settled"]
+
+
+@dataclass(frozen=True)
+class SpendEntry(_Record):
+    """One exchange's line in the spend ledger: its worst case while it runs, then what it cost (pico-USD)."""
+
+    exchange_id: str
+    day: str | None = None  # the UTC day it counts against
+    created_at: str | None = None
+    session_key: str | None = None
+    user: str | None = None
+    amount_pusd: int | None = None
+    state: SpendState | None = None

@@ -21,7 +21,7 @@ from chat.storage.backend import DEFAULT_DB, Backend, StoreError, default_target
 from chat.storage.connect import open_backend
 from chat.storage.grams import grams
 from chat.storage.leases import dead_owners, interrupt, lease_seconds, process_tag, release, renew
-from chat.storage.rows import Exchange, MessageCache, split_exchange
+from chat.storage.rows import Exchange, MessageCache, Rating, Run, SpendEntry, Vote, split_exchange
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000  # rows waiting for the disk; past this, append() blocks (back-pressure)
@@ -51,6 +51,14 @@ def _upsert_sql(table: str, columns: list[str]) -> str:
         guard = " WHERE exchanges.status IN ('streaming', 'interrupted') OR excluded.status != 'streaming'"
     return f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) ON CONFLICT("{key}") DO UPDATE SET {updates}{guard}'
 
+
+
+Record = Exchange | Run | Rating | Vote | SpendEntry
+
+
+def _row(row: Record | dict) -> dict:
+    """A record as the row storage writes (its own copy: the queue must not see a caller's later change)."""
+    return row.to_row() if isinstance(row, (Exchange, Run, Rating, Vote, SpendEntry)) else dict(row)
 
 class Store:
     """Appends rows from a bounded queue on one writer thread, so logging never blocks a stream for long."""
@@ -185,25 +193,25 @@ class Store:
                 conn.close()
 
     # ---- writing -------------------------------------------------------
-    def append(self, table: str, row: dict) -> int:
+    def append(self, table: str, row: Record | dict) -> int:
         """Queue a new row; returns its ticket at once. A row whose id is already there is refused, not replaced."""
-        return self._put(("rows", table, [dict(row)], "insert"))
+        return self._put(("rows", table, [_row(row)], "insert"))
 
-    def upsert(self, table: str, row: dict) -> int:
+    def upsert(self, table: str, row: Record | dict) -> int:
         """Queue a row that replaces the one with the same id (a finished exchange over its 'streaming' row)."""
-        return self._put(("rows", table, [dict(row)], "upsert"))
+        return self._put(("rows", table, [_row(row)], "upsert"))
 
-    def append_many(self, table: str, rows: list[dict]) -> int:
+    def append_many(self, table: str, rows: list[Record] | list[dict]) -> int:
         """Queue rows that are written in one transaction: all of them or none."""
-        return self._put(("rows", table, [dict(r) for r in rows], "insert"))
+        return self._put(("rows", table, [_row(r) for r in rows], "insert"))
 
-    def write_now(self, table: str, row: dict, wait_s: float) -> bool:
+    def write_now(self, table: str, row: Record | dict, wait_s: float) -> bool:
         """Upsert a row and wait until it is on disk; past wait_s it also goes to the spill file. True if written."""
-        return self._written(table, row, wait_s, self.upsert(table, row), "upsert")
+        return self._written(table, _row(row), wait_s, self.upsert(table, row), "upsert")
 
-    def insert_now(self, table: str, row: dict, wait_s: float) -> bool:
+    def insert_now(self, table: str, row: Record | dict, wait_s: float) -> bool:
         """Insert a new row and wait until it is on disk, as write_now does."""
-        return self._written(table, row, wait_s, self.append(table, row), "insert")
+        return self._written(table, _row(row), wait_s, self.append(table, row), "insert")
 
     def _written(self, table: str, row: dict, wait_s: float, ticket: int, mode: str) -> bool:
         if self.wait(ticket, wait_s):
@@ -478,12 +486,14 @@ class Store:
         log.error("chat store: %d rows saved to %s; the next start imports them", len(lines), self.spill_path)
 
     # ---- the spend ledger ------------------------------------------------
-    def reserve_spend(self, entry: dict, limits: list[tuple[str, str | None, int]]) -> tuple[str, int] | None:
-        """Atomically across processes: if every limit holds with entry['amount_pusd'] added, record the entry.
+    def reserve_spend(self, reserved: SpendEntry, limits: list[tuple[str, str | None, int]]) -> tuple[str, int] | None:
+        """Atomically across processes: if every limit holds with the entry's amount added, record the entry.
 
         limits: (scope, key, cap in pico-USD) with scope 'day', 'session' or 'user'. Returns None when
         reserved, else (scope, amount already used) for the first limit that would be passed.
         """
+        entry = reserved.to_row()
+
         def run(conn):
             self.backend.lock_windows(conn, [(scope, _window(scope, key, entry)) for scope, key, _ in limits])
             for scope, key, cap in limits:
@@ -502,7 +512,7 @@ class Store:
 
         return self.call(run)
 
-    def settle_spend(self, entry: dict) -> None:
+    def settle_spend(self, entry: SpendEntry) -> None:
         """Replace a reservation with what the exchange cost (or record a cost that had none)."""
         self.upsert("spend", entry)
 

@@ -24,7 +24,7 @@ from chat.evaluation.estimate import beside_actual, duration, estimate, summary_
 from chat.evaluation.estimate import table as estimate_table
 from chat.evaluation.judge import JudgeCapped, judge
 from chat.evaluation.projection import check_per_day, project
-from chat.evaluation.questionsets import QuestionSet, QuestionSetError, Variant, load
+from chat.evaluation.questionsets import QuestionSet, QuestionSetError, Variant, load, thawed
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
 from chat.evaluation.report import PALETTE, elsewhere_table, model_table, projection_table, question_table, rating_table
 from chat.evaluation.results import candidates, label
@@ -311,7 +311,7 @@ def next_unrated(engine: Engine, access: Access, run_id: str, rater: str, blind:
     # the question and the reference are text someone else wrote: each its own block, rendered inert
     question = word("**Question** ({id}):", id=plain(row.question_id)) + "\n\n" + inert(row.prompt)
     # 'contains the answer' is judged against the reference, so the rater sees it beside the answer
-    reference = next((q.get("reference") for q in run.question_set.get("questions", []) if q["id"] == row.question_id),
+    reference = next((q.reference for q in thawed(run.set_json).questions if q.id == row.question_id),
                      None)
     if reference:
         question += "\n\n" + word("**Reference answer**:") + "\n\n" + inert(reference)
@@ -345,7 +345,7 @@ def judge_run(engine: Engine, access: Access, run_id: str, judge_model: str, req
     caller = check_rate(engine, request, f"judge:{uuid.uuid4().hex}")
     engine.store.flush()
     rows = queries.unrated(engine.store, run_id, judge_model, "judge")
-    refs = {q["id"]: q.get("reference") for q in run.question_set["questions"]}
+    refs = {q.id: q.reference for q in thawed(run.set_json).questions}
     done, failed, capped = 0, [], None
     word = words(language(request))
     for row in progress.tqdm(rows, desc=word("judging with {model}", model=judge_model)):
@@ -384,7 +384,7 @@ def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: 
     s = _summary(engine, access, request, run_id, rubric)
     word = words(language(request))
     table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day, word))
-    page = answers_html(s.question_set["questions"], s.rows, s.scores, candidates(s.run), word=word)
+    page = answers_html(list(s.question_set.questions), s.rows, s.scores, candidates(s.run), word=word)
     return table, f"<style>{ANSWERS_CSS}</style>{page}"
 
 
