@@ -20,7 +20,8 @@ SHOTS = ROOT / "docs" / "screenshots"
 
 # words that read the same on a Korean page: names, units, formats, the footer's brand
 TERMS = {"API", "CSV", "JSONL", "YAML", "HTML", "txt", "TTFT", "USD", "UTC", "KST", "Asia", "Seoul", "LLM", "Gradio",
-         "OpenAI", "Wilson", "tok", "tiktoken", "endpoint", "model", "ollama", "llama", "CV", "id", "run", "GGUF", "gguf"}  # a file format reads the same in Korean
+         "OpenAI", "Wilson", "tok", "tiktoken", "endpoint", "model", "ollama", "llama", "CV", "id", "run",
+         "GGUF", "gguf"}  # a file format reads the same in Korean
 
 
 def shown(page) -> str:
