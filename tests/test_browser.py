@@ -575,8 +575,9 @@ def test_report_shows_every_answer_side_by_side_and_reads_on_a_phone(browser, fa
         "we reply the next working day."])
     qs = load(ROOT / "examples" / "support_questions.csv")
     models = ["gpt-4o-mini", "claude-haiku-4-5"]
-    run_id = create(engine, qs, models, 2, 2, 100, None, None)
-    list(execute(engine, run_id, qs, models, 2, 2, 100, None))
+    # one at a time: the fake gives gpt-4o-mini's replies in turn, so the first repeat is the first reply
+    run_id = create(engine, qs, models, 2, 1, 100, None, None)
+    list(execute(engine, run_id, qs, models, 2, 1, 100, None))
     summary = summarize(engine.store, run_id)
     first = next(r for r in summary.rows if r["model"] == "gpt-4o-mini")
     rate(engine.store, first["id"], {"answers": 5, "concise": 4}, DEFAULT_RUBRIC, "kim", blind=True)
