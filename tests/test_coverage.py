@@ -39,7 +39,7 @@ def test_every_interval_covers_the_truth_in_at_least_90_percent_of_studies(repea
 
 
 def test_a_p95_from_twelve_answers_says_it_has_no_upper_bound():
-    from chat.evaluation.decision import figure_text
+    from chat.evaluation.decision_words import figure_text
 
     f = measure(study([FAQ_BOT], 4, 3, seed=1), replicates=10).candidates[0].metrics["latency_p95_s"]
     text = figure_text("latency_p95_s", f)

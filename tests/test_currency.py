@@ -75,7 +75,8 @@ def test_a_cost_limit_in_won_and_a_miss_that_reads_as_one(store, monkeypatch):
     """'$0.00213 (₩3)' against a limit of '$0.002 (₩3)' read as no miss at all; won limits could not be typed."""
     import gradio as gr
 
-    from chat.evaluation.decision import Constraints, check_text, decide
+    from chat.evaluation.decision import Constraints, decide
+    from chat.evaluation.decision_words import check_text
     from chat.evaluation.ratings import DEFAULT_RUBRIC
     from chat.evaluation.summary import summarize
     from chat.ui.decision_view import constraints_from

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from chat.evaluation import questionsets
-from chat.evaluation.decision import ConstraintError, Constraints, decide, reason, shortlist_table
+from chat.evaluation.decision import ConstraintError, Constraints, decide
+from chat.evaluation.decision_words import reason, shortlist_table
 from chat.evaluation.ratings import DEFAULT_RUBRIC, rate
 from chat.evaluation.runs import create, execute
 from chat.evaluation.summary import summarize

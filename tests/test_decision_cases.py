@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from chat.evaluation.decision import Constraints, decide, reason
+from chat.evaluation.decision import Constraints, decide
+from chat.evaluation.decision_words import decision_json, reason
 from chat.ui.i18n import words
 from tests.studies import Model, study
 
@@ -170,7 +171,7 @@ def test_better_at_95_needs_five_rated_answers_a_side(lang):
 def test_decide_json_carries_every_check_with_its_verdict():
     d = _decide([Model("a", price_per_token=CHEAP, score=4.5)],
                 Constraints(max_latency_p95_s=30, max_cost_per_question=Decimal("0.01"), max_failure_rate=0.2))
-    got = d.as_json()
+    got = decision_json(d)
     checks = got["candidates"][0]["checks"]
     assert [k["figure"] for k in checks] == ["latency_p95_s", "cost_per_question_usd", "failure_rate"]
     assert all(set(k) >= {"figure", "bound", "limit", "value", "low", "high", "verdict"} for k in checks)

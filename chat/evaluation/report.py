@@ -15,9 +15,9 @@ from chat.engine.usage import Usage
 from chat.evaluation import spreadsheet
 from chat.evaluation.answers import CSS as ANSWERS_CSS
 from chat.evaluation.answers import answers_html
-from chat.evaluation.decision import (
+from chat.evaluation.decision import Decision
+from chat.evaluation.decision_words import (
     VERDICT_MARK,
-    Decision,
     cache_note,
     checks_table,
     constraint_text,

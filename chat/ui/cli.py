@@ -316,10 +316,11 @@ def _report(args) -> int:
 
 
 def _decide(args) -> int:
-    from chat.evaluation.decision import (
+    from chat.evaluation.decision import decide
+    from chat.evaluation.decision_words import (
         cache_note,
         checks_table,
-        decide,
+        decision_json,
         full_table,
         pairs_table,
         reason,
@@ -337,7 +338,7 @@ def _decide(args) -> int:
     summary = summarize(Store(args.db), args.run_id, load_rubric(args.rubric))
     d = decide(summary, constraints, margin=args.margin)
     if args.json:
-        print(json.dumps(d.as_json(), indent=2, ensure_ascii=False))
+        print(json.dumps(decision_json(d), indent=2, ensure_ascii=False))
         return 0
     print(reason(d))
     print(scores_note(d) + " Intervals are 95%, with the question as the unit (docs/methods.md). A check meets its "

@@ -8,18 +8,13 @@ import gradio as gr
 import pandas as pd
 
 from chat.engine import Engine
-from chat.evaluation.decision import (
-    DEFAULT_MAX_FAILURE_RATE,
+from chat.evaluation.decision import DEFAULT_MAX_FAILURE_RATE, ConstraintError, Constraints, Measured, decide, measure
+from chat.evaluation.decision_words import (
     VERDICT_MARK,
-    ConstraintError,
-    Constraints,
-    Measured,
     cache_note,
     checks_table,
     constraint_text,
-    decide,
     figure_text,
-    measure,
     pairs_table,
     ratings_wanted,
     reason,
