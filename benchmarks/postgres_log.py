@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.log_queries import build_new, new_queries, timed, writer_as_the_app_writes  # noqa: E402
+from chat.storage.rows import SpendEntry  # noqa: E402
 from chat.storage.store import Store  # noqa: E402
 
 
@@ -48,10 +49,10 @@ def _reserver_process(target: str, n: int, seed: int, out) -> None:
     lock = threading.Lock()
 
     def reserve(i):
-        entry = {"exchange_id": f"r{seed}-{i}", "day": "2026-12-02", "created_at": "2026-12-02T00:00:00.000Z",
-                 "session_key": f"s{seed}-{i % 8}", "user": None, "amount_pusd": 1, "state": "reserved"}
+        entry = SpendEntry(f"r{seed}-{i}", "2026-12-02", "2026-12-02T00:00:00.000Z", f"s{seed}-{i % 8}", None, 1,
+                           "reserved")
         t0 = time.perf_counter()
-        store.reserve_spend(entry, [("day", None, 10**15), ("session", entry["session_key"], 10**15)])
+        store.reserve_spend(entry, [("day", None, 10**15), ("session", entry.session_key, 10**15)])
         with lock:
             took.append(time.perf_counter() - t0)
 

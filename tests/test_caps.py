@@ -15,7 +15,7 @@ import pytest
 
 from chat.engine import Engine
 from chat.engine.budget import Budget
-from chat.ui import app, compare_tab, runs_tab
+from chat.ui import app, compare_tab, rating_view, runs_tab
 from chat.ui.access import Access
 from chat.ui.session import new_session
 from tests.fake_servers import Scenario
@@ -161,7 +161,7 @@ def test_a_judge_stopped_by_the_daily_cap_says_so_and_stops_asking(fake, store):
     # the first verdict is not JSON; its cost ($0.0026) leaves no room for the next call's worst case ($0.0036)
     fake.scenarios["gpt-4.1"] = Scenario(chunks=["I think it is fine."], input_tokens=100, output_tokens=300)
     no_progress = type("P", (), {"tqdm": staticmethod(lambda x, **k: x)})()
-    said = runs_tab.judge_run(engine, Access(), run_id, "gpt-4.1", progress=no_progress)
+    said = rating_view.judge_run(engine, Access(), run_id, "gpt-4.1", progress=no_progress)
     assert shown(said) == (f"Judge gpt-4.1 rated 0 answers. {answers - 1} not rated: the daily spend cap was reached. "
                     "1 could not be rated (first reason: the judge did not reply with JSON).")
     judge_calls = [r for r in fake.requests if r["body"].get("model") == "gpt-4.1"]

@@ -60,7 +60,7 @@ def test_a_korean_readers_toasts_and_failures_are_korean(fake, engine, monkeypat
     import gradio as gr
 
     from chat import failures as f
-    from chat.ui import compare_tab, runs_tab
+    from chat.ui import compare_tab, rating_view
     from chat.ui.access import Access
     from chat.ui.i18n import words
     from chat.wording import explain
@@ -70,7 +70,7 @@ def test_a_korean_readers_toasts_and_failures_are_korean(fake, engine, monkeypat
         next(compare_tab.compare(engine, "안녕?", ["gpt-4o-mini"], "", 64, False, compare_tab.new_compare(), _Korean()))
     assert caught.value.message == "비교할 모델을 2~4개 고르세요 (1개 고름)"
     with pytest.raises(gr.Error) as caught:
-        runs_tab.next_unrated(engine, Access(), "", "kim", True, _Korean())
+        rating_view.next_unrated(engine, Access(), "", "kim", True, _Korean())
     assert caught.value.message == "먼저 실행을 고르세요"
     cap = f.Refused(f.RateLimited(10, 42.0))
     assert explain(cap, words("ko")) == (

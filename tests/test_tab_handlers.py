@@ -6,7 +6,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from chat.ui import compare_tab, runs_tab
+from chat.ui import compare_tab, rating_view, runs_tab
 from chat.ui.access import Access
 from tests.fake_servers import Scenario
 from tests.helpers import shown
@@ -95,9 +95,9 @@ def test_runs_tab_runs_shows_rates_and_exports(fake, engine, tmp_path):
     assert scatter["x_lim"][1] > scatter["value"]["latency_ms"].max()
     assert scatter["y_lim"][1] > scatter["value"]["cost_usd"].max()
     assert elsewhere["Approx. cost of this run's text"].str.startswith("≈$").all()
-    current, question, answer, who = runs_tab.next_unrated(engine, Access(), run_id, "kim", True)
+    current, question, answer, who = rating_view.next_unrated(engine, Access(), run_id, "kim", True)
     assert "hidden (blind)" in who and shown(answer) == "Hello, this is a fake reply." and "8 left" in who
-    saved = runs_tab.save_answer_rating(engine, current, "kim", None, 4, 4, 5)
+    saved = rating_view.save_answer_rating(engine, current, "kim", None, 4, 4, 5)
     # rating blind, saving does not name the model: every later rating would stop being blind
     assert current["model"] not in saved and "stays hidden while Blind is ticked" in saved
     assert "**Reference answer**:" in question  # 'contains the answer' needs the reference beside it
@@ -148,8 +148,8 @@ def test_runs_are_scoped_to_who_started_them_and_another_login_reads_not_found(f
     for read in (lambda r: runs_tab.show_results(engine, auth, run_id, request=r),
                  lambda r: runs_tab.show_answers(engine, auth, run_id, 1000, request=r),
                  lambda r: runs_tab.export(engine, auth, run_id, 1000, request=r),
-                 lambda r: runs_tab.next_unrated(engine, auth, run_id, "x", True, request=r),
-                 lambda r: runs_tab.judge_run(engine, auth, run_id, "gpt-4o-mini", request=r,
+                 lambda r: rating_view.next_unrated(engine, auth, run_id, "x", True, request=r),
+                 lambda r: rating_view.judge_run(engine, auth, run_id, "gpt-4o-mini", request=r,
                                               progress=type("P", (), {"tqdm": staticmethod(lambda x, **k: x)})())):
         with pytest.raises(gr.Error, match=f"no run '{run_id}'"):
             read(bob)
@@ -172,8 +172,8 @@ def test_the_rater_is_the_login_whatever_name_is_typed(fake, engine):
     bob = _Login("bob", "b")
     *_, (status, picker) = runs_tab.start_run(engine, auth, None, "examples/quick_questions.txt", "", ["gpt-4o-mini"], 1,
                                               1, 20, "", request=bob, progress=lambda *a, **k: None)
-    current, *_ = runs_tab.next_unrated(engine, auth, picker["value"], "alice", True, request=bob)
-    runs_tab.save_answer_rating(engine, current, "alice", bob, 4, 4, 5)
+    current, *_ = rating_view.next_unrated(engine, auth, picker["value"], "alice", True, request=bob)
+    rating_view.save_answer_rating(engine, current, "alice", bob, 4, 4, 5)
     # Compare: the same, through its own handler
     state = list(compare_tab.compare(engine, "hi", ["gpt-4o-mini", "gpt-4o"], "", 20, True, compare_tab.new_compare(),
                                      request=bob))[-1][-1]
@@ -189,9 +189,9 @@ def test_rating_an_answer_again_replaces_the_first_in_every_figure_and_keeps_it_
     *_, (status, picker) = runs_tab.start_run(engine, Access(), None, "examples/quick_questions.txt", "", ["gpt-4o-mini"],
                                               1, 1, 20, "", progress=lambda *a, **k: None)
     run_id = picker["value"]
-    current, *_ = runs_tab.next_unrated(engine, Access(), run_id, "kim", False)
-    runs_tab.save_answer_rating(engine, current, "kim", None, 1, 1, 1)
-    runs_tab.save_answer_rating(engine, current, "kim", None, 5, 4, 3)  # kim changes her mind
+    current, *_ = rating_view.next_unrated(engine, Access(), run_id, "kim", False)
+    rating_view.save_answer_rating(engine, current, "kim", None, 1, 1, 1)
+    rating_view.save_answer_rating(engine, current, "kim", None, 5, 4, 3)  # kim changes her mind
     ratings = runs_tab.show_results(engine, Access(), run_id)[6]
     assert list(ratings["Answers rated"]) == ["1"]
     assert [ratings.iloc[0][c] for c in ("answers", "concise", "natural")] == ["5.00", "4.00", "3.00"]

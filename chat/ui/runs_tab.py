@@ -2,7 +2,6 @@
 
 import dataclasses
 import html
-import random
 import tempfile
 import uuid
 from dataclasses import replace
@@ -22,24 +21,23 @@ from chat.evaluation.background import Live, Runner
 from chat.evaluation.decision import ConstraintError
 from chat.evaluation.estimate import beside_actual, duration, estimate, summary_line
 from chat.evaluation.estimate import table as estimate_table
-from chat.evaluation.judge import JudgeCapped, judge
 from chat.evaluation.projection import check_per_day, project
-from chat.evaluation.questionsets import QuestionSet, QuestionSetError, Variant, load, thawed
-from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric, RubricError, rate
+from chat.evaluation.questionsets import QuestionSet, QuestionSetError, Variant, load
+from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric
 from chat.evaluation.report import PALETTE, elsewhere_table, model_table, projection_table, question_table, rating_table
 from chat.evaluation.results import candidates, label
 from chat.evaluation.runs import RunError, create
-from chat.evaluation.summary import list_runs, summarize
+from chat.evaluation.summary import list_runs
 from chat.storage import runs as queries
-from chat.ui import decision_view
+from chat.ui import decision_view, rating_view
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
-from chat.ui.compare_tab import complete_scores, score_choices
 from chat.ui.components import CheckedNumber
 from chat.ui.i18n import language, refuse, say, t, words
-from chat.ui.identity import check_rate, rater_name
-from chat.ui.untrusted import inert, plain
-from chat.wording import Worded, format_money
+from chat.ui.identity import check_rate
+from chat.ui.untrusted import plain
+from chat.ui.visible import visible_summary
+from chat.wording import format_money
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -52,14 +50,6 @@ def run_choices(engine: Engine, access: Access, request: gr.Request | None) -> l
     """The runs this visitor may see: their own under --auth or on a shared link, every run locally."""
     return [(f"{r.id} · {r.set_name} · {', '.join(r.models)}", r.id)
             for r in list_runs(engine.store, scope(access, request))]
-
-
-def _summary(engine: Engine, access: Access, request, run_id: str, rubric: Rubric = DEFAULT_RUBRIC):
-    """The run's summary within the visitor's scope: another's run reads as no run (gr.Error)."""
-    try:
-        return summarize(engine.store, run_id, rubric, scope(access, request))
-    except RunError as exc:
-        raise refuse(request, exc) from None
 
 
 def _question_set(upload, example: str, system: str, request: gr.Request | None = None):
@@ -199,7 +189,7 @@ def cancel_run(engine: Engine, access: Access, run_id: str, request: gr.Request 
     """Stop the chosen run (one the visitor may see): cells in flight end at their next chunk and are logged."""
     if not run_id:
         raise refuse(request, "pick the run to cancel")
-    _summary(engine, access, request, run_id)  # within the visitor's scope, or not found
+    visible_summary(engine, access, request, run_id)  # within the visitor's scope, or not found
     if runner is None or not runner.cancel(run_id):
         return gr.update()
     lang = language(request)
@@ -255,7 +245,7 @@ def show_results(engine: Engine, access: Access, run_id: str, request: gr.Reques
                                                                              latency, word),
                 blank(question_table([], word)), blank(rating_table([], [c.id for c in rubric.criteria], word)),
                 blank(elsewhere_table([], engine.prices, word, engine.ratios)))
-    s = _summary(engine, access, request, run_id, rubric)
+    s = visible_summary(engine, access, request, run_id, rubric)
     priced = [m for m in s.models if m.cost_per_question is not None and m.latency_p50_ms is not None]
     # plain column names: Vega-Lite reads spaces and brackets in field names as paths
     scatter = pd.DataFrame({"model": [m.label for m in priced],
@@ -294,84 +284,6 @@ def _plots(scatter: pd.DataFrame, bars: pd.DataFrame, latency: pd.DataFrame, wor
                       color_map=colours))
 
 
-def next_unrated(engine: Engine, access: Access, run_id: str, rater: str, blind: bool, request: gr.Request = None):
-    """An answer of the run this rater has not rated yet, with the model hidden in blind mode."""
-    rater = rater_name(rater, request)  # the login under --auth: a typed name cannot speak for someone else
-    if not run_id:
-        raise refuse(request, "pick a run first")
-    if not rater:
-        raise refuse(request, "type your name in 'Rater' so ratings can be attributed")
-    run = _summary(engine, access, request, run_id).run  # within the visitor's scope, or not found
-    word = words(language(request))
-    rows = queries.unrated(engine.store, run_id, rater, "human")
-    if not rows:
-        return None, word("All answers of this run are rated by you."), "", ""
-    row = random.choice(rows)
-    who = word("hidden (blind)") if blind else plain(row.model)
-    # the question and the reference are text someone else wrote: each its own block, rendered inert
-    question = word("**Question** ({id}):", id=plain(row.question_id)) + "\n\n" + inert(row.prompt)
-    # 'contains the answer' is judged against the reference, so the rater sees it beside the answer
-    reference = next((q.reference for q in thawed(run.set_json).questions if q.id == row.question_id),
-                     None)
-    if reference:
-        question += "\n\n" + word("**Reference answer**:") + "\n\n" + inert(reference)
-    return ({"id": row.id, "blind": bool(blind), "model": row.model}, question,
-            inert(row.reply), word("Model: {who} · {n} left to rate", who=who, n=len(rows)))
-
-
-def save_answer_rating(engine: Engine, current: dict, rater: str, request: gr.Request, *scores,
-                       rubric: Rubric = DEFAULT_RUBRIC):
-    """One rater's scores for the answer shown; the rater is the login under --auth (Gradio passes request
-    only to a positional parameter, so it comes before the scores)."""
-    rater = rater_name(rater, request)
-    if not current:
-        raise refuse(request, "press 'Next answer' first")
-    chosen = complete_scores(rubric, scores, request)
-    try:
-        rate(engine.store, current["id"], chosen, rubric, rater, blind=current["blind"])
-    except RubricError as exc:
-        raise refuse(request, exc) from None
-    if current["blind"]:  # naming it now would unblind every rating that follows
-        return say("Saved. The model stays hidden while Blind is ticked.", language(request))
-    return say("Saved. That answer was from **{model}**.", language(request), model=plain(current["model"]))
-
-
-def judge_run(engine: Engine, access: Access, run_id: str, judge_model: str, request: gr.Request = None,
-              progress=gr.Progress(), rubric: Rubric = DEFAULT_RUBRIC):
-    """Pre-fill judge ratings for every answer of the run the judge has not rated yet."""
-    if not run_id or not judge_model:
-        raise refuse(request, "pick a run and a judge model")
-    run = _summary(engine, access, request, run_id).run
-    caller = check_rate(engine, request, f"judge:{uuid.uuid4().hex}")
-    engine.store.flush()
-    rows = queries.unrated(engine.store, run_id, judge_model, "judge")
-    refs = {q.id: q.reference for q in thawed(run.set_json).questions}
-    done, failed, capped = 0, [], None
-    word = words(language(request))
-    for row in progress.tqdm(rows, desc=word("judging with {model}", model=judge_model)):
-        try:
-            judge(engine, judge_model, row, refs.get(row.question_id), rubric, caller)
-            done += 1
-        except JudgeCapped as exc:
-            capped = exc.scope  # every later call would be turned down too: stop asking
-            break
-        except (ValueError, UnknownModel) as exc:
-            failed.append(exc.worded(word) if isinstance(exc, Worded) else word(str(exc)))
-    engine.store.flush()
-    text = word("Judge {model} rated {n} answers.", model=plain(judge_model), n=done)
-    if capped:
-        text += " " + word(CAPPED[capped], n=len(rows) - done - len(failed))
-    if failed:
-        text += " " + word("{n} could not be rated (first reason: {why}).", n=len(failed), why=plain(failed[0]))
-    return text
-
-
-# why the judge stopped, by the cap that stopped it
-CAPPED = {"day": "{n} not rated: the daily spend cap was reached.",
-          "session": "{n} not rated: this session's spend cap was reached.",
-          "user": "{n} not rated: your spend cap was reached."}
-
-
 def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: gr.Request = None,
                  rubric: Rubric = DEFAULT_RUBRIC):
     """The projection at the typed volume, and every answer side by side per question."""
@@ -381,7 +293,7 @@ def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: 
         per_day = check_per_day(per_day)
     except ValueError as exc:
         raise refuse(request, exc) from None
-    s = _summary(engine, access, request, run_id, rubric)
+    s = visible_summary(engine, access, request, run_id, rubric)
     word = words(language(request))
     table = _df(*projection_table(project(s.models, engine.prices, per_day), per_day, word))
     page = answers_html(list(s.question_set.questions), s.rows, s.scores, candidates(s.run), word=word)
@@ -401,7 +313,7 @@ def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: g
     constraints = decision_view.constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day,
                                                  max_monthly, min_scores, rubric, request, max_failure_pct)
     out = Path(tempfile.mkdtemp(prefix="chat-report-"))
-    summary = _summary(engine, access, request, run_id, rubric)
+    summary = visible_summary(engine, access, request, run_id, rubric)
     try:
         # the report in the reader's language: the page's, for the managers it is sent on to
         html_path = report_files.write_report(summary, out, engine.prices, per_day, constraints,
@@ -437,9 +349,13 @@ def build(engine: Engine, choices: list[tuple[str, str]], tab: gr.Tab, access: A
     ui.decide_handler, ui.decide_inputs, ui.decide_outputs, ui.constraint_boxes, ui.per_day = decision_view.build(
         engine, access, ui.picker, rubric)
     _tables(ui, engine, rubric)
-    _rating(ui, choices, rubric)
+    rating_view.build(ui, choices, rubric)
     _wire_run(ui, engine, access, tab, rubric, runner or Runner())
-    _wire_rating(ui, engine, access, rubric)
+    # a rating saved re-reads the decision, the results and the answers
+    rating_view.wire(ui, engine, access, rubric, [
+        (ui.decide_handler, ui.decide_inputs, ui.decide_outputs),
+        (bind(show_results, engine, access, rubric=rubric), [ui.picker], ui.results),
+        (bind(show_answers, engine, access, rubric=rubric), [ui.picker, ui.per_day], [ui.projection, ui.answers])])
     return ui.rater
 
 
@@ -513,31 +429,6 @@ def _tables(ui: SimpleNamespace, engine: Engine, rubric: Rubric) -> None:
     ui.results = [ui.header, ui.per_model, ui.scatter, ui.bars, ui.latency, ui.per_question, ui.ratings, ui.elsewhere]
 
 
-def _rating(ui: SimpleNamespace, choices: list[tuple[str, str]], rubric: Rubric) -> None:
-    """The answers side by side, the blind rater, and the judge model."""
-    # closed while rating blind: the answers there carry the models' names, right above the rater
-    with gr.Accordion(t("Answers, side by side"), open=False) as ui.side_by_side:
-        ui.answers = gr.HTML(elem_id="run-answers")
-    with gr.Accordion(t("Rate answers"), open=False):
-        ui.current = gr.State(None)
-        with gr.Row():
-            ui.rater = gr.Textbox(label=t("Rater"), placeholder=t("your name"), elem_id="run-rater")
-            ui.blind = gr.Checkbox(label=t("Blind (hide the model)"), value=True, elem_id="run-blind")
-            ui.nxt = gr.Button(t("Next answer"), elem_id="run-next")
-        ui.question = gr.Markdown(elem_id="run-question")
-        ui.answer = gr.Markdown(elem_id="run-answer")
-        ui.who = gr.Markdown(elem_id="run-who")
-        ui.radios = [gr.Radio(score_choices(rubric), label=t(c.label), elem_id=f"run-rate-{c.id}")
-                     for c in rubric.criteria]
-        ui.save = gr.Button(t("Save rating"), elem_id="run-save")
-        ui.saved = gr.Markdown(elem_id="run-saved")
-    with gr.Accordion(t("Judge model (pre-fills ratings, shown apart from human ones)"), open=False):
-        with gr.Row():
-            ui.judge_model = gr.Dropdown(choices=choices, label=t("Judge model"), allow_custom_value=True)
-            ui.judge_btn = gr.Button(t("Judge every answer of the run"))
-        ui.judged = gr.Markdown()
-
-
 def _wire_run(ui: SimpleNamespace, engine: Engine, access: Access, tab: gr.Tab, rubric: Rubric, runner: Runner):
     """The estimate following the form; Run, Cancel and a run followed from any page; the results and the
     decision of the picked run."""
@@ -572,19 +463,3 @@ def _wire_run(ui: SimpleNamespace, engine: Engine, access: Access, tab: gr.Tab, 
     answers = bind(show_answers, engine, access, rubric=rubric)
     for trigger in (ui.picker.change, ui.per_day.submit, ui.per_day.blur, ui.run_event.then):
         trigger(answers, [ui.picker, ui.per_day], [ui.projection, ui.answers], api_name=False)
-
-
-def _wire_rating(ui: SimpleNamespace, engine: Engine, access: Access, rubric: Rubric) -> None:
-    """The blind rater and the judge; a rating saved re-reads the decision, the results and the answers."""
-    ui.blind.change(lambda hidden: gr.update(open=not hidden), ui.blind, ui.side_by_side, api_name=False)
-    ui.nxt.click(bind(next_unrated, engine, access), [ui.picker, ui.rater, ui.blind],
-                 [ui.current, ui.question, ui.answer, ui.who], api_name=False)
-    saving = ui.save.click(bind(save_answer_rating, engine, rubric=rubric), [ui.current, ui.rater, *ui.radios],
-                           ui.saved, api_name=False)
-    judging = ui.judge_btn.click(bind(judge_run, engine, access, rubric=rubric), [ui.picker, ui.judge_model], ui.judged,
-                                 api_name=False)
-    for done in (saving, judging):
-        done.then(ui.decide_handler, ui.decide_inputs, ui.decide_outputs, api_name=False)
-        done.then(bind(show_results, engine, access, rubric=rubric), [ui.picker], ui.results, api_name=False).then(
-            bind(show_answers, engine, access, rubric=rubric), [ui.picker, ui.per_day], [ui.projection, ui.answers],
-            api_name=False)
