@@ -1,4 +1,5 @@
-"""The log: opening and migrating it, one background writer, the spend ledger, and reads, on either engine.
+"""The log: opening and migrating it, one background writer, and reads, on either engine (the spend ledger it
+keeps is ledger.py's).
 
 Where the log lives (a SQLite file, or a PostgreSQL URL shared by several hosts) is the backend's business
 (backend.py); everything here is the same for both.
@@ -21,6 +22,7 @@ from chat.storage.backend import DEFAULT_DB, Backend, StoreError, default_target
 from chat.storage.connect import open_backend
 from chat.storage.grams import grams
 from chat.storage.leases import dead_owners, interrupt, lease_seconds, process_tag, release, renew
+from chat.storage.ledger import SpendLedger
 from chat.storage.rows import Exchange, MessageCache, Rating, Run, SpendEntry, Vote, split_exchange
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ def _row(row: Record | dict) -> dict:
     """A record as the row storage writes (its own copy: the queue must not see a caller's later change)."""
     return row.to_row() if isinstance(row, (Exchange, Run, Rating, Vote, SpendEntry)) else dict(row)
 
-class Store:
+class Store(SpendLedger):
     """Appends rows from a bounded queue on one writer thread, so logging never blocks a stream for long."""
 
     def __init__(self, path: str | Path | None = None):
@@ -485,37 +487,6 @@ class Store:
             fh.flush()
         log.error("chat store: %d rows saved to %s; the next start imports them", len(lines), self.spill_path)
 
-    # ---- the spend ledger ------------------------------------------------
-    def reserve_spend(self, reserved: SpendEntry, limits: list[tuple[str, str | None, int]]) -> tuple[str, int] | None:
-        """Atomically across processes: if every limit holds with the entry's amount added, record the entry.
-
-        limits: (scope, key, cap in pico-USD) with scope 'day', 'session' or 'user'. Returns None when
-        reserved, else (scope, amount already used) for the first limit that would be passed.
-        """
-        entry = reserved.to_row()
-
-        def run(conn):
-            self.backend.lock_windows(conn, [(scope, _window(scope, key, entry)) for scope, key, _ in limits])
-            for scope, key, cap in limits:
-                if scope == "day":
-                    used = conn.execute("SELECT coalesce(sum(amount_pusd), 0) FROM spend WHERE day = ?", [entry["day"]])
-                elif scope == "session":
-                    used = conn.execute("SELECT coalesce(sum(amount_pusd), 0) FROM spend WHERE session_key = ?", [key])
-                else:
-                    used = conn.execute('SELECT coalesce(sum(amount_pusd), 0) FROM spend WHERE "user" = ? AND day = ?',
-                                        [key, entry["day"]])
-                total = used.fetchone()[0]
-                if total + entry["amount_pusd"] > cap:
-                    return scope, total
-            self._write_row(conn, "spend", entry, "upsert")
-            return None
-
-        return self.call(run)
-
-    def settle_spend(self, entry: SpendEntry) -> None:
-        """Replace a reservation with what the exchange cost (or record a cost that had none)."""
-        self.upsert("spend", entry)
-
     # ---- reading -------------------------------------------------------
     def forget_messages(self) -> None:
         """After messages were deleted (a purge, on the writer thread): stop trusting the known ids."""
@@ -535,11 +506,6 @@ class Store:
         """One exchange as it was logged: what was sent rebuilt, money exact."""
         rows = self.query("SELECT * FROM exchanges_full WHERE id = ?", [exchange_id])
         return Exchange.from_row(rows[0]) if rows else None
-
-
-def _window(scope: str, key: str | None, entry: dict) -> str:
-    """The spend window a limit counts in: the UTC day, the session, or a login's day."""
-    return {"day": entry["day"], "session": key or "", "user": f"{key}|{entry['day']}"}[scope]
 
 
 @atexit.register
