@@ -55,8 +55,9 @@ def main(argv=None) -> int:
     p.add_argument("--daily-cap", help="USD all users and processes together may spend per UTC day (CHAT_DAILY_CAP_USD)")
     p.add_argument("--user-cap", help="USD each login may spend per UTC day, with --auth (CHAT_USER_CAP_USD)")
     p.add_argument("--rate-limit", help="requests a minute per browser session or login (CHAT_RATE_LIMIT)")
-    p.add_argument("--lang", default=os.environ.get("DEMO_LANG"), metavar="ko|en",
-                   help="the app's language for everyone (DEMO_LANG); default: each reader's browser's")
+    p.add_argument("--lang", default=os.environ.get("DEMO_LANG"), metavar="LANG",
+                   help="the app's language for everyone, en or any with a catalog in chat/locale (ko) (DEMO_LANG); "
+                        "default: each reader's browser's")
     p.add_argument("--tz", default=os.environ.get("DEMO_TZ"), metavar="ZONE",
                    help="show times in this zone, e.g. Asia/Seoul (DEMO_TZ); default: each reader's browser's. "
                         "The log keeps UTC")
