@@ -286,8 +286,10 @@ class Engine:
         if messages is None:
             return None
         temperature = self._record_params(att, model, temperature, max_tokens)
+        script = script_of(sent_text(messages))  # read once: a long FAQ is read through to find its script
+        att.ratio = self.token_ratio(model, script, wait=False)
         marked = self._cache_choice(att, model, messages, cache)
-        max_tokens = self._reserve(att, model, messages, max_tokens)
+        max_tokens = self._reserve(att, model, messages, max_tokens, script)
         if att.failure is not None:
             return None
         try:
@@ -352,7 +354,6 @@ class Engine:
 
     def _cache_choice(self, att: _Attempt, model: Model, messages: list[dict], cache: str) -> bool:
         """Whether the request marks its prefix for the vendor's cache, recorded on the row either way."""
-        att.ratio = self.token_ratio(model, script_of(sent_text(messages)), wait=False)
         marked = cache == "auto" and self._cacheable(model, messages, att.ratio)
         if marked:
             att.params["cache_marked"] = True  # the request asked the vendor to cache its prefix
@@ -360,7 +361,8 @@ class Engine:
             att.params["cache"] = "off"  # caching was turned off for this one
         return marked
 
-    def _reserve(self, att: _Attempt, model: Model, messages: list[dict], max_tokens: int | None) -> int | None:
+    def _reserve(self, att: _Attempt, model: Model, messages: list[dict], max_tokens: int | None,
+                 script: Script) -> int | None:
         """The spend caps' reservation (a refusal recorded on the attempt); the max tokens to send."""
         req: ChatRequest = att.req
         try:
@@ -371,7 +373,7 @@ class Engine:
             self._refuse(att, exc.reason)
             return max_tokens
         if att.reservation is not None:  # the ratio the cap reserved the input at, and where it came from
-            att.params["token_ratio"] = {"script": script_of(sent_text(messages)), "reserved": round(att.ratio.high, 4),
+            att.params["token_ratio"] = {"script": script, "reserved": round(att.ratio.high, 4),
                                          "source": att.ratio.source, "answers": att.ratio.answers}
             if max_tokens is None:
                 # the reserved output is the real bound only if the model is told so

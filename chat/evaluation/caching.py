@@ -64,6 +64,7 @@ class RunCache:
     miss: Decimal  # a prefix token on a miss: the write price where the vendor charges for writes, else input
     plain: Decimal  # a prefix token with no cache at all: the input price
     run_share: float  # of the prefix tokens the run sent, those it found cached
+    prefix: int  # the prefix in the vendor's tokens: the most it cached or wrote in one call
 
 
 def _rate(rows, cost: str, tokens) -> Decimal | None:
@@ -97,7 +98,7 @@ def run_cache(rows) -> RunCache | None:
             entry = (cost, prefix, spent)
             sent, found = sent + prefix, found + reads
         attempts.setdefault(r.question_id or "", []).append(entry)
-    return RunCache(attempts, read, miss, plain, found / sent if sent else 0.0)
+    return RunCache(attempts, read, miss, plain, found / sent if sent else 0.0, prefix)
 
 
 def rebill(cache: RunCache, per_day: int, hours: tuple[int, int] = WORKING_HOURS) -> dict[str, list[Decimal]]:
@@ -117,6 +118,5 @@ def calibrated(cache: RunCache, per_day: int, hours: tuple[int, int] = WORKING_H
     def mean(by_question: dict[str, list[Decimal]]) -> Decimal:
         costs = [c for cs in by_question.values() for c in cs]
         return sum(costs, Decimal(0)) / len(costs)
-    prefix = max(p for attempts in cache.attempts.values() for _, p, _ in attempts)
     return Cached(mean(rebill(cache, per_day, hours)), mean(_billed_at(cache, cache.plain)),
-                  hit_share(per_day, hours), prefix)
+                  hit_share(per_day, hours), cache.prefix)

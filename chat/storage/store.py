@@ -60,7 +60,7 @@ Record = Exchange | Run | Rating | Vote | SpendEntry
 
 def _row(row: Record | dict) -> dict:
     """A record as the row storage writes (its own copy: the queue must not see a caller's later change)."""
-    return row.to_row() if isinstance(row, (Exchange, Run, Rating, Vote, SpendEntry)) else dict(row)
+    return dict(row) if isinstance(row, dict) else row.to_row()
 
 class Store(SpendLedger):
     """Appends rows from a bounded queue on one writer thread, so logging never blocks a stream for long."""
