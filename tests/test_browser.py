@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from chat.evaluation import report_files
 from chat.storage.rows import Exchange
@@ -83,8 +84,18 @@ def open_chat(browser, url):
 
 
 def send(page, text):
+    """Type and press Enter as a user would, again if the press was dropped: Gradio ignores a submit while the
+    last one's event is still closing (trigger_mode "once"), and the box empties only when a send is taken."""
     page.fill("#prompt textarea", text)
-    page.keyboard.press("Enter")
+    for _ in range(20):
+        page.focus("#prompt textarea")
+        page.keyboard.press("Enter")
+        try:
+            page.wait_for_function("document.querySelector('#prompt textarea').value === ''", timeout=1_500)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the app never took {text!r}")
 
 
 def chat_text(page) -> str:
