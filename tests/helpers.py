@@ -87,3 +87,75 @@ def catalog(lang: str) -> dict[str, str]:
         else:
             out[m.id] = m.string
     return out
+
+
+def run_cli(args, env=None, cwd=None, input: str | None = None, text: bool = True):
+    """`python -m chat ARGS` through chat.ui.cli.main in this process, where a separate process is not what a test
+    checks: the same parser and exit codes, stdout and stderr as a user sees them, warnings included, without a
+    second and a half of imports per call. Returns what subprocess.run(..., capture_output=True, text=True) would.
+    Tests of signals, crashes, several hosts or a fresh process's defaults still start `python -m chat` itself."""
+    from chat.ui.cli import main
+
+    return run_main(main, ["python", "-m", "chat"], args, env=env, cwd=cwd, input=input, text=text)
+
+
+def run_main(main, command: list[str], args, env=None, cwd=None, input: str | None = None, text: bool = True):
+    """A program's main(argv) in this process, as its own process would run it (see run_cli)."""
+    import contextlib
+    import io
+    import logging
+    import os
+    import signal
+    import subprocess
+    import sys
+    import traceback
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True) for _ in range(2))
+    # a process's warnings reach its stderr through logging's last resort; pytest's own handler would take them here
+    handler = logging.StreamHandler(err)
+    handler.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    try:
+        os.chdir(cwd or saved_cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                _stdin(io.StringIO(input or "")):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse's refusals, as the process would exit
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if isinstance(exc.code, str):
+                    print(exc.code, file=sys.stderr)
+            except Exception:  # what the process would print as it died, through its redacting hook
+                sys.excepthook(*sys.exc_info()) if sys.excepthook is not sys.__excepthook__ else traceback.print_exc()
+                code = 1
+    finally:
+        logging.getLogger().removeHandler(handler)
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for sig, was in saved_signals.items():
+            signal.signal(sig, was)
+    shown = [s.buffer.getvalue() for s in (out, err)]
+    if text:
+        shown = [b.decode("utf-8", "replace") for b in shown]
+    return subprocess.CompletedProcess([*command, *args], code or 0, *shown)
+
+
+def _stdin(stream):
+    import contextlib
+    import sys
+
+    @contextlib.contextmanager
+    def swapped():
+        saved, sys.stdin = sys.stdin, stream
+        try:
+            yield
+        finally:
+            sys.stdin = saved
+
+    return swapped()

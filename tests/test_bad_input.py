@@ -20,7 +20,7 @@ from chat.evaluation.runs import RunError, create
 from chat.ui import app, runs_tab
 from chat.ui.access import Access
 from chat.ui.session import new_session
-from tests.helpers import run, shown
+from tests.helpers import run, run_cli, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 # ten levels of nine aliases each: 9^10 (3.5 billion) strings once expanded, from about 350 bytes
@@ -165,8 +165,7 @@ def test_demo_with_a_broken_rubric_or_pricing_stops_with_one_line(tmp_path):
     prices = tmp_path / "p.yaml"
     prices.write_text("models:\n  gpt-4o-mini: {provider: openai, input: 0.15, output: 0.6}\n"
                       "  gpt-4o-mini: {provider: openai, input: 99, output: 99}\n")
-    out = subprocess.run([sys.executable, "-m", "chat", "--pricing", str(prices), "models"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = run_cli(["--pricing", str(prices), "models"], cwd=ROOT, env=env)
     assert out.returncode == 2 and "line 3: duplicate key 'gpt-4o-mini'" in out.stderr and "Traceback" not in out.stderr
 
 
@@ -179,8 +178,6 @@ def test_engine_checks_parameters_from_any_caller(fake, engine):
 
 def test_every_control_checks_a_parameter_through_its_one_declaration(fake, engine):
     """The component, the Runs handler, run creation and the CLI refuse an out-of-range value in the same words."""
-    import subprocess
-    import sys
 
     from chat.engine.options import CONCURRENCY, MAX_TOKENS, REPEATS, TEMPERATURE, BadOption
     from chat.ui.components import CheckedNumber, CheckedSlider
@@ -200,8 +197,7 @@ def test_every_control_checks_a_parameter_through_its_one_declaration(fake, engi
                 create(engine, qs, ["gpt-4o-mini"], **{"repeats": 1, "concurrency": 1, option.name: bad})
             assert str(refused.value) == words
         flag = "--" + option.name.replace("_", "-")
-        cli = subprocess.run([sys.executable, "-m", "chat", "eval", "examples/quick_questions.txt", "-m", "gpt-4o-mini",
-                              flag, str(bad)], capture_output=True, text=True, timeout=60)
+        cli = run_cli(["eval", "examples/quick_questions.txt", "-m", "gpt-4o-mini", flag, str(bad)])
         assert cli.returncode == 2 and f"argument {flag}: must be {option.allowed}, got" in cli.stderr, cli.stderr
 
 
@@ -216,8 +212,6 @@ def test_a_huge_or_control_character_model_name_is_one_line_and_never_logged_who
 
 def test_a_nul_in_the_logs_search_and_an_absurd_time_range_get_one_line(engine, tmp_path):
     import os
-    import subprocess
-    import sys
 
     from chat.ui import logs_tab
     from chat.ui.access import Access
@@ -227,7 +221,7 @@ def test_a_nul_in_the_logs_search_and_an_absurd_time_range_get_one_line(engine, 
     assert "No exchanges match" in summary
     env = dict(os.environ, CHAT_DB=str(tmp_path / "cli.db"))
     for args in (["logs", "--since", "999999w"], ["stats", "--until", "999999w"]):
-        out = subprocess.run([sys.executable, "-m", "chat", *args], env=env, capture_output=True, text=True, timeout=60)
+        out = run_cli(args, env=env)
         assert out.returncode == 2 and "past the year 1" in out.stderr and "Traceback" not in out.stderr, out.stderr
         assert len(out.stderr.strip().splitlines()) <= 2  # usage line and the one that says what is wrong
 
@@ -248,9 +242,8 @@ def test_a_control_character_in_a_study_file_is_one_line_naming_file_line_and_ch
         load(path, name=name)
     assert str(err.value) == told
     # the command line: one line, exit 2, no traceback
-    done = subprocess.run([sys.executable, "-m", "chat", "eval", str(path), "-m", "gpt-4o-mini", "--dry-run"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, CHAT_DB=str(tmp_path / "log.db")))
+    done = run_cli(["eval", str(path), "-m", "gpt-4o-mini", "--dry-run"], cwd=ROOT,
+                   env=dict(os.environ, CHAT_DB=str(tmp_path / "log.db")))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().endswith(f"line {line}: control character U+{code} is not allowed in a question set; "
                                         "remove it and upload again"), done.stderr

@@ -19,7 +19,7 @@ from chat.ui import app, compare_tab, rating_view, runs_tab
 from chat.ui.access import Access
 from chat.ui.session import new_session
 from tests.fake_servers import Scenario
-from tests.helpers import shown
+from tests.helpers import run_cli, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "examples" / "training_faq.yaml"
@@ -110,13 +110,11 @@ def _env(fake, db, **extra):
 def test_cli_eval_honours_the_daily_cap(fake, db_target):
     fake.scenarios["gpt-4o"] = Scenario(input_tokens=400, output_tokens=300)  # about $0.004 an answer
     db = db_target
-    out = subprocess.run([sys.executable, "-m", "chat", "eval", str(FAQ), "-m", "gpt-4o", "--repeats", "3",
-                          "--max-tokens", "300"], cwd=ROOT, env=_env(fake, db, CHAT_DAILY_CAP_USD="0.05"),
-                         capture_output=True, text=True, timeout=300)
+    out = run_cli(["eval", str(FAQ), "-m", "gpt-4o", "--repeats", "3", "--max-tokens", "300"], cwd=ROOT,
+                  env=_env(fake, db, CHAT_DAILY_CAP_USD="0.05"))
     assert out.returncode == 1
     assert 0 < _spent(db) <= Decimal("0.05") and "daily spend cap reached" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "chat", "ask", "-m", "gpt-4o", "--daily-cap", "0.01", "hi"], cwd=ROOT,
-                         env=_env(fake, db), capture_output=True, text=True, timeout=120)
+    out = run_cli(["ask", "-m", "gpt-4o", "--daily-cap", "0.01", "hi"], cwd=ROOT, env=_env(fake, db))
     assert out.returncode == 1 and "daily spend cap reached" in out.stderr  # the flag, with today's spend counted
 
 

@@ -1,4 +1,5 @@
-"""`python -m chat` as a user runs it: a subprocess against the loopback fake server."""
+"""`python -m chat` as a user runs it against the loopback fake server: through main(argv) in this process, and once as
+the module itself in a subprocess."""
 from __future__ import annotations
 
 import os
@@ -8,11 +9,17 @@ import sys
 from pathlib import Path
 
 from tests.fake_servers import Scenario
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cli(args, env, timeout=300):
+    return run_cli(args, env=env, cwd=ROOT)
+
+
+def _process(args, env, timeout=300):
+    """`python -m chat` itself, for the one test that checks the module runs as a user starts it."""
     return subprocess.run([sys.executable, "-m", "chat", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -25,7 +32,7 @@ def _env(**extra):
 def test_ask_streams_prints_meter_and_logs(fake, tmp_path):
     fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=100, output_tokens=40)
     db = tmp_path / "cli.db"
-    out = _cli(["ask", "-m", "gpt-4o-mini", "--system", "Be brief.", "--max-tokens", "50", "--db", str(db), "hello"], _env())
+    out = _process(["ask", "-m", "gpt-4o-mini", "--system", "Be brief.", "--max-tokens", "50", "--db", str(db), "hello"], _env())
     assert out.returncode == 0, out.stderr
     assert out.stdout == "Hello, this is a fake reply.\n"
     assert "100 in · 40 out" in out.stderr and "$0.000039" in out.stderr and "TTFT" in out.stderr

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from chat.evaluation import report_files
 from chat.wording import currency, format_money, format_won, rate_note
 from tests.fake_servers import Scenario
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 KRW = {"CHAT_CURRENCY": "KRW", "CHAT_USD_RATE": "1390", "CHAT_USD_RATE_DATE": "2026-12-01"}
@@ -38,8 +37,7 @@ def test_won_are_written_as_people_write_them():
 def test_a_bad_setting_is_one_line_at_start(env, message):
     with pytest.raises(ValueError, match=message):
         currency(env)
-    out = subprocess.run([sys.executable, "-m", "chat", "models"], cwd=ROOT, env={**os.environ, **env},
-                         capture_output=True, text=True, timeout=120)
+    out = run_cli(["models"], cwd=ROOT, env={**os.environ, **env})
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and message.split(":")[0] in out.stderr
 
 

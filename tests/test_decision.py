@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,15 +15,14 @@ from chat.evaluation.ratings import DEFAULT_RUBRIC, rate
 from chat.evaluation.runs import create, execute
 from chat.evaluation.summary import summarize
 from tests.fake_servers import Scenario
-from tests.helpers import shown
+from tests.helpers import run_cli, shown
 from tests.synthetic import Truth, write_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cli(args, env):
-    return subprocess.run([sys.executable, "-m", "chat", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return run_cli(args, env=env, cwd=ROOT)
 
 
 def _three(store, seed=7, **changes):

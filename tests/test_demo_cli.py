@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from tests.browser import free_port
+from tests.helpers import run_main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,8 +41,10 @@ def test_share_without_auth_prints_a_loud_warning(tmp_path):
 
 def _refused(tmp_path, args=(), **env) -> str:
     """demo.py with a bad setting: it must stop with exit 2 and one line, no traceback; that line."""
-    out = subprocess.run([sys.executable, "demo.py", *args, "--db", str(tmp_path / "c.db")], cwd=ROOT, env=_env(**env),
-                         capture_output=True, text=True, timeout=120)
+    import demo
+
+    # its main(argv) in this process: every refusal comes before the app is built, so no server is left behind
+    out = run_main(demo.main, ["python", "demo.py"], [*args, "--db", str(tmp_path / "c.db")], cwd=ROOT, env=_env(**env))
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
     return out.stderr
 
@@ -51,6 +54,8 @@ def test_bad_settings_stop_with_one_clear_line(tmp_path):
     assert "CHAT_DAILY_CAP_USD='lots' is not an amount in USD" in _refused(tmp_path, CHAT_DAILY_CAP_USD="lots")
     assert "CHAT_LOCAL_CACHE_MB='1GB' must be a whole number of megabytes" in _refused(tmp_path,
                                                                                      CHAT_LOCAL_CACHE_MB="1GB")
+    assert "CHAT_LOCAL_THREADS='all' must be a whole number of threads from 1 to 256" in _refused(
+        tmp_path, CHAT_LOCAL_THREADS="all")
     assert "unknown time zone 'Mars/Olympus': use an IANA name such as Asia/Seoul" in _refused(
         tmp_path, ["--tz", "Mars/Olympus"])
     assert "CHAT_CURRENCY=KRW needs CHAT_USD_RATE" in _refused(tmp_path, CHAT_CURRENCY="KRW")

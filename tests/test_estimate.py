@@ -19,15 +19,15 @@ from chat.evaluation.estimate import estimate
 from chat.evaluation.runs import create, execute
 from chat.evaluation.summary import summarize
 from tests.fake_servers import Scenario
+from tests.helpers import run_cli
 from tests.helpers import shown as text_of
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "examples" / "training_faq.yaml"
 
 
-def _cli(args, env, **kw):
-    return subprocess.run([sys.executable, "-m", "chat", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300, **kw)
+def _cli(args, env):
+    return run_cli(args, env=env, cwd=ROOT)
 
 
 def _prompt_tokens(system: str, question: str) -> int:

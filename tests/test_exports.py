@@ -5,14 +5,12 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from chat.ui import logs_tab
 from chat.ui.access import Access
 from tests.fake_servers import Scenario
-from tests.helpers import run
+from tests.helpers import run, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 ATTACKS = ['=HYPERLINK("http://evil.example/","click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)", "\t=1+1",
@@ -39,12 +37,10 @@ def test_formulas_in_prompts_are_neutralised_in_csv_and_kept_exact_in_jsonl(fake
     assert sorted(r["prompt"] for r in exact) == sorted(a + " 환불" for a in ATTACKS)  # JSONL is data, not a sheet
 
     env = dict(os.environ, CHAT_DB=str(engine.store.path))
-    cli = subprocess.run([sys.executable, "-m", "chat", "logs", "--csv", "--bom", "-n", "0"], cwd=ROOT, env=env,
-                         capture_output=True, timeout=120)
+    cli = run_cli(["logs", "--csv", "--bom", "-n", "0"], cwd=ROOT, env=env, text=False)
     assert cli.returncode == 0, cli.stderr
     assert cli.stdout.startswith(b"\xef\xbb\xbf")
     cli_rows = list(csv.DictReader(io.StringIO(cli.stdout.decode("utf-8-sig"))))
     assert sorted(r["prompt"] for r in cli_rows) == sorted("'" + a + " 환불" for a in ATTACKS)
-    plain = subprocess.run([sys.executable, "-m", "chat", "logs", "--jsonl", "-n", "0"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=120)
+    plain = run_cli(["logs", "--jsonl", "-n", "0"], cwd=ROOT, env=env)
     assert sorted(json.loads(line)["prompt"] for line in plain.stdout.splitlines()) == sorted(a + " 환불" for a in ATTACKS)

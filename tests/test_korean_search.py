@@ -14,6 +14,7 @@ from chat.storage import logs
 from chat.storage.grams import grams
 from chat.storage.logs import LogFilter
 from chat.storage.store import Store
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = [
@@ -65,8 +66,7 @@ def test_the_index_follows_updates_and_deletes_from_any_program(log):
 
 def test_the_cli_datasette_and_sqlite_utils_find_it(log):
     env = dict(os.environ, CHAT_DB=str(log.path))
-    out = subprocess.run([sys.executable, "-m", "chat", "logs", "-q", "장려금", "--json"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = run_cli(["logs", "-q", "장려금", "--json"], cwd=ROOT, env=env)
     assert out.returncode == 0, out.stderr
     assert [r["id"] for r in json.loads(out.stdout)] == ["a"]
     # sqlite-utils, as the README says: the word's overlapping pairs, all required

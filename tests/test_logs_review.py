@@ -16,17 +16,14 @@ import pytest
 
 from tests.conftest import need
 from tests.fake_servers import Scenario
-from tests.helpers import run
+from tests.helpers import run, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = "2026-01-05T10:00:00.000Z"
 
 
 def _cli(*args, db: Path):
-    env = dict(os.environ, CHAT_DB=str(db))
-    out = subprocess.run([sys.executable, "-m", "chat", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
-    return out
+    return run_cli(args, env=dict(os.environ, CHAT_DB=str(db)), cwd=ROOT)
 
 
 @pytest.fixture

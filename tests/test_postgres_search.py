@@ -2,14 +2,12 @@
 expression index for English, with nothing beyond core PostgreSQL."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from chat.storage import logs
 from chat.storage.logs import LogFilter
 from chat.storage.store import Store
+from tests.helpers import run_cli
 from tests.test_storage_contract import _filled
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,8 +31,7 @@ def test_a_two_syllable_korean_term_and_an_english_prefix_are_found_through_inde
     assert "idx_exchanges_words" in _plan(store, "refund")
     assert store.query("SELECT extname FROM pg_extension") == [{"extname": "plpgsql"}]  # core only
     # and the command line finds a word inside a Korean compound on the server
-    found = subprocess.run([sys.executable, "-m", "chat", "logs", "--db", pg_url, "-q", "장려금"], capture_output=True,
-                           text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    found = run_cli(["logs", "--db", pg_url, "-q", "장려금"])
     assert found.returncode == 0 and "e001" in found.stdout and "e002" not in found.stdout, found.stderr
 
 

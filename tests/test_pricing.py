@@ -8,6 +8,7 @@ import pytest
 from chat.engine.pricing import PricingError, cost_of, format_usd, load_prices
 from chat.engine.usage import Usage
 from tests.conftest import need
+from tests.helpers import run_cli
 
 
 def test_shipped_file_loads_with_all_families():
@@ -91,8 +92,6 @@ def test_every_token_priced_entry_matches_genai_prices_field_by_field():
 
 def test_price_check_reports_a_stale_figure(tmp_path):
     need("genai_prices", "prices against an independent source")
-    import subprocess
-    import sys
 
     from tests.conftest import ROOT
 
@@ -100,8 +99,7 @@ def test_price_check_reports_a_stale_figure(tmp_path):
     path.write_text("models:\n  gpt-4o: {provider: openai, input: 2.60, output: 10, cached_input: 1.25}\n"
                     "  meta.llama3-70b-instruct-v1:0: {provider: bedrock, input: 2.65, output: 3.50}\n"
                     "  my-box: {provider: ollama, usd_per_hour: 1.2}\n")
-    out = subprocess.run([sys.executable, "-m", "chat", "--pricing", str(path), "prices", "--check"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    out = run_cli(["--pricing", str(path), "prices", "--check"], cwd=ROOT)
     assert out.returncode == 1, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == ("gpt-4o  input: pricing.yaml 2.6, genai-prices 2.5 (USD per 1M tokens; "

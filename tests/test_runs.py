@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from decimal import Decimal
@@ -22,6 +20,7 @@ from chat.evaluation.runs import RunError, create, execute
 from chat.evaluation.summary import summarize
 from tests.conftest import need
 from tests.fake_servers import Scenario
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "examples" / "training_faq.yaml"
@@ -190,7 +189,7 @@ def test_rubric_file(tmp_path):
 
 
 def _cli(args, env):
-    return subprocess.run([sys.executable, "-m", "chat", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return run_cli(args, env=env, cwd=ROOT)
 
 
 def test_cli_eval_resume_and_offline_report(fake, tmp_path):

@@ -20,7 +20,7 @@ from chat.storage.logs import LogFilter
 from chat.storage.migrations import SchemaTooNew
 from chat.storage.store import Store
 from tests.fake_servers import Scenario
-from tests.helpers import run
+from tests.helpers import run, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "examples" / "training_faq.yaml"
@@ -324,22 +324,16 @@ def _drop(url: str) -> None:
 
 
 def test_db_check_reads_a_log_without_changing_it_and_db_copy_says_what_it_moved(db_target, tmp_path):
-    import os
-
     store = Store(db_target)
     _filled(store)
     store.close()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "chat", "db"]
-    checked = subprocess.run([*cmd, "check", db_target], capture_output=True, text=True, env=env, timeout=60)
+    checked = run_cli(["db", "check", db_target])
     assert checked.returncode == 0, checked.stderr
     assert "exchanges           4 rows" in checked.stdout and "1 replies marked streaming" in checked.stdout
-    copied = subprocess.run([*cmd, "copy", db_target, str(tmp_path / "copy.db")], capture_output=True, text=True,
-                            env=env, timeout=60)
+    copied = run_cli(["db", "copy", db_target, str(tmp_path / "copy.db")])
     assert copied.returncode == 0, copied.stderr
     assert [line.split()[:4] for line in copied.stdout.splitlines() if line.startswith("exchanges")] == \
         [["exchanges", "4", "4", "4"]]
     assert "cost of the exchanges: $0.003 in the source, $0.003 in the target" in copied.stdout
-    missing = subprocess.run([*cmd, "copy", str(tmp_path / "nothing.db"), db_target], capture_output=True, text=True,
-                             env=env, timeout=60)
+    missing = run_cli(["db", "copy", str(tmp_path / "nothing.db"), db_target])
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "no log at" in missing.stderr
