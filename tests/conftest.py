@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 _SHARED_CACHE = ROOT.parent / "shared" / "tiktoken-cache"
 if not os.environ.get("TIKTOKEN_CACHE_DIR") and _SHARED_CACHE.is_dir():
     os.environ["TIKTOKEN_CACHE_DIR"] = str(_SHARED_CACHE)
+# The suite runs a worker per core. The embedded model's threads wait for each other at every token, so a model
+# computing on both cores spins while the other worker's browser holds one: each of its processes computes on one.
+os.environ.setdefault("CHAT_LOCAL_THREADS", "1")
 
 # Variables a developer's shell or .env might carry; tests decide them explicitly.
 _CONFIG_VARS = [
@@ -151,3 +154,14 @@ def need(module: str, why: str):
         if os.environ.get("CI"):
             pytest.fail(f"{module} is missing, so {why} cannot be tested: pip install -r requirements-dev.txt")
         pytest.skip(f"{module} is not installed ({why})")
+
+
+# The files whose tests take longest (a minute to half a minute each, --durations shows them), run first: with
+# `--dist loadfile` a worker takes a whole file, and one of these left to the end would run while the other waits.
+LONGEST_FIRST = ("test_browser.py", "test_study.py", "test_shutdown.py", "test_exfiltration.py", "test_local_worker.py",
+                 "test_hosts.py", "test_proxy.py", "test_logs_privacy.py", "test_browser_korean.py", "test_demo_cli.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order

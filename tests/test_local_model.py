@@ -98,3 +98,22 @@ def test_the_estimate_times_the_local_model_at_its_measured_speeds_and_the_real_
     assert prompt > 50
     expected_each = prompt / read + round(out) / write
     assert abs(line.seconds - line.calls * expected_each) < 1e-6 * line.seconds
+
+
+def test_the_local_models_threads_are_a_setting(monkeypatch):
+    """llama.cpp computed on every core whatever else the machine ran, and its threads wait for each other at each
+    token: beside other busy work fewer threads answer sooner, and CHAT_LOCAL_THREADS says how many."""
+    from chat.engine.providers import local_llama
+
+    path = local_llama.bundled_model_path()
+    monkeypatch.setenv("CHAT_LOCAL_THREADS", "1")
+    assert local_llama.supervisor_settings(path).threads == 1
+    monkeypatch.delenv("CHAT_LOCAL_THREADS")
+    assert local_llama.supervisor_settings(path).threads == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("CHAT_LOCAL_THREADS", "0")
+    try:
+        local_llama.supervisor_settings(path)
+    except ValueError as exc:
+        assert str(exc) == "CHAT_LOCAL_THREADS='0' must be a whole number of threads from 1 to 256 (e.g. 4)"
+    else:
+        raise AssertionError("0 threads was taken")

