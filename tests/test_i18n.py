@@ -1,11 +1,14 @@
 """The app's words in Korean and English: every label the page registers has both; a bad --lang is one line."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from chat.evaluation import report_files
 from chat.ui.i18n import CATALOGUE, check_lang, language, say
-from tests.helpers import catalog, shown, templates
+from tests.helpers import catalog, run_cli, shown, templates
 
 SAME_IN_BOTH = {"2026-11-23T18:00", "LLM chat meter"}
 
@@ -102,23 +105,17 @@ def test_the_report_takes_the_readers_language_and_the_cli_stays_english(store, 
 
 
 def test_report_lang_ko_from_the_command_line(store, tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
 
     from tests.synthetic import Truth, write_run
 
     run_id = write_run(store, [Truth("gpt-4o-mini"), Truth("gpt-4o", cost_usd="0.002")], questions=3, repeats=2)
     store.close()
-    out = subprocess.run([sys.executable, "-m", "chat", "report", run_id, "--lang", "ko", "--out", str(tmp_path / "r"),
-                          "--db", str(tmp_path / "chat.db")], cwd=Path(__file__).resolve().parents[1],
-                         capture_output=True, text=True, timeout=120)
+    out = run_cli(["report", run_id, "--lang", "ko", "--out", str(tmp_path / "r"), "--db", str(tmp_path / "chat.db")])
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("wrote ")  # the CLI's own words stay English
     page = (tmp_path / "r" / f"run-{run_id}.html").read_text(encoding="utf-8")
     assert "<html lang=ko>" in page and "<h2>추천</h2>" in page
-    bad = subprocess.run([sys.executable, "-m", "chat", "report", run_id, "--lang", "fr", "--db", str(tmp_path / "chat.db")],
-                         cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
+    bad = run_cli(["report", run_id, "--lang", "fr", "--db", str(tmp_path / "chat.db")])
     assert bad.returncode == 2 and "argument --lang: language 'fr': use en or ko" in bad.stderr
 
 
@@ -342,3 +339,33 @@ def test_a_korean_reader_is_told_the_embedded_model_answers_in_english_only(engi
     hint = CATALOGUE.entries[model_hint().key]
     assert "내장 모델 smollm2-135m-instruct은(는) 영어로만 답합니다" in hint["ko"] and "다국어 GGUF" in hint["ko"]
     assert hint["en"] == "Type endpoint:model for any other model, e.g. ollama:llama3.2"
+
+
+def _gradio_korean_keys() -> set[str]:
+    """The keys Gradio's own Korean bundle translates ("common.clear"), read from its frontend file."""
+    import gradio
+
+    assets = Path(gradio.__file__).parent / "templates" / "frontend" / "assets"
+    (bundle,) = [p for p in assets.glob("ko-*.js") if "export{" in p.read_text(encoding="utf-8")]
+    text = bundle.read_text(encoding="utf-8")
+    bodies = dict(re.findall(r"(?:var |,)(\w+)=\{([^{}]*)\}", text))
+    sections = dict(re.findall(r"(\w+) as (\w+)", text.rsplit("export{", 1)[1]))
+    return {f"{section}.{key}" for var, section in sections.items() if var in bodies
+            for key in re.findall(r"(?:^|,)(\w+):`", bodies[var])}
+
+
+def test_the_words_gradio_says_while_an_event_waits_are_in_korean():
+    """A Korean reader waiting in a busy queue heard Gradio's English: its status line for screen readers, "In queue:
+    1 of 2", has no entry in Gradio's Korean. Every word its status tracker looks up is in Gradio's Korean or ours."""
+    import gradio
+
+    from chat.ui.i18n import GRADIO_WORDS
+
+    assets = Path(gradio.__file__).parent / "templates" / "frontend" / "assets"
+    tracker = "".join(p.read_text(encoding="utf-8") for p in assets.glob("statustracker-*.js"))
+    wanted = set(re.findall(r"i18n\(`(\w+\.\w+)`\)", tracker))
+    assert "status.queue_position" in wanted and "common.loading" in wanted
+    gradios = _gradio_korean_keys()
+    assert "common.clear" in gradios  # the bundle was read
+    assert wanted - gradios - set(GRADIO_WORDS["ko"]) == set()
+    assert GRADIO_WORDS["ko"]["status.queue_position"] == "대기열 {size}개 중 {position}번째"

@@ -185,4 +185,6 @@ GRADIO = (
     pgettext("gradio", "common.back_to_app"),
     pgettext("gradio", "common.back_to_app_description"),
     pgettext("gradio", "common.complete"),
+    pgettext("gradio", "status.queue_position"),
+    pgettext("gradio", "common.progress"),
 )
