@@ -68,6 +68,7 @@ class Settings:
     cache_bytes: int
     threads: int
     extra_bufts: bool
+    nice: int = 5
 
 
 def describe_exit(code: int | None) -> str:
