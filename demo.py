@@ -105,10 +105,9 @@ def main(argv=None) -> int:
         if args.lang:
             os.environ["DEMO_LANG"] = args.lang  # what handlers write follows it too (chat.ui.i18n.language)
         from chat.engine.providers.llama_state import capacity_bytes
-        from chat.engine.providers.local_llama import context_size, nice_level, thread_count
+        from chat.engine.providers.local_llama import context_size, thread_count
 
-        # the embedded model's settings, checked now rather than at its first use
-        context_size(), capacity_bytes(), thread_count(), nice_level()
+        context_size(), capacity_bytes(), thread_count()  # the embedded model's settings, checked now rather than at its first use
         from chat.engine.providers.llama_process import worker_limit
 
         worker_limit()

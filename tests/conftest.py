@@ -17,8 +17,6 @@ if not os.environ.get("TIKTOKEN_CACHE_DIR") and _SHARED_CACHE.is_dir():
 # The suite runs a worker per core. The embedded model's threads wait for each other at every token, so a model
 # computing on both cores spins while the other worker's browser holds one: each of its processes computes on one.
 os.environ.setdefault("CHAT_LOCAL_THREADS", "1")
-# and at the same priority as the rest: beside a test the other worker's processes are not the app it should yield to
-os.environ.setdefault("CHAT_LOCAL_NICE", "0")
 
 # Variables a developer's shell or .env might carry; tests decide them explicitly.
 _CONFIG_VARS = [

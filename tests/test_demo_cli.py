@@ -56,8 +56,6 @@ def test_bad_settings_stop_with_one_clear_line(tmp_path):
                                                                                      CHAT_LOCAL_CACHE_MB="1GB")
     assert "CHAT_LOCAL_THREADS='all' must be a whole number of threads from 1 to 256" in _refused(
         tmp_path, CHAT_LOCAL_THREADS="all")
-    assert "CHAT_LOCAL_NICE='-5' must be a whole number from 0 (the app's share) to 19 (the least)" in _refused(
-        tmp_path, CHAT_LOCAL_NICE="-5")
     assert "unknown time zone 'Mars/Olympus': use an IANA name such as Asia/Seoul" in _refused(
         tmp_path, ["--tz", "Mars/Olympus"])
     assert "CHAT_CURRENCY=KRW needs CHAT_USD_RATE" in _refused(tmp_path, CHAT_CURRENCY="KRW")

@@ -77,19 +77,6 @@ def test_the_real_model_answers_a_chat_prompt_of_over_100_tokens_in_its_own_proc
     assert sup.worker.pid != os.getpid() and _alive(sup.worker.pid)  # it ran in a child, not in this process
 
 
-
-def test_the_model_process_yields_the_cpu_as_chat_local_nice_says(engine, fresh_model, monkeypatch):
-    """The worker lowered its priority by 5 whatever the machine was for; an operator may say how far (0 is the
-    app's own share), and a bad value stops the app at start (tests/test_demo_cli.py)."""
-    for level in ("7", "0"):
-        fresh_model.llama_process.stop_all()
-        monkeypatch.setenv("CHAT_LOCAL_NICE", level)
-        _, result = run(engine, model=MODEL, prompt="Hi", max_tokens=2, temperature=0)
-        assert result.ok, result.error
-        pid = fresh_model.supervisor(MODEL).worker.pid
-        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + int(level)
-
-
 _DIRECT = """
 import json, sys
 from llama_cpp import Llama, llama_cpp as native

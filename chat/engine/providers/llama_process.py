@@ -68,7 +68,6 @@ class Settings:
     cache_bytes: int
     threads: int
     extra_bufts: bool
-    nice: int = 5
 
 
 def describe_exit(code: int | None) -> str:

@@ -148,8 +148,8 @@ def main(argv: list[str]) -> int:
     for sig in (signal.SIGINT, getattr(signal, "SIGHUP", None)):
         if sig is not None:
             signal.signal(sig, signal.SIG_IGN)
-    if hasattr(os, "nice") and settings.get("nice", 5):
-        os.nice(settings.get("nice", 5))  # when cores are short, the app serving everyone goes first; alone, it costs nothing
+    if hasattr(os, "nice"):
+        os.nice(5)  # when cores are short, the app serving everyone goes first; alone, this costs nothing
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever native code prints goes to stderr, never into the protocol
     channel = _Channel(out)

@@ -16,7 +16,6 @@ from chat.wording import Said
 
 BUNDLED_NAME = "smollm2-135m-instruct"
 DEFAULT_N_CTX = 8192
-DEFAULT_NICE = 5
 WAIT_REPORT_S = 0.5  # while in line, how often the position is re-reported (each report is a chance to Stop)
 
 
@@ -37,17 +36,6 @@ def thread_count() -> int:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
     if not raw.isdigit() or not 1 <= int(raw) <= 256:
         raise ValueError(f"CHAT_LOCAL_THREADS={raw!r} must be a whole number of threads from 1 to 256 (e.g. 4)")
-    return int(raw)
-
-
-def nice_level() -> int:
-    """How far a local model's process yields the CPU: CHAT_LOCAL_NICE, else 5, so that when cores are short the
-    app serving everyone goes first; 0 gives it the same share as the app."""
-    raw = os.environ.get("CHAT_LOCAL_NICE", "").strip()
-    if not raw:
-        return DEFAULT_NICE
-    if not raw.isdigit() or not 0 <= int(raw) <= 19:
-        raise ValueError(f"CHAT_LOCAL_NICE={raw!r} must be a whole number from 0 (the app's share) to 19 (the least)")
     return int(raw)
 
 
@@ -86,7 +74,7 @@ def _model_path(name: str) -> Path:
 def supervisor_settings(path: Path) -> llama_process.Settings:
     """What a worker for this file is started with."""
     return llama_process.Settings(str(path), context_size(), capacity_bytes(), thread_count(),
-                                  llama_process.fast_path_is_safe(), nice_level())
+                                  llama_process.fast_path_is_safe())
 
 
 def supervisor(name: str) -> llama_process.Supervisor:
