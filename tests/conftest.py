@@ -156,10 +156,14 @@ def need(module: str, why: str):
         pytest.skip(f"{module} is not installed ({why})")
 
 
-# The files whose tests take longest (a minute to half a minute each, --durations shows them), run first: with
-# `--dist loadfile` a worker takes a whole file, and one of these left to the end would run while the other waits.
-LONGEST_FIRST = ("test_browser.py", "test_study.py", "test_shutdown.py", "test_exfiltration.py", "test_local_worker.py",
-                 "test_hosts.py", "test_proxy.py", "test_logs_privacy.py", "test_browser_korean.py", "test_demo_cli.py")
+# The files whose tests take longest (half a minute to two each; --durations shows them) start first, paired: with
+# `--dist loadfile` each worker takes a whole file, the first two files go one to each worker, then the next two.
+# The study (the embedded model on the long Korean FAQ) starts beside the shutdown tests, which mostly wait out
+# timeouts, not beside a browser; the crash tests' model beside the two hosts' waits. One of these left to the end
+# would run while the other worker sat idle.
+LONGEST_FIRST = ("test_study.py", "test_shutdown.py", "test_browser.py", "test_exfiltration.py", "test_local_worker.py",
+                 "test_hosts.py", "test_proxy.py", "test_logs_privacy.py", "test_browser_korean.py", "test_local_turns.py",
+                 "test_browser_logins.py")
 
 
 def pytest_collection_modifyitems(config, items):
