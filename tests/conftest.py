@@ -156,16 +156,14 @@ def need(module: str, why: str):
         pytest.skip(f"{module} is not installed ({why})")
 
 
-# The files whose tests take longest (a quarter of a minute to two each; --durations shows them) start first, in
-# pairs: with `--dist loadfile` each worker takes a whole file, the first two one to each worker, then the next two
-# as they finish. A file that keeps the CPU busy (the embedded model, a browser) goes beside one that mostly waits
-# (timeouts, signals, a second host) where there is one: the study on the long Korean FAQ took 61 s beside the
-# browser walks and 31 s beside the shutdown tests. One of these left to the end would run while the other worker
-# sat idle.
+# The files whose tests take longest (half a minute to two each; --durations shows them) start first, paired: with
+# `--dist loadfile` each worker takes a whole file, the first two files go one to each worker, then the next two.
+# The study (the embedded model on the long Korean FAQ) starts beside the shutdown tests, which mostly wait out
+# timeouts, not beside a browser; the crash tests' model beside the two hosts' waits. One of these left to the end
+# would run while the other worker sat idle.
 LONGEST_FIRST = ("test_study.py", "test_shutdown.py", "test_browser.py", "test_exfiltration.py", "test_local_worker.py",
-                 "test_hosts.py", "test_proxy.py", "test_storage_contract.py", "test_logs_privacy.py",
-                 "test_local_turns.py", "test_browser_korean.py", "test_caps.py", "test_browser_logins.py",
-                 "test_local_model.py")
+                 "test_hosts.py", "test_proxy.py", "test_logs_privacy.py", "test_browser_korean.py", "test_local_turns.py",
+                 "test_browser_logins.py")
 
 
 def pytest_collection_modifyitems(config, items):
