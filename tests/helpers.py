@@ -108,7 +108,6 @@ def run_main(main, command: list[str], args, env=None, cwd=None, input: str | No
     import signal
     import subprocess
     import sys
-    import traceback
 
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_signals = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
@@ -131,7 +130,7 @@ def run_main(main, command: list[str], args, env=None, cwd=None, input: str | No
                 if isinstance(exc.code, str):
                     print(exc.code, file=sys.stderr)
             except Exception:  # what the process would print as it died, through its redacting hook
-                sys.excepthook(*sys.exc_info()) if sys.excepthook is not sys.__excepthook__ else traceback.print_exc()
+                sys.excepthook(*sys.exc_info())
                 code = 1
     finally:
         logging.getLogger().removeHandler(handler)
