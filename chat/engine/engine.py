@@ -31,6 +31,7 @@ from chat.engine.providers import (
     UsageReport,
 )
 from chat.engine.settings import max_seconds, timeouts
+from chat.engine.shutdown import FLUSH_S, GRACE_S
 from chat.engine.token_priors import Script
 from chat.engine.token_ratios import Ratio, TokenRatios, our_count, script_of, sent_text
 from chat.engine.tokens import count_messages, count_text
@@ -203,6 +204,7 @@ class Engine:
             self.budget.store = self.store
         self.ratios = TokenRatios(self.store, self.prices)  # each model's tokens per token of ours, from the log
         self.closing = threading.Event()
+        self.runs_asked: set[str] = set()  # runs this process has asked for answers (whose rows may still be queued)
         self._active: dict[str, _Attempt] = {}
         self._active_lock = threading.Lock()
 
@@ -233,6 +235,8 @@ class Engine:
 
     def stream(self, req: ChatRequest) -> Iterator[Chunk | Thinking | Waiting | Result]:
         att = _Attempt(req.exchange_id or uuid.uuid4().hex, now_iso(), req, messages=[{"role": "user", "content": req.prompt}])
+        if req.run_id:
+            self.runs_asked.add(req.run_id)
         with self._active_lock:
             self._active[att.id] = att
         try:
@@ -250,7 +254,7 @@ class Engine:
             result = self._finish(att)
         yield result
 
-    def close(self, grace_s: float = 5.0, flush_s: float = 10.0) -> None:
+    def close(self, grace_s: float = GRACE_S, flush_s: float = FLUSH_S) -> None:
         """Shut down: refuse new requests, let streams in flight end as 'aborted', log them all, flush.
 
         Streams notice at their next chunk; one still silent after grace_s is logged from here, with its partial text.

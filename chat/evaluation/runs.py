@@ -121,7 +121,8 @@ def create(engine: Engine, qs: QuestionSet, models: list[str], repeats: int, con
 
 
 def finished_keys(engine: Engine, run_id: str) -> set[tuple[str, str | None, str, int]]:
-    engine.store.flush(timeout=5)  # answers this process logged a moment ago; readers are never blocked
+    if run_id in engine.runs_asked:  # answers this process logged a moment ago; readers are never blocked
+        engine.store.flush(timeout=5)  # (a run this process has not asked yet has none: no wait on a locked log)
     return queries.answered_cells(engine.store, run_id)
 
 
