@@ -131,15 +131,15 @@ def test_demo_stopped_by_sigterm_logs_every_session_streaming(fake, db_target, t
             jobs.append(client.submit(f"question {n}", "gpt-4o-mini", "", 0.7, 50, api_name="/chat"))
         _wait_for(lambda: sum(1 for r in fake.requests if r["first"]) >= 10, "10 sessions streaming")
         time.sleep(0.3)
-        started = time.monotonic()
-        demo.proc.send_signal(signal.SIGTERM)
-        demo.proc.wait(timeout=40)
-        took = time.monotonic() - started
+        demo.proc.send_signal(signal.SIGTERM)  # as `docker stop` does, with its SIGKILL 10 s later
+        try:
+            demo.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            demo.proc.kill()
     finally:
         hold.set()
         demo.stop()
-    assert demo.proc.returncode == 143, demo.output()
-    assert took < 30  # a bounded exit (the watchdog's limit), not a hang
+    assert demo.proc.returncode == 143, demo.output()  # exited by itself, in time: not killed (-9)
     rows = _logged(db)
     assert len(rows) == len(fake.requests) == 10
     assert {r["status"] for r in rows} == {"aborted"}
