@@ -89,7 +89,7 @@ def study(fake, tmp_path):
 def test_the_whole_study_runs_in_one_command_with_exact_costs(study):
     tmp, env = study
     out = subprocess.run([sys.executable, "-m", "chat", "--pricing", str(tmp / "pricing.yaml"), "eval",
-                          str(tmp / "study.yaml"), "--max-tokens", "24", "--temperature", "0", "--out", str(tmp / "out"),
+                          str(tmp / "study.yaml"), "--max-tokens", "8", "--temperature", "0", "--out", str(tmp / "out"),
                           "--blind", "--per-day", "2000"], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -109,7 +109,7 @@ def test_the_whole_study_runs_in_one_command_with_exact_costs(study):
             # priced by the hour: the wall time it held the machine, by hand
             hand = Decimal(repr(row["latency_ms"] / 1000)) * LOCAL_USD_PER_HOUR / 3600
             assert (row["cost_basis"], Decimal(row["exact"])) == ("compute", hand), model
-            assert 0 < row["output_tokens"] <= 24 and row["usage_source"] == "provider"
+            assert 0 < row["output_tokens"] <= 8 and row["usage_source"] == "provider"
             continue
         sc = SCENARIOS[model.split(":", 1)[1] if model in ("azure:study-gpt4o", "azure-ai:Phi-4") else model]
         if model == "azure:study-gpt4o":
