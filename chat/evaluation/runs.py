@@ -186,7 +186,8 @@ def execute(engine: Engine, run_id: str, qs: QuestionSet, models: list[str], rep
     yield last
     # claims: set while this process can take cells for itself; cleared for the run once the log cannot be written
     params = {"max_tokens": max_tokens, "temperature": temperature, "claims": threading.Event(), **asdict(caller)}
-    params["claims"].set()
+    if not engine.store.backlogged:  # a log that just refused the run's own row would not record a claim either
+        params["claims"].set()
     try:
         for last in _pump(engine, run_id, qs, params, cancel, iter(todo), concurrency, len(cells), skipped):
             yield last

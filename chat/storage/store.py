@@ -207,6 +207,11 @@ class Store(SpendLedger):
         """Queue rows that are written in one transaction: all of them or none."""
         return self._put(("rows", table, [_row(r) for r in rows], "insert"))
 
+    @property
+    def backlogged(self) -> bool:
+        """Rows of this process wait in the spill file: the log would not take a write lately (locked, or down)."""
+        return self._spilled
+
     def write_now(self, table: str, row: Record | dict, wait_s: float) -> bool:
         """Upsert a row and wait until it is on disk; past wait_s it also goes to the spill file. True if written."""
         return self._written(table, _row(row), wait_s, self.upsert(table, row), "upsert")
@@ -216,7 +221,9 @@ class Store(SpendLedger):
         return self._written(table, _row(row), wait_s, self.append(table, row), "insert")
 
     def _written(self, table: str, row: dict, wait_s: float, ticket: int, mode: str) -> bool:
-        if self.wait(ticket, wait_s):
+        # a log that refused the last rows is not waited for again: the spill file holds this one at once (and the
+        # queue still writes it once the log takes writes again, which ends the backlog)
+        if self.wait(ticket, 0 if self._spilled else wait_s):
             return True
         self._spill([(table, [dict(row)], mode)])
         return False
