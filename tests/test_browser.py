@@ -433,50 +433,6 @@ def test_the_logs_show_times_in_the_browsers_time_zone(browser, demo, scenarios)
     context.close()
 
 
-ENGLISH_UI = ["Send", "Stop", "Retry", "Undo", "Clear", "System prompt", "Temperature", "Max tokens", "Session",
-              "Context", "Unavailable models", "Every reply is metered"]
-
-
-def test_a_korean_browser_sees_the_app_in_korean_and_an_english_one_in_english(browser, demo, scenarios):
-    from chat.ui.i18n import words
-
-    scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=["네, ", "받을 수 있어요."], input_tokens=40, output_tokens=12)
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="ko-KR")
-    page = context.new_page()
-    page.goto(demo.url)
-    page.wait_for_selector("#prompt textarea", timeout=60_000)
-    tabs = page.get_by_role("tab").all_inner_texts()
-    assert tabs[:4] == ["채팅", "비교", "실행", "로그"]
-    send(page, "훈련장려금 받을 수 있나요?")
-    row = wait_row(demo.db, "훈련장려금 받을 수 있나요?")
-    korean = meter_line(row, words("ko"))
-    page.wait_for_function("t => document.querySelector('#chatbot').innerText.includes(t)", arg=korean, timeout=20_000)
-    assert "입력 40" in korean and "출력 12" in korean and "첫 토큰" in korean and "전체" in korean
-    page.wait_for_function("document.querySelector('#meter-panel').innerText.includes('요청 1회')", timeout=20_000)
-    text = page.inner_text("body")
-    for english in ENGLISH_UI:
-        assert english not in text, english  # no English the app itself wrote, in the chat tab
-    for label in ("보내기", "중지", "시스템 프롬프트", "최대 토큰"):
-        assert label in text
-    page.get_by_role("tab", name="실행").click()
-    page.wait_for_selector("#run-go", timeout=20_000)
-    assert page.inner_text("#run-go") == "실행" and "질문 세트" in page.inner_text("body")
-    page.wait_for_function("document.querySelector('#run-per-model').innerText.includes('질문당 비용')", timeout=20_000)
-    assert "최대 TTFT p95 (초)" in page.inner_text("body")  # the decision view's constraints
-    page.get_by_role("tab", name="로그").click()
-    page.wait_for_selector("#logs-refresh", timeout=20_000)
-    assert page.inner_text("#logs-refresh") == "검색"
-    if os.environ.get("UPDATE_SCREENSHOTS"):
-        page.get_by_role("tab", name="채팅").click()
-        page.screenshot(path=str(ROOT / "docs" / "screenshots" / "chat-ko.png"), full_page=True)
-    context.close()
-    # the same app, an English browser: English
-    context, page = open_chat(browser, demo.url)
-    assert page.get_by_role("tab").all_inner_texts()[:4] == ["Chat", "Compare", "Runs", "Logs"]
-    assert page.inner_text("#send") == "Send"
-    context.close()
-
-
 def test_lang_forces_one_language_for_every_browser(browser, fake_server, tmp_path):
     proc = DemoProcess(demo_env(fake_server.url), ["--lang", "ko"], tmp_path / "chat.db")
     try:

@@ -78,6 +78,7 @@ def test_a_korean_reader_meets_no_english_the_app_wrote(browser, korean, fake_se
     page = context.new_page()
     page.goto(korean.url)
     page.wait_for_selector("#prompt textarea", timeout=60_000)
+    assert page.get_by_role("tab").all_inner_texts()[:4] == ["채팅", "비교", "실행", "로그"]
     seen = {}
 
     # chat: a reply, its meter (won per 1,000), the session panel and the rate's note
@@ -86,8 +87,13 @@ def test_a_korean_reader_meets_no_english_the_app_wrote(browser, korean, fake_se
     page.wait_for_function("document.querySelector('#chatbot').innerText.includes('1,000건당')", timeout=30_000)
     page.locator("#chatbot .thought-group .title").first.click()  # the meter opens onto its cost breakdown
     page.wait_for_function("document.querySelector('#chatbot').innerText.includes('캐시 쓰기')", timeout=20_000)
+    page.wait_for_function("document.querySelector('#meter-panel').innerText.includes('요청 1회')", timeout=20_000)
     seen["chat"] = shown(page)
     assert "1달러당 ₩1,390" in seen["chat"] and "100만 토큰당 입력" in page.input_value("#model input")
+    for words in ("입력 420", "출력 60", "첫 토큰", "전체", "보내기", "중지", "시스템 프롬프트", "최대 토큰"):
+        assert words in seen["chat"], words
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        page.screenshot(path=str(SHOTS / "chat-ko.png"), full_page=True)
 
     # compare, blind: the meter is hidden, then the vote's toast and mark
     page.get_by_role("tab", name="비교").click()
@@ -107,6 +113,7 @@ def test_a_korean_reader_meets_no_english_the_app_wrote(browser, korean, fake_se
 
     # runs: the estimate, a run to its end, results, charts, the decision and the answers
     page.get_by_role("tab", name="실행").click()
+    assert page.inner_text("#run-go") == "실행" and "최대 TTFT p95 (초)" in page.inner_text("body")
     page.click("#run-example input")
     page.keyboard.type("training_faq")
     page.keyboard.press("Enter")
@@ -132,6 +139,7 @@ def test_a_korean_reader_meets_no_english_the_app_wrote(browser, korean, fake_se
 
     # logs: the table, a row opened, the charts
     page.get_by_role("tab", name="로그").click()
+    assert page.inner_text("#logs-refresh") == "검색"
     page.wait_for_function("document.querySelector('#logs-table').innerText.includes('정상')", timeout=30_000)
     page.click("#logs-table [data-testid='cell-0-1']")
     page.wait_for_function("document.querySelector('#logs-detail').innerText.includes('보낸 내용')", timeout=20_000)
@@ -160,12 +168,15 @@ def test_a_korean_reader_meets_no_english_the_app_wrote(browser, korean, fake_se
     assert "Runs" not in seen["logs"].split("API")[-1]
 
 
-def test_a_clicked_log_row_opens_without_looking_editable(browser, korean, fake_server):
+def test_an_english_browser_on_the_same_app_reads_english_and_a_clicked_log_row_opens_without_looking_editable(
+        browser, korean, fake_server):
     fake_server.scenarios.clear()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # en-US
     page = context.new_page()
     page.goto(korean.url)
     page.wait_for_selector("#prompt textarea", timeout=60_000)
+    assert page.get_by_role("tab").all_inner_texts()[:4] == ["Chat", "Compare", "Runs", "Logs"]
+    assert page.inner_text("#send") == "Send"
     page.fill("#prompt textarea", "a row to open")
     page.keyboard.press("Enter")
     page.wait_for_function("document.querySelector('#chatbot').innerText.includes('TTFT')", timeout=30_000)
