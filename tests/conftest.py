@@ -162,8 +162,7 @@ def need(module: str, why: str):
 # timeouts, not beside a browser; the crash tests' model beside the two hosts' waits. One of these left to the end
 # would run while the other worker sat idle.
 LONGEST_FIRST = ("test_study.py", "test_shutdown.py", "test_browser.py", "test_exfiltration.py", "test_local_worker.py",
-                 "test_hosts.py", "test_proxy.py", "test_logs_privacy.py", "test_browser_korean.py", "test_local_turns.py",
-                 "test_browser_logins.py")
+                 "test_hosts.py", "test_proxy.py", "test_logs_privacy.py", "test_browser_korean.py", "test_local_turns.py")
 
 
 def pytest_collection_modifyitems(config, items):
