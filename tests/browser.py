@@ -84,7 +84,9 @@ class DemoProcess:
     """`python demo.py ...` on a free port, with its own SQLite file (or a PostgreSQL URL, run from a folder of
     its own: `cwd`, as a separate host would be)."""
 
-    def __init__(self, env: dict, args: list[str], db: Path | str, log: Path | None = None, cwd: Path | None = None):
+    def __init__(self, env: dict, args: list[str], db: Path | str, log: Path | None = None, cwd: Path | None = None,
+                 wait: bool = True):
+        """Started, and (unless wait=False: call ready() later, so that several apps start at once) serving."""
         self.port = free_port()
         self.db = db
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -95,15 +97,20 @@ class DemoProcess:
             cwd=cwd or ROOT, env={**env, "PYTHONPATH": str(ROOT)} if cwd else env, stdout=self._fh,
             stderr=subprocess.STDOUT,
         )
+        if wait:
+            self.ready()
+
+    def ready(self) -> DemoProcess:
+        """Wait until the app answers (or a login page does)."""
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"demo.py exited early:\n{self.log.read_text()}")
             try:
                 urllib.request.urlopen(self.url, timeout=2)
-                return
+                return self
             except urllib.error.HTTPError:
-                return  # up, but asking for a login
+                return self  # up, but asking for a login
             except OSError:
                 time.sleep(0.3)
         raise RuntimeError(f"demo.py did not start:\n{self.log.read_text()}")
@@ -140,7 +147,9 @@ class Apps:
             if db:
                 cwd = folder / f"host-{i}"
                 cwd.mkdir()
-            self.demos.append(DemoProcess(env, args, self.db, log=folder / f"app-{i}.log", cwd=cwd))
+            self.demos.append(DemoProcess(env, args, self.db, log=folder / f"app-{i}.log", cwd=cwd, wait=False))
+        for d in self.demos:  # started together: each one's imports overlap the others'
+            d.ready()
         self.pids = [d.proc.pid for d in self.demos]
         self.url = self.demos[0].url
         if processes > 1:

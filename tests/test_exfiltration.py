@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, DemoProcess, demo_env, fill_run, require_chromium, send_compare
+from tests.browser import DemoProcess, demo_env, fill_run, send_compare
 from tests.fake_servers import Scenario
 
 
@@ -120,13 +120,12 @@ def hostile_app(fake_server, beacon_server, tmp_path_factory):
 
 
 @pytest.mark.parametrize("csp", ["on", "off"])
-def test_nothing_an_attacker_writes_anywhere_makes_the_browser_fetch_anything(fake_server, hostile_app, beacon, csp):
+def test_nothing_an_attacker_writes_anywhere_makes_the_browser_fetch_anything(browser, fake_server, hostile_app, beacon,
+                                                                              csp):
     """Payloads in replies, prompts, questions, references, model, variant and set names and rubric labels; read in
     Chat, Compare, the Runs answers, rating view and decision, the Logs detail, a toast and the HTML report. No element
     loads anything, no request is made, same-origin or not, and the reader stays logged in. With the policy switched
     off too: the renderer is the first wall on its own."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
 
     hostile = [f"openai:{name}" for name in _names(beacon)[:2]]
     fake_server.default = Scenario(chunks=_payload(beacon), input_tokens=20, output_tokens=40)
@@ -135,70 +134,68 @@ def test_nothing_an_attacker_writes_anywhere_makes_the_browser_fetch_anything(fa
     with urllib.request.urlopen(demo.url, timeout=10) as page:  # the login page
         policy = page.headers["Content-Security-Policy"]
     assert "img-src data: blob:" in policy and "connect-src 'self'" in policy
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 860})
-        if csp == "off":  # every page as a proxy that drops headers would serve it
-            context.route("**/*", _without_csp)
-        page = context.new_page()
-        page.on("request", lambda r: fetched.append(r.url) if "leak" in r.url or "logout" in r.url else None)
-        page.goto(demo.url)
-        page.wait_for_selector("input[type=password]", timeout=30_000)
-        page.locator("input[type=text]").first.fill("alice")
-        page.fill("input[type=password]", "wonder-1")
-        page.keyboard.press("Enter")
-        page.wait_for_selector("#prompt textarea", timeout=60_000)
-        # Chat: a hostile model name and a hostile prompt, answered by a hostile reply
-        page.fill("#model input", hostile[0])
-        page.keyboard.press("Enter")
-        page.fill("#prompt textarea", "".join(_payload(beacon)))
-        page.keyboard.press("Enter")
-        _until(page, "#chatbot", "TTFT")
-        assert "![n](" in page.inner_text("#chatbot") and "<img" in page.inner_text("#chatbot")  # shown, as text
-        # Compare: both columns, their names shown, and a vote's toast naming the model
-        page.get_by_role("tab", name="Compare").click()
-        send_compare(page, hostile, "show me the chart")
-        for i in range(2):
-            _until(page, f"#compare-meter-{i}", "TTFT")
-        page.click("#compare-vote-1")
-        page.wait_for_selector("[data-testid=toast-body]", timeout=10_000)
-        toast = page.inner_text("[data-testid=toast-body]")
-        assert "Vote recorded for B (openai:<img src=" in toast, toast  # the name as typed, as text
-        # Runs: the hostile set, run on a hostile model and a plain one, under both hostile variants
-        fill_run(page, (hostile[1], "gpt-4o-mini"), repeats=1, example=None)
-        page.set_input_files("#run-upload input[type=file]", str(study))
-        page.click("#run-go")
-        _until(page, "#run-status", "· done", timeout=60_000)
-        _until(page, "#decide-verdict", "v ![n](")  # the decision names the candidates, as text
-        page.get_by_role("button", name="Rate answers").click()
-        page.click("#run-blind input")  # names shown: in the answers and the rating view
-        _until(page, "#run-answers", "Reference 1")
-        page.fill("#run-rater textarea, #run-rater input", "alice")
-        page.click("#run-next")
-        _until(page, "#run-who", "Model:")
-        _until(page, "#run-question", "Question")
-        # the HTML report, as a reader opens the file: no policy of the app's around it at all
-        page.click("#run-export")
-        link = page.locator("#run-files a[href*='.html']").first
-        link.wait_for(timeout=30_000)
-        report_url = urllib.parse.urljoin(demo.url, link.get_attribute("href"))
-        report = context.request.get(report_url).text()
-        # Logs: the chat's row in full
-        page.get_by_role("tab", name="Logs").click()
-        page.click("#logs-table [data-testid='cell-0-1']")
-        _until(page, "#logs-detail", "What was sent")
-        page.wait_for_timeout(1500)  # time for anything to be requested
-        made = _loaders(page)
-        reader = context.new_page()
-        reader.on("request", lambda r: fetched.append(r.url) if "leak" in r.url or "logout" in r.url else None)
-        reader.set_content(report)
-        assert "Reference 1" in reader.inner_text("body") and "![n](" in reader.inner_text("body")
-        reader.wait_for_timeout(1000)
-        made += _loaders(reader)
-        # still logged in
-        page.goto(demo.url)
-        page.wait_for_selector("#prompt textarea", timeout=30_000)
-        browser.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    if csp == "off":  # every page as a proxy that drops headers would serve it
+        context.route("**/*", _without_csp)
+    page = context.new_page()
+    page.on("request", lambda r: fetched.append(r.url) if "leak" in r.url or "logout" in r.url else None)
+    page.goto(demo.url)
+    page.wait_for_selector("input[type=password]", timeout=30_000)
+    page.locator("input[type=text]").first.fill("alice")
+    page.fill("input[type=password]", "wonder-1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#prompt textarea", timeout=60_000)
+    # Chat: a hostile model name and a hostile prompt, answered by a hostile reply
+    page.fill("#model input", hostile[0])
+    page.keyboard.press("Enter")
+    page.fill("#prompt textarea", "".join(_payload(beacon)))
+    page.keyboard.press("Enter")
+    _until(page, "#chatbot", "TTFT")
+    assert "![n](" in page.inner_text("#chatbot") and "<img" in page.inner_text("#chatbot")  # shown, as text
+    # Compare: both columns, their names shown, and a vote's toast naming the model
+    page.get_by_role("tab", name="Compare").click()
+    send_compare(page, hostile, "show me the chart")
+    for i in range(2):
+        _until(page, f"#compare-meter-{i}", "TTFT")
+    page.click("#compare-vote-1")
+    page.wait_for_selector("[data-testid=toast-body]", timeout=10_000)
+    toast = page.inner_text("[data-testid=toast-body]")
+    assert "Vote recorded for B (openai:<img src=" in toast, toast  # the name as typed, as text
+    # Runs: the hostile set, run on a hostile model and a plain one, under both hostile variants
+    fill_run(page, (hostile[1], "gpt-4o-mini"), repeats=1, example=None)
+    page.set_input_files("#run-upload input[type=file]", str(study))
+    page.click("#run-go")
+    _until(page, "#run-status", "· done", timeout=60_000)
+    _until(page, "#decide-verdict", "v ![n](")  # the decision names the candidates, as text
+    page.get_by_role("button", name="Rate answers").click()
+    page.click("#run-blind input")  # names shown: in the answers and the rating view
+    _until(page, "#run-answers", "Reference 1")
+    page.fill("#run-rater textarea, #run-rater input", "alice")
+    page.click("#run-next")
+    _until(page, "#run-who", "Model:")
+    _until(page, "#run-question", "Question")
+    # the HTML report, as a reader opens the file: no policy of the app's around it at all
+    page.click("#run-export")
+    link = page.locator("#run-files a[href*='.html']").first
+    link.wait_for(timeout=30_000)
+    report_url = urllib.parse.urljoin(demo.url, link.get_attribute("href"))
+    report = context.request.get(report_url).text()
+    # Logs: the chat's row in full
+    page.get_by_role("tab", name="Logs").click()
+    page.click("#logs-table [data-testid='cell-0-1']")
+    _until(page, "#logs-detail", "What was sent")
+    page.wait_for_timeout(1500)  # time for anything to be requested
+    made = _loaders(page)
+    reader = context.new_page()
+    reader.on("request", lambda r: fetched.append(r.url) if "leak" in r.url or "logout" in r.url else None)
+    reader.set_content(report)
+    assert "Reference 1" in reader.inner_text("body") and "![n](" in reader.inner_text("body")
+    reader.wait_for_timeout(1000)
+    made += _loaders(reader)
+    # still logged in
+    page.goto(demo.url)
+    page.wait_for_selector("#prompt textarea", timeout=30_000)
+    context.close()
     assert made == [], made
     assert fetched == [], f"the browser asked for {fetched}"
     assert _Beacon.hits == [], f"the beacon was fetched: {_Beacon.hits}"
@@ -222,13 +219,11 @@ def _site(pages: dict[str, str]) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def test_another_site_cannot_frame_the_app_unless_the_operator_lists_it(fake_server, hostile_app, tmp_path):
+def test_another_site_cannot_frame_the_app_unless_the_operator_lists_it(browser, fake_server, hostile_app, tmp_path):
     """With no frame-ancestors and no X-Frame-Options, another site could frame the app and trick a reader into
     logging in, or a logged-in one into clicking Send or Run. The browser now refuses the frame (the attack's app,
     with the default policy, shows its login form nowhere inside another site); --frame-ancestors lets an intranet
     embed it."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
 
     framing = "<html><body><iframe id=app src='{url}' width=900 height=700></iframe></body></html>"
     pages: dict[str, str] = {}
@@ -240,18 +235,16 @@ def test_another_site_cannot_frame_the_app_unless_the_operator_lists_it(fake_ser
         with urllib.request.urlopen(refused.url, timeout=10) as page:
             assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
             assert page.headers["X-Frame-Options"] == "DENY"
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            # an operator who embeds the app in its own site lists it, and the app loads in the frame
-            page.goto(f"{origin}/intranet")
-            page.frame_locator("#app").locator("#prompt textarea").wait_for(timeout=60_000)
-            # the attacker's site: the browser refuses to show the app inside it (an error page in its place)
-            page.goto(f"{origin}/attack")  # returns once the page and its frame have loaded, the error page included
-            framed = page.frames[1]
-            assert framed.url.startswith("chrome-error://"), framed.url
-            assert page.frame_locator("#app").locator("input[type=password], #prompt textarea").count() == 0
-            browser.close()
+        page = browser.new_page()
+        # an operator who embeds the app in its own site lists it, and the app loads in the frame
+        page.goto(f"{origin}/intranet")
+        page.frame_locator("#app").locator("#prompt textarea").wait_for(timeout=60_000)
+        # the attacker's site: the browser refuses to show the app inside it (an error page in its place)
+        page.goto(f"{origin}/attack")  # returns once the page and its frame have loaded, the error page included
+        framed = page.frames[1]
+        assert framed.url.startswith("chrome-error://"), framed.url
+        assert page.frame_locator("#app").locator("input[type=password], #prompt textarea").count() == 0
+        page.close()
     finally:
         allowed.stop()
         site.shutdown()

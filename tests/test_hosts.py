@@ -119,8 +119,10 @@ def test_two_app_hosts_share_a_daily_cap_every_answer_and_korean_search(fake, pg
         folder = tmp_path / name
         folder.mkdir()
         env = demo_env(fake.url, CHAT_HOST_ID=f"host-{name}", CHAT_SPILL_DIR=str(folder / "logs"))
-        hosts.append(DemoProcess(env, ["--daily-cap", "0.01"], pg_url, log=folder / "app.log", cwd=folder))
+        hosts.append(DemoProcess(env, ["--daily-cap", "0.01"], pg_url, log=folder / "app.log", cwd=folder, wait=False))
     try:
+        for h in hosts:
+            h.ready()
         clients = [Client(h.url, verbose=False) for h in hosts]
 
         def ask(i: int):
