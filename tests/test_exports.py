@@ -44,3 +44,26 @@ def test_formulas_in_prompts_are_neutralised_in_csv_and_kept_exact_in_jsonl(fake
     assert sorted(r["prompt"] for r in cli_rows) == sorted("'" + a + " 환불" for a in ATTACKS)
     plain = run_cli(["logs", "--jsonl", "-n", "0"], cwd=ROOT, env=env)
     assert sorted(json.loads(line)["prompt"] for line in plain.stdout.splitlines()) == sorted(a + " 환불" for a in ATTACKS)
+
+
+def test_downloads_do_not_pile_up_on_the_servers_disk(fake, engine, tmp_path, monkeypatch):
+    """Every export used to leave a folder in /tmp for good: a server kept everyone's exchanges on its disk."""
+    import tempfile
+
+    from chat.ui import downloads
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))  # this test's own /tmp
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=10, output_tokens=3)
+    run(engine, model="gpt-4o-mini", prompt="환불은 언제 되나요?")
+    engine.store.flush()
+    old = Path(logs_tab.export(engine, Access(), "CSV", None)[0])
+    hour_ago = old.parent.stat().st_mtime - downloads.KEEP_S - 1
+    os.utime(old.parent, (hour_ago, hour_ago))
+    new = [Path(logs_tab.export(engine, Access(), fmt, None)[0]) for fmt in ("CSV", "JSONL")]
+    assert not old.exists() and all(p.exists() for p in new)  # an hour on, the first download is gone
+    # all in one folder of this user's, never readable by another, found again by the next process
+    home = tmp / f"chat-downloads-{os.getuid()}"
+    assert [p.name for p in tmp.iterdir()] == [home.name] and {p.parent.parent for p in new} == {home}
+    assert home.stat().st_mode & 0o077 == 0

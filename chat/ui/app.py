@@ -21,6 +21,7 @@ from chat.ui.access import Access
 from chat.ui.bind import bind
 from chat.ui.components import ChatLog, CheckedNumber, CheckedSlider
 from chat.ui.display import price_text
+from chat.ui.downloads import KEEP_S
 from chat.ui.i18n import CATALOGUE, LANGS, language, say, t, words
 from chat.ui.identity import check_rate
 from chat.ui.login_guard import LOGOUT_JS
@@ -259,7 +260,8 @@ def build_app(engine: Engine, title: str = DEFAULT_TITLE, rubric: Rubric = DEFAU
     names = [value for _, value in usable]
     wanted = default_model()
     selected = wanted if wanted in names else (LOCAL_DEFAULT if LOCAL_DEFAULT in names else (names[0] if names else wanted))
-    with gr.Blocks(title=title) as demo:
+    # uploads and downloads in Gradio's cache are removed after an hour, and all of them when the app restarts
+    with gr.Blocks(title=title, delete_cache=(KEEP_S, KEEP_S)) as demo:
         ui = SimpleNamespace(state=gr.State(new_session))
         gr.Markdown(t("## {title}", title=title) if title == DEFAULT_TITLE else f"## {title}")
         gr.Markdown(t("Every reply is metered — tokens, cost, time to first token, total time, tokens/s — and logged."))

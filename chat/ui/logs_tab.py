@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import html
 import json
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
@@ -17,6 +15,7 @@ from chat.evaluation.spreadsheet import dict_writer
 from chat.storage import logs
 from chat.storage.logs import LogFilter
 from chat.storage.rows import STATUSES
+from chat.ui import downloads
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.display import cell, cost_breakdown, exchange_cell, local_time, meter_line
@@ -210,7 +209,7 @@ def export(engine: Engine, access: Access, fmt, f: LogFilter | None, request: gr
     """The rows of the last search in full as CSV or JSONL (newest first, up to EXPORT_LIMIT)."""
     f = (f if isinstance(f, LogFilter) else LogFilter()).narrowed(scope(access, request))
     engine.store.flush(timeout=5)
-    folder = Path(tempfile.mkdtemp(prefix="chat-logs-"))
+    folder = downloads.new_folder("chat-logs-")
     path = folder / f"exchanges.{'csv' if fmt == 'CSV' else 'jsonl'}"
     n = 0
     # a BOM in the CSV: Excel on Korean Windows reads UTF-8 (Hangul) only with it; JSONL stays plain UTF-8

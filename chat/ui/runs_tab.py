@@ -2,7 +2,6 @@
 
 import dataclasses
 import html
-import tempfile
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -29,7 +28,7 @@ from chat.evaluation.results import candidates, label
 from chat.evaluation.runs import RunError, create
 from chat.evaluation.summary import list_runs
 from chat.storage import runs as queries
-from chat.ui import decision_view, rating_view
+from chat.ui import decision_view, downloads, rating_view
 from chat.ui.access import Access, scope
 from chat.ui.bind import bind
 from chat.ui.components import CheckedNumber
@@ -312,7 +311,7 @@ def export(engine: Engine, access: Access, run_id: str, per_day=1000, request: g
         raise refuse(request, exc) from None
     constraints = decision_view.constraints_from(max_ttft, max_latency, min_acceptable_pct, max_cost, per_day,
                                                  max_monthly, min_scores, rubric, request, max_failure_pct)
-    out = Path(tempfile.mkdtemp(prefix="chat-report-"))
+    out = downloads.new_folder("chat-report-")
     summary = visible_summary(engine, access, request, run_id, rubric)
     try:
         # the report in the reader's language: the page's, for the managers it is sent on to
