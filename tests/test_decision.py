@@ -184,6 +184,45 @@ def test_the_runs_tab_decision_view_follows_its_constraints_and_keeps_its_measur
         show_decision(engine, auth, run_id, None, None, None, None, None, 1000, None, None, bob)
 
 
+def test_an_older_decision_still_working_never_puts_its_verdict_over_a_newer_one(store, monkeypatch):
+    """The picked run's decision, slow on a busy server, used to arrive after the reader had set a latency limit
+    and showed the verdict without it (the CI caught it); each session now sees its newest request's answer."""
+    import threading
+
+    import gradio as gr
+
+    from chat.engine import Engine
+    from chat.ui import decision_view
+    from chat.ui.access import Access
+
+    engine = Engine(store)
+    run_id = _three(store)
+    reader, other = gr.Request(session_hash="reader"), gr.Request(session_hash="other")
+    held, release = threading.Event(), threading.Event()
+    summarize_now = decision_view.summarize
+
+    def slow_first(*args, **kwargs):
+        if not held.is_set():  # the first request waits, as under load
+            held.set()
+            release.wait(30)
+        return summarize_now(*args, **kwargs)
+
+    monkeypatch.setattr(decision_view, "summarize", slow_first)
+    args = (engine, Access(), run_id, None, None)
+    older = {}
+    thread = threading.Thread(target=lambda: older.update(out=decision_view.show_decision(
+        *args, None, None, None, 1000, None, None, reader)))
+    thread.start()
+    held.wait(30)
+    newer = decision_view.show_decision(*args, 0.01, None, None, 1000, None, None, reader)  # a limit no one meets
+    elsewhere = decision_view.show_decision(*args, None, None, None, 1000, None, None, other)
+    release.set()
+    thread.join(30)
+    assert "No candidate meets every constraint" in shown(newer[0])
+    assert all(isinstance(part, type(gr.skip())) for part in older["out"])  # the stale verdict is not shown
+    assert "meets all constraints" in shown(elsewhere[0])  # another session's own answers are its own
+
+
 def test_the_decision_reads_in_korean_for_a_korean_reader(store):
     from chat.ui.i18n import words
 
