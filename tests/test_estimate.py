@@ -215,6 +215,9 @@ def test_a_runs_tab_run_outlives_the_page_and_stops_only_when_cancelled(fake, en
     status, picker = next(page)
     run_id = picker["value"]
     assert f"**Run `{run_id}`**" in status
+    # a page's timer asks after the picked run only while it runs: an idle page asks nothing
+    assert runs_tab.watch(run_id, runner=runner).active is True
+    assert runs_tab.watch(None, runner=runner).active is False and runs_tab.watch("gone", runner=runner).active is False
     page.close()  # the tab is closed
     hold.set()  # the model answers
     deadline = time.monotonic() + 60
@@ -226,8 +229,10 @@ def test_a_runs_tab_run_outlives_the_page_and_stops_only_when_cancelled(fake, en
     assert len(rows) == 6 and {r.status for r in rows} == {"ok"}  # nothing was aborted with the page
     # a page opened later picks the run and shows its end once
     assert runs_tab.refresh_runs(engine, Access(), None, runner=runner)["value"] == run_id
-    status, seen, fresh, *results = runs_tab.follow(engine, Access(), run_id, None, runner=runner)
+    status, seen, fresh, timer, *results = runs_tab.follow(engine, Access(), run_id, None, runner=runner)
     assert "6/6 answers" in status and "done" in status and fresh and "6 answers" in results[0]
+    assert timer.active is False  # the run's end shown once, the timer stops
+    assert runs_tab.watch(run_id, runner=runner).active is False  # and picking an ended run starts none
     assert runs_tab.follow(engine, Access(), run_id, seen, runner=runner)[2] is False  # then the timer rests
 
     # Cancel stops a run: the answers in flight end and are logged, the rest stay unasked for a resume

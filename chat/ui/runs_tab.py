@@ -202,12 +202,20 @@ def follow(engine: Engine, access: Access, run_id: str, seen: str | None, reques
     `seen` is what this page last showed, 'run id:state'."""
     live = runner.get(run_id) if runner and run_id else None
     if live is None or (not live.running and seen == f"{run_id}:{live.state}"):
-        return gr.skip(), seen, False, *[gr.skip()] * 8
+        return gr.skip(), seen, False, gr.Timer(active=False), *[gr.skip()] * 8
     try:
         results = show_results(engine, access, run_id, request, rubric)
     except gr.Error:  # not the visitor's run
-        return gr.skip(), seen, False, *[gr.skip()] * 8
-    return live_status(live, language(request)), f"{run_id}:{live.state}", True, *results
+        return gr.skip(), seen, False, gr.Timer(active=False), *[gr.skip()] * 8
+    # after the run's end, this last refresh; then the timer stops
+    return live_status(live, language(request)), f"{run_id}:{live.state}", True, gr.Timer(active=live.running), *results
+
+
+def watch(run_id: str | None, runner: Runner | None = None) -> gr.Timer:
+    """The timer runs only while the picked run is running on the server: an idle page asks nothing (it asked
+    twice every 2 s, which a class of 50 idle pages turned into 50 events a second)."""
+    live = runner.get(run_id) if runner and run_id else None
+    return gr.Timer(active=live is not None and live.running)
 
 
 def decide_followed(engine: Engine, access: Access, fresh: bool, run_id, cached, max_ttft, max_latency,
@@ -445,11 +453,12 @@ def _wire_run(ui: SimpleNamespace, engine: Engine, access: Access, tab: gr.Tab, 
     ui.cancel.click(bind(cancel_run, engine, access, runner=runner), [ui.picker], ui.status, cancels=[ui.run_event],
                     api_name=False)
     # a run goes on on the server when its page closes: a reopened page (or another tab) follows it from here
-    seen, fresh = gr.State(None), gr.State(False)
-    gr.Timer(2.0).tick(bind(follow, engine, access, runner=runner, rubric=rubric), [ui.picker, seen],
-                       [ui.status, seen, fresh, *results], api_name=False, show_progress="hidden").then(
+    seen, fresh, timer = gr.State(None), gr.State(False), gr.Timer(2.0, active=False)
+    timer.tick(bind(follow, engine, access, runner=runner, rubric=rubric), [ui.picker, seen],
+               [ui.status, seen, fresh, timer, *results], api_name=False, show_progress="hidden").then(
         bind(decide_followed, engine, access, rubric=rubric), [fresh, *ui.decide_inputs], ui.decide_outputs,
         api_name=False, show_progress="hidden")
+    ui.picker.change(bind(watch, runner=runner), [ui.picker], timer, api_name=False, show_progress="hidden")
     ui.picker.change(show, [ui.picker], results, api_name=False)
     ui.picker.change(*decide, api_name=False)
     ui.run_event.then(*decide, api_name=False)
