@@ -223,6 +223,39 @@ def test_an_older_decision_still_working_never_puts_its_verdict_over_a_newer_one
     assert "meets all constraints" in shown(elsewhere[0])  # another session's own answers are its own
 
 
+def test_the_run_picked_before_never_shows_its_tables_under_the_run_picked_now(store, monkeypatch):
+    import threading
+
+    import gradio as gr
+
+    from chat.engine import Engine
+    from chat.ui import runs_tab
+    from chat.ui.access import Access
+
+    engine = Engine(store)
+    first, second = _three(store), _three(store, seed=11)
+    reader = gr.Request(session_hash="picker")
+    held, release = threading.Event(), threading.Event()
+    summary_now = runs_tab.visible_summary
+
+    def slow_first(engine, access, request, run_id, rubric):
+        if run_id == first:  # the run picked first is read slowly, as under load
+            held.set()
+            release.wait(30)
+        return summary_now(engine, access, request, run_id, rubric)
+
+    monkeypatch.setattr(runs_tab, "visible_summary", slow_first)
+    late = {}
+    thread = threading.Thread(target=lambda: late.update(out=runs_tab.show_results(engine, Access(), first, reader)))
+    thread.start()
+    held.wait(30)
+    now = runs_tab.show_results(engine, Access(), second, reader)
+    release.set()
+    thread.join(30)
+    assert second in shown(now[0])
+    assert all(isinstance(part, type(gr.skip())) for part in late["out"])  # the first run's tables stay away
+
+
 def test_the_decision_reads_in_korean_for_a_korean_reader(store):
     from chat.ui.i18n import words
 

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from decimal import Decimal, InvalidOperation
 
 import gradio as gr
@@ -31,6 +29,7 @@ from chat.evaluation.summary import summarize
 from chat.ui.access import Access, scope
 from chat.ui.components import CheckedNumber
 from chat.ui.i18n import LANGS, error, language, say, t, translate, words
+from chat.ui.newest import newest
 from chat.ui.untrusted import plain
 from chat.wording import currency
 
@@ -108,44 +107,9 @@ def show_decision(engine: Engine, access: Access, run_id: str, cached: Measured 
     """The recommendation, the shortlist, the cost-quality frontier and the paired comparisons; the measured
     figures are kept so that moving a constraint only re-checks them (Gradio passes the request only to a
     positional parameter, so it comes before the per-criterion scores)."""
-    session = getattr(request, "session_hash", None)
-    ticket = NEWEST.start(session)
-    shown = _decision(engine, access, run_id, cached, max_ttft, max_latency, min_acceptable_pct, max_cost, per_day,
-                      max_monthly, max_failure_pct, request, *min_scores, rubric=rubric)
-    # Gradio shows each event's answer as it arrives: an older one (the picked run's, a finished run's) still working
-    # when the reader set a constraint would put the old verdict back over the new one
-    return shown if NEWEST.done(session, ticket) else (gr.skip(),) * len(shown)
-
-
-class Newest:
-    """Per browser session, which decision request was made last among those answered."""
-
-    def __init__(self, sessions: int = 10_000):
-        self._lock = threading.Lock()
-        self._made: OrderedDict[str, int] = OrderedDict()
-        self._shown: dict[str, int] = {}
-        self._sessions = sessions
-
-    def start(self, session: str | None) -> int:
-        with self._lock:
-            n = self._made.pop(session, 0) + 1
-            self._made[session] = n
-            while len(self._made) > self._sessions:  # the oldest sessions are forgotten: memory stays bounded
-                self._shown.pop(self._made.popitem(last=False)[0], None)
-            return n
-
-    def done(self, session: str | None, ticket: int) -> bool:
-        """Whether this answer may be shown: no request made after it has been answered already."""
-        if session is None:
-            return True
-        with self._lock:
-            if ticket < self._shown.get(session, 0):
-                return False
-            self._shown[session] = ticket
-            return True
-
-
-NEWEST = Newest()
+    return newest("decision", request, lambda: _decision(
+        engine, access, run_id, cached, max_ttft, max_latency, min_acceptable_pct, max_cost, per_day, max_monthly,
+        max_failure_pct, request, *min_scores, rubric=rubric))
 
 
 def _decision(engine: Engine, access: Access, run_id: str, cached: Measured | None, max_ttft, max_latency,

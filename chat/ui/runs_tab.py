@@ -34,6 +34,7 @@ from chat.ui.bind import bind
 from chat.ui.components import CheckedNumber
 from chat.ui.i18n import language, refuse, say, t, words
 from chat.ui.identity import check_rate
+from chat.ui.newest import newest
 from chat.ui.untrusted import plain
 from chat.ui.visible import visible_summary
 from chat.wording import format_money
@@ -240,7 +241,12 @@ def _blank(table) -> pd.DataFrame:
 
 def show_results(engine: Engine, access: Access, run_id: str, request: gr.Request = None,
                  rubric: Rubric = DEFAULT_RUBRIC):
-    """Tables and plot data for a run: per model, latency vs cost, cost bars, latency spread, consistency, ratings."""
+    """Tables and plot data for a run: per model, latency vs cost, cost bars, latency spread, consistency, ratings
+    (the run picked last, not one picked before it whose answer came late)."""
+    return newest("results", request, lambda: _results(engine, access, run_id, request, rubric))
+
+
+def _results(engine: Engine, access: Access, run_id: str, request: gr.Request = None, rubric: Rubric = DEFAULT_RUBRIC):
     if not run_id:
         # no points: the charts get None (_plots), and the frames only carry the columns
         scatter = pd.DataFrame({"model": pd.Series(dtype=str), "latency_ms": pd.Series(dtype=float),
@@ -293,7 +299,12 @@ def _plots(scatter: pd.DataFrame, bars: pd.DataFrame, latency: pd.DataFrame, wor
 
 def show_answers(engine: Engine, access: Access, run_id: str, per_day, request: gr.Request = None,
                  rubric: Rubric = DEFAULT_RUBRIC):
-    """The projection at the typed volume, and every answer side by side per question."""
+    """The projection at the volume typed last, and every answer side by side per question."""
+    return newest("answers", request, lambda: _answers(engine, access, run_id, per_day, request, rubric))
+
+
+def _answers(engine: Engine, access: Access, run_id: str, per_day, request: gr.Request = None,
+             rubric: Rubric = DEFAULT_RUBRIC):
     if not run_id:
         return pd.DataFrame(), ""
     try:
