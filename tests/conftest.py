@@ -31,9 +31,10 @@ _CONFIG_VARS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
-    """Debian's Chromium, headless, driven by playwright (one per test module)."""
+    """Debian's Chromium, headless, driven by playwright: one per test process, as starting it costs a second and a
+    half of the two cores (each test opens contexts of its own, so none sees another's cookies or pages)."""
     from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
     require_chromium()

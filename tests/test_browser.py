@@ -137,9 +137,11 @@ def test_message_streams_and_meter_equals_logged_row(browser, demo, scenarios):
     context.close()
 
 
-def test_a_korean_range_stays_literal_not_struck_through(browser, demo, scenarios):
-    """One tilde is a Korean range; GFM renderers draw ~…~ as strikethrough. Two tildes may stay strikethrough."""
+def test_a_korean_range_stays_literal_and_a_model_name_typed_as_markup_stays_text(browser, demo, scenarios):
+    """One tilde is a Korean range; GFM renderers draw ~…~ as strikethrough. Two tildes may stay strikethrough.
+    Then, on the same page, the model typed as 'openai:<img src=/logout>', which once drew that image in the meter."""
     scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=["상담 시간은 09:00~18:00 · 180~240분입니다. ", "~~old~~"])
+    scenarios.scenarios["<img src=/logout>"] = Scenario(chunks=["fine"], input_tokens=5, output_tokens=1)
     context, page = open_chat(browser, demo.url)
     send(page, "상담 시간이 언제인가요?")
     # the whole reply, its second chunk included: a busy machine renders the first one alone for a while
@@ -147,13 +149,7 @@ def test_a_korean_range_stays_literal_not_struck_through(browser, demo, scenario
     assert "09:00~18:00 · 180~240분" in chat_text(page)
     struck = page.eval_on_selector_all("#chatbot del, #chatbot s", "els => els.map(e => e.textContent)")
     assert struck == ["old"], struck
-    context.close()
 
-
-def test_a_model_name_typed_as_markup_is_shown_as_text_in_the_meter(browser, demo, scenarios):
-    """Typing the model 'openai:<img src=/logout>' drew that image in the chat's meter line."""
-    scenarios.scenarios["<img src=/logout>"] = Scenario(chunks=["fine"], input_tokens=5, output_tokens=1)
-    context, page = open_chat(browser, demo.url)
     page.fill("#model input", "openai:<img src=/logout>")
     page.keyboard.press("Enter")
     send(page, "hello")
@@ -163,7 +159,7 @@ def test_a_model_name_typed_as_markup_is_shown_as_text_in_the_meter(browser, dem
     context.close()
 
 
-def test_stop_mid_stream_logs_aborted_with_partial_text(browser, demo, scenarios):
+def test_stop_and_then_closing_the_tab_mid_stream_each_log_aborted_with_partial_text(browser, demo, scenarios):
     words = [f"w{i} " for i in range(200)]
     scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=words, gap=0.05)
     context, page = open_chat(browser, demo.url)
@@ -176,15 +172,12 @@ def test_stop_mid_stream_logs_aborted_with_partial_text(browser, demo, scenarios
     assert row["reply"].startswith("w0 w1 w2") and len(row["reply"]) < len("".join(words))
     assert row["usage_source"] == "estimate" and row["output_tokens"] > 0
     page.wait_for_function("t => document.querySelector('#chatbot').innerText.includes(t)", arg=meter_line(row), timeout=10_000)
-    context.close()
 
-
-def test_closing_the_tab_mid_stream_logs_aborted_with_partial_text(browser, demo, scenarios):
+    # the next question on the same page, and the user closes the tab while its reply streams
     scenarios.scenarios["gpt-4o-mini"] = Scenario(chunks=[f"t{i} " for i in range(300)], gap=0.05)
-    context, page = open_chat(browser, demo.url)
     send(page, "closing the tab")
     page.wait_for_function("document.querySelector('#chatbot').innerText.includes('t5 ')", timeout=20_000)
-    context.close()  # the user closes the tab while the reply streams
+    context.close()
     deadline = time.monotonic() + 40
     row = None
     while time.monotonic() < deadline:
@@ -198,30 +191,11 @@ def test_closing_the_tab_mid_stream_logs_aborted_with_partial_text(browser, demo
     assert len(row["reply"]) < len("".join(f"t{i} " for i in range(300)))
 
 
-def test_two_browser_contexts_do_not_see_each_others_history(browser, demo, scenarios):
-    (ca, a), (cb, b) = open_chat(browser, demo.url), open_chat(browser, demo.url)
-    send(a, "alpha secret question")
-    send(b, "beta secret question")
-    for page in (a, b):
-        page.wait_for_function("document.querySelector('#chatbot').innerText.includes('TTFT')", timeout=20_000)
-    assert "beta secret" not in chat_text(a) and "alpha secret" not in chat_text(b)
-    ra, rb = wait_row(demo.db, "alpha secret question"), wait_row(demo.db, "beta secret question")
-    assert ra["session_id"] and rb["session_id"] and ra["session_id"] != rb["session_id"]
-    # the model saw only its own session's history
-    send(a, "alpha follow-up")
-    # the second reply's meter: the request has reached the server (a second user bubble alone races it)
-    a.wait_for_function("document.querySelector('#chatbot').innerText.split('TTFT').length > 2", timeout=20_000)
-    follow = [r for r in scenarios.requests if r["body"]["messages"][-1]["content"] == "alpha follow-up"][0]
-    assert "beta secret question" not in str(follow["body"]["messages"])
-    assert "alpha secret question" in str(follow["body"]["messages"])
-    ca.close(), cb.close()
-
-
-def test_five_sessions_stream_at_the_same_time(browser, demo, scenarios):
-    scenarios.scenarios["gpt-4o-mini"] = Scenario(ttft=0.5, chunks=["tick "] * 20, gap=0.1)
+def test_five_sessions_stream_at_the_same_time_and_each_sees_only_its_own_history(browser, demo, scenarios):
+    scenarios.scenarios["gpt-4o-mini"] = Scenario(ttft=0.5, chunks=["tick "] * 5, gap=0.4)
     pages = [open_chat(browser, demo.url) for _ in range(5)]
     for i, (_, page) in enumerate(pages):
-        send(page, f"parallel {i}")
+        send(page, f"parallel {i} secret question")
     for _, page in pages:
         page.wait_for_function("document.querySelector('#chatbot').innerText.includes('TTFT')", timeout=60_000)
     reqs = [r for r in scenarios.requests if r["body"]["messages"][-1]["content"].startswith("parallel ")]
@@ -229,6 +203,19 @@ def test_five_sessions_stream_at_the_same_time(browser, demo, scenarios):
     # every stream was open while every other was: they ran side by side, not queued one after another
     assert max(r["started"] for r in reqs) < min(r["ended"] for r in reqs)
     assert all(row["status"] == "ok" for row in rows(demo.db, "prompt LIKE 'parallel %'"))
+    # each browser sees its own question and no other's, each logged under a session of its own
+    for i, (_, page) in enumerate(pages):
+        assert [n for n in range(5) if f"parallel {n} secret" in chat_text(page)] == [i]
+    sessions = {wait_row(demo.db, f"parallel {i} secret question")["session_id"] for i in range(5)}
+    assert len(sessions) == 5 and all(sessions)
+    # the model saw only its own session's history
+    a = pages[0][1]
+    send(a, "alpha follow-up")
+    # the second reply's meter: the request has reached the server (a second user bubble alone races it)
+    a.wait_for_function("document.querySelector('#chatbot').innerText.split('TTFT').length > 2", timeout=20_000)
+    follow = [r for r in scenarios.requests if r["body"]["messages"][-1]["content"] == "alpha follow-up"][0]
+    assert "parallel 0 secret question" in str(follow["body"]["messages"])
+    assert not any(f"parallel {n} secret" in str(follow["body"]["messages"]) for n in range(1, 5))
     for context, _ in pages:
         context.close()
 
@@ -262,9 +249,10 @@ def test_auth_refuses_browser_and_api_client_without_login(browser, guarded):
     assert rows(guarded.db) == []  # nothing got through
 
 
-def test_only_the_log_out_button_logs_out_never_an_image_or_a_link(browser, guarded, scenarios):
+def test_only_the_log_out_button_logs_out_and_a_session_cap_blocks_the_next_paid_call(browser, guarded, scenarios):
     """A reply holding ![a [b] c](/logout) once logged its reader out on the next page load: a GET to /logout is
-    refused now, and the app's Log out button (a POST) still works."""
+    refused now, and the app's Log out button (a POST) still works. In between, on the reloaded page (a session of its
+    own), the session's spend cap lets one paid call through and blocks the next."""
     scenarios.scenarios["gpt-4o"] = Scenario(chunks=["see ", "![a [b] c](/logout) ", "<img src=/logout>"],
                                              input_tokens=10, output_tokens=5)
     context, page = login(browser, guarded.url)
@@ -274,18 +262,9 @@ def test_only_the_log_out_button_logs_out_never_an_image_or_a_link(browser, guar
     assert status == 405  # what an image, a link or a prefetch would send
     page.reload()
     page.wait_for_selector("#prompt textarea", timeout=30_000)  # still logged in
-    page.click("#logout")
-    page.wait_for_selector("input[type=password]", timeout=30_000)  # the button logs out
-    page.goto(guarded.url)
-    page.wait_for_selector("input[type=password]", timeout=30_000)
-    assert page.locator("#prompt").count() == 0
-    context.close()
 
-
-def test_spend_cap_blocks_the_next_paid_call(browser, guarded, scenarios):
     # with max 100 output tokens a gpt-4o call may cost ~$0.00104: the first fits the $0.002 cap, the second would not
     scenarios.scenarios["gpt-4o"] = Scenario(input_tokens=20, output_tokens=100)
-    context, page = login(browser, guarded.url)
     page.fill("#max-tokens input", "100")
     page.locator("#max-tokens input").press("Tab")
     send(page, "first paid question")
@@ -297,6 +276,12 @@ def test_spend_cap_blocks_the_next_paid_call(browser, guarded, scenarios):
     assert len(scenarios.requests) == calls  # no paid call went out
     row = wait_row(guarded.db, "second paid question")
     assert row["status"] == "error" and "session spend cap reached" in row["error"]
+
+    page.click("#logout")
+    page.wait_for_selector("input[type=password]", timeout=30_000)  # the button logs out
+    page.goto(guarded.url)
+    page.wait_for_selector("input[type=password]", timeout=30_000)
+    assert page.locator("#prompt").count() == 0
     context.close()
 
 

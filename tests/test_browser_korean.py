@@ -28,10 +28,13 @@ def shown(page) -> str:
     """The page's text as a reader sees it: a toast title drawn at no size (its Korean is drawn over it) left out."""
     # Gradio's status tracker writes "queue: 2/3 |" while an event waits its turn (a busy machine): its own words,
     # hard-coded in its bundle with no translation key, so no app can put them in Korean
-    text = re.sub(r"queue: \d+/\d* \|", "", page.inner_text("body"))
-    for title in page.locator("[data-testid=toast-body] .toast-title").all():
-        if title.evaluate("e => getComputedStyle(e).fontSize") == "0px":
-            text = text.replace(title.inner_text(), "", 1)
+    # the body and its toasts are read in one step: a toast that closed between two reads left its title behind
+    body, hidden = page.evaluate("() => [document.body.innerText, [...document.querySelectorAll("
+                                 "'[data-testid=toast-body] .toast-title')].filter(e => getComputedStyle(e).fontSize "
+                                 "=== '0px').map(e => e.innerText)]")
+    text = re.sub(r"queue: \d+/\d* \|", "", body)
+    for title in hidden:
+        text = text.replace(title, "", 1)
     return text
 
 
