@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 import urllib.parse
 import urllib.request
 
@@ -119,14 +120,15 @@ def hostile_app(fake_server, beacon_server, tmp_path_factory):
     demo.stop()
 
 
-@pytest.mark.parametrize("csp", ["on", "off"])
-def test_nothing_an_attacker_writes_anywhere_makes_the_browser_fetch_anything(browser, fake_server, hostile_app, beacon,
-                                                                              csp):
+def test_nothing_an_attacker_writes_anywhere_makes_the_browser_fetch_anything(browser, fake_server, hostile_app, beacon):
     """Payloads in replies, prompts, questions, references, model, variant and set names and rubric labels; read in
     Chat, Compare, the Runs answers, rating view and decision, the Logs detail, a toast and the HTML report. No element
-    loads anything, no request is made, same-origin or not, and the reader stays logged in. With the policy switched
-    off too: the renderer is the first wall on its own."""
+    loads anything, no request is made, same-origin or not, and the reader stays logged in.
 
+    The walk is made with the policy dropped (as a proxy that strips headers would serve the pages): the renderer is
+    the first wall, on its own. A walk with the policy on could not fail where this one passes (a policy only ever
+    blocks), so the policy is tested as the second wall directly: markup the renderer would have let through, put in
+    the page behind the renderer's back, loads nothing under the policy and reaches the beacon without it."""
     hostile = [f"openai:{name}" for name in _names(beacon)[:2]]
     fake_server.default = Scenario(chunks=_payload(beacon), input_tokens=20, output_tokens=40)
     demo, study = hostile_app
@@ -135,8 +137,7 @@ def test_nothing_an_attacker_writes_anywhere_makes_the_browser_fetch_anything(br
         policy = page.headers["Content-Security-Policy"]
     assert "img-src data: blob:" in policy and "connect-src 'self'" in policy
     context = browser.new_context(viewport={"width": 1280, "height": 860})
-    if csp == "off":  # every page as a proxy that drops headers would serve it
-        context.route("**/*", _without_csp)
+    context.route("**/*", _without_csp)  # every page as a proxy that drops headers would serve it
     page = context.new_page()
     page.on("request", lambda r: fetched.append(r.url) if "leak" in r.url or "logout" in r.url else None)
     page.goto(demo.url)
@@ -192,13 +193,45 @@ def test_nothing_an_attacker_writes_anywhere_makes_the_browser_fetch_anything(br
     assert "Reference 1" in reader.inner_text("body") and "![n](" in reader.inner_text("body")
     reader.wait_for_timeout(1000)
     made += _loaders(reader)
-    # still logged in
-    page.goto(demo.url)
-    page.wait_for_selector("#prompt textarea", timeout=30_000)
-    context.close()
     assert made == [], made
     assert fetched == [], f"the browser asked for {fetched}"
     assert _Beacon.hits == [], f"the beacon was fetched: {_Beacon.hits}"
+
+    # still logged in; and the page as the app serves it, with its policy: the second wall
+    context.unroute("**/*")
+    page.goto(demo.url)
+    page.wait_for_selector("#prompt textarea", timeout=30_000)
+    _inject(page, beacon)
+    assert _Beacon.hits == [], f"past the policy: {_Beacon.hits}"
+    assert {"img-src", "style-src-elem", "object-src"} <= set(_violations(page)), _violations(page)
+    # the same markup where no policy stands (the report as a file) reaches the beacon: the check above can fail
+    _inject(reader, beacon)
+    deadline = time.monotonic() + 10
+    loaded = {"/img", "/css", "/svg", "/poster"}
+    while not loaded <= {h.split("?")[0] for h in _Beacon.hits} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert loaded <= {h.split("?")[0] for h in _Beacon.hits}, _Beacon.hits
+    context.close()
+
+
+def _inject(page, url: str) -> None:
+    """Markup that loads URLs, put in the page by script (as a renderer that let it through would), with a listener
+    for the policy's refusals, and a second for anything to be requested."""
+    page.evaluate("""html => {
+        window.__violations = [];
+        document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.effectiveDirective));
+        const box = document.createElement('div');
+        box.innerHTML = html;
+        document.body.appendChild(box);
+    }""", f'<img src="{url}/img?leak=2"><div style="background:url({url}/css?leak=2)">x</div>'
+          f'<link rel="stylesheet" href="{url}/link?leak=2"><svg><image href="{url}/svg?leak=2"/></svg>'
+          f'<video poster="{url}/poster?leak=2"></video><object data="{url}/object?leak=2"></object>'
+          f'<img src="/logout?leak=2">')
+    page.wait_for_timeout(1000)  # time for anything to be requested
+
+
+def _violations(page) -> list[str]:
+    return page.evaluate("window.__violations")
 
 
 def _site(pages: dict[str, str]) -> tuple[http.server.ThreadingHTTPServer, str]:
