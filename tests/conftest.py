@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import chat.ui  # noqa: F401  (first: test modules then import Gradio as the app does, its stub writer off)
 from tests.fake_servers import FakeLLMServer
 
 pytest_plugins = ["tests.crash_log"]
