@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-import chat.ui  # noqa: F401  (first: test modules then import Gradio as the app does, its stub writer off)
-from tests.fake_servers import FakeLLMServer
+# Bytecode is written, whatever the machine says (some set PYTHONDONTWRITEBYTECODE): the README installs the packages
+# without compiling every file of them, so what the tests import is compiled once, by the first process to import
+# it, and the twenty app processes, the CLIs and the model workers the tests start load chat/ and Gradio compiled.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
+import chat.ui  # noqa: E402, F401  (first: test modules then import Gradio as the app does, its stub writer off)
+from tests.fake_servers import FakeLLMServer  # noqa: E402
 
 pytest_plugins = ["tests.crash_log"]
 
