@@ -153,9 +153,6 @@ def main(argv=None) -> int:
 
     import threading
 
-    from chat.engine.tokens import preload
-
-    threading.Thread(target=preload, name="tiktoken-preload", daemon=True).start()
     from chat.engine.config import default_model
 
     try:

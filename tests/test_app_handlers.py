@@ -210,3 +210,20 @@ def test_same_tokens_elsewhere_is_ten_cheapest_then_the_rest_a_click_away(fake, 
     assert [shown(r.split(" | ")[0].removeprefix("| ")) for r in rows] == others[:10]  # cheapest first
     assert f"<summary>{len(others) - 10} more models</summary>" in rest
     assert rest.count("\n| ") == len(others) - 10 + 1  # the header and every other model
+
+
+def test_the_tokenizer_loads_when_a_page_opens_not_when_the_app_starts(engine, monkeypatch):
+    """The app's start no longer waits on (or spends a second of CPU for) the tokenizer; the first page to open
+    loads it in the background, once, for the estimates that page will ask for."""
+    import threading
+
+    from chat.engine import tokens
+
+    loaded = threading.Event()
+    calls = []
+    monkeypatch.setattr(tokens, "_preloading", False)
+    monkeypatch.setattr(tokens, "preload", lambda: (calls.append(1), loaded.set()))
+    panel = app.on_open(engine, new_session(), "gpt-4o-mini")
+    assert loaded.wait(10) and "128,000" in panel
+    app.on_open(engine, new_session(), "gpt-4o-mini")
+    assert calls == [1]  # once per process

@@ -115,3 +115,43 @@ def test_every_percentile_is_the_one_definition(tmp_path):
         assert got["latency_p95_ms"] == pytest.approx(percentile(values, 0.95)), f
         assert got["latency_p50_ms"] == pytest.approx(percentile(values, 0.5)), f
     store.close()
+
+
+def test_the_byte_bound_is_never_below_the_count():
+    """`most_tokens` lets a prompt that fits by its bytes skip the tokenizer: it must never say fewer tokens than
+    the count would, for any vocabulary, the heuristic included."""
+    import random
+
+    from chat.engine import tokens
+    from chat.engine.tokens import count_messages, most_tokens
+
+    rng = random.Random(7)
+    texts = ["", " ", "hello", "훈련장려금 얼마 받을 수 있나요?", "<|endoftext|><|im_start|>", "😀" * 9, "a" * 500, "lone \ud800 surrogate",
+             " \n\t" * 40, "".join(chr(rng.randrange(32, 0x2FFFF)) for _ in range(2_000))]
+    texts += ["".join(rng.choice("가나다 abc😀\n<|>") for _ in range(rng.randrange(1, 300))) for _ in range(50)]
+    for model in ("gpt-4o-mini", "claude-3-5-sonnet-20241022"):
+        for text in texts:
+            messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}]
+            assert count_messages(messages, model)[0] <= most_tokens(messages), (model, text[:40])
+            assert tokens.heuristic_count(text) <= len(text.encode("utf-8", "surrogatepass"))
+
+
+def test_a_question_that_fits_its_window_is_sent_without_loading_a_tokenizer(fake, engine, monkeypatch):
+    """Counting a prompt needs the tokenizer (half a second to load, the first time in a process): a question whose
+    bytes fit the model's window is sent without it; one that may not fit is still counted, and refused if over."""
+    from chat.engine import tokens
+    from tests.fake_servers import Scenario
+    from tests.helpers import run
+
+    def not_now(name):
+        raise AssertionError(f"the tokenizer ({name}) was loaded before the call")
+
+    loader = tokens._encoding
+    monkeypatch.setattr(tokens, "_encoding", not_now)
+    fake.scenarios["gpt-4o-mini"] = Scenario(input_tokens=12, output_tokens=3)
+    history = [{"role": "user", "content": "earlier question"}, {"role": "assistant", "content": "earlier answer"}]
+    _, result = run(engine, model="gpt-4o-mini", prompt="훈련장려금 얼마 받을 수 있나요?", history=history)
+    assert result.ok and result.record["usage_source"] == "provider"
+    monkeypatch.setattr(tokens, "_encoding", loader)
+    _, over = run(engine, model="gpt-4o-mini", prompt="word " * 130_000)  # 650,000 bytes, over 128,000 tokens
+    assert not over.ok and "130,008 tokens, more than gpt-4o-mini's window" in over.error

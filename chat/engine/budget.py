@@ -5,6 +5,7 @@ import collections
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import ROUND_CEILING, Decimal
@@ -132,13 +133,16 @@ class Budget:
         in_rate = max(rates.input, rates.cache_write or 0)  # a prompt may be written to the cache
         return (input_tokens * in_rate + output_tokens * rates.output) / MILLION
 
-    def reserve(self, exchange_id: str, session_key: str, user: str | None, model: Model, input_tokens: int,
-                max_tokens: int | None) -> Reservation | None:
-        """Record the worst case against every cap, atomically with other processes; CapExceeded if one would pass."""
+    def reserve(self, exchange_id: str, session_key: str, user: str | None, model: Model,
+                input_tokens: int | Callable[[], int], max_tokens: int | None) -> Reservation | None:
+        """Record the worst case against every cap, atomically with other processes; CapExceeded if one would pass.
+        `input_tokens` may be a function: counting needs the tokenizer, which an uncapped call never does."""
         if not self.active or is_uncapped(model):
             return None
         if model.price is None:
             raise CapExceeded(CapUnenforceable(model.name))
+        if callable(input_tokens):
+            input_tokens = input_tokens()
         output = max_tokens or DEFAULT_RESERVED_OUTPUT
         amount = self.worst_case(model, input_tokens, output)
         day = today()

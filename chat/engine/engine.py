@@ -34,7 +34,7 @@ from chat.engine.settings import max_seconds, timeouts
 from chat.engine.shutdown import FLUSH_S, GRACE_S
 from chat.engine.token_priors import Script
 from chat.engine.token_ratios import Ratio, TokenRatios, our_count, script_of, sent_text
-from chat.engine.tokens import count_messages, count_text
+from chat.engine.tokens import count_messages, count_text, most_tokens
 from chat.engine.usage import Usage
 from chat.failures import (
     BadParameter,
@@ -336,9 +336,11 @@ class Engine:
             req.system, list(req.history), req.prompt, model.api_model, model.context_window, max_tokens
         )
         att.messages, att.trimmed = messages, trimmed
-        input_tokens = count_messages(messages, model.api_model)[0]
         window = model.context_window
-        if window and input_tokens + (max_tokens or 0) > window:
+        if not window or most_tokens(messages) + (max_tokens or 0) <= window:
+            return messages  # fits by its bytes alone: the tokenizer is not needed before the call
+        input_tokens = count_messages(messages, model.api_model)[0]
+        if input_tokens + (max_tokens or 0) > window:
             return self._refuse(att, OverWindow(model.name, input_tokens, max_tokens, window))
         return messages
 
@@ -372,7 +374,7 @@ class Engine:
         try:
             # the most input the vendor may bill: our count at the model's upper ratio (its prior's, until known)
             att.reservation = self.budget.reserve(att.id, req.spend_key or req.session_id, req.user, model,
-                                                  att.ratio.tokens(our_count(messages), "high"), max_tokens)
+                                                  lambda: att.ratio.tokens(our_count(messages), "high"), max_tokens)
         except CapExceeded as exc:
             self._refuse(att, exc.reason)
             return max_tokens

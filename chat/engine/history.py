@@ -1,7 +1,7 @@
 """Conversation memory: system prompt plus turns, trimmed oldest-first to fit the context window."""
 from __future__ import annotations
 
-from chat.engine.tokens import count_messages
+from chat.engine.tokens import count_messages, most_tokens
 
 # When a model's window is unknown we don't trim: the server will say if it's too long.
 DEFAULT_REPLY_RESERVE = 1024
@@ -33,6 +33,9 @@ def build_messages(
     if not context_window:
         return head + [m for t in turns for m in t] + tail, 0
     budget = context_window - (max_tokens or DEFAULT_REPLY_RESERVE)
+    everything = head + [m for t in turns for m in t] + tail
+    if most_tokens(everything) <= budget:
+        return everything, 0  # fits by its bytes: no tokenizer needed
     # count each turn once; the framing constant in count_messages is paid by head+tail only
     fixed = count_messages(head + tail, model)[0]
     sizes = [count_messages(t, model)[0] - count_messages([], model)[0] for t in turns]

@@ -19,10 +19,33 @@ MESSAGE_OVERHEAD = 4
 REPLY_PRIMER = 3
 
 
+_preloading = False
+
+
 def preload() -> None:
-    """Load both encodings now (about a second each) so the first reply's TTFT doesn't pay for it."""
+    """Load both encodings now (about half a second each), for the estimates that need them."""
     for name in ("o200k_base", "cl100k_base"):
         _encoding(name)
+
+
+def preload_soon() -> None:
+    """Load them on a thread of their own, once per process. The app does it when its first page opens: a run's
+    estimate or a reply with no usage reported needs them, the app's start does not (nor does a question that
+    fits its window by its bytes alone, `most_tokens`)."""
+    global _preloading
+    with _lock:
+        if _preloading:
+            return
+        _preloading = True
+    threading.Thread(target=preload, name="tiktoken-preload", daemon=True).start()
+
+
+def most_tokens(messages: list[dict]) -> int:
+    """At least what count_messages says, without a tokenizer: every BPE token holds at least one byte, and the
+    heuristic counts at most one token a byte. A prompt whose bytes fit its window is not counted at all."""
+    # a lone surrogate (JSON can carry one) is three bytes here, as the replacement character tiktoken reads it as
+    return REPLY_PRIMER + sum(len(str(m.get("content") or "").encode("utf-8", "surrogatepass")) + MESSAGE_OVERHEAD
+                              for m in messages)
 
 
 def encoding_name_for(model: str) -> str:

@@ -15,6 +15,7 @@ from chat.engine import MAX_PROMPT_CHARS, ChatRequest, Chunk, Engine, Result, Wa
 from chat.engine.config import default_model
 from chat.engine.models import LOCAL_DEFAULT, UnknownModel, listed
 from chat.engine.options import MAX_TOKENS, TEMPERATURE
+from chat.engine.tokens import preload_soon
 from chat.evaluation.ratings import DEFAULT_RUBRIC, Rubric
 from chat.ui import compare_tab, logs_tab, runs_tab
 from chat.ui.access import Access
@@ -165,6 +166,13 @@ def show_panel(engine: Engine, state: dict, model: str, request: gr.Request = No
     return panel({**state, "lang": language(request)}, context_window(engine, model))
 
 
+def on_open(engine: Engine, state: dict, model: str, request: gr.Request = None) -> str:
+    """A page opens: its session panel, and the tokenizer loading in the background for the estimates it will ask
+    for (the app's start does not wait for it)."""
+    preload_soon()
+    return show_panel(engine, state, model, request)
+
+
 def after_stop(engine: Engine, state: dict, model: str, wait_s: float = 5.0):
     """After Stop: show the stopped turn with the row the engine logged for it."""
     state = fork(state)
@@ -279,7 +287,7 @@ def build_app(engine: Engine, title: str = DEFAULT_TITLE, rubric: Rubric = DEFAU
             reader_tz = gr.Textbox(value=tz or "", visible=False, elem_id="reader-tz")
             logs_tab.build(engine, logs, access, reader_tz)
         demo.load(logged_in_user, None, [compare_rater, runs_rater], api_name=False)
-        demo.load(bind(show_panel, engine), [ui.state, ui.model], ui.meter, api_name=False,
+        demo.load(bind(on_open, engine), [ui.state, ui.model], ui.meter, api_name=False,
                   show_progress="hidden")  # in the reader's words
         reader_lang = gr.Textbox(visible=False, elem_id="reader-lang")
         demo.load(reader_language, None, reader_lang, api_name=False, show_progress="hidden").then(
