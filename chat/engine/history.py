@@ -30,12 +30,10 @@ def build_messages(
         if role == "user" or not turns:
             turns.append([])
         turns[-1].append({"role": role, "content": message["content"]})
-    if not context_window:
-        return head + [m for t in turns for m in t] + tail, 0
-    budget = context_window - (max_tokens or DEFAULT_REPLY_RESERVE)
     everything = head + [m for t in turns for m in t] + tail
-    if most_tokens(everything) <= budget:
-        return everything, 0  # fits by its bytes: no tokenizer needed
+    budget = context_window - (max_tokens or DEFAULT_REPLY_RESERVE) if context_window else 0
+    if not context_window or most_tokens(everything) <= budget:
+        return everything, 0  # no window to fit, or it fits by its bytes: no tokenizer needed
     # count each turn once; the framing constant in count_messages is paid by head+tail only
     fixed = count_messages(head + tail, model)[0]
     sizes = [count_messages(t, model)[0] - count_messages([], model)[0] for t in turns]
