@@ -106,6 +106,7 @@ class PostgresBackend(Backend):
         self.url = url
         self._pool = None
         self._pool_lock = threading.Lock()
+        self._closed = False
 
     def shown(self) -> str:
         return _hidden(self.url)
@@ -128,13 +129,19 @@ class PostgresBackend(Backend):
         from psycopg_pool import ConnectionPool
 
         with self._pool_lock:
-            if self._pool is None:
+            pool = self._pool
+            if pool is None and not self._closed:
                 # each connection is checked as it is taken: after a server restart a dead one is replaced, not used
-                self._pool = ConnectionPool(self.url, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
-                                            check=ConnectionPool.check_connection,
-                                            kwargs=self._read_settings(),
-                                            name="chat-log-readers")
-        with self._pool.connection() as raw:
+                pool = self._pool = ConnectionPool(self.url, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
+                                                   check=ConnectionPool.check_connection,
+                                                   kwargs=self._read_settings(), name="chat-log-readers")
+        if pool is None:
+            # a read after close (a background learner finishing late) gets a connection of its own: a pool opened
+            # now would outlive the log, its threads reconnecting for ever to a database that may be gone
+            with psycopg.connect(self.url, **self._read_settings()) as raw:
+                yield Connection(raw)
+            return
+        with pool.connection() as raw:
             yield Connection(raw)
 
     def _read_settings(self) -> dict:
@@ -252,6 +259,7 @@ class PostgresBackend(Backend):
 
     def close(self) -> None:
         with self._pool_lock:
+            self._closed = True
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
