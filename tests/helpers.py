@@ -108,6 +108,7 @@ def run_main(main, command: list[str], args, env=None, cwd=None, input: str | No
     import signal
     import subprocess
     import sys
+    import threading
 
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_signals = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
@@ -115,6 +116,9 @@ def run_main(main, command: list[str], args, env=None, cwd=None, input: str | No
     # a process's warnings reach its stderr through logging's last resort; pytest's own handler would take them here
     handler = logging.StreamHandler(err)
     handler.setLevel(logging.WARNING)
+    # ...its own warnings only: threads an earlier test left running in this worker are not part of a fresh process
+    before = set(threading.enumerate()) - {threading.current_thread()}
+    handler.addFilter(lambda record: threading.current_thread() not in before)  # a record is handled on its thread
     logging.getLogger().addHandler(handler)
     if env is not None:
         os.environ.clear()
