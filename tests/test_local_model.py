@@ -117,3 +117,10 @@ def test_the_local_models_threads_are_a_setting(monkeypatch):
         assert str(exc) == "CHAT_LOCAL_THREADS='0' must be a whole number of threads from 1 to 256 (e.g. 4)"
     else:
         raise AssertionError("0 threads was taken")
+    from chat.engine.providers.llama_worker import load_llama
+
+    llm = load_llama(str(path), 512, 1, extra_bufts=False)
+    try:  # reading the prompt too: llama-cpp-python gives it every core unless told
+        assert (llm.context_params.n_threads, llm.context_params.n_threads_batch) == (1, 1)
+    finally:
+        llm.close()

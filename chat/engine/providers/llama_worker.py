@@ -73,7 +73,8 @@ def load_llama(path: str, n_ctx: int, threads: int, extra_bufts: bool):
 
     native.llama_model_default_params = defaults
     try:
-        llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+        # reading the prompt is a batch: without n_threads_batch it would take every core the machine has
+        llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
     finally:
         native.llama_model_default_params = original
     if llm.model_params.use_extra_bufts != extra_bufts:
